@@ -1,0 +1,229 @@
+package seqpkt
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Conn is one end of a flow. Reads are serialised with each other, and
+// writes with each other; a read and a write may run at once.
+type Conn struct {
+	f      *os.File
+	rc     syscall.RawConn
+	closed atomic.Bool
+
+	rmu    sync.Mutex // guards the read state below
+	rbuf   []byte
+	rflags uintptr
+	rn     int
+	rerr   syscall.Errno
+	readFn func(uintptr) bool
+	hupFn  func(uintptr)
+	hup    bool
+	pfd    [1]unix.PollFd
+
+	wmu     sync.Mutex // guards the write state below
+	wbuf    []byte
+	werr    syscall.Errno
+	writeFn func(uintptr) bool
+
+	one [1]byte // a valid address for zero-length buffers
+}
+
+// Pair returns the two connected ends of a new flow channel.
+func Pair() (*Conn, *Conn, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("seqpkt: socketpair: %w", err)
+	}
+	a, err := newConn(os.NewFile(uintptr(fds[0]), "flow"))
+	if err != nil {
+		unix.Close(fds[1])
+		return nil, nil, err
+	}
+	b, err := newConn(os.NewFile(uintptr(fds[1]), "flow"))
+	if err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
+// FromFile takes over f, an end received from the node, and returns it as a
+// Conn. f must be a SOCK_SEQPACKET unix socket.
+func FromFile(f *os.File) (*Conn, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	var typ int
+	var serr error
+	rc.Control(func(fd uintptr) {
+		typ, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
+		if serr == nil {
+			serr = unix.SetNonblock(int(fd), true)
+		}
+	})
+	if serr != nil || typ != unix.SOCK_SEQPACKET {
+		f.Close()
+		return nil, fmt.Errorf("seqpkt: descriptor is not a SOCK_SEQPACKET socket (type %d, %v)", typ, serr)
+	}
+	// Re-wrap so the descriptor is registered with the netpoller now that it
+	// is non-blocking.
+	fd, err := unix.Dup(int(f.Fd()))
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("seqpkt: dup: %w", err)
+	}
+	unix.CloseOnExec(fd)
+	return newConn(os.NewFile(uintptr(fd), "flow"))
+}
+
+func newConn(f *os.File) (*Conn, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	c := &Conn{f: f, rc: rc}
+	c.readFn = c.doRead
+	c.writeFn = c.doWrite
+	c.hupFn = c.doHup
+	return c, nil
+}
+
+func bufPtr(b []byte, one *[1]byte) uintptr {
+	if len(b) == 0 {
+		return uintptr(unsafe.Pointer(&one[0]))
+	}
+	return uintptr(unsafe.Pointer(&b[0]))
+}
+
+func (c *Conn) doRead(fd uintptr) bool {
+	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, bufPtr(c.rbuf, &c.one), uintptr(len(c.rbuf)),
+		c.rflags|unix.MSG_TRUNC|unix.MSG_DONTWAIT, 0, 0)
+	if e == unix.EAGAIN {
+		return false
+	}
+	c.rn, c.rerr = int(n), e
+	return true
+}
+
+func (c *Conn) doHup(fd uintptr) {
+	c.pfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLRDHUP}
+	n, _ := unix.Poll(c.pfd[:], 0)
+	c.hup = n == 1 && c.pfd[0].Revents&(unix.POLLRDHUP|unix.POLLHUP) != 0
+}
+
+func (c *Conn) doWrite(fd uintptr) bool {
+	_, _, e := unix.Syscall6(unix.SYS_SENDTO, fd, bufPtr(c.wbuf, &c.one), uintptr(len(c.wbuf)),
+		unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT, 0, 0)
+	if e == unix.EAGAIN {
+		return false
+	}
+	c.werr = e
+	return true
+}
+
+// Read reads one packet into b and returns its full length, which is larger
+// than len(b) when the packet did not fit (the rest is lost). At the end of
+// the flow it returns ErrPeerClosed.
+func (c *Conn) Read(b []byte) (int, error) { return c.recv(b, 0) }
+
+// Peek returns the length of the next packet without consuming it, waiting
+// for one like Read.
+func (c *Conn) Peek() (int, error) { return c.recv(nil, unix.MSG_PEEK) }
+
+func (c *Conn) recv(b []byte, flags uintptr) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	c.rbuf, c.rflags = b, flags
+	err := c.rc.Read(c.readFn)
+	c.rbuf = nil
+	if err != nil {
+		return 0, c.wrap(err)
+	}
+	switch c.rerr {
+	case 0:
+	case unix.ECONNRESET, unix.EPIPE:
+		return 0, ErrPeerClosed
+	default:
+		return 0, c.rerr
+	}
+	if c.rn == 0 {
+		c.rc.Control(c.hupFn)
+		if c.hup {
+			return 0, ErrPeerClosed
+		}
+	}
+	return c.rn, nil
+}
+
+// Write sends b as one packet, waiting while the channel is full.
+func (c *Conn) Write(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf = b
+	err := c.rc.Write(c.writeFn)
+	c.wbuf = nil
+	if err != nil {
+		return c.wrap(err)
+	}
+	switch c.werr {
+	case 0:
+		return nil
+	case unix.EPIPE, unix.ECONNRESET, unix.ENOTCONN:
+		return ErrPeerClosed
+	default:
+		return c.werr
+	}
+}
+
+// SetReadDeadline bounds blocked and future reads.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.f.SetReadDeadline(t) }
+
+// SetWriteDeadline bounds blocked and future writes.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDeadline(t) }
+
+// File returns the underlying file, to pass the end to another process.
+func (c *Conn) File() *os.File { return c.f }
+
+// Close closes this end; blocked calls return os.ErrClosed, and the other
+// end reads ErrPeerClosed after the packets already sent.
+func (c *Conn) Close() error {
+	c.closed.Store(true)
+	return c.f.Close()
+}
+
+// wrap turns the poller's "use of closed file" into os.ErrClosed.
+func (c *Conn) wrap(err error) error {
+	if c.closed.Load() {
+		return os.ErrClosed
+	}
+	return err
+}
+
+// SetBuffer sets the socket's send and receive buffers to n bytes (forced
+// above the system limit when the process may).
+func (c *Conn) SetBuffer(n int) error {
+	var err error
+	c.rc.Control(func(fd uintptr) {
+		for _, o := range [][2]int{{unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}, {unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}} {
+			if e := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], n); e != nil {
+				if e2 := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[1], n); e2 != nil {
+					err = errors.Join(err, e2)
+				}
+			}
+		}
+	})
+	return err
+}

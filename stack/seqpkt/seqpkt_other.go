@@ -1,0 +1,23 @@
+//go:build !linux
+
+package seqpkt
+
+import (
+	"errors"
+	"os"
+	"time"
+)
+
+// Conn is one end of a flow; only Linux has an implementation.
+type Conn struct{}
+
+func Pair() (*Conn, *Conn, error)              { return nil, nil, errors.ErrUnsupported }
+func FromFile(*os.File) (*Conn, error)         { return nil, errors.ErrUnsupported }
+func (*Conn) Read([]byte) (int, error)         { return 0, errors.ErrUnsupported }
+func (*Conn) Peek() (int, error)               { return 0, errors.ErrUnsupported }
+func (*Conn) Write([]byte) error               { return errors.ErrUnsupported }
+func (*Conn) SetReadDeadline(time.Time) error  { return errors.ErrUnsupported }
+func (*Conn) SetWriteDeadline(time.Time) error { return errors.ErrUnsupported }
+func (*Conn) File() *os.File                   { return nil }
+func (*Conn) Close() error                     { return nil }
+func (*Conn) SetBuffer(int) error              { return errors.ErrUnsupported }
