@@ -16,3 +16,9 @@ import "errors"
 // ErrPeerClosed is returned once the other end has closed and every packet
 // it sent has been read.
 var ErrPeerClosed = errors.New("peer closed the flow")
+
+// ErrWouldBlock is returned by TryRead and TryWrite when they would wait.
+var ErrWouldBlock = errors.New("operation would block")
+
+// MaxPacket is the largest packet the channel carries.
+const MaxPacket = 1<<16 - 1

@@ -27,6 +27,7 @@ type Conn struct {
 	rerr   syscall.Errno
 	readFn func(uintptr) bool
 	hupFn  func(uintptr)
+	tryRFn func(uintptr)
 	hup    bool
 	pfd    [1]unix.PollFd
 
@@ -34,6 +35,7 @@ type Conn struct {
 	wbuf    []byte
 	werr    syscall.Errno
 	writeFn func(uintptr) bool
+	tryWFn  func(uintptr)
 
 	one [1]byte // a valid address for zero-length buffers
 }
@@ -55,6 +57,31 @@ func Pair() (*Conn, *Conn, error) {
 		return nil, nil, err
 	}
 	return a, b, nil
+}
+
+// FilePair returns the two ends of a new flow channel as plain files, to
+// hand to two other processes (a direct flow).
+func FilePair() (*os.File, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("seqpkt: socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "flow"), os.NewFile(uintptr(fds[1]), "flow"), nil
+}
+
+// NodePair returns a new flow channel whose first end the caller keeps and
+// whose second end is a plain file to hand to another process.
+func NodePair() (*Conn, *os.File, error) {
+	a, b, err := FilePair()
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := FromFile(a)
+	if err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	return c, b, nil
 }
 
 // FromFile takes over f, an end received from the node, and returns it as a
@@ -98,6 +125,16 @@ func newConn(f *os.File) (*Conn, error) {
 	c.readFn = c.doRead
 	c.writeFn = c.doWrite
 	c.hupFn = c.doHup
+	c.tryRFn = func(fd uintptr) {
+		if !c.doRead(fd) {
+			c.rerr = unix.EAGAIN
+		}
+	}
+	c.tryWFn = func(fd uintptr) {
+		if !c.doWrite(fd) {
+			c.werr = unix.EAGAIN
+		}
+	}
 	return c, nil
 }
 
@@ -137,23 +174,35 @@ func (c *Conn) doWrite(fd uintptr) bool {
 // Read reads one packet into b and returns its full length, which is larger
 // than len(b) when the packet did not fit (the rest is lost). At the end of
 // the flow it returns ErrPeerClosed.
-func (c *Conn) Read(b []byte) (int, error) { return c.recv(b, 0) }
+func (c *Conn) Read(b []byte) (int, error) { return c.recv(b, 0, false) }
+
+// TryRead is Read that does not wait: with no packet queued it returns
+// ErrWouldBlock.
+func (c *Conn) TryRead(b []byte) (int, error) { return c.recv(b, 0, true) }
 
 // Peek returns the length of the next packet without consuming it, waiting
 // for one like Read.
-func (c *Conn) Peek() (int, error) { return c.recv(nil, unix.MSG_PEEK) }
+func (c *Conn) Peek() (int, error) { return c.recv(nil, unix.MSG_PEEK, false) }
 
-func (c *Conn) recv(b []byte, flags uintptr) (int, error) {
+func (c *Conn) recv(b []byte, flags uintptr, try bool) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	c.rbuf, c.rflags = b, flags
-	err := c.rc.Read(c.readFn)
+	var err error
+	if try {
+		c.rerr = 0
+		err = c.rc.Control(c.tryRFn)
+	} else {
+		err = c.rc.Read(c.readFn)
+	}
 	c.rbuf = nil
 	if err != nil {
 		return 0, c.wrap(err)
 	}
 	switch c.rerr {
 	case 0:
+	case unix.EAGAIN:
+		return 0, ErrWouldBlock
 	case unix.ECONNRESET, unix.EPIPE:
 		return 0, ErrPeerClosed
 	default:
@@ -169,11 +218,23 @@ func (c *Conn) recv(b []byte, flags uintptr) (int, error) {
 }
 
 // Write sends b as one packet, waiting while the channel is full.
-func (c *Conn) Write(b []byte) error {
+func (c *Conn) Write(b []byte) error { return c.send(b, false) }
+
+// TryWrite is Write that does not wait: with the channel full it returns
+// ErrWouldBlock.
+func (c *Conn) TryWrite(b []byte) error { return c.send(b, true) }
+
+func (c *Conn) send(b []byte, try bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.wbuf = b
-	err := c.rc.Write(c.writeFn)
+	var err error
+	if try {
+		c.werr = 0
+		err = c.rc.Control(c.tryWFn)
+	} else {
+		err = c.rc.Write(c.writeFn)
+	}
 	c.wbuf = nil
 	if err != nil {
 		return c.wrap(err)
@@ -181,6 +242,8 @@ func (c *Conn) Write(b []byte) error {
 	switch c.werr {
 	case 0:
 		return nil
+	case unix.EAGAIN:
+		return ErrWouldBlock
 	case unix.EPIPE, unix.ECONNRESET, unix.ENOTCONN:
 		return ErrPeerClosed
 	default:

@@ -133,3 +133,20 @@ func BenchmarkPingPong(b *testing.B) {
 		x.Read(buf)
 	}
 }
+
+func TestTryReadWrite(t *testing.T) {
+	a, b := pair(t)
+	if _, err := b.TryRead(make([]byte, 8)); !errors.Is(err, ErrWouldBlock) {
+		t.Fatalf("TryRead on empty = %v, want ErrWouldBlock", err)
+	}
+	var err error
+	for i := 0; i < 1e6 && err == nil; i++ {
+		err = a.TryWrite(make([]byte, 1024))
+	}
+	if !errors.Is(err, ErrWouldBlock) {
+		t.Fatalf("TryWrite until full = %v, want ErrWouldBlock", err)
+	}
+	if n, err := b.TryRead(make([]byte, 2048)); err != nil || n != 1024 {
+		t.Fatalf("TryRead = %d, %v", n, err)
+	}
+}

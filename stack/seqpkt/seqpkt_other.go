@@ -12,8 +12,12 @@ import (
 type Conn struct{}
 
 func Pair() (*Conn, *Conn, error)              { return nil, nil, errors.ErrUnsupported }
+func FilePair() (*os.File, *os.File, error)    { return nil, nil, errors.ErrUnsupported }
+func NodePair() (*Conn, *os.File, error)       { return nil, nil, errors.ErrUnsupported }
 func FromFile(*os.File) (*Conn, error)         { return nil, errors.ErrUnsupported }
 func (*Conn) Read([]byte) (int, error)         { return 0, errors.ErrUnsupported }
+func (*Conn) TryRead([]byte) (int, error)      { return 0, errors.ErrUnsupported }
+func (*Conn) TryWrite([]byte) error            { return errors.ErrUnsupported }
 func (*Conn) Peek() (int, error)               { return 0, errors.ErrUnsupported }
 func (*Conn) Write([]byte) error               { return errors.ErrUnsupported }
 func (*Conn) SetReadDeadline(time.Time) error  { return errors.ErrUnsupported }

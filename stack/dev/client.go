@@ -1,0 +1,217 @@
+package dev
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/qos"
+	"github.com/o7s/ouroboros/stack/seqpkt"
+)
+
+// DefaultSock is the node's control socket when OUROBOROS_SOCK is not set.
+const DefaultSock = "/run/ouroboros/irm.sock"
+
+// SockPath returns the control socket to use: $OUROBOROS_SOCK, or DefaultSock.
+func SockPath() string {
+	if s := os.Getenv("OUROBOROS_SOCK"); s != "" {
+		return s
+	}
+	return DefaultSock
+}
+
+// Flow descriptors are numbered like the reference's: from 64 up.
+const (
+	firstFD = 64
+	maxFDs  = 4096
+)
+
+// Client is a process attached to a node. Its session with the node lasts
+// until Close or the end of the process; the node then reaps its flows and
+// bindings.
+type Client struct {
+	sock string
+	sess *ctl.Conn
+	pid  int
+	prog string
+
+	mu  sync.Mutex // guards fds
+	fds [maxFDs]bool
+}
+
+// Dial attaches this process to the node at sock, announcing it under the
+// program name of os.Args (the name 'irm bind program' binds).
+func Dial(ctx context.Context, sock string) (*Client, error) {
+	return DialAs(ctx, sock, progName(os.Args))
+}
+
+// DialAs is Dial with an explicit program name.
+func DialAs(ctx context.Context, sock, prog string) (*Client, error) {
+	c, err := ctl.Dial(ctx, sock)
+	if err != nil {
+		return nil, err
+	}
+	pid := os.Getpid()
+	if err := c.Send(&ctl.Msg{Code: ctl.Code_PROC_ANNOUNCE, Pid: int32(pid), Prog: prog}, nil); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("%w: announce: %w", ErrNode, err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	m, f, err := c.Recv()
+	if f != nil {
+		f.Close()
+	}
+	if err == nil {
+		err = ctl.FromReply(m)
+	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("announce to the node at %s: %w", sock, err)
+	}
+	c.SetDeadline(time.Time{})
+	return &Client{sock: sock, sess: c, pid: pid, prog: prog}, nil
+}
+
+func progName(argv []string) string {
+	if len(argv) == 0 {
+		return "unknown"
+	}
+	b := filepath.Base(argv[0])
+	if (b == "python" || b == "python2" || b == "python3") && len(argv) > 1 {
+		return filepath.Base(argv[1])
+	}
+	return b
+}
+
+var (
+	defaultOnce   sync.Once
+	defaultClient *Client
+	defaultErr    error
+)
+
+// Default returns the process's client for the node at SockPath(),
+// attaching on first use.
+func Default() (*Client, error) {
+	defaultOnce.Do(func() {
+		defaultClient, defaultErr = Dial(context.Background(), SockPath())
+	})
+	return defaultClient, defaultErr
+}
+
+// Alloc allocates a flow with the default client.
+func Alloc(ctx context.Context, name string, qs qos.Spec) (*Flow, error) {
+	c, err := Default()
+	if err != nil {
+		return nil, err
+	}
+	return c.Alloc(ctx, name, qs)
+}
+
+// Accept accepts a flow with the default client.
+func Accept(ctx context.Context) (*Flow, error) {
+	c, err := Default()
+	if err != nil {
+		return nil, err
+	}
+	return c.Accept(ctx)
+}
+
+// PID is the process id the node knows this client by.
+func (c *Client) PID() int { return c.pid }
+
+// Sock is the node's control socket.
+func (c *Client) Sock() string { return c.sock }
+
+// Close detaches from the node. The node deallocates the flows still open.
+func (c *Client) Close() error { return c.sess.Close() }
+
+func timeoutNS(ctx context.Context) uint64 {
+	if d, ok := ctx.Deadline(); ok {
+		return uint64(max(time.Until(d), time.Nanosecond))
+	}
+	return 0
+}
+
+// Alloc allocates a flow to the name with the given QoS. Without a deadline
+// on ctx the node applies its default (20 s).
+func (c *Client) Alloc(ctx context.Context, name string, qs qos.Spec) (*Flow, error) {
+	if qs.NeedsFRCT() {
+		return nil, fmt.Errorf("alloc %s: %w: in-order delivery and loss recovery need FRCT, which this version does not have yet; use the raw QoS", name, ErrQoS)
+	}
+	req := &ctl.Msg{Code: ctl.Code_FLOW_ALLOC, Dst: name, TimeoutNs: timeoutNS(ctx),
+		Flow: &ctl.FlowInfo{NPid: uint32(c.pid), Qos: ctl.QoSToMsg(qs)}}
+	f, err := c.flowCall(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("alloc %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// Accept waits for a flow request for any name this process is bound to.
+// It waits until ctx ends.
+func (c *Client) Accept(ctx context.Context) (*Flow, error) {
+	req := &ctl.Msg{Code: ctl.Code_FLOW_ACCEPT, TimeoutNs: timeoutNS(ctx), Flow: &ctl.FlowInfo{NPid: uint32(c.pid)}}
+	f, err := c.flowCall(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("accept: %w", err)
+	}
+	return f, nil
+}
+
+func (c *Client) flowCall(ctx context.Context, req *ctl.Msg) (*Flow, error) {
+	m, file, err := ctl.Call(ctx, c.sock, req)
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return nil, fmt.Errorf("%w: %w", ErrTimeout, err)
+		}
+		return nil, err
+	}
+	fi := m.GetFlow()
+	if file == nil || fi == nil {
+		if file != nil {
+			file.Close()
+		}
+		return nil, fmt.Errorf("%w: the node's reply carries no flow", ErrNode)
+	}
+	conn, err := seqpkt.FromFile(file)
+	if err != nil {
+		c.dealloc(int(fi.GetId()))
+		return nil, err
+	}
+	fd, err := c.takeFD()
+	if err != nil {
+		conn.Close()
+		c.dealloc(int(fi.GetId()))
+		return nil, err
+	}
+	return newFlow(c, fd, fi, conn), nil
+}
+
+func (c *Client) takeFD() (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for fd := firstFD; fd < maxFDs; fd++ {
+		if !c.fds[fd] {
+			c.fds[fd] = true
+			return fd, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: all %d flow descriptors are in use", ctl.ErrResources, maxFDs-firstFD)
+}
+
+func (c *Client) releaseFD(fd int) {
+	c.mu.Lock()
+	c.fds[fd] = false
+	c.mu.Unlock()
+}
+
+func (c *Client) dealloc(id int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, _, err := ctl.Call(ctx, c.sock, &ctl.Msg{Code: ctl.Code_FLOW_DEALLOC, Flow: &ctl.FlowInfo{Id: uint32(id), NPid: uint32(c.pid)}})
+	return err
+}

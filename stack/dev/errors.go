@@ -1,0 +1,44 @@
+package dev
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/o7s/ouroboros/stack/ctl"
+)
+
+// Errors, usable with errors.Is. Errors reported by the node wrap the same
+// sentinels.
+var (
+	ErrFlowDown     = ctl.ErrFlowDown     // the other end is gone
+	ErrNotAllocated = ctl.ErrNotAllocated // the node does not know the flow
+	ErrName         = ctl.ErrName         // a naming error
+	ErrIPCP         = ctl.ErrIPCP         // no layer reaches the name
+	ErrNode         = ctl.ErrNode         // the node cannot be reached
+	ErrTimeout      = ctl.ErrTimeout      // a timeout or deadline passed
+	ErrQoS          = ctl.ErrQoS          // the QoS needs what this version lacks
+	ErrMsgSize      = ctl.ErrMsgSize      // an SDU too large
+	ErrPermission   = ctl.ErrPermission   // e.g. writing a read-only flow
+	ErrInvalid      = ctl.ErrInvalid      // a bad argument
+	// ErrWouldBlock is returned by non-blocking reads and writes.
+	ErrWouldBlock = errors.New("flow: operation would block")
+	// ErrFlowClosed is returned after Close; it wraps net.ErrClosed.
+	ErrFlowClosed = fmt.Errorf("flow closed: %w", net.ErrClosed)
+)
+
+var errFlowDown = fmt.Errorf("%w: the peer closed it", ErrFlowDown)
+
+// timeoutError is the error of a read or write whose deadline passed: it
+// is ErrTimeout and os.ErrDeadlineExceeded, and a net.Error.
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "flow: i/o timed out" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+func (timeoutError) Is(target error) bool {
+	return target == ErrTimeout || target == os.ErrDeadlineExceeded
+}
+
+var errIOTimeout error = timeoutError{}

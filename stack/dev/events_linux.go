@@ -1,0 +1,178 @@
+package dev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// EventSet is a set of flows to wait on together, the Go form of the
+// reference's fset and fqueue: Add flows, then Wait fills a slice of events
+// the caller owns. A flow is in at most one set. Readiness is level
+// triggered: a flow with an SDU queued is reported by every Wait until it
+// has been read.
+type EventSet struct {
+	ep  *os.File // an epoll instance, itself waited on by the netpoller
+	rc  syscall.RawConn
+	mu  sync.Mutex // guards flows
+	fls map[int32]*Flow
+
+	wmu    sync.Mutex // serialises Wait
+	evs    []unix.EpollEvent
+	n      int
+	waitFn func(uintptr) bool
+}
+
+// NewEventSet returns an empty event set.
+func NewEventSet() (*EventSet, error) {
+	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("event set: %w", err)
+	}
+	unix.SetNonblock(fd, true)
+	ep := os.NewFile(uintptr(fd), "fset")
+	rc, err := ep.SyscallConn()
+	if err != nil {
+		ep.Close()
+		return nil, err
+	}
+	s := &EventSet{ep: ep, rc: rc, fls: make(map[int32]*Flow), evs: make([]unix.EpollEvent, 64)}
+	s.waitFn = s.poll
+	return s, nil
+}
+
+func flowFD(f *Flow) int32 {
+	var fd int32
+	if rc, err := f.conn.File().SyscallConn(); err == nil {
+		rc.Control(func(x uintptr) { fd = int32(x) })
+	}
+	return fd
+}
+
+// Add puts a flow in the set. A flow already in a set is ErrPermission.
+func (s *EventSet) Add(f *Flow) error {
+	if f.closed.Load() {
+		return ErrFlowClosed
+	}
+	if !f.set.CompareAndSwap(nil, s) {
+		return fmt.Errorf("%w: flow %d is in an event set already", ErrPermission, f.fd)
+	}
+	fd := flowFD(f)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: fd}
+	if err := unix.EpollCtl(int(s.ep.Fd()), unix.EPOLL_CTL_ADD, int(fd), &ev); err != nil {
+		f.set.Store(nil)
+		return fmt.Errorf("event set add: %w", err)
+	}
+	s.fls[fd] = f
+	return nil
+}
+
+// Remove takes a flow out of the set; a flow not in it is ignored.
+func (s *EventSet) Remove(f *Flow) {
+	if !f.set.CompareAndSwap(s, nil) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for fd, g := range s.fls {
+		if g == f {
+			unix.EpollCtl(int(s.ep.Fd()), unix.EPOLL_CTL_DEL, int(fd), nil)
+			delete(s.fls, fd)
+		}
+	}
+}
+
+// Has tells whether the flow is in the set.
+func (s *EventSet) Has(f *Flow) bool { return f.set.Load() == s }
+
+// Zero removes every flow from the set.
+func (s *EventSet) Zero() {
+	s.mu.Lock()
+	fls := make([]*Flow, 0, len(s.fls))
+	for _, f := range s.fls {
+		fls = append(fls, f)
+	}
+	s.mu.Unlock()
+	for _, f := range fls {
+		s.Remove(f)
+	}
+}
+
+// Close removes every flow and releases the set.
+func (s *EventSet) Close() error {
+	s.Zero()
+	return s.ep.Close()
+}
+
+func (s *EventSet) poll(fd uintptr) bool {
+	n, _ := unix.EpollWait(int(fd), s.evs, 0)
+	if n <= 0 {
+		return false // nothing ready (or EINTR): wait for the netpoller
+	}
+	s.n = n
+	return true
+}
+
+// Wait waits until at least one flow of the set has an event, or ctx ends
+// (ErrTimeout when its deadline passed). It fills events and returns how
+// many it filled.
+func (s *EventSet) Wait(ctx context.Context, events []Event) (int, error) {
+	if len(events) == 0 {
+		return 0, fmt.Errorf("%w: no room for events", ErrInvalid)
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if len(s.evs) < len(events) {
+		s.evs = make([]unix.EpollEvent, len(events))
+	}
+	d, _ := ctx.Deadline()
+	s.ep.SetReadDeadline(d)
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { s.ep.SetReadDeadline(time.Unix(1, 0)) })
+		defer stop()
+	}
+	for {
+		s.n = 0
+		if err := s.rc.Read(s.waitFn); err != nil {
+			if ctx.Err() == context.DeadlineExceeded || errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
+				return 0, errIOTimeout
+			}
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			return 0, fmt.Errorf("event set wait: %w", err)
+		}
+		if k := s.fill(events); k > 0 {
+			return k, nil
+		}
+	}
+}
+
+func (s *EventSet) fill(events []Event) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := 0
+	for _, ev := range s.evs[:min(s.n, len(events))] {
+		f := s.fls[ev.Fd]
+		if f == nil {
+			continue
+		}
+		// After EventDealloc, SDUs the peer sent before it went can still
+		// be read; then Read returns ErrFlowDown.
+		t := EventPkt
+		if ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+			t = EventDealloc
+		}
+		events[k] = Event{Flow: f, Type: t}
+		k++
+	}
+	return k
+}

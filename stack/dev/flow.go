@@ -1,0 +1,253 @@
+package dev
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/qos"
+	"github.com/o7s/ouroboros/stack/seqpkt"
+)
+
+// Flow flags, as the reference's fccntl flags (spec APP §2.8).
+const (
+	FlagRdOnly   uint32 = 0x0000 // read only (the access mode value 0)
+	FlagWrOnly   uint32 = 0x0001
+	FlagRdWr     uint32 = 0x0002
+	FlagAccMode  uint32 = 0x0003
+	FlagRNoBlock uint32 = 0x0200 // non-blocking reads
+	FlagWNoBlock uint32 = 0x0400 // non-blocking writes
+	FlagNonBlock uint32 = FlagRNoBlock | FlagWNoBlock
+	FlagRNoPart  uint32 = 0x1000 // no partial reads: an SDU larger than the buffer is dropped
+	FlagWNoPart  uint32 = 0x2000 // informational; writes are never partial
+	FlagDefault  uint32 = FlagRdWr | FlagWNoPart
+)
+
+// MaxSDU is the largest SDU a flow carries on this system.
+const MaxSDU = seqpkt.MaxPacket
+
+// Flow is an allocated flow. Read and Write move one SDU each. A Flow is
+// safe for concurrent use; reads are serialised with reads and writes with
+// writes.
+type Flow struct {
+	c      *Client
+	fd     int
+	id     int
+	qos    qos.Spec
+	mpl    time.Duration
+	direct bool
+	name   string
+	peer   int
+	conn   *seqpkt.Conn
+
+	flags  atomic.Uint32
+	rcvTO  atomic.Int64 // relative read timeout, ns; 0 none
+	sndTO  atomic.Int64
+	closed atomic.Bool
+	once   sync.Once
+	set    atomic.Pointer[EventSet]
+
+	rmu     sync.Mutex // guards the partial-read state
+	scratch []byte
+	rest    []byte
+}
+
+var _ net.Conn = (*Flow)(nil)
+
+func newFlow(c *Client, fd int, fi *ctl.FlowInfo, conn *seqpkt.Conn) *Flow {
+	f := &Flow{c: c, fd: fd, id: int(fi.GetId()), qos: ctl.QoSFromMsg(fi.GetQos()),
+		mpl: time.Duration(fi.GetMpl()) * time.Millisecond, direct: fi.GetDirect(), name: fi.GetName(),
+		peer: int(fi.GetN_1Pid()), conn: conn}
+	f.flags.Store(FlagDefault)
+	return f
+}
+
+// FD is the flow's descriptor number in this process (64 and up).
+func (f *Flow) FD() int { return f.fd }
+
+// ID is the node's flow id.
+func (f *Flow) ID() int { return f.id }
+
+// QoS is the flow's QoS: for an accepted flow, what the allocator asked.
+func (f *Flow) QoS() qos.Spec { return f.qos }
+
+// MPL is the maximum packet lifetime of the flow's layer.
+func (f *Flow) MPL() time.Duration { return f.mpl }
+
+// Direct tells whether the flow runs straight between two applications.
+func (f *Flow) Direct() bool { return f.direct }
+
+// Name is the name the flow was allocated to or accepted for.
+func (f *Flow) Name() string { return f.name }
+
+// Flags returns the flow flags.
+func (f *Flow) Flags() uint32 { return f.flags.Load() }
+
+// SetFlags replaces the flow flags (like FLOWSFLAGS: include FlagRdWr to
+// keep the flow writable).
+func (f *Flow) SetFlags(fl uint32) error {
+	if fl&FlagAccMode == FlagAccMode {
+		return fmt.Errorf("%w: flags %#x set both write-only and read-write", ErrInvalid, fl)
+	}
+	f.flags.Store(fl)
+	return nil
+}
+
+// SetReadTimeout bounds every following Read by d (0: no bound).
+func (f *Flow) SetReadTimeout(d time.Duration) { f.rcvTO.Store(int64(max(d, 0))) }
+
+// SetWriteTimeout bounds every following Write by d (0: no bound).
+func (f *Flow) SetWriteTimeout(d time.Duration) { f.sndTO.Store(int64(max(d, 0))) }
+
+// Read reads one SDU into b. An SDU larger than b is returned over several
+// reads (partial reads), unless FlagRNoPart is set: then it is dropped and
+// Read returns ErrMsgSize. Zero-length SDUs (keepalives) are skipped. At
+// the end of the flow Read returns ErrFlowDown.
+func (f *Flow) Read(b []byte) (int, error) {
+	if f.closed.Load() {
+		return 0, ErrFlowClosed
+	}
+	fl := f.flags.Load()
+	if fl&FlagAccMode == FlagWrOnly {
+		return 0, fmt.Errorf("%w: the flow is write-only", ErrPermission)
+	}
+	f.rmu.Lock()
+	defer f.rmu.Unlock()
+	if len(f.rest) > 0 {
+		n := copy(b, f.rest)
+		f.rest = f.rest[n:]
+		return n, nil
+	}
+	if to := f.rcvTO.Load(); to > 0 {
+		f.conn.SetReadDeadline(time.Now().Add(time.Duration(to)))
+	}
+	for {
+		n, err := f.readSDU(b, fl)
+		if err != nil || n > 0 || len(b) == 0 {
+			return n, err
+		}
+	}
+}
+
+func (f *Flow) readSDU(b []byte, fl uint32) (int, error) {
+	nb := fl&FlagRNoBlock != 0
+	if fl&FlagRNoPart != 0 || len(b) >= MaxSDU {
+		n, err := f.recv(b, nb)
+		if err == nil && n > len(b) {
+			return 0, fmt.Errorf("%w: SDU of %d bytes dropped, the buffer holds %d", ErrMsgSize, n, len(b))
+		}
+		return n, err
+	}
+	if f.scratch == nil {
+		f.scratch = make([]byte, MaxSDU)
+	}
+	n, err := f.recv(f.scratch, nb)
+	if err != nil {
+		return 0, err
+	}
+	c := copy(b, f.scratch[:n])
+	f.rest = f.scratch[c:n]
+	return c, nil
+}
+
+func (f *Flow) recv(b []byte, nonblock bool) (int, error) {
+	var n int
+	var err error
+	if nonblock {
+		n, err = f.conn.TryRead(b)
+	} else {
+		n, err = f.conn.Read(b)
+	}
+	return n, f.ioErr(err)
+}
+
+func (f *Flow) ioErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, seqpkt.ErrPeerClosed):
+		return errFlowDown
+	case errors.Is(err, seqpkt.ErrWouldBlock):
+		return ErrWouldBlock
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errIOTimeout
+	case errors.Is(err, os.ErrClosed):
+		return ErrFlowClosed
+	}
+	return err
+}
+
+// Write sends b as one SDU of at most MaxSDU bytes.
+func (f *Flow) Write(b []byte) (int, error) {
+	if f.closed.Load() {
+		return 0, ErrFlowClosed
+	}
+	fl := f.flags.Load()
+	if fl&FlagAccMode == FlagRdOnly {
+		return 0, fmt.Errorf("%w: the flow is read-only", ErrPermission)
+	}
+	if len(b) > MaxSDU {
+		return 0, fmt.Errorf("%w: SDU of %d bytes, at most %d", ErrMsgSize, len(b), MaxSDU)
+	}
+	if to := f.sndTO.Load(); to > 0 {
+		f.conn.SetWriteDeadline(time.Now().Add(time.Duration(to)))
+	}
+	var err error
+	if fl&FlagWNoBlock != 0 {
+		err = f.conn.TryWrite(b)
+	} else {
+		err = f.conn.Write(b)
+	}
+	if err != nil {
+		return 0, f.ioErr(err)
+	}
+	return len(b), nil
+}
+
+// Close deallocates the flow. Closing twice returns ErrFlowClosed.
+func (f *Flow) Close() error {
+	err := ErrFlowClosed
+	f.once.Do(func() {
+		f.closed.Store(true)
+		if s := f.set.Load(); s != nil {
+			s.Remove(f)
+		}
+		err = f.c.dealloc(f.id)
+		if errors.Is(err, ErrNotAllocated) { // the node saw the end first
+			err = nil
+		}
+		f.conn.Close()
+		f.c.releaseFD(f.fd)
+	})
+	return err
+}
+
+// Addr is the address of a flow end: a name.
+type Addr string
+
+func (a Addr) Network() string { return "ouroboros" }
+func (a Addr) String() string  { return string(a) }
+
+// LocalAddr is the process's program name.
+func (f *Flow) LocalAddr() net.Addr { return Addr(f.c.prog) }
+
+// RemoteAddr is the name the flow was allocated to or accepted for.
+func (f *Flow) RemoteAddr() net.Addr { return Addr(f.name) }
+
+// SetDeadline sets the read and write deadlines.
+func (f *Flow) SetDeadline(t time.Time) error {
+	f.conn.SetReadDeadline(t)
+	return f.conn.SetWriteDeadline(t)
+}
+
+// SetReadDeadline sets an absolute deadline for reads.
+func (f *Flow) SetReadDeadline(t time.Time) error { return f.conn.SetReadDeadline(t) }
+
+// SetWriteDeadline sets an absolute deadline for writes.
+func (f *Flow) SetWriteDeadline(t time.Time) error { return f.conn.SetWriteDeadline(t) }
+

@@ -1,0 +1,148 @@
+// Package ipcp holds what every IPC process shares: types and states, the
+// directory hash algorithms, and the two interfaces between an IPCP and the
+// IRM of its node. IPCPs run inside onode as components, so these are
+// function calls, not the reference's messages; the semantics follow spec
+// SYSTEM §4.
+//
+// Flow ownership: the IRM creates the socket pair of every N+1 flow and
+// hands the node's end to the IPCP (in FlowAlloc, or as the result of
+// FlowReqArr). From then on the IPCP owns that end: it closes it when the
+// flow ends, and reports the end of the flow exactly once with
+// FlowDeallocated, or with a failed FlowAllocReply. An IPCP asked to
+// FlowDealloc a flow it no longer holds returns ErrUnknownFlow and makes no
+// callback.
+package ipcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/o7s/ouroboros/stack/qos"
+	"github.com/o7s/ouroboros/stack/seqpkt"
+)
+
+// Type is an IPCP type; the values and their order are the reference's
+// (and the order in which the IRM asks layers for a name).
+type Type uint8
+
+const (
+	Local Type = iota
+	Unicast
+	Broadcast
+	EthLLC
+	EthDIX
+	UDP4
+	UDP6
+)
+
+var typeNames = [...]string{"local", "unicast", "broadcast", "eth-llc", "eth-dix", "udp4", "udp6"}
+
+func (t Type) String() string {
+	if int(t) < len(typeNames) {
+		return typeNames[t]
+	}
+	return "UNKNOWN"
+}
+
+// ParseType parses a CLI type name (exact match).
+func ParseType(s string) (Type, error) {
+	for i, n := range typeNames {
+		if n == s {
+			return Type(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown IPCP type %q (one of unicast, broadcast, local, udp4, udp6, eth-llc, eth-dix)", s)
+}
+
+// State is an IPCP's state (spec SYSTEM §4.1).
+type State uint8
+
+const (
+	StateNull State = iota
+	StateInit
+	StateBoot
+	StateBootstrapped
+	StateEnrolled
+	StateOperational
+	StateShutdown
+)
+
+var stateNames = [...]string{"null", "init", "boot", "bootstrapped", "enrolled", "operational", "shutdown"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("state(%d)", uint8(s))
+}
+
+// NotEnrolled is the layer name of an IPCP that has not been bootstrapped or
+// enrolled, as the reference shows it.
+const NotEnrolled = "Not enrolled."
+
+// Layer is what an IPCP learns when it bootstraps or enrolls.
+type Layer struct {
+	Name string
+	Hash HashAlgo
+}
+
+// Config is a bootstrap configuration. Type-specific parts join it as the
+// IPCP types arrive.
+type Config struct {
+	Layer string
+	Hash  HashAlgo
+}
+
+// ErrUnknownFlow is returned by FlowDealloc for a flow the IPCP does not hold.
+var ErrUnknownFlow = errors.New("ipcp: unknown flow")
+
+// FlowKey names one flow for its whole life: the id is the node's flow id,
+// reused after the flow ends; the serial never is.
+type FlowKey struct {
+	ID     int
+	Serial uint64
+}
+
+// Flow is an N+1 flow as an IPCP sees it.
+type Flow struct {
+	Key FlowKey
+	End *seqpkt.Conn // the node's end; the application holds the other
+	QoS qos.Spec
+}
+
+// IPCP is one IPC process inside the node.
+type IPCP interface {
+	// Bootstrap makes the IPCP the first member of a layer.
+	Bootstrap(ctx context.Context, conf Config) (Layer, error)
+	// Reg and Unreg make a name (its hash) reachable through the IPCP or not.
+	Reg(hash []byte) error
+	Unreg(hash []byte) error
+	// Query returns nil when the name is reachable in the layer.
+	Query(ctx context.Context, hash []byte) error
+	// FlowAlloc starts allocating f towards the name. The outcome is
+	// reported with IRM.FlowAllocReply; an error return means the request
+	// was not sent, and the IPCP has closed f.End.
+	FlowAlloc(ctx context.Context, f Flow, hash []byte) error
+	// FlowAllocResp answers a request that arrived through IRM.FlowReqArr:
+	// a nil response accepts it.
+	FlowAllocResp(ctx context.Context, key FlowKey, response error) error
+	// FlowDealloc releases a flow; IRM.FlowDeallocated follows.
+	FlowDealloc(key FlowKey) error
+	// Close stops the IPCP and releases every flow it holds.
+	Close() error
+}
+
+// IRM is what an IPCP calls on its node.
+type IRM interface {
+	// FlowReqArr reports a flow request for hash that arrived in the layer.
+	// It waits for an application to accept it and returns the flow, whose
+	// End the IPCP then owns; the acceptance itself follows with
+	// FlowAllocResp.
+	FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.Spec, mpl time.Duration) (Flow, error)
+	// FlowAllocReply reports the outcome of FlowAlloc.
+	FlowAllocReply(key FlowKey, err error, mpl time.Duration)
+	// FlowDeallocated reports that the IPCP has let go of a flow.
+	FlowDeallocated(key FlowKey)
+}

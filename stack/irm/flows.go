@@ -1,0 +1,540 @@
+package irm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/qos"
+	"github.com/o7s/ouroboros/stack/seqpkt"
+)
+
+// FlowState is a registry flow's state; the values are the reference's.
+type FlowState uint8
+
+const (
+	FlowInit FlowState = iota
+	FlowAllocPending
+	FlowAcceptPending
+	FlowAllocated
+	FlowDeallocPending
+	FlowDeallocated
+)
+
+var flowStateNames = [...]string{"init", "alloc-pending", "accept-pending", "allocated", "dealloc-pending", "deallocated"}
+
+func (s FlowState) String() string {
+	if int(s) < len(flowStateNames) {
+		return flowStateNames[s]
+	}
+	return fmt.Sprintf("flow-state(%d)", uint8(s))
+}
+
+// flow is a registry flow. An IPCP flow has one application end (owner);
+// a direct flow has two (owner, the acceptor, and peer, the allocator).
+type flow struct {
+	key     ipcp.FlowKey
+	state   FlowState
+	owner   int
+	peer    int // n_1_pid: the IPCP's id, or the allocating process
+	direct  bool
+	ipcp    *ipcpEntry
+	qos     qos.Spec
+	mpl     time.Duration
+	name    string
+	appEnd  *os.File // the owner's end until handed over
+	peerEnd *os.File // direct: the allocator's end until handed over
+	closedO bool     // direct: the owner has deallocated
+	closedP bool     // direct: the peer has deallocated
+	err     error
+}
+
+// FlowInfo describes a flow to a client.
+type FlowInfo struct {
+	ID     int
+	NPid   int // the application end this info is for
+	N1Pid  int // the IPCP id, or the other application for a direct flow
+	State  FlowState
+	MPL    time.Duration
+	QoS    qos.Spec
+	Direct bool
+	Name   string
+	Layer  string
+}
+
+func (f *flow) info(self int) FlowInfo {
+	fi := FlowInfo{ID: f.key.ID, NPid: f.owner, N1Pid: f.peer, State: f.state, MPL: f.mpl, QoS: f.qos, Direct: f.direct, Name: f.name}
+	if f.direct && self == f.peer {
+		fi.NPid, fi.N1Pid = f.peer, f.owner
+	}
+	if f.ipcp != nil {
+		fi.Layer = f.ipcp.layer.Name
+	}
+	return fi
+}
+
+// newFlow creates a flow with the lowest free id; n.mu is held.
+func (n *Node) newFlow(owner int, st FlowState) (*flow, error) {
+	for id := 1; id < MaxFlows; id++ {
+		if _, used := n.flows[id]; !used {
+			n.serial++
+			f := &flow{key: ipcp.FlowKey{ID: id, Serial: n.serial}, state: st, owner: owner}
+			n.flows[id] = f
+			return f, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: all %d flow ids are in use", ctl.ErrResources, MaxFlows-1)
+}
+
+func (n *Node) flowByKey(k ipcp.FlowKey) *flow {
+	if f := n.flows[k.ID]; f != nil && f.key == k {
+		return f
+	}
+	return nil
+}
+
+// destroy removes a flow and closes any end not handed over; n.mu is held.
+func (n *Node) destroy(f *flow) {
+	if n.flows[f.key.ID] == f {
+		delete(n.flows, f.key.ID)
+	}
+	for _, e := range []**os.File{&f.appEnd, &f.peerEnd} {
+		if *e != nil {
+			(*e).Close()
+			*e = nil
+		}
+	}
+	f.state = FlowDeallocated
+	n.notify()
+}
+
+// dropAccept takes a pending accept off every active list; n.mu is held.
+func (n *Node) dropAccept(f *flow) {
+	for _, nm := range n.names {
+		nm.delActive(f)
+	}
+	if p := n.procs[f.owner]; p != nil {
+		p.accepts = remove(p.accepts, f)
+	}
+}
+
+func deadlineOf(timeout time.Duration) time.Time {
+	if timeout <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(timeout)
+}
+
+// Accept waits for a flow request for any name the process is bound to.
+// timeout 0 waits until ctx ends. It returns the application's end.
+func (n *Node) Accept(ctx context.Context, pid int, timeout time.Duration) (FlowInfo, *os.File, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p := n.procs[pid]
+	if p == nil {
+		return FlowInfo{}, nil, fmt.Errorf("%w: process %d has not announced itself to this node", ctl.ErrInvalid, pid)
+	}
+	f, err := n.newFlow(pid, FlowAcceptPending)
+	if err != nil {
+		return FlowInfo{}, nil, err
+	}
+	p.accepts = append(p.accepts, f)
+	for _, nm := range p.names {
+		if e := n.names[nm]; e != nil {
+			e.addActive(f)
+		}
+	}
+	n.notify()
+	deadline := deadlineOf(timeout)
+	for f.state == FlowAcceptPending {
+		if !n.wait(ctx, deadline) && f.state == FlowAcceptPending {
+			n.dropAccept(f)
+			n.destroy(f)
+			return FlowInfo{}, nil, n.acceptGiveUp(ctx, p)
+		}
+	}
+	n.dropAccept(f)
+	if f.state != FlowAllocated {
+		err := f.err
+		n.destroy(f)
+		return FlowInfo{}, nil, err
+	}
+	file := f.appEnd
+	f.appEnd = nil
+	info := f.info(pid)
+	if e := f.ipcp; e != nil {
+		// Not cut short by the caller going away: the IPCP must learn the
+		// outcome either way.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.cfg.AllocTimeout)
+		n.mu.Unlock()
+		err := e.impl.FlowAllocResp(rctx, f.key, nil)
+		cancel()
+		if err != nil {
+			file.Close()
+			n.releaseIPCPFlow(e, f)
+		}
+		n.mu.Lock()
+		if err != nil {
+			return FlowInfo{}, nil, fmt.Errorf("accept through %s: %w", e.name, err)
+		}
+	}
+	n.log.Info("flow accepted", "flow", info.ID, "pid", pid, "name", info.Name, "direct", info.Direct, "layer", info.Layer)
+	return info, file, nil
+}
+
+func (n *Node) acceptGiveUp(ctx context.Context, p *process) error {
+	switch {
+	case n.ctx.Err() != nil:
+		return fmt.Errorf("%w: the node is shutting down", ctl.ErrNode)
+	case ctx.Err() != nil:
+		return context.Canceled
+	case len(p.names) == 0:
+		return fmt.Errorf("%w: no flow request arrived; process %d (%s) is bound to no name, bind it with 'irm bind process %d name NAME' or 'irm bind program %s name NAME'",
+			ctl.ErrTimeout, p.pid, p.prog, p.pid, p.prog)
+	}
+	return fmt.Errorf("%w: no flow request arrived for %v", ctl.ErrTimeout, p.names)
+}
+
+// waitAcceptor waits for a process accepting flows for the name, starting a
+// bound program if nobody does, and takes its pending accept. It returns
+// nil without waiting when nothing on this system serves the name. n.mu is
+// held.
+func (n *Node) waitAcceptor(ctx context.Context, nmName string, limit time.Time) (*flow, error) {
+	nm := n.names[nmName]
+	if nm == nil || !nm.serves() {
+		return nil, nil
+	}
+	started := false
+	for {
+		stage := time.Now().Add(n.cfg.ReqArrTimeout)
+		if !limit.IsZero() && limit.Before(stage) {
+			stage = limit
+		}
+		for {
+			if nm = n.names[nmName]; nm == nil {
+				return nil, fmt.Errorf("%w: name %q was destroyed", ctl.ErrName, nmName)
+			}
+			if len(nm.active) > 0 {
+				f := nm.active[0]
+				n.dropAccept(f)
+				f.name = nmName
+				return f, nil
+			}
+			if !n.wait(ctx, stage) && (ctx.Err() != nil || n.ctx.Err() != nil || !time.Now().Before(stage)) {
+				break
+			}
+		}
+		if ctx.Err() != nil || n.ctx.Err() != nil {
+			return nil, context.Canceled
+		}
+		if started || len(nm.autoExec) == 0 || (!limit.IsZero() && !time.Now().Before(limit)) {
+			return nil, fmt.Errorf("%w: nobody accepted a flow for %q within %v", ctl.ErrTimeout, nmName, n.cfg.ReqArrTimeout)
+		}
+		argv := nm.autoExec[0]
+		n.mu.Unlock()
+		err := n.spawn(argv)
+		n.mu.Lock()
+		if err != nil {
+			return nil, fmt.Errorf("%w: auto-start of %s for %q: %w", ctl.ErrName, argv[0], nmName, err)
+		}
+		started = true
+	}
+}
+
+// Alloc allocates a flow from process pid to the name dst. timeout 0 means
+// the node's default allocation timeout.
+func (n *Node) Alloc(ctx context.Context, pid int, dst string, qs qos.Spec, timeout time.Duration) (FlowInfo, *os.File, error) {
+	if dst == "" || len(dst) > MaxName {
+		return FlowInfo{}, nil, fmt.Errorf("%w: a destination name has 1 to %d bytes", ctl.ErrName, MaxName)
+	}
+	if timeout <= 0 {
+		timeout = n.cfg.AllocTimeout
+	}
+	limit := time.Now().Add(timeout)
+	n.mu.Lock()
+	if n.procs[pid] == nil {
+		n.mu.Unlock()
+		return FlowInfo{}, nil, fmt.Errorf("%w: process %d has not announced itself to this node", ctl.ErrInvalid, pid)
+	}
+	if !n.cfg.NoDirect {
+		acc, err := n.waitAcceptor(ctx, dst, limit)
+		if acc != nil {
+			defer n.mu.Unlock()
+			return n.direct(acc, pid, qs)
+		}
+		if errors.Is(err, context.Canceled) {
+			n.mu.Unlock()
+			return FlowInfo{}, nil, err
+		}
+	}
+	n.mu.Unlock()
+	return n.allocIPCP(ctx, pid, dst, qs, limit)
+}
+
+// direct completes a pending accept with a flow straight between the two
+// processes; n.mu is held.
+func (n *Node) direct(acc *flow, pid int, qs qos.Spec) (FlowInfo, *os.File, error) {
+	a, b, err := seqpkt.FilePair()
+	if err != nil {
+		acc.state, acc.err = FlowDeallocated, fmt.Errorf("%w: %w", ctl.ErrResources, err)
+		n.notify()
+		return FlowInfo{}, nil, acc.err
+	}
+	acc.direct, acc.peer, acc.mpl, acc.qos = true, pid, DirectMPL, qs
+	acc.appEnd, acc.peerEnd = a, b
+	acc.state = FlowAllocated
+	n.notify()
+	file := acc.peerEnd
+	acc.peerEnd = nil
+	info := acc.info(pid)
+	n.log.Info("flow allocated", "flow", info.ID, "pid", pid, "peer", acc.owner, "name", acc.name, "direct", true)
+	return info, file, nil
+}
+
+func (n *Node) allocIPCP(ctx context.Context, pid int, dst string, qs qos.Spec, limit time.Time) (FlowInfo, *os.File, error) {
+	e, hash, err := n.findLayer(ctx, dst)
+	if err != nil {
+		return FlowInfo{}, nil, err
+	}
+	nodeEnd, appEnd, err := seqpkt.NodePair()
+	if err != nil {
+		return FlowInfo{}, nil, fmt.Errorf("%w: %w", ctl.ErrResources, err)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	f, err := n.newFlow(pid, FlowAllocPending)
+	if err != nil {
+		nodeEnd.Close()
+		appEnd.Close()
+		return FlowInfo{}, nil, err
+	}
+	f.ipcp, f.peer, f.qos, f.appEnd, f.name = e, int(e.id), qs, appEnd, dst
+	n.mu.Unlock()
+	err = e.impl.FlowAlloc(ctx, ipcp.Flow{Key: f.key, End: nodeEnd, QoS: qs}, hash)
+	n.mu.Lock()
+	if err != nil {
+		n.destroy(f)
+		return FlowInfo{}, nil, fmt.Errorf("allocate through %s: %w", e.name, err)
+	}
+	for f.state == FlowAllocPending {
+		if !n.wait(ctx, limit) && f.state == FlowAllocPending {
+			f.state = FlowDeallocPending
+			n.mu.Unlock()
+			n.releaseIPCPFlow(e, f)
+			n.mu.Lock()
+			if ctx.Err() != nil {
+				return FlowInfo{}, nil, context.Canceled
+			}
+			return FlowInfo{}, nil, fmt.Errorf("%w: no answer from %q through layer %s", ctl.ErrTimeout, dst, e.layer.Name)
+		}
+	}
+	if f.state != FlowAllocated {
+		err := f.err
+		n.destroy(f)
+		return FlowInfo{}, nil, err
+	}
+	file := f.appEnd
+	f.appEnd = nil
+	info := f.info(pid)
+	n.log.Info("flow allocated", "flow", info.ID, "pid", pid, "name", dst, "layer", e.layer.Name)
+	return info, file, nil
+}
+
+// findLayer asks the IPCPs, in order, which one reaches the name.
+func (n *Node) findLayer(ctx context.Context, dst string) (*ipcpEntry, []byte, error) {
+	n.mu.Lock()
+	var cands []*ipcpEntry
+	for _, e := range n.sortedIPCPs() {
+		if e.state == ipcp.StateOperational && e.typ != ipcp.Broadcast {
+			cands = append(cands, e)
+		}
+	}
+	n.mu.Unlock()
+	for _, e := range cands {
+		hash := e.layer.Hash.Sum(dst)
+		qctx, cancel := context.WithTimeout(ctx, QueryTimeout)
+		err := e.impl.Query(qctx, hash)
+		cancel()
+		if err == nil {
+			return e, hash, nil
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, nil, context.Canceled
+	}
+	return nil, nil, fmt.Errorf("%w: nobody serves %q: no process accepts for it on this system and no layer knows it (bind a server to it, or register it in a layer with 'irm name register %s layer LAYER')",
+		ctl.ErrIPCP, dst, dst)
+}
+
+// releaseIPCPFlow asks the IPCP to let go of a flow, and forgets the flow
+// at once if the IPCP does not hold it.
+func (n *Node) releaseIPCPFlow(e *ipcpEntry, f *flow) {
+	if err := e.impl.FlowDealloc(f.key); err != nil {
+		n.mu.Lock()
+		n.destroy(f)
+		n.mu.Unlock()
+	}
+}
+
+// Dealloc releases process pid's end of flow id.
+func (n *Node) Dealloc(pid, id int) error {
+	n.mu.Lock()
+	f := n.flows[id]
+	if f == nil || (f.owner != pid && !(f.direct && f.peer == pid)) || f.state == FlowAcceptPending || f.state == FlowAllocPending {
+		n.mu.Unlock()
+		return fmt.Errorf("%w: flow %d is not allocated to process %d", ctl.ErrNotAllocated, id, pid)
+	}
+	if f.direct {
+		if pid == f.owner && !f.closedO {
+			f.closedO = true
+		} else { // the allocator; or the second end of a flow to itself
+			f.closedP = true
+		}
+		f.state = FlowDeallocPending
+		if f.closedO && f.closedP {
+			n.destroy(f)
+			n.log.Info("flow deallocated", "flow", id, "direct", true)
+		}
+		n.notify()
+		n.mu.Unlock()
+		return nil
+	}
+	if f.state != FlowAllocated {
+		n.mu.Unlock()
+		return nil
+	}
+	f.state = FlowDeallocPending
+	e := f.ipcp
+	n.mu.Unlock()
+	n.releaseIPCPFlow(e, f)
+	return nil
+}
+
+// FlowReqArr implements ipcp.IRM.
+func (n *Node) FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.Spec, mpl time.Duration) (ipcp.Flow, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	e := n.ipcps[from]
+	if e == nil {
+		return ipcp.Flow{}, fmt.Errorf("%w: no IPCP %d", ctl.ErrIPCP, from)
+	}
+	nmName := ""
+	for s := range n.names {
+		if string(e.layer.Hash.Sum(s)) == string(hash) {
+			nmName = s
+			break
+		}
+	}
+	if nmName == "" {
+		return ipcp.Flow{}, fmt.Errorf("%w: no name on this node has that hash", ctl.ErrName)
+	}
+	acc, err := n.waitAcceptor(ctx, nmName, time.Time{})
+	if acc == nil {
+		if err == nil {
+			err = fmt.Errorf("%w: nobody on this system serves %q", ctl.ErrName, nmName)
+		}
+		return ipcp.Flow{}, err
+	}
+	nodeEnd, appEnd, err := seqpkt.NodePair()
+	if err != nil {
+		acc.state, acc.err = FlowDeallocated, fmt.Errorf("%w: %w", ctl.ErrResources, err)
+		n.notify()
+		return ipcp.Flow{}, acc.err
+	}
+	acc.ipcp, acc.peer, acc.qos, acc.mpl, acc.appEnd = e, int(e.id), qs, mpl, appEnd
+	acc.state = FlowAllocated
+	n.notify()
+	return ipcp.Flow{Key: acc.key, End: nodeEnd, QoS: qs}, nil
+}
+
+// FlowAllocReply implements ipcp.IRM.
+func (n *Node) FlowAllocReply(key ipcp.FlowKey, err error, mpl time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	f := n.flowByKey(key)
+	if f == nil {
+		return
+	}
+	switch {
+	case f.state == FlowAllocPending && err == nil:
+		f.state, f.mpl = FlowAllocated, mpl
+	case f.state == FlowAllocPending:
+		f.state, f.err = FlowDeallocated, err
+	case err != nil: // the allocator gave up already; the IPCP let go
+		n.destroy(f)
+	}
+	n.notify()
+}
+
+// FlowDeallocated implements ipcp.IRM.
+func (n *Node) FlowDeallocated(key ipcp.FlowKey) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if f := n.flowByKey(key); f != nil {
+		switch f.state {
+		case FlowAllocPending: // the IPCP gave up before replying
+			f.state, f.err = FlowDeallocated, fmt.Errorf("%w: the layer released the flow", ctl.ErrFlowDown)
+			n.notify()
+		default:
+			n.destroy(f)
+			n.log.Info("flow deallocated", "flow", key.ID)
+		}
+	}
+}
+
+// ProcessGone reaps a process whose last session closed: pending accepts
+// fail, its flows are deallocated, its bindings dropped.
+func (n *Node) ProcessGone(pid int) {
+	n.mu.Lock()
+	p := n.procs[pid]
+	if p == nil {
+		n.mu.Unlock()
+		return
+	}
+	if p.sessions--; p.sessions > 0 {
+		n.mu.Unlock()
+		return
+	}
+	for _, f := range p.accepts {
+		n.dropAccept(f)
+		f.state, f.err = FlowDeallocated, fmt.Errorf("%w: process %d is gone", ctl.ErrFlowDown, pid)
+	}
+	var ids []int
+	for id, f := range n.flows {
+		if (f.owner == pid || (f.direct && f.peer == pid)) && f.state != FlowAcceptPending && f.state != FlowAllocPending {
+			ids = append(ids, id)
+			if f.direct && f.owner == f.peer { // a flow to itself: both ends
+				ids = append(ids, id)
+			}
+		}
+	}
+	for _, nm := range p.names {
+		if e := n.names[nm]; e != nil {
+			e.procs = remove(e.procs, pid)
+		}
+	}
+	delete(n.procs, pid)
+	n.notify()
+	n.mu.Unlock()
+	for _, id := range ids {
+		n.Dealloc(pid, id)
+	}
+	n.log.Info("process gone", "pid", pid, "prog", p.prog, "flows", len(ids))
+}
+
+// Flows lists the flow table.
+func (n *Node) Flows() []FlowInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	l := make([]FlowInfo, 0, len(n.flows))
+	for id := 1; id < MaxFlows && len(l) < len(n.flows); id++ {
+		if f := n.flows[id]; f != nil {
+			l = append(l, f.info(f.owner))
+		}
+	}
+	return l
+}

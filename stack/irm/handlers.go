@@ -1,0 +1,97 @@
+package irm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/ipcp"
+)
+
+func flowMsg(fi FlowInfo) *ctl.FlowInfo {
+	return &ctl.FlowInfo{Id: uint32(fi.ID), NPid: uint32(fi.NPid), N_1Pid: uint32(fi.N1Pid), Mpl: uint32(fi.MPL / time.Millisecond),
+		State: uint32(fi.State), Qos: ctl.QoSToMsg(fi.QoS), Direct: fi.Direct, Name: fi.Name, Layer: fi.Layer}
+}
+
+func timeoutOf(m *ctl.Msg) time.Duration {
+	return time.Duration(min(m.GetTimeoutNs(), uint64(1<<62)))
+}
+
+// handle serves one request from the process cred. It returns the reply,
+// the descriptor to attach to it, and what to undo if the reply cannot be
+// delivered.
+func (n *Node) handle(ctx context.Context, cred ctl.Cred, m *ctl.Msg) (*ctl.Msg, *os.File, func()) {
+	var err error
+	reply := &ctl.Msg{Code: ctl.Code_REPLY}
+	switch m.GetCode() {
+	case ctl.Code_FLOW_ALLOC, ctl.Code_FLOW_ACCEPT:
+		var fi FlowInfo
+		var f *os.File
+		if m.GetCode() == ctl.Code_FLOW_ALLOC {
+			fi, f, err = n.Alloc(ctx, cred.PID, m.GetDst(), ctl.QoSFromMsg(m.GetFlow().GetQos()), timeoutOf(m))
+		} else {
+			fi, f, err = n.Accept(ctx, cred.PID, timeoutOf(m))
+		}
+		if err != nil {
+			return ctl.Reply(err), nil, nil
+		}
+		reply.Flow = flowMsg(fi)
+		return reply, f, func() { n.Dealloc(cred.PID, fi.ID) }
+	case ctl.Code_FLOW_DEALLOC:
+		err = n.Dealloc(cred.PID, int(m.GetFlow().GetId()))
+	case ctl.Code_LIST_FLOWS:
+		for _, fi := range n.Flows() {
+			reply.Flows = append(reply.Flows, flowMsg(fi))
+		}
+	case ctl.Code_CREATE_IPCP:
+		var typ ipcp.Type
+		var id uint32
+		if typ, err = ipcp.ParseType(ipcp.Type(m.GetIpcp().GetType()).String()); err == nil {
+			id, err = n.CreateIPCP(m.GetIpcp().GetName(), typ)
+			reply.Ipcp = &ctl.IPCPInfo{Id: id}
+		} else {
+			err = fmt.Errorf("%w: %w", ctl.ErrIPCPType, err)
+		}
+	case ctl.Code_DESTROY_IPCP:
+		err = n.DestroyIPCP(m.GetIpcp().GetId())
+	case ctl.Code_BOOTSTRAP_IPCP:
+		conf := ipcp.Config{Layer: m.GetConf().GetLayer(), Hash: ipcp.HashAlgo(m.GetConf().GetHashAlgo())}
+		err = n.BootstrapIPCP(ctx, m.GetIpcp().GetId(), conf)
+	case ctl.Code_LIST_IPCPS:
+		for _, e := range n.ListIPCPs() {
+			reply.Ipcps = append(reply.Ipcps, &ctl.IPCPInfo{Id: e.ID, Type: uint32(e.Type), Name: e.Name, Layer: e.Layer, HashAlgo: uint32(e.Hash), State: uint32(e.State)})
+		}
+	case ctl.Code_REG_NAME:
+		err = n.RegName(m.GetName(), m.GetIpcp().GetId())
+	case ctl.Code_UNREG_NAME:
+		err = n.UnregName(m.GetName(), m.GetIpcp().GetId())
+	case ctl.Code_CREATE_NAME:
+		err = n.CreateName(m.GetNameInfo().GetName(), LB(m.GetNameInfo().GetPolLb()))
+	case ctl.Code_DESTROY_NAME:
+		err = n.DestroyName(m.GetName())
+	case ctl.Code_LIST_NAMES:
+		for _, e := range n.ListNames() {
+			reply.Names = append(reply.Names, &ctl.NameInfo{Name: e.Name, PolLb: uint32(e.LB)})
+		}
+	case ctl.Code_BIND_PROGRAM:
+		err = n.BindProgram(m.GetExec(), m.GetName(), m.GetOpts()&BindAuto != 0)
+	case ctl.Code_UNBIND_PROGRAM:
+		err = n.UnbindProgram(m.GetProg(), m.GetName())
+	case ctl.Code_BIND_PROCESS:
+		err = n.BindProcess(int(m.GetPid()), m.GetName())
+	case ctl.Code_UNBIND_PROCESS:
+		err = n.UnbindProcess(int(m.GetPid()), m.GetName())
+	default:
+		err = fmt.Errorf("%w: %v is not a request", errors.ErrUnsupported, m.GetCode())
+	}
+	if err != nil {
+		return ctl.Reply(err), nil, nil
+	}
+	return reply, nil, nil
+}
+
+// BindAuto is the bind-program option that enables auto-start.
+const BindAuto = 0x01

@@ -1,0 +1,157 @@
+package irm
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/ipcp/local"
+)
+
+// ipcpEntry is an IPCP of the node.
+type ipcpEntry struct {
+	id    uint32
+	typ   ipcp.Type
+	name  string
+	state ipcp.State
+	layer ipcp.Layer
+	impl  ipcp.IPCP
+}
+
+// IPCPInfo describes an IPCP to a client.
+type IPCPInfo struct {
+	ID    uint32
+	Type  ipcp.Type
+	Name  string
+	Layer string
+	Hash  ipcp.HashAlgo
+	State ipcp.State
+}
+
+// CreateIPCP creates an IPCP in state boot and returns its id.
+func (n *Node) CreateIPCP(nm string, typ ipcp.Type) (uint32, error) {
+	if nm == "" || len(nm) > MaxName {
+		return 0, fmt.Errorf("%w: an IPCP name has 1 to %d bytes", ctl.ErrInvalid, MaxName)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return 0, fmt.Errorf("%w: the node is shutting down", ctl.ErrNode)
+	}
+	for _, e := range n.ipcps {
+		if e.name == nm {
+			return 0, fmt.Errorf("%w: an IPCP named %q exists", ctl.ErrExist, nm)
+		}
+	}
+	id := n.nextIPCP
+	var impl ipcp.IPCP
+	switch typ {
+	case ipcp.Local:
+		impl = local.New(id, n, n.log.With("ipcp", nm))
+	default:
+		return 0, fmt.Errorf("%w: IPCP type %v is not available yet in this onode (available: local)", ctl.ErrIPCPType, typ)
+	}
+	n.nextIPCP++
+	n.ipcps[id] = &ipcpEntry{id: id, typ: typ, name: nm, state: ipcp.StateBoot, layer: ipcp.Layer{Name: ipcp.NotEnrolled}, impl: impl}
+	n.log.Info("IPCP created", "ipcp", nm, "id", id, "type", typ)
+	n.notify()
+	return id, nil
+}
+
+func (n *Node) ipcp(id uint32) (*ipcpEntry, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	e := n.ipcps[id]
+	if e == nil {
+		return nil, fmt.Errorf("%w: no IPCP with id %d", ctl.ErrIPCP, id)
+	}
+	return e, nil
+}
+
+// DestroyIPCP stops an IPCP; its flows end.
+func (n *Node) DestroyIPCP(id uint32) error {
+	n.mu.Lock()
+	e := n.ipcps[id]
+	delete(n.ipcps, id)
+	n.notify()
+	n.mu.Unlock()
+	if e == nil {
+		return fmt.Errorf("%w: no IPCP with id %d", ctl.ErrIPCP, id)
+	}
+	e.impl.Close()
+	n.log.Info("IPCP destroyed", "ipcp", e.name, "id", id)
+	return nil
+}
+
+// BootstrapIPCP bootstraps an IPCP into a new layer.
+func (n *Node) BootstrapIPCP(ctx context.Context, id uint32, conf ipcp.Config) error {
+	e, err := n.ipcp(id)
+	if err != nil {
+		return err
+	}
+	if conf.Layer == "" || len(conf.Layer) > MaxName {
+		return fmt.Errorf("%w: a layer name has 1 to %d bytes", ctl.ErrInvalid, MaxName)
+	}
+	if conf.Hash.Len() == 0 {
+		return fmt.Errorf("%w: unknown hash algorithm %d", ctl.ErrInvalid, conf.Hash)
+	}
+	layer, err := e.impl.Bootstrap(ctx, conf)
+	if err != nil {
+		return fmt.Errorf("bootstrap %s: %w", e.name, err)
+	}
+	n.mu.Lock()
+	e.layer, e.state = layer, ipcp.StateOperational
+	n.notify()
+	n.mu.Unlock()
+	return nil
+}
+
+// ListIPCPs lists the IPCPs in registry order.
+func (n *Node) ListIPCPs() []IPCPInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var l []IPCPInfo
+	for _, e := range n.sortedIPCPs() {
+		l = append(l, IPCPInfo{ID: e.id, Type: e.typ, Name: e.name, Layer: e.layer.Name, Hash: e.layer.Hash, State: e.state})
+	}
+	return l
+}
+
+// RegName registers a name in the layer of an IPCP.
+func (n *Node) RegName(nm string, id uint32) error {
+	e, hash, err := n.regArgs(nm, id)
+	if err != nil {
+		return err
+	}
+	if err := e.impl.Reg(hash); err != nil {
+		return fmt.Errorf("register %q in %s: %w", nm, e.name, err)
+	}
+	n.log.Info("name registered", "name", nm, "ipcp", e.name, "layer", e.layer.Name)
+	return nil
+}
+
+// UnregName unregisters a name from the layer of an IPCP.
+func (n *Node) UnregName(nm string, id uint32) error {
+	e, hash, err := n.regArgs(nm, id)
+	if err != nil {
+		return err
+	}
+	return e.impl.Unreg(hash)
+}
+
+func (n *Node) regArgs(nm string, id uint32) (*ipcpEntry, []byte, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.names[nm] == nil {
+		return nil, nil, fmt.Errorf("%w: name %q does not exist (create it with 'irm name create %s')", ctl.ErrName, nm, nm)
+	}
+	e := n.ipcps[id]
+	if e == nil {
+		return nil, nil, fmt.Errorf("%w: no IPCP with id %d", ctl.ErrIPCP, id)
+	}
+	if e.state != ipcp.StateOperational {
+		return nil, nil, fmt.Errorf("%w: IPCP %s is not in a layer yet (bootstrap it first)", ctl.ErrIPCPState, e.name)
+	}
+	return e, e.layer.Hash.Sum(nm), nil
+}

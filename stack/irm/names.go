@@ -1,0 +1,208 @@
+package irm
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/o7s/ouroboros/stack/ctl"
+)
+
+// NameInfo describes a name to a client.
+type NameInfo struct {
+	Name string
+	LB   LB
+}
+
+func checkName(nm string) error {
+	if nm == "" || len(nm) > MaxName {
+		return fmt.Errorf("%w: a name has 1 to %d bytes", ctl.ErrName, MaxName)
+	}
+	return nil
+}
+
+// CreateName creates a name; creating an existing name succeeds.
+func (n *Node) CreateName(nm string, lb LB) error {
+	if err := checkName(nm); err != nil {
+		return err
+	}
+	if lb != RoundRobin && lb != Spillover {
+		return fmt.Errorf("%w: unknown load-balancing policy %d", ctl.ErrInvalid, lb)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.names[nm] == nil {
+		n.names[nm] = &name{name: nm, lb: lb}
+		n.notify()
+	}
+	return nil
+}
+
+// ensureName returns a name, creating it with spillover; n.mu is held.
+func (n *Node) ensureName(nm string) *name {
+	e := n.names[nm]
+	if e == nil {
+		e = &name{name: nm, lb: Spillover}
+		n.names[nm] = e
+	}
+	return e
+}
+
+// DestroyName removes a name and its bindings (not its registrations).
+func (n *Node) DestroyName(nm string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.names[nm] == nil {
+		return fmt.Errorf("%w: name %q does not exist", ctl.ErrName, nm)
+	}
+	delete(n.names, nm)
+	for _, p := range n.progs {
+		p.names = remove(p.names, nm)
+	}
+	for _, p := range n.procs {
+		p.names = remove(p.names, nm)
+	}
+	n.notify()
+	return nil
+}
+
+// ListNames lists the names, sorted.
+func (n *Node) ListNames() []NameInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	l := make([]NameInfo, 0, len(n.names))
+	for _, e := range n.names {
+		l = append(l, NameInfo{Name: e.name, LB: e.lb})
+	}
+	sort.Slice(l, func(i, j int) bool { return l[i].Name < l[j].Name })
+	return l
+}
+
+// BindProgram binds a program to a name; with auto, the node starts argv
+// when a request for the name finds nobody accepting.
+func (n *Node) BindProgram(argv []string, nm string, auto bool) error {
+	if err := checkName(nm); err != nil {
+		return err
+	}
+	if len(argv) == 0 || argv[0] == "" {
+		return fmt.Errorf("%w: bind program needs a program path", ctl.ErrInvalid)
+	}
+	key := progName(argv[:1])
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	pg := n.progs[key]
+	if pg == nil {
+		pg = &program{name: key, path: argv[0]}
+		n.progs[key] = pg
+	}
+	if slices.Contains(pg.names, nm) {
+		return fmt.Errorf("%w: program %s is already bound to %q", ctl.ErrExist, key, nm)
+	}
+	e := n.ensureName(nm)
+	pg.names = append(pg.names, nm)
+	e.progs = append(e.progs, key)
+	if auto {
+		e.autoExec = slices.Insert(e.autoExec, 0, slices.Clone(argv))
+	}
+	n.log.Info("program bound", "prog", key, "name", nm, "auto", auto)
+	n.notify()
+	return nil
+}
+
+// UnbindProgram unbinds a program from a name, or from every name and
+// forgets it when nm is empty.
+func (n *Node) UnbindProgram(prog, nm string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	pg := n.progs[prog]
+	if pg == nil {
+		return fmt.Errorf("%w: program %s is not bound", ctl.ErrNotFound, prog)
+	}
+	names := pg.names
+	if nm != "" {
+		if !slices.Contains(pg.names, nm) {
+			return fmt.Errorf("%w: program %s is not bound to %q", ctl.ErrNotFound, prog, nm)
+		}
+		names = []string{nm}
+	}
+	for _, x := range names {
+		if e := n.names[x]; e != nil {
+			e.progs = remove(e.progs, prog)
+			e.autoExec = slices.DeleteFunc(e.autoExec, func(a []string) bool { return progName(a[:1]) == prog })
+		}
+		pg.names = remove(pg.names, x)
+	}
+	if nm == "" {
+		delete(n.progs, prog)
+	}
+	n.notify()
+	return nil
+}
+
+// bindProc binds a process to a name; n.mu is held.
+func (n *Node) bindProc(p *process, nm string) {
+	e := n.ensureName(nm)
+	if !slices.Contains(p.names, nm) {
+		p.names = append(p.names, nm)
+	}
+	if !slices.Contains(e.procs, p.pid) {
+		e.procs = append(e.procs, p.pid)
+	}
+	for _, f := range p.accepts {
+		e.addActive(f)
+	}
+}
+
+// BindProcess binds a running process to a name.
+func (n *Node) BindProcess(pid int, nm string) error {
+	if err := checkName(nm); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	deadline := time.Now().Add(BindProcessWait)
+	for n.procs[pid] == nil {
+		if !n.wait(n.ctx, deadline) && n.procs[pid] == nil {
+			return fmt.Errorf("%w: process %d is not attached to this node (it must run with the Ouroboros library and this node's socket)", ctl.ErrNotFound, pid)
+		}
+	}
+	p := n.procs[pid]
+	if slices.Contains(p.names, nm) {
+		return fmt.Errorf("%w: process %d is already bound to %q", ctl.ErrExist, pid, nm)
+	}
+	n.bindProc(p, nm)
+	n.log.Info("process bound", "pid", pid, "name", nm)
+	n.notify()
+	return nil
+}
+
+// UnbindProcess unbinds a process from a name or, when nm is empty, removes
+// the whole process entry, as the reference does.
+func (n *Node) UnbindProcess(pid int, nm string) error {
+	n.mu.Lock()
+	p := n.procs[pid]
+	if p == nil {
+		n.mu.Unlock()
+		return fmt.Errorf("%w: process %d is not attached to this node", ctl.ErrNotFound, pid)
+	}
+	if nm == "" {
+		p.sessions = 1
+		n.mu.Unlock()
+		n.ProcessGone(pid)
+		return nil
+	}
+	defer n.mu.Unlock()
+	if !slices.Contains(p.names, nm) {
+		return fmt.Errorf("%w: process %d is not bound to %q", ctl.ErrNotFound, pid, nm)
+	}
+	p.names = remove(p.names, nm)
+	if e := n.names[nm]; e != nil {
+		e.procs = remove(e.procs, pid)
+		for _, f := range p.accepts {
+			e.delActive(f)
+		}
+	}
+	n.notify()
+	return nil
+}

@@ -1,0 +1,285 @@
+// Package irm is the IPC Resource Manager of onode (spec SYSTEM §2): the
+// registry of names, programs, processes, IPCPs and flows; binding and
+// registration; flow brokering between applications and IPCPs; direct flows
+// between two applications of the system; auto-exec of bound programs; and
+// the control server the dev library and irm talk to.
+//
+// One mutex guards the whole registry. Blocking operations (accept, alloc,
+// waiting for an acceptor) wait on a broadcast channel that is replaced on
+// every change, and re-check their condition, so they also honour contexts.
+package irm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/ipcp"
+)
+
+// Defaults from the reference (spec SYSTEM §11.1).
+const (
+	DefaultReqArrTimeout = time.Second
+	DefaultAllocTimeout  = 20 * time.Second
+	QueryTimeout         = 200 * time.Millisecond
+	BindProcessWait      = 10 * time.Millisecond
+	MaxFlows             = 10240 // flow ids are 1..MaxFlows-1
+	MaxName              = 255
+	DirectMPL            = time.Millisecond
+)
+
+// Config configures a node.
+type Config struct {
+	Sock string       // control socket path
+	Log  *slog.Logger // nil discards
+	// NoDirect makes every flow go through an IPCP, never directly between
+	// two applications (the reference's DISABLE_DIRECT_IPC).
+	NoDirect bool
+	// ReqArrTimeout is how long a request waits for an acceptor, and again
+	// after auto-starting a program.
+	ReqArrTimeout time.Duration
+	// AllocTimeout bounds an allocation whose caller gave no timeout.
+	AllocTimeout time.Duration
+}
+
+// Node is one system's IRM with its IPCPs.
+type Node struct {
+	cfg Config
+	log *slog.Logger
+	ln  *ctl.Listener
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex // guards everything below
+	changed  chan struct{}
+	names    map[string]*name
+	progs    map[string]*program
+	procs    map[int]*process
+	ipcps    map[uint32]*ipcpEntry
+	flows    map[int]*flow
+	serial   uint64
+	nextIPCP uint32
+	children map[int]*exec.Cmd // auto-started programs
+	closed   bool
+}
+
+// New creates a node without a control socket (for tests and for Serve).
+func New(cfg Config) *Node {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ReqArrTimeout == 0 {
+		cfg.ReqArrTimeout = DefaultReqArrTimeout
+	}
+	if cfg.AllocTimeout == 0 {
+		cfg.AllocTimeout = DefaultAllocTimeout
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Node{
+		cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel,
+		changed:  make(chan struct{}),
+		names:    make(map[string]*name),
+		progs:    make(map[string]*program),
+		procs:    make(map[int]*process),
+		ipcps:    make(map[uint32]*ipcpEntry),
+		flows:    make(map[int]*flow),
+		children: make(map[int]*exec.Cmd),
+		nextIPCP: 1,
+	}
+}
+
+// Start opens the control socket at cfg.Sock and serves it until Close.
+func Start(cfg Config) (*Node, error) {
+	n := New(cfg)
+	ln, err := ctl.Listen(cfg.Sock)
+	if err != nil {
+		return nil, err
+	}
+	n.ln = ln
+	n.wg.Add(1)
+	go n.serve()
+	n.log.Info("node started", "sock", cfg.Sock, "direct", !cfg.NoDirect)
+	return n, nil
+}
+
+// Close stops serving, destroys every IPCP, stops the programs the node
+// started and waits for its goroutines.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.notify()
+	ids := make([]uint32, 0, len(n.ipcps))
+	for id := range n.ipcps {
+		ids = append(ids, id)
+	}
+	n.mu.Unlock()
+	n.cancel()
+	if n.ln != nil {
+		n.ln.Close()
+	}
+	for _, id := range ids {
+		n.DestroyIPCP(id)
+	}
+	n.stopChildren()
+	n.wg.Wait()
+	n.log.Info("node stopped")
+	return nil
+}
+
+// notify wakes every waiter; n.mu is held.
+func (n *Node) notify() {
+	close(n.changed)
+	n.changed = make(chan struct{})
+}
+
+// wait releases n.mu until the registry changes, ctx ends or the deadline
+// passes; it returns with n.mu held and false if it did not see a change.
+func (n *Node) wait(ctx context.Context, deadline time.Time) bool {
+	ch := n.changed
+	n.mu.Unlock()
+	defer n.mu.Lock()
+	var timer <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-ch:
+		return true
+	case <-ctx.Done():
+	case <-n.ctx.Done():
+	case <-timer:
+	}
+	return false
+}
+
+func (n *Node) serve() {
+	defer n.wg.Done()
+	for {
+		c, err := n.ln.Accept()
+		if err != nil {
+			if !errors.Is(err, ctl.ErrNode) && n.ctx.Err() == nil {
+				n.log.Warn("control socket accept failed", "err", err)
+			}
+			return
+		}
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.serveConn(c)
+		}()
+	}
+}
+
+// serveConn reads the first message of a connection: an announce makes it
+// a session, anything else is one request.
+func (n *Node) serveConn(c *ctl.Conn) {
+	defer c.Close()
+	cred, err := c.Cred()
+	if err != nil {
+		n.log.Warn("control connection without credentials", "err", err)
+		return
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	m, f, err := c.Recv()
+	if f != nil {
+		f.Close() // requests never carry descriptors
+	}
+	if err != nil {
+		n.log.Debug("bad control message", "pid", cred.PID, "err", err)
+		return
+	}
+	c.SetDeadline(time.Time{})
+	if m.GetCode() == ctl.Code_PROC_ANNOUNCE {
+		n.session(c, cred, m)
+		return
+	}
+	ctx, cancel := context.WithCancel(n.ctx)
+	defer cancel()
+	go func() { // the client closing its end cancels the request
+		c.Recv()
+		cancel()
+	}()
+	reply, file, undo := n.handle(ctx, cred, m)
+	if err := c.Send(reply, file); err != nil {
+		n.log.Debug("reply not delivered", "code", m.GetCode(), "pid", cred.PID, "err", err)
+		if undo != nil {
+			undo()
+		}
+	}
+	if file != nil {
+		file.Close()
+	}
+}
+
+// session registers an announced process and reaps it when the connection
+// closes, which the kernel does when the process dies.
+func (n *Node) session(c *ctl.Conn, cred ctl.Cred, m *ctl.Msg) {
+	err := n.Announce(cred, m.GetProg())
+	if serr := c.Send(ctl.Reply(err), nil); err != nil || serr != nil {
+		return
+	}
+	for {
+		if _, f, err := c.Recv(); err != nil {
+			break
+		} else if f != nil {
+			f.Close()
+		}
+	}
+	n.ProcessGone(cred.PID)
+}
+
+// Announce registers a process (a session) and gives it the bindings of its
+// program.
+func (n *Node) Announce(cred ctl.Cred, prog string) error {
+	if prog == "" || len(prog) > MaxName {
+		return fmt.Errorf("%w: announce needs a program name of 1 to %d bytes", ctl.ErrInvalid, MaxName)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if p := n.procs[cred.PID]; p != nil {
+		p.sessions++
+		return nil
+	}
+	p := &process{pid: cred.PID, prog: prog, uid: cred.UID, gid: cred.GID, sessions: 1}
+	n.procs[cred.PID] = p
+	if pg := n.progs[prog]; pg != nil {
+		for _, nm := range pg.names {
+			n.bindProc(p, nm)
+		}
+	}
+	n.log.Info("process announced", "pid", cred.PID, "prog", prog, "names", p.names)
+	n.notify()
+	return nil
+}
+
+// sortedIPCPs returns the IPCPs in the order the IRM asks them: by type,
+// then id; n.mu is held.
+func (n *Node) sortedIPCPs() []*ipcpEntry {
+	l := make([]*ipcpEntry, 0, len(n.ipcps))
+	for _, e := range n.ipcps {
+		l = append(l, e)
+	}
+	sort.Slice(l, func(i, j int) bool {
+		if l[i].typ != l[j].typ {
+			return l[i].typ < l[j].typ
+		}
+		return l[i].id < l[j].id
+	})
+	return l
+}
+
+var _ ipcp.IRM = (*Node)(nil)

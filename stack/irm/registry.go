@@ -1,0 +1,92 @@
+package irm
+
+import (
+	"path/filepath"
+	"slices"
+)
+
+// LB is a name's load-balancing policy among the processes accepting for it.
+type LB uint8
+
+const (
+	RoundRobin LB = 0 // rotate between acceptors
+	Spillover  LB = 1 // keep feeding the most recently arrived acceptor
+)
+
+func (l LB) String() string {
+	switch l {
+	case RoundRobin:
+		return "round-robin"
+	case Spillover:
+		return "spillover"
+	}
+	return "UNKNOWN"
+}
+
+// name is a registry name: who serves it and who is accepting for it now.
+type name struct {
+	name     string
+	lb       LB
+	progs    []string   // bound programs (keys of Node.progs)
+	procs    []int      // bound processes
+	autoExec [][]string // argv of programs to start on demand, newest first
+	active   []*flow    // pending accepts, the head gets the next request
+}
+
+// program is a bound executable, keyed by its basename.
+type program struct {
+	name  string
+	path  string
+	names []string
+}
+
+// process is an announced process.
+type process struct {
+	pid      int
+	prog     string
+	uid, gid int
+	names    []string
+	accepts  []*flow // its pending accepts
+	sessions int     // open sessions (a process may attach more than once)
+}
+
+// progName is the program name a process announces with: the basename of
+// argv[0], or of argv[1] for python interpreters (spec APP §1.1).
+func progName(argv []string) string {
+	if len(argv) == 0 {
+		return ""
+	}
+	b := filepath.Base(argv[0])
+	switch b {
+	case "python", "python2", "python3":
+		if len(argv) > 1 {
+			return filepath.Base(argv[1])
+		}
+	}
+	return b
+}
+
+// addActive puts an accept at the place the name's policy says.
+func (nm *name) addActive(f *flow) {
+	if slices.Contains(nm.active, f) {
+		return
+	}
+	if nm.lb == Spillover {
+		nm.active = slices.Insert(nm.active, 0, f)
+	} else {
+		nm.active = append(nm.active, f)
+	}
+}
+
+func (nm *name) delActive(f *flow) {
+	nm.active = slices.DeleteFunc(nm.active, func(g *flow) bool { return g == f })
+}
+
+// serves tells whether anything on this system answers for the name.
+func (nm *name) serves() bool {
+	return len(nm.active) > 0 || len(nm.procs) > 0 || len(nm.autoExec) > 0 || len(nm.progs) > 0
+}
+
+func remove[T comparable](s []T, v T) []T {
+	return slices.DeleteFunc(s, func(x T) bool { return x == v })
+}
