@@ -250,4 +250,3 @@ func (f *Flow) SetReadDeadline(t time.Time) error { return f.conn.SetReadDeadlin
 
 // SetWriteDeadline sets an absolute deadline for writes.
 func (f *Flow) SetWriteDeadline(t time.Time) error { return f.conn.SetWriteDeadline(t) }
-
