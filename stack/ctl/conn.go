@@ -183,7 +183,7 @@ type Listener struct {
 func Listen(path string) (*Listener, error) {
 	if c, err := net.DialTimeout("unixpacket", path, time.Second); err == nil {
 		c.Close()
-		return nil, fmt.Errorf("%w: a node is already running on %s", ErrExist, path)
+		return nil, fmt.Errorf("a node is already running on %s (stop it, or start this one with another --sock): %w", path, ErrExist)
 	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {

@@ -1,0 +1,40 @@
+# Ouroboros in Go: build, test, bench, lint.
+GO      ?= go
+BIN     := bin
+TOOLS   := onode irm oping operf oecho
+GOFLAGS ?=
+export CGO_ENABLED = 0
+
+.PHONY: all build demo test unit e2e bench lint clean
+
+all: build
+
+## build: static binaries into bin/
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/ $(addprefix ./cmd/,$(TOOLS))
+
+## demo: one node, a local layer, oping and operf through it, then teardown
+demo: build
+	scripts/demo-local.sh $(BIN)
+
+## test: lint, unit tests (race detector on), then the e2e suites
+test: lint unit e2e
+
+unit:
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+
+e2e: build
+	$(GO) test -tags e2e -count=1 -timeout 20m ./e2e/... -ginkgo.v -ginkgo.junit-report=$(CURDIR)/out/e2e-junit.xml
+
+## bench: round trip and throughput, ours next to the kernel's, in one run
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 10000x ./tools/oping ./tools/operf ./stack/seqpkt
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
+
+clean:
+	rm -rf $(BIN) out

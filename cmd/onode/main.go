@@ -1,0 +1,91 @@
+// Command onode is the Ouroboros node daemon: the IPC Resource Manager and
+// the IPC processes of one system.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/irm"
+)
+
+// Version is the version onode reports.
+const Version = "0.1.0"
+
+const usage = `Usage: onode [OPTIONS]
+
+The Ouroboros node daemon: the IPC Resource Manager (names, bindings,
+registrations, flow brokering) and the IPC processes of this system. Programs
+reach it through its control socket; so does irm.
+
+Options:
+  --sock PATH        control socket (default $OUROBOROS_SOCK, else %s)
+  --config FILE      apply a configuration file (the reference's TOML keys:
+                     [name.<n>] and [local.<ipcp>] tables) at start
+  --log-level LEVEL  debug, info, warn or error (default info)
+  --no-direct        never connect two local applications directly; every
+                     flow goes through an IPCP (like the reference's
+                     DISABLE_DIRECT_IPC build)
+  --version          print the version and exit
+
+onode stops cleanly on SIGINT, SIGTERM, SIGHUP or SIGQUIT.
+`
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("onode", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprintf(os.Stderr, usage, dev.DefaultSock) }
+	sock := fs.String("sock", dev.SockPath(), "")
+	conf := fs.String("config", "", "")
+	level := fs.String("log-level", "info", "")
+	noDirect := fs.Bool("no-direct", false, "")
+	version := fs.Bool("version", false, "")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "onode: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	if *version {
+		fmt.Printf("Ouroboros version %s\n", Version)
+		return 0
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(os.Stderr, "onode: --log-level %q: want debug, info, warn or error\n", *level)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	if err := os.MkdirAll(filepath.Dir(*sock), 0o755); err != nil {
+		log.Error("cannot create the socket directory", "err", err)
+		return 1
+	}
+	n, err := irm.Start(irm.Config{Sock: *sock, Log: log, NoDirect: *noDirect})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "onode: %v\n", err)
+		return 1
+	}
+	defer n.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer stop()
+	signal.Ignore(syscall.SIGPIPE)
+	if *conf != "" {
+		if err := n.ApplyConfig(ctx, *conf); err != nil {
+			fmt.Fprintf(os.Stderr, "onode: %v\n", err)
+			return 1
+		}
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return 0
+}

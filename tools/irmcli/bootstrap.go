@@ -1,0 +1,283 @@
+package irmcli
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/ipcp"
+)
+
+const bootstrapUsage = `Usage: irm ipcp bootstrap
+           name <ipcp name>
+           layer <layer name>
+           [type [TYPE]]
+where TYPE in ` + typeList + `,
+
+if TYPE == unicast
+        [addr_auth <ADDRESS_POLICY> (default: flat)]
+        [directory <DIRECTORY_POLICY> (default: DHT)]
+        [hash [ALGORITHM] (default: SHA3_256)]
+        [routing <ROUTING_POLICY> (default: link_state)]
+        [congestion <CONG_POLICY> (default: mb-ecn)]
+        [autobind]
+
+where ADDRESS_POLICY in {flat}
+    DIRECTORY_POLICY in {DHT}
+    ALGORITHM in {SHA3_224 SHA3_256 SHA3_384 SHA3_512}
+    ROUTING_POLICY in {link_state lfa ecmp}
+    CONG_POLICY in {none mb-ecn}
+    [Data Transfer Constants]
+        [addr <address size> (default: 4)]
+        [eid <eid size> (default: 8)]
+        [ttl <max time-to-live> (default: 60)]
+
+if DIRECTORY_POLICY == DHT
+        [dht_alpha <search factor> (default: 3)]
+        [dht_k <replication factor> (default: 8)]
+        [dht_t_expire <expiration (s)> (default: 86400)]
+        [dht_t_refresh <contact refresh (s)> (default: 900)]
+        [dht_t_replicate <replication (s)> (default: 900)]
+
+if ROUTING_POLICY == link_state
+        [ls_t_recalc <pff recalc interval (s)> (default: 4)]
+        [ls_t_update <LSA update interval (s)> (default: 15)]
+        [ls_t_timeo  <link timeout (s)> (default: 60)]
+
+if TYPE == udp4
+        ip <IP address in dotted notation>
+        [port <UDP port> (default: 3435)]
+        [dns <DDNS IPv4 address in dotted notation> (default: none)]
+
+if TYPE == udp6
+        ip <IPv6 address>
+        [port <UDP port> (default: 3435)]
+        [dns <DDNS IPv6 address> (default: none)]
+
+if TYPE == eth-llc
+        dev <interface name>
+        [hash [ALGORITHM] (default: SHA3_256)]
+where ALGORITHM in {SHA3_224 SHA3_256 SHA3_384 SHA3_512}
+
+if TYPE == eth-dix
+        dev <interface name>
+        [ethertype <ethertype> (default: 0xA000)]
+        [hash [ALGORITHM] (default: SHA3_256)]
+where ALGORITHM in {SHA3_224 SHA3_256 SHA3_384 SHA3_512}
+
+if TYPE == local
+        [hash [ALGORITHM] (default: SHA3_256)]
+where ALGORITHM in {SHA3_224 SHA3_256 SHA3_384 SHA3_512}
+
+if TYPE == broadcast
+        [autobind]
+
+` + onlyLocal
+
+// bootTypes is the order in which a bootstrap type value is prefix-matched
+// (the reference's: "eth" is eth-dix, "udp" is udp4).
+var bootTypes = []ipcp.Type{ipcp.Unicast, ipcp.Broadcast, ipcp.UDP4, ipcp.UDP6, ipcp.EthDIX, ipcp.EthLLC, ipcp.Local}
+
+// bootArgs is a parsed irm ipcp bootstrap.
+type bootArgs struct {
+	name, layer string
+	typ         string // as given; "" when absent
+	hash        ipcp.HashAlgo
+	autobind    bool
+	typed       typeConf
+}
+
+// typeConf holds the options of the IPCP types this onode does not have
+// yet. They are parsed and checked as the reference does, so the usage is
+// truthful, but no request carries them: the node refuses to create IPCPs
+// of those types.
+type typeConf struct {
+	ip, dns, dev                          string
+	port, ethertype                       uint16
+	addr, eid, ttl                        uint8
+	addrAuth, directory, routing, congest int
+	dhtAlpha, dhtK                        uint32
+	dhtExpire, dhtRefresh, dhtReplicate   uint32
+	lsTimeo, lsUpdate, lsRecalc           uint32
+}
+
+func parseBootstrap(args []string) (*bootArgs, error) {
+	b := &bootArgs{hash: ipcp.DefaultHash, typed: typeConf{port: 3435, ethertype: 0xA000, addr: 4, eid: 8, ttl: 60,
+		dhtAlpha: 3, dhtK: 8, dhtExpire: 86400, dhtRefresh: 900, dhtReplicate: 900,
+		lsTimeo: 60, lsUpdate: 15, lsRecalc: 4, congest: 1}}
+	if _, err := b.optSet().parse(args); err != nil {
+		return nil, err
+	}
+	if b.name == "" || b.layer == "" {
+		return nil, &usageError{usage: bootstrapUsage}
+	}
+	if len(b.layer) > maxName {
+		return nil, &usageError{note: "Layer name too long.", usage: bootstrapUsage}
+	}
+	return b, nil
+}
+
+func (b *bootArgs) optSet() optSet {
+	t := &b.typed
+	return optSet{
+		opts: []opt{
+			str("type", &b.typ), str("layer", &b.layer), str("name", &b.name),
+			{keyword: "hash", set: b.setHash},
+			str("ip", &t.ip), str("dns", &t.dns), str("device", &t.dev),
+			{keyword: "ethertype", set: t.setEthertype},
+			uintOpt("addr", &t.addr, 8), uintOpt("eid", &t.eid, 8), uintOpt("ttl", &t.ttl, 8),
+			uintOpt("port", &t.port, 16), flag("autobind", &b.autobind),
+			oneOf("addr_auth", &t.addrAuth, "flat"), oneOf("directory", &t.directory, "DHT"),
+			uintOpt("dht_alpha", &t.dhtAlpha, 32), uintOpt("dht_k", &t.dhtK, 32),
+			uintOpt("dht_t_expire", &t.dhtExpire, 32), uintOpt("dht_t_refresh", &t.dhtRefresh, 32),
+			uintOpt("dht_t_replicate", &t.dhtReplicate, 32),
+			oneOf("routing", &t.routing, "link_state", "lfa", "ecmp"),
+			uintOpt("ls_t_timeo", &t.lsTimeo, 32), uintOpt("ls_t_update", &t.lsUpdate, 32),
+			uintOpt("ls_t_recalc", &t.lsRecalc, 32),
+			oneOf("congestion", &t.congest, "none", "mb-ecn"),
+		},
+		usage:   bootstrapUsage,
+		unknown: "Unknown option: %q.",
+	}
+}
+
+func (b *bootArgs) setHash(v string) error {
+	h, err := ipcp.ParseHashAlgo(v)
+	if err != nil {
+		return textf("Unknown parameter for hash: %q.", v)
+	}
+	b.hash = h
+	return nil
+}
+
+func (t *typeConf) setEthertype(v string) error {
+	hex := strings.TrimPrefix(strings.TrimPrefix(v, "0x"), "0X")
+	n, err := strconv.ParseUint(hex, 16, 32)
+	if err != nil || n < 0x0600 || n >= 0xFFFF {
+		return textf("Invalid Ethertype: %q.\nRecommended range: 0xA000-0xEFFF.", v)
+	}
+	t.ethertype = uint16(n)
+	return nil
+}
+
+// bootType parses the type value by prefix.
+func bootType(s string) (ipcp.Type, bool) {
+	for _, t := range bootTypes {
+		if matches(s, t.String()) {
+			return t, true
+		}
+	}
+	return 0, false
+}
+
+// check applies the reference's checks of the options type t needs.
+func (t *typeConf) check(typ ipcp.Type) error {
+	switch typ {
+	case ipcp.UDP4, ipcp.UDP6:
+		return t.checkUDP(typ == ipcp.UDP6)
+	case ipcp.EthDIX, ipcp.EthLLC:
+		if t.dev == "" {
+			return &usageError{note: "An Ethernet IPCP needs dev <interface name>.", usage: bootstrapUsage}
+		}
+		if len(t.dev) > maxName {
+			return &usageError{note: "Device name too long.", usage: bootstrapUsage}
+		}
+	}
+	return nil
+}
+
+func (t *typeConf) checkUDP(v6 bool) error {
+	fam := "IPv4"
+	if v6 {
+		fam = "IPv6"
+	}
+	ip, err := netip.ParseAddr(t.ip)
+	if err != nil || ip.Is6() != v6 || ip.Zone() != "" {
+		return &usageError{note: textf("Invalid %s address: %q.", fam, t.ip).Error(), usage: bootstrapUsage}
+	}
+	if ip.IsUnspecified() {
+		return &usageError{note: textf("Cannot use %s address: %q.", fam, t.ip).Error(), usage: bootstrapUsage}
+	}
+	if t.dns == "" {
+		return nil
+	}
+	if dns, err := netip.ParseAddr(t.dns); err != nil || dns.Is6() != v6 {
+		return &usageError{note: textf("Invalid DNS %s address: %q.", fam, t.dns).Error(), usage: bootstrapUsage}
+	}
+	return nil
+}
+
+func (c *cli) ipcpBootstrap(args []string) error {
+	b, err := parseBootstrap(args)
+	if err != nil {
+		return err
+	}
+	var typ ipcp.Type
+	if b.typ != "" {
+		var ok bool
+		if typ, ok = bootType(b.typ); !ok {
+			return &usageError{note: textf("IPCP type %q is unknown.", b.typ).Error(), usage: bootstrapUsage}
+		}
+		if err := b.typed.check(typ); err != nil {
+			return err
+		}
+	}
+	ipcps, err := c.listIPCPs()
+	if err != nil {
+		return err
+	}
+	if !anyIPCP(ipcps, b.name) {
+		if b.typ == "" {
+			return textf("No IPCPs matching %s found.", b.name)
+		}
+		if _, err := c.createIPCP(b.name, typ); err != nil {
+			return err
+		}
+		if ipcps, err = c.listIPCPs(); err != nil {
+			return err
+		}
+	}
+	for _, p := range ipcps {
+		if !wildcard(p.GetName(), b.name) {
+			continue
+		}
+		if b.typ != "" && p.GetType() != uint32(typ) {
+			return textError("Types do not match.")
+		}
+		if err := c.bootstrapOne(p, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// anyIPCP reports whether an IPCP matches name; as in the reference, the
+// existing IPCP's name is the wildcard pattern.
+func anyIPCP(ipcps []*ctl.IPCPInfo, name string) bool {
+	for _, p := range ipcps {
+		if wildcard(p.GetName(), name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *cli) bootstrapOne(p *ctl.IPCPInfo, b *bootArgs) error {
+	typ := ipcp.Type(min(p.GetType(), 255))
+	if err := b.typed.check(typ); err != nil {
+		return err
+	}
+	if b.autobind && typ != ipcp.Unicast && typ != ipcp.Broadcast {
+		c.warnf("Cannot bind this IPCP type, autobind disabled.")
+	} else if b.autobind {
+		return textf("Cannot autobind %s: IPCPs run inside onode in this implementation and cannot be bound "+
+			"as processes yet.", p.GetName())
+	}
+	conf := &ctl.IPCPConfig{Layer: b.layer, Type: uint32(typ), HashAlgo: uint32(b.hash)}
+	if typ == ipcp.Local {
+		conf.Local = &ctl.LocalConfig{}
+	}
+	_, err := c.call(&ctl.Msg{Code: ctl.Code_BOOTSTRAP_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Conf: conf})
+	return err
+}
