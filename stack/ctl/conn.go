@@ -67,18 +67,19 @@ func (c *Conn) Send(m *Msg, f *os.File) error {
 // closed.
 func (c *Conn) Recv() (*Msg, *os.File, error) {
 	n, oobn, flags, _, err := c.uc.ReadMsgUnix(c.buf, c.oob)
-	if err != nil {
-		return nil, nil, err
-	}
+	// A descriptor may come with an empty datagram, which Go reports as
+	// io.EOF: take it first so that it is closed whatever happens next.
 	f, ferr := takeFile(c.oob[:oobn])
-	if n == 0 && oobn == 0 {
-		return nil, nil, net.ErrClosed
+	if err != nil {
+		closeFile(f)
+		return nil, nil, err
 	}
 	if flags&(syscall.MSG_TRUNC|syscall.MSG_CTRUNC) != 0 || n > MaxMsg {
 		closeFile(f)
 		return nil, nil, errTruncated
 	}
 	if ferr != nil {
+		closeFile(f)
 		return nil, nil, ferr
 	}
 	m, err := Decode(c.buf[:n])

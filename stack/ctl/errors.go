@@ -68,6 +68,10 @@ func Result(err error) int32 {
 	if err == nil {
 		return 0
 	}
+	var e *Error
+	if errors.As(err, &e) && e.Code < 0 { // relayed as it came
+		return e.Code
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return -int32(syscall.ETIMEDOUT)
 	}

@@ -158,8 +158,14 @@ func (n *Node) Accept(ctx context.Context, pid int, timeout time.Duration) (Flow
 		}
 	}
 	n.dropAccept(f)
-	if f.state != FlowAllocated {
+	// A direct flow may already be half deallocated by a quick allocator:
+	// the acceptor still gets its end, and reads the end of the flow.
+	handOver := f.state == FlowAllocated || (f.direct && f.state == FlowDeallocPending && f.appEnd != nil)
+	if !handOver {
 		err := f.err
+		if err == nil {
+			err = fmt.Errorf("%w: the flow ended before it was accepted", ctl.ErrFlowDown)
+		}
 		n.destroy(f)
 		return FlowInfo{}, nil, err
 	}
@@ -389,10 +395,14 @@ func (n *Node) Dealloc(pid, id int) error {
 		return fmt.Errorf("%w: flow %d is not allocated to process %d", ctl.ErrNotAllocated, id, pid)
 	}
 	if f.direct {
-		if pid == f.owner && !f.closedO {
+		switch {
+		case pid == f.owner && !f.closedO:
 			f.closedO = true
-		} else { // the allocator; or the second end of a flow to itself
+		case pid == f.peer && !f.closedP: // the allocator, or the second end of a flow to itself
 			f.closedP = true
+		default:
+			n.mu.Unlock()
+			return fmt.Errorf("%w: flow %d was already deallocated by process %d", ctl.ErrNotAllocated, id, pid)
 		}
 		f.state = FlowDeallocPending
 		if f.closedO && f.closedP {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"sort"
 	"sync"
@@ -67,7 +68,8 @@ type Node struct {
 	flows    map[int]*flow
 	serial   uint64
 	nextIPCP uint32
-	children map[int]*exec.Cmd // auto-started programs
+	children map[int]*exec.Cmd  // auto-started programs
+	conns    map[*ctl.Conn]bool // open control connections
 	closed   bool
 }
 
@@ -92,6 +94,7 @@ func New(cfg Config) *Node {
 		ipcps:    make(map[uint32]*ipcpEntry),
 		flows:    make(map[int]*flow),
 		children: make(map[int]*exec.Cmd),
+		conns:    make(map[*ctl.Conn]bool),
 		nextIPCP: 1,
 	}
 }
@@ -123,6 +126,9 @@ func (n *Node) Close() error {
 	ids := make([]uint32, 0, len(n.ipcps))
 	for id := range n.ipcps {
 		ids = append(ids, id)
+	}
+	for c := range n.conns {
+		c.Close()
 	}
 	n.mu.Unlock()
 	n.cancel()
@@ -187,7 +193,20 @@ func (n *Node) serve() {
 // serveConn reads the first message of a connection: an announce makes it
 // a session, anything else is one request.
 func (n *Node) serveConn(c *ctl.Conn) {
-	defer c.Close()
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		c.Close()
+		return
+	}
+	n.conns[c] = true
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		delete(n.conns, c)
+		n.mu.Unlock()
+		c.Close()
+	}()
 	cred, err := c.Cred()
 	if err != nil {
 		n.log.Warn("control connection without credentials", "err", err)
@@ -195,9 +214,7 @@ func (n *Node) serveConn(c *ctl.Conn) {
 	}
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	m, f, err := c.Recv()
-	if f != nil {
-		f.Close() // requests never carry descriptors
-	}
+	closeFile(f) // requests never carry descriptors
 	if err != nil {
 		n.log.Debug("bad control message", "pid", cred.PID, "err", err)
 		return
@@ -209,8 +226,9 @@ func (n *Node) serveConn(c *ctl.Conn) {
 	}
 	ctx, cancel := context.WithCancel(n.ctx)
 	defer cancel()
-	go func() { // the client closing its end cancels the request
-		c.Recv()
+	go func() { // the client closing its end, or breaking the protocol with a second message, cancels the request
+		_, f, _ := c.Recv()
+		closeFile(f)
 		cancel()
 	}()
 	reply, file, undo := n.handle(ctx, cred, m)
@@ -229,17 +247,21 @@ func (n *Node) serveConn(c *ctl.Conn) {
 // closes, which the kernel does when the process dies.
 func (n *Node) session(c *ctl.Conn, cred ctl.Cred, m *ctl.Msg) {
 	err := n.Announce(cred, m.GetProg())
-	if serr := c.Send(ctl.Reply(err), nil); err != nil || serr != nil {
+	if err != nil {
+		c.Send(ctl.Reply(err), nil)
+		return
+	}
+	defer n.ProcessGone(cred.PID)
+	if err := c.Send(ctl.Reply(nil), nil); err != nil {
 		return
 	}
 	for {
-		if _, f, err := c.Recv(); err != nil {
-			break
-		} else if f != nil {
-			f.Close()
+		_, f, err := c.Recv()
+		closeFile(f)
+		if err != nil {
+			return
 		}
 	}
-	n.ProcessGone(cred.PID)
 }
 
 // Announce registers a process (a session) and gives it the bindings of its
@@ -283,3 +305,9 @@ func (n *Node) sortedIPCPs() []*ipcpEntry {
 }
 
 var _ ipcp.IRM = (*Node)(nil)
+
+func closeFile(f *os.File) {
+	if f != nil {
+		f.Close()
+	}
+}
