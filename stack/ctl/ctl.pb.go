@@ -507,19 +507,143 @@ func (*LocalConfig) Descriptor() ([]byte, []int) {
 	return file_ctl_proto_rawDescGZIP(), []int{4}
 }
 
+type EthConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Dev           string                 `protobuf:"bytes,1,opt,name=dev,proto3" json:"dev,omitempty"`
+	Ethertype     uint32                 `protobuf:"varint,2,opt,name=ethertype,proto3" json:"ethertype,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EthConfig) Reset() {
+	*x = EthConfig{}
+	mi := &file_ctl_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EthConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EthConfig) ProtoMessage() {}
+
+func (x *EthConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_ctl_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EthConfig.ProtoReflect.Descriptor instead.
+func (*EthConfig) Descriptor() ([]byte, []int) {
+	return file_ctl_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *EthConfig) GetDev() string {
+	if x != nil {
+		return x.Dev
+	}
+	return ""
+}
+
+func (x *EthConfig) GetEthertype() uint32 {
+	if x != nil {
+		return x.Ethertype
+	}
+	return 0
+}
+
+type UDPConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Addresses as text (netip syntax); dns empty when none.
+	Addr string `protobuf:"bytes,1,opt,name=addr,proto3" json:"addr,omitempty"`
+	Port uint32 `protobuf:"varint,2,opt,name=port,proto3" json:"port,omitempty"`
+	Dns  string `protobuf:"bytes,3,opt,name=dns,proto3" json:"dns,omitempty"`
+	// Static directory entries: name to address.
+	Static        map[string]string `protobuf:"bytes,4,rep,name=static,proto3" json:"static,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UDPConfig) Reset() {
+	*x = UDPConfig{}
+	mi := &file_ctl_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UDPConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UDPConfig) ProtoMessage() {}
+
+func (x *UDPConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_ctl_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UDPConfig.ProtoReflect.Descriptor instead.
+func (*UDPConfig) Descriptor() ([]byte, []int) {
+	return file_ctl_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UDPConfig) GetAddr() string {
+	if x != nil {
+		return x.Addr
+	}
+	return ""
+}
+
+func (x *UDPConfig) GetPort() uint32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *UDPConfig) GetDns() string {
+	if x != nil {
+		return x.Dns
+	}
+	return ""
+}
+
+func (x *UDPConfig) GetStatic() map[string]string {
+	if x != nil {
+		return x.Static
+	}
+	return nil
+}
+
 type IPCPConfig struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Layer         string                 `protobuf:"bytes,1,opt,name=layer,proto3" json:"layer,omitempty"`
 	Type          uint32                 `protobuf:"varint,2,opt,name=type,proto3" json:"type,omitempty"`
 	HashAlgo      uint32                 `protobuf:"varint,3,opt,name=hash_algo,json=hashAlgo,proto3" json:"hash_algo,omitempty"`
 	Local         *LocalConfig           `protobuf:"bytes,4,opt,name=local,proto3" json:"local,omitempty"`
+	Eth           *EthConfig             `protobuf:"bytes,5,opt,name=eth,proto3" json:"eth,omitempty"`
+	Udp           *UDPConfig             `protobuf:"bytes,6,opt,name=udp,proto3" json:"udp,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IPCPConfig) Reset() {
 	*x = IPCPConfig{}
-	mi := &file_ctl_proto_msgTypes[5]
+	mi := &file_ctl_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -531,7 +655,7 @@ func (x *IPCPConfig) String() string {
 func (*IPCPConfig) ProtoMessage() {}
 
 func (x *IPCPConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_ctl_proto_msgTypes[5]
+	mi := &file_ctl_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -544,7 +668,7 @@ func (x *IPCPConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPCPConfig.ProtoReflect.Descriptor instead.
 func (*IPCPConfig) Descriptor() ([]byte, []int) {
-	return file_ctl_proto_rawDescGZIP(), []int{5}
+	return file_ctl_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *IPCPConfig) GetLayer() string {
@@ -571,6 +695,20 @@ func (x *IPCPConfig) GetHashAlgo() uint32 {
 func (x *IPCPConfig) GetLocal() *LocalConfig {
 	if x != nil {
 		return x.Local
+	}
+	return nil
+}
+
+func (x *IPCPConfig) GetEth() *EthConfig {
+	if x != nil {
+		return x.Eth
+	}
+	return nil
+}
+
+func (x *IPCPConfig) GetUdp() *UDPConfig {
+	if x != nil {
+		return x.Udp
 	}
 	return nil
 }
@@ -603,7 +741,7 @@ type Msg struct {
 
 func (x *Msg) Reset() {
 	*x = Msg{}
-	mi := &file_ctl_proto_msgTypes[6]
+	mi := &file_ctl_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -615,7 +753,7 @@ func (x *Msg) String() string {
 func (*Msg) ProtoMessage() {}
 
 func (x *Msg) ProtoReflect() protoreflect.Message {
-	mi := &file_ctl_proto_msgTypes[6]
+	mi := &file_ctl_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -628,7 +766,7 @@ func (x *Msg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Msg.ProtoReflect.Descriptor instead.
 func (*Msg) Descriptor() ([]byte, []int) {
-	return file_ctl_proto_rawDescGZIP(), []int{6}
+	return file_ctl_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Msg) GetCode() Code {
@@ -791,13 +929,26 @@ const file_ctl_proto_rawDesc = "" +
 	"\x05layer\x18\x04 \x01(\tR\x05layer\x12\x1b\n" +
 	"\thash_algo\x18\x05 \x01(\rR\bhashAlgo\x12\x14\n" +
 	"\x05state\x18\x06 \x01(\rR\x05state\"\r\n" +
-	"\vLocalConfig\"\x7f\n" +
+	"\vLocalConfig\";\n" +
+	"\tEthConfig\x12\x10\n" +
+	"\x03dev\x18\x01 \x01(\tR\x03dev\x12\x1c\n" +
+	"\tethertype\x18\x02 \x01(\rR\tethertype\"\xb8\x01\n" +
+	"\tUDPConfig\x12\x12\n" +
+	"\x04addr\x18\x01 \x01(\tR\x04addr\x12\x12\n" +
+	"\x04port\x18\x02 \x01(\rR\x04port\x12\x10\n" +
+	"\x03dns\x18\x03 \x01(\tR\x03dns\x126\n" +
+	"\x06static\x18\x04 \x03(\v2\x1e.o7s.ctl.UDPConfig.StaticEntryR\x06static\x1a9\n" +
+	"\vStaticEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xcb\x01\n" +
 	"\n" +
 	"IPCPConfig\x12\x14\n" +
 	"\x05layer\x18\x01 \x01(\tR\x05layer\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\rR\x04type\x12\x1b\n" +
 	"\thash_algo\x18\x03 \x01(\rR\bhashAlgo\x12*\n" +
-	"\x05local\x18\x04 \x01(\v2\x14.o7s.ctl.LocalConfigR\x05local\"\xa3\x04\n" +
+	"\x05local\x18\x04 \x01(\v2\x14.o7s.ctl.LocalConfigR\x05local\x12$\n" +
+	"\x03eth\x18\x05 \x01(\v2\x12.o7s.ctl.EthConfigR\x03eth\x12$\n" +
+	"\x03udp\x18\x06 \x01(\v2\x12.o7s.ctl.UDPConfigR\x03udp\"\xa3\x04\n" +
 	"\x03Msg\x12!\n" +
 	"\x04code\x18\x01 \x01(\x0e2\r.o7s.ctl.CodeR\x04code\x12\x16\n" +
 	"\x06result\x18\x02 \x01(\x11R\x06result\x12\x16\n" +
@@ -860,7 +1011,7 @@ func file_ctl_proto_rawDescGZIP() []byte {
 }
 
 var file_ctl_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ctl_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_ctl_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_ctl_proto_goTypes = []any{
 	(Code)(0),           // 0: o7s.ctl.Code
 	(*QoS)(nil),         // 1: o7s.ctl.QoS
@@ -868,25 +1019,31 @@ var file_ctl_proto_goTypes = []any{
 	(*NameInfo)(nil),    // 3: o7s.ctl.NameInfo
 	(*IPCPInfo)(nil),    // 4: o7s.ctl.IPCPInfo
 	(*LocalConfig)(nil), // 5: o7s.ctl.LocalConfig
-	(*IPCPConfig)(nil),  // 6: o7s.ctl.IPCPConfig
-	(*Msg)(nil),         // 7: o7s.ctl.Msg
+	(*EthConfig)(nil),   // 6: o7s.ctl.EthConfig
+	(*UDPConfig)(nil),   // 7: o7s.ctl.UDPConfig
+	(*IPCPConfig)(nil),  // 8: o7s.ctl.IPCPConfig
+	(*Msg)(nil),         // 9: o7s.ctl.Msg
+	nil,                 // 10: o7s.ctl.UDPConfig.StaticEntry
 }
 var file_ctl_proto_depIdxs = []int32{
 	1,  // 0: o7s.ctl.FlowInfo.qos:type_name -> o7s.ctl.QoS
-	5,  // 1: o7s.ctl.IPCPConfig.local:type_name -> o7s.ctl.LocalConfig
-	0,  // 2: o7s.ctl.Msg.code:type_name -> o7s.ctl.Code
-	2,  // 3: o7s.ctl.Msg.flow:type_name -> o7s.ctl.FlowInfo
-	4,  // 4: o7s.ctl.Msg.ipcp:type_name -> o7s.ctl.IPCPInfo
-	6,  // 5: o7s.ctl.Msg.conf:type_name -> o7s.ctl.IPCPConfig
-	3,  // 6: o7s.ctl.Msg.name_info:type_name -> o7s.ctl.NameInfo
-	4,  // 7: o7s.ctl.Msg.ipcps:type_name -> o7s.ctl.IPCPInfo
-	3,  // 8: o7s.ctl.Msg.names:type_name -> o7s.ctl.NameInfo
-	2,  // 9: o7s.ctl.Msg.flows:type_name -> o7s.ctl.FlowInfo
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	10, // 1: o7s.ctl.UDPConfig.static:type_name -> o7s.ctl.UDPConfig.StaticEntry
+	5,  // 2: o7s.ctl.IPCPConfig.local:type_name -> o7s.ctl.LocalConfig
+	6,  // 3: o7s.ctl.IPCPConfig.eth:type_name -> o7s.ctl.EthConfig
+	7,  // 4: o7s.ctl.IPCPConfig.udp:type_name -> o7s.ctl.UDPConfig
+	0,  // 5: o7s.ctl.Msg.code:type_name -> o7s.ctl.Code
+	2,  // 6: o7s.ctl.Msg.flow:type_name -> o7s.ctl.FlowInfo
+	4,  // 7: o7s.ctl.Msg.ipcp:type_name -> o7s.ctl.IPCPInfo
+	8,  // 8: o7s.ctl.Msg.conf:type_name -> o7s.ctl.IPCPConfig
+	3,  // 9: o7s.ctl.Msg.name_info:type_name -> o7s.ctl.NameInfo
+	4,  // 10: o7s.ctl.Msg.ipcps:type_name -> o7s.ctl.IPCPInfo
+	3,  // 11: o7s.ctl.Msg.names:type_name -> o7s.ctl.NameInfo
+	2,  // 12: o7s.ctl.Msg.flows:type_name -> o7s.ctl.FlowInfo
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_ctl_proto_init() }
@@ -900,7 +1057,7 @@ func file_ctl_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ctl_proto_rawDesc), len(file_ctl_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/o7s/ouroboros/stack/qos"
@@ -88,11 +89,40 @@ type Layer struct {
 	Hash HashAlgo
 }
 
-// Config is a bootstrap configuration. Type-specific parts join it as the
-// IPCP types arrive.
+// Config is a bootstrap configuration: the layer, and the part for the
+// IPCP's type.
 type Config struct {
 	Layer string
 	Hash  HashAlgo
+	Eth   *EthConfig // eth-dix, eth-llc
+	UDP   *UDPConfig // udp4, udp6
+}
+
+// DefaultEthertype is the eth-dix IPCP's default ethertype.
+const DefaultEthertype = 0xA000
+
+// DefaultUDPPort is the UDP IPCPs' default port.
+const DefaultUDPPort = 3435
+
+// EthConfig configures an Ethernet IPCP.
+type EthConfig struct {
+	Dev       string // interface name
+	Ethertype uint16 // eth-dix only; ≥ 0x0600 and < 0xFFFF
+}
+
+// UDPConfig configures a UDP IPCP.
+type UDPConfig struct {
+	Addr netip.Addr // address to bind; not the unspecified address
+	Port uint16     // the same for the whole layer
+	DNS  netip.Addr // DDNS server; invalid (zero) when none
+	// Static directory entries (an addition of ours): name hash (the raw
+	// bytes as a string) to the address of the node that serves it.
+	Static map[string]netip.Addr
+}
+
+// StaticDir is implemented by IPCPs whose directory takes static entries.
+type StaticDir interface {
+	AddStatic(hash []byte, addr netip.Addr) error
 }
 
 // ErrUnknownFlow is returned by FlowDealloc for a flow the IPCP does not hold.

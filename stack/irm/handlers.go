@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"time"
 
@@ -58,8 +59,10 @@ func (n *Node) handle(ctx context.Context, cred ctl.Cred, m *ctl.Msg) (*ctl.Msg,
 	case ctl.Code_DESTROY_IPCP:
 		err = n.DestroyIPCP(m.GetIpcp().GetId())
 	case ctl.Code_BOOTSTRAP_IPCP:
-		conf := ipcp.Config{Layer: m.GetConf().GetLayer(), Hash: ipcp.HashAlgo(m.GetConf().GetHashAlgo())}
-		err = n.BootstrapIPCP(ctx, m.GetIpcp().GetId(), conf)
+		var conf ipcp.Config
+		if conf, err = confFromMsg(m.GetConf()); err == nil {
+			err = n.BootstrapIPCP(ctx, m.GetIpcp().GetId(), conf)
+		}
 	case ctl.Code_LIST_IPCPS:
 		for _, e := range n.ListIPCPs() {
 			reply.Ipcps = append(reply.Ipcps, &ctl.IPCPInfo{Id: e.ID, Type: uint32(e.Type), Name: e.Name, Layer: e.Layer, HashAlgo: uint32(e.Hash), State: uint32(e.State)})
@@ -91,6 +94,44 @@ func (n *Node) handle(ctx context.Context, cred ctl.Cred, m *ctl.Msg) (*ctl.Msg,
 		return ctl.Reply(err), nil, nil
 	}
 	return reply, nil, nil
+}
+
+// confFromMsg converts a bootstrap configuration. Static directory entries
+// name hosts; the IPCP gets their MD5 hashes (UDP layers hash with MD5).
+func confFromMsg(c *ctl.IPCPConfig) (ipcp.Config, error) {
+	conf := ipcp.Config{Layer: c.GetLayer(), Hash: ipcp.HashAlgo(c.GetHashAlgo())}
+	if e := c.GetEth(); e != nil {
+		if e.GetEthertype() > 0xFFFF {
+			return conf, fmt.Errorf("%w: ethertype %#x does not fit 16 bits", ctl.ErrInvalid, e.GetEthertype())
+		}
+		conf.Eth = &ipcp.EthConfig{Dev: e.GetDev(), Ethertype: uint16(e.GetEthertype())}
+	}
+	if u := c.GetUdp(); u != nil {
+		if u.GetPort() > 0xFFFF {
+			return conf, fmt.Errorf("%w: port %d", ctl.ErrInvalid, u.GetPort())
+		}
+		conf.UDP = &ipcp.UDPConfig{Port: uint16(u.GetPort())}
+		var err error
+		if conf.UDP.Addr, err = netip.ParseAddr(u.GetAddr()); err != nil {
+			return conf, fmt.Errorf("%w: ip %q: %w", ctl.ErrInvalid, u.GetAddr(), err)
+		}
+		if u.GetDns() != "" {
+			if conf.UDP.DNS, err = netip.ParseAddr(u.GetDns()); err != nil {
+				return conf, fmt.Errorf("%w: dns %q: %w", ctl.ErrInvalid, u.GetDns(), err)
+			}
+		}
+		for name, a := range u.GetStatic() {
+			addr, err := netip.ParseAddr(a)
+			if err != nil {
+				return conf, fmt.Errorf("%w: static entry %s=%q: %w", ctl.ErrInvalid, name, a, err)
+			}
+			if conf.UDP.Static == nil {
+				conf.UDP.Static = make(map[string]netip.Addr)
+			}
+			conf.UDP.Static[string(ipcp.MD5.Sum(name))] = addr
+		}
+	}
+	return conf, nil
 }
 
 // BindAuto is the bind-program option that enables auto-start.

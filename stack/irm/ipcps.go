@@ -3,6 +3,8 @@ package irm
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
@@ -45,13 +47,14 @@ func (n *Node) CreateIPCP(nm string, typ ipcp.Type) (uint32, error) {
 		}
 	}
 	id := n.nextIPCP
-	var impl ipcp.IPCP
-	switch typ {
-	case ipcp.Local:
-		impl = local.New(id, n, n.log.With("ipcp", nm))
-	default:
-		return 0, fmt.Errorf("%w: IPCP type %v is not available yet in this onode (available: local)", ctl.ErrIPCPType, typ)
+	mk := n.cfg.Constructors[typ]
+	if mk == nil {
+		mk = constructors[typ]
 	}
+	if mk == nil {
+		return 0, fmt.Errorf("IPCP type %v is not available yet in this onode (available: %s): %w", typ, available(), ctl.ErrIPCPType)
+	}
+	impl := mk(id, n, n.log.With("ipcp", nm))
 	n.nextIPCP++
 	n.ipcps[id] = &ipcpEntry{id: id, typ: typ, name: nm, state: ipcp.StateBoot, layer: ipcp.Layer{Name: ipcp.NotEnrolled}, impl: impl}
 	n.log.Info("IPCP created", "ipcp", nm, "id", id, "type", typ)
@@ -84,17 +87,71 @@ func (n *Node) DestroyIPCP(id uint32) error {
 	return nil
 }
 
+// Constructor makes an IPCP; id identifies it to the IRM.
+type Constructor func(id uint32, irm ipcp.IRM, log *slog.Logger) ipcp.IPCP
+
+// constructors make an IPCP of each available type.
+var constructors = map[ipcp.Type]Constructor{
+	ipcp.Local: func(id uint32, irm ipcp.IRM, log *slog.Logger) ipcp.IPCP { return local.New(id, irm, log) },
+}
+
+func available() string {
+	var l []string
+	for t := ipcp.Local; t <= ipcp.UDP6; t++ {
+		if constructors[t] != nil {
+			l = append(l, t.String())
+		}
+	}
+	return strings.Join(l, ", ")
+}
+
+// checkConf checks a bootstrap configuration against the IPCP's type and
+// applies the reference's rules (UDP layers hash with MD5).
+func checkConf(typ ipcp.Type, conf *ipcp.Config) error {
+	if conf.Layer == "" || len(conf.Layer) > MaxName {
+		return fmt.Errorf("%w: a layer name has 1 to %d bytes", ctl.ErrInvalid, MaxName)
+	}
+	switch typ {
+	case ipcp.UDP4, ipcp.UDP6:
+		conf.Hash = ipcp.MD5
+		if conf.UDP == nil || !conf.UDP.Addr.IsValid() || conf.UDP.Addr.IsUnspecified() {
+			return fmt.Errorf("%w: a %v IPCP needs the address to bind (ip)", ctl.ErrInvalid, typ)
+		}
+		if conf.UDP.Addr.Is4() != (typ == ipcp.UDP4) {
+			return fmt.Errorf("%w: address %v does not suit a %v IPCP", ctl.ErrInvalid, conf.UDP.Addr, typ)
+		}
+		if conf.UDP.Port == 0 {
+			conf.UDP.Port = ipcp.DefaultUDPPort
+		}
+	case ipcp.EthDIX, ipcp.EthLLC:
+		if conf.Eth == nil || conf.Eth.Dev == "" || len(conf.Eth.Dev) > 15 {
+			return fmt.Errorf("%w: an %v IPCP needs an interface name of 1 to 15 bytes (dev)", ctl.ErrInvalid, typ)
+		}
+		if typ == ipcp.EthDIX {
+			if conf.Eth.Ethertype == 0 {
+				conf.Eth.Ethertype = ipcp.DefaultEthertype
+			}
+			if conf.Eth.Ethertype < 0x0600 || conf.Eth.Ethertype == 0xFFFF {
+				return fmt.Errorf("%w: ethertype %#04x is not in 0x0600..0xFFFE (0xA000..0xEFFF recommended)", ctl.ErrInvalid, conf.Eth.Ethertype)
+			}
+		}
+	case ipcp.Broadcast:
+		conf.Hash = ipcp.SHA3_256
+	}
+	if conf.Hash.Len() == 0 {
+		return fmt.Errorf("%w: unknown hash algorithm %d", ctl.ErrInvalid, conf.Hash)
+	}
+	return nil
+}
+
 // BootstrapIPCP bootstraps an IPCP into a new layer.
 func (n *Node) BootstrapIPCP(ctx context.Context, id uint32, conf ipcp.Config) error {
 	e, err := n.ipcp(id)
 	if err != nil {
 		return err
 	}
-	if conf.Layer == "" || len(conf.Layer) > MaxName {
-		return fmt.Errorf("%w: a layer name has 1 to %d bytes", ctl.ErrInvalid, MaxName)
-	}
-	if conf.Hash.Len() == 0 {
-		return fmt.Errorf("%w: unknown hash algorithm %d", ctl.ErrInvalid, conf.Hash)
+	if err := checkConf(e.typ, &conf); err != nil {
+		return err
 	}
 	layer, err := e.impl.Bootstrap(ctx, conf)
 	if err != nil {

@@ -47,6 +47,9 @@ type Config struct {
 	ReqArrTimeout time.Duration
 	// AllocTimeout bounds an allocation whose caller gave no timeout.
 	AllocTimeout time.Duration
+	// Constructors override how IPCPs of a type are made (tests use this
+	// to run IPCPs over in-memory links).
+	Constructors map[ipcp.Type]Constructor
 }
 
 // Node is one system's IRM with its IPCPs.
