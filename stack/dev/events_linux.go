@@ -23,10 +23,15 @@ type EventSet struct {
 	mu  sync.Mutex // guards flows
 	fls map[int32]*Flow
 
-	wmu    sync.Mutex // serialises Wait
+	wmu    sync.Mutex // serialises Wait; guards the fields below
 	evs    []unix.EpollEvent
 	n      int
 	waitFn func(uintptr) bool
+	// The context of the last Wait and the hook that cuts a wait short
+	// when it is cancelled: reused while callers pass the same context, so
+	// a loop of waits does not allocate.
+	lastCtx context.Context
+	stopCtx func() bool
 }
 
 // NewEventSet returns an empty event set.
@@ -109,6 +114,11 @@ func (s *EventSet) Zero() {
 // Close removes every flow and releases the set.
 func (s *EventSet) Close() error {
 	s.Zero()
+	s.wmu.Lock()
+	if s.stopCtx != nil {
+		s.stopCtx()
+	}
+	s.wmu.Unlock()
 	return s.ep.Close()
 }
 
@@ -130,23 +140,61 @@ func (s *EventSet) Wait(ctx context.Context, events []Event) (int, error) {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if len(s.evs) < len(events) {
-		s.evs = make([]unix.EpollEvent, len(events))
+	if err := ctx.Err(); err != nil {
+		return 0, s.ctxErr(err)
 	}
 	d, _ := ctx.Deadline()
 	s.ep.SetReadDeadline(d)
-	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, func() { s.ep.SetReadDeadline(time.Unix(1, 0)) })
-		defer stop()
+	if ctx != s.lastCtx {
+		if s.stopCtx != nil {
+			s.stopCtx()
+		}
+		s.lastCtx, s.stopCtx = ctx, nil
+		if ctx.Done() != nil {
+			s.stopCtx = context.AfterFunc(ctx, func() { s.ep.SetReadDeadline(time.Unix(1, 0)) })
+		}
+	}
+	return s.wait(events, ctx)
+}
+
+// WaitTimeout is Wait with a timeout instead of a context (0: forever); it
+// does not allocate.
+func (s *EventSet) WaitTimeout(timeout time.Duration, events []Event) (int, error) {
+	if len(events) == 0 {
+		return 0, fmt.Errorf("%w: no room for events", ErrInvalid)
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	var d time.Time
+	if timeout > 0 {
+		d = time.Now().Add(timeout)
+	}
+	s.ep.SetReadDeadline(d)
+	return s.wait(events, nil)
+}
+
+func (s *EventSet) ctxErr(err error) error {
+	if err == context.DeadlineExceeded {
+		return errIOTimeout
+	}
+	return err
+}
+
+// wait runs the wait; s.wmu is held.
+func (s *EventSet) wait(events []Event, ctx context.Context) (int, error) {
+	if len(s.evs) < len(events) {
+		s.evs = make([]unix.EpollEvent, len(events))
 	}
 	for {
 		s.n = 0
 		if err := s.rc.Read(s.waitFn); err != nil {
-			if ctx.Err() == context.DeadlineExceeded || errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
-				return 0, errIOTimeout
+			if ctx != nil {
+				if cerr := ctx.Err(); cerr != nil {
+					return 0, s.ctxErr(cerr)
+				}
 			}
-			if ctx.Err() != nil {
-				return 0, ctx.Err()
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return 0, errIOTimeout
 			}
 			return 0, fmt.Errorf("event set wait: %w", err)
 		}

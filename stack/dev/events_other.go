@@ -5,6 +5,7 @@ package dev
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // EventSet is a set of flows to wait on together; only Linux has one.

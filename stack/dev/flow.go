@@ -209,7 +209,14 @@ func (f *Flow) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// Close deallocates the flow. Closing twice returns ErrFlowClosed.
+// DrainTimeout bounds how long Close waits for the layer to take the SDUs
+// already written.
+const DrainTimeout = 2 * time.Second
+
+// Close deallocates the flow. SDUs already written are not lost: through
+// an IPCP, Close first waits (at most DrainTimeout) until the IPCP has taken
+// them; on a direct flow they wait in the peer's queue. Closing twice
+// returns ErrFlowClosed.
 func (f *Flow) Close() error {
 	err := ErrFlowClosed
 	f.once.Do(func() {
@@ -217,11 +224,16 @@ func (f *Flow) Close() error {
 		if s := f.set.Load(); s != nil {
 			s.Remove(f)
 		}
+		if !f.direct {
+			for deadline := time.Now().Add(DrainTimeout); f.conn.Unsent() > 0 && time.Now().Before(deadline); {
+				time.Sleep(200 * time.Microsecond)
+			}
+		}
+		f.conn.Close()
 		err = f.c.dealloc(f.id)
 		if errors.Is(err, ErrNotAllocated) { // the node saw the end first
 			err = nil
 		}
-		f.conn.Close()
 		f.c.releaseFD(f.fd)
 	})
 	return err

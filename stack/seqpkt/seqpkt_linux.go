@@ -251,6 +251,16 @@ func (c *Conn) send(b []byte, try bool) error {
 	}
 }
 
+// Unsent returns the bytes written on this end that the other end has not
+// read yet.
+func (c *Conn) Unsent() int {
+	n := 0
+	c.rc.Control(func(fd uintptr) {
+		n, _ = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ)
+	})
+	return n
+}
+
 // SetReadDeadline bounds blocked and future reads.
 func (c *Conn) SetReadDeadline(t time.Time) error { return c.f.SetReadDeadline(t) }
 

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/irm"
+	"github.com/o7s/ouroboros/tools/operf"
+)
+
+// TestMain doubles as the operf command when the tests run it as a child.
+func TestMain(m *testing.M) {
+	if os.Getenv("O7S_TEST_MAIN") == "1" {
+		os.Exit(run(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+func command(t *testing.T, sock string, args ...string) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(exe, args...)
+	c.Env = append(os.Environ(), "O7S_TEST_MAIN=1", "OUROBOROS_SOCK="+sock)
+	return c
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+func TestArguments(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		status int
+		out    string
+	}{
+		{[]string{"--help"}, 0, "Usage: operf [OPTION]..."},
+		{[]string{"-h"}, 0, "Usage: operf [OPTION]..."},
+		{[]string{"--bogus"}, 0, "Unknown option: --bogus.\nUsage: operf"}, // the reference exits 0
+		{nil, 1, "No server specified.\n"},
+		{[]string{"-n", "x", "-t", "tri"}, 1, "Invalid test type.\n"},
+		{[]string{"-n", "x", "-r", "5T"}, 1, "Unknown rate unit: T.\n"},
+		{[]string{"-n", "x", "-d", "5y"}, 1, "Unknown time unit: y.\n"},
+	} {
+		out, err := command(t, "/nonexistent", tc.args...).Output()
+		if exitCode(err) != tc.status || !strings.HasPrefix(string(out), tc.out) {
+			t.Errorf("operf %q: status %d, output %q; want %d, %q", tc.args, exitCode(err), out, tc.status, tc.out)
+		}
+	}
+}
+
+func startServer(t *testing.T) string {
+	sock := filepath.Join(t.TempDir(), "irm.sock")
+	n, err := irm.Start(irm.Config{Sock: sock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	c, err := dev.DialAs(context.Background(), sock, "operf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := n.BindProcess(c.PID(), "operf"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := operf.DefaultConfig()
+	cfg.Listen, cfg.Quiet = true, true
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { operf.Serve(ctx, cfg, c, &bytes.Buffer{}); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return sock
+}
+
+func TestBi(t *testing.T) {
+	sock := startServer(t)
+	out, err := command(t, sock, "-n", "operf", "-t", "bi", "-f", "-d", "200ms", "-s", "1400").Output()
+	m := regexp.MustCompile(`(\d+) packets transmitted, (\d+) received, 0% packet loss`).FindStringSubmatch(string(out))
+	if err != nil || m == nil || m[1] != m[2] {
+		t.Errorf("status %d, output:\n%s", exitCode(err), out)
+	}
+}
+
+func TestSignalPrintsStatistics(t *testing.T) {
+	sock := startServer(t)
+	c := command(t, sock, "-n", "operf", "-f", "-d", "1m", "-s", "64")
+	stdout, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(stdout)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("no Flooding line: %v", err)
+		}
+		if strings.HasPrefix(line, "Flooding") {
+			break
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	c.Process.Signal(syscall.SIGINT)
+	var rest strings.Builder
+	r.WriteTo(&rest)
+	if err := c.Wait(); err != nil {
+		t.Errorf("exit: %v", err)
+	}
+	if !regexp.MustCompile(`Test finished.\n\n--- operf perf statistics ---\n[1-9]\d* packets transmitted, time: `).MatchString(rest.String()) {
+		t.Errorf("output after SIGINT:\n%s", rest.String())
+	}
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/irm"
+	"github.com/o7s/ouroboros/tools/oping"
+)
+
+// TestMain doubles as the oping command when the tests run it as a child.
+func TestMain(m *testing.M) {
+	if os.Getenv("O7S_TEST_MAIN") == "1" {
+		os.Exit(run(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// command is this test binary run as oping with args, talking to the node
+// at sock.
+func command(t *testing.T, sock string, args ...string) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(exe, args...)
+	c.Env = append(os.Environ(), "O7S_TEST_MAIN=1", "OUROBOROS_SOCK="+sock)
+	return c
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+func TestArguments(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		status int
+		out    string
+	}{
+		{[]string{"--help"}, 0, "Usage: oping [OPTION]..."},
+		{[]string{"-h"}, 0, "Usage: oping [OPTION]..."},
+		{[]string{"--bogus"}, 1, "Unknown option: --bogus.\nUsage: oping"},
+		{nil, 1, "No server specified.\nUsage: oping"},
+		{[]string{"-n", "x", "-i", "5y"}, 1, "Unknown time unit: y.\n"},
+	} {
+		out, err := command(t, "/nonexistent", tc.args...).Output()
+		if exitCode(err) != tc.status || !strings.HasPrefix(string(out), tc.out) {
+			t.Errorf("oping %q: status %d, output %q; want %d, %q", tc.args, exitCode(err), out, tc.status, tc.out)
+		}
+	}
+}
+
+// startServer runs an oping server in this process on a fresh node.
+func startServer(t *testing.T) string {
+	sock := filepath.Join(t.TempDir(), "irm.sock")
+	n, err := irm.Start(irm.Config{Sock: sock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	c, err := dev.DialAs(context.Background(), sock, "oping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := n.BindProcess(c.PID(), "oping"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := oping.DefaultConfig()
+	cfg.Listen, cfg.Quiet = true, true
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { oping.Serve(ctx, cfg, c, &bytes.Buffer{}); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return sock
+}
+
+func TestPing(t *testing.T) {
+	sock := startServer(t)
+	out, err := command(t, sock, "-n", "oping", "-c", "20", "-i", "0").Output()
+	if err != nil || !strings.Contains(string(out), "20 packets transmitted, 20 received, 0 out-of-order, 0% packet loss") {
+		t.Errorf("status %d, output:\n%s", exitCode(err), out)
+	}
+
+	c := command(t, sock, "-n", "oping", "-q", "data", "-c", "1")
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	out, err = c.Output()
+	if exitCode(err) != 1 || string(out) != "Failed to allocate flow: -71.\n" || !strings.Contains(stderr.String(), "FRCT") {
+		t.Errorf("-q data: status %d, stdout %q, stderr %q", exitCode(err), out, stderr.String())
+	}
+}
+
+func TestSignalPrintsStatistics(t *testing.T) {
+	sock := startServer(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		c := command(t, sock, "-n", "oping", "-i", "10ms")
+		stdout, err := c.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(stdout)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("no seq=3 line: %v", err)
+			}
+			if strings.Contains(line, "seq=3 ") {
+				break
+			}
+		}
+		c.Process.Signal(sig)
+		var rest strings.Builder
+		r.WriteTo(&rest)
+		done := make(chan error, 1)
+		go func() { done <- c.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%v: %v", sig, err)
+			}
+		case <-time.After(5 * time.Second):
+			c.Process.Kill()
+			t.Fatalf("%v: oping did not stop", sig)
+		}
+		if !strings.Contains(rest.String(), "--- oping ping statistics ---\n") {
+			t.Errorf("%v: no statistics:\n%s", sig, rest.String())
+		}
+	}
+}

@@ -1,0 +1,265 @@
+package oping
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/qos"
+)
+
+// Packet sizes and limits of the reference.
+const (
+	MinSize     = 64
+	MaxSize     = 1500 // the reference server reads into 1500 bytes
+	MaxInterval = 10 * time.Second
+	// DefaultCount is INT_MAX, the reference's "until stopped".
+	DefaultCount = math.MaxInt32
+)
+
+// Config is what the command line asks for.
+type Config struct {
+	Listen    bool          // run the server
+	Poll      bool          // server: spin over the flows, never wait
+	Busy      bool          // server: serve a single flow, busy-polled
+	Count     uint32        // packets to send
+	Interval  time.Duration // between sends; 0 pipelines
+	Flood     bool          // ping-pong: the next request when the reply is in
+	FloodBusy bool          // ping-pong with non-blocking busy reads
+	Name      string        // the server's name
+	QoS       qos.Spec      // of the flow
+	Size      int           // bytes per packet, MinSize to MaxSize
+	Quiet     bool          // client: only the summary; server: no per-packet lines
+	TimeOfDay bool          // prefix reply lines with the time of day
+}
+
+// DefaultConfig is the reference's defaults.
+func DefaultConfig() Config {
+	return Config{Count: DefaultCount, Interval: time.Second, QoS: qos.Raw, Size: MinSize}
+}
+
+// Usage is the help text.
+var Usage = `Usage: oping [OPTION]...
+
+Checks liveness between a client and a server
+and reports the Round Trip Time (RTT)
+
+  -l, --listen            Run in server mode
+      --poll              Server polls its flows without waiting
+                          (lower latency, keeps a core busy)
+      --busy              Server uses busy-poll (single flow)
+
+  -c, --count             Number of packets (default: until stopped)
+  -d, --duration          Duration of the test: sets the count to
+                          duration/interval (duration*10 with -i 0)
+  -f, --flood             Ping-pong: send the next packet as soon as
+                          the reply arrives
+  -F, --flood-busy        Flood with busy-polling (lower latency)
+  -i, --interval          Interval (default 1000ms, at most 10s);
+                          0 sends without waiting for replies
+  -n, --server-name       Name of the oping server
+  -q, --qos               QoS (raw, best, video, voice, data; default raw).
+                          This version has no FRCT, so only raw works:
+                          the others are refused when the flow is allocated
+  -s, --size              Payload size (B, default 64, from 64 to 1500)
+  -Q, --quiet             Only print final statistics
+                          (server: no line per packet)
+  -D, --timeofday         Print time of day before each line
+
+Times are a whole number with an optional unit: ms (the default), s, m, h
+or d, e.g. -i 10ms or -d 5s.
+
+The statistics end with an rtt p50/p99 line, an addition to the reference.
+oping talks to the node at $OUROBOROS_SOCK (default ` + dev.DefaultSock + `).
+SIGINT, SIGTERM and SIGHUP stop the client, which prints its statistics.
+
+  -h, --help              Display this help text and exit
+`
+
+// ErrHelp is returned by Parse for -h and --help.
+var ErrHelp = errors.New("help requested")
+
+// UsageError is a command line that cannot run. Msg, when set, is the line
+// to print; Usage says whether the help text follows. The exit status is 1.
+type UsageError struct {
+	Msg   string
+	Usage bool
+}
+
+func (e *UsageError) Error() string {
+	if e.Msg == "" {
+		return "invalid arguments"
+	}
+	return e.Msg
+}
+
+// Parse reads the command line (without the program name) the way the
+// reference does: options in any order, each value in the next argument.
+// The notes the reference prints while parsing (clamped values, unknown
+// QoS) go to out.
+func Parse(args []string, out io.Writer) (Config, error) {
+	cfg := DefaultConfig()
+	var duration int64
+	var qosName string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch a {
+		case "-h", "--help":
+			return cfg, ErrHelp
+		case "-l", "--listen":
+			cfg.Listen = true
+			continue
+		case "-f", "--flood":
+			cfg.Flood = true
+			continue
+		case "-F", "--flood-busy":
+			cfg.FloodBusy = true
+			continue
+		case "-D", "--timeofday":
+			cfg.TimeOfDay = true
+			continue
+		case "-Q", "--quiet":
+			cfg.Quiet = true
+			continue
+		case "--poll":
+			cfg.Poll = true
+			continue
+		case "--busy":
+			cfg.Busy = true
+			continue
+		case "-i", "--interval", "-n", "--server-name", "-c", "--count",
+			"-d", "--duration", "-s", "--size", "-q", "--qos":
+		default:
+			return cfg, &UsageError{Msg: fmt.Sprintf("Unknown option: %s.", a), Usage: true}
+		}
+		if i+1 == len(args) {
+			return cfg, &UsageError{Msg: fmt.Sprintf("Option %s needs a value.", a), Usage: true}
+		}
+		i++
+		v := args[i]
+		var err error
+		switch a {
+		case "-i", "--interval":
+			var ms int64
+			ms, err = ParseTime(v)
+			cfg.Interval = time.Duration(ms) * time.Millisecond
+		case "-n", "--server-name":
+			cfg.Name = v
+		case "-c", "--count":
+			cfg.Count, err = parseCount(v)
+		case "-d", "--duration":
+			duration, err = ParseTime(v)
+		case "-s", "--size":
+			cfg.Size, err = parseSize(v)
+		case "-q", "--qos":
+			qosName = v
+		}
+		if err != nil {
+			return cfg, err
+		}
+	}
+	return finish(cfg, duration, qosName, out)
+}
+
+// finish applies what the reference does after the option loop, in its
+// order.
+func finish(cfg Config, duration int64, qosName string, out io.Writer) (Config, error) {
+	if duration > 0 {
+		ms := cfg.Interval.Milliseconds()
+		n := duration * 10
+		if ms > 0 {
+			n = duration / ms
+		}
+		cfg.Count = uint32(min(n, math.MaxUint32))
+	}
+	if qosName != "" {
+		if qs, ok := qos.ByName(qosName); ok {
+			cfg.QoS = qs
+		} else {
+			fmt.Fprintln(out, "Unknown QoS cube, defaulting to raw.")
+		}
+	}
+	if cfg.Listen {
+		return cfg, nil
+	}
+	if cfg.Name == "" {
+		return cfg, &UsageError{Msg: "No server specified.", Usage: true}
+	}
+	if cfg.Interval > MaxInterval {
+		fmt.Fprintln(out, "Ping interval truncated to 10s.")
+		cfg.Interval = MaxInterval
+	}
+	if cfg.Size > MaxSize {
+		fmt.Fprintf(out, "Packet size truncated to %d bytes.\n", MaxSize)
+		cfg.Size = MaxSize
+	}
+	if cfg.Size < MinSize {
+		fmt.Fprintf(out, "Packet size set to %d bytes.\n", MinSize)
+		cfg.Size = MinSize
+	}
+	return cfg, nil
+}
+
+// ParseTime reads a time in milliseconds: a whole number and a unit, ms or
+// none (×1), s, m, h or d, as the reference's time_mul.
+func ParseTime(s string) (int64, error) {
+	digits := strings.TrimLeft(s, "+-0123456789")
+	num, unit := s[:len(s)-len(digits)], digits
+	var mul int64
+	switch unit {
+	case "", "ms":
+		mul = 1
+	case "s":
+		mul = 1000
+	case "m":
+		mul = 60 * 1000
+	case "h":
+		mul = 60 * 60 * 1000
+	case "d":
+		mul = 24 * 60 * 60 * 1000
+	default:
+		return 0, &UsageError{Msg: fmt.Sprintf("Unknown time unit: %s.", unit)}
+	}
+	if num == "" {
+		return 0, nil // strtol reads nothing: 0, as the reference
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mul {
+		return 0, &UsageError{Msg: fmt.Sprintf("Invalid time: %s.", s), Usage: true}
+	}
+	return n * mul, nil
+}
+
+func parseCount(s string) (uint32, error) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0, &UsageError{Msg: fmt.Sprintf("Invalid count: %s.", s), Usage: true}
+	}
+	return uint32(n), nil
+}
+
+func parseSize(s string) (int, error) {
+	n, err := strconv.ParseInt(s, 10, 32)
+	if err != nil {
+		return 0, &UsageError{Msg: fmt.Sprintf("Invalid size: %s.", s), Usage: true}
+	}
+	return int(n), nil
+}
+
+// check is what Run needs of a Config built in code.
+func (c *Config) check() error {
+	switch {
+	case c.Name == "":
+		return fmt.Errorf("oping: %w: no server name", dev.ErrInvalid)
+	case c.Size < MinSize || c.Size > MaxSize:
+		return fmt.Errorf("oping: %w: size %d is outside [%d, %d]", dev.ErrInvalid, c.Size, MinSize, MaxSize)
+	case c.Interval < 0:
+		return fmt.Errorf("oping: %w: negative interval", dev.ErrInvalid)
+	}
+	return nil
+}
