@@ -29,7 +29,7 @@ e2e: build
 
 ## bench: round trip and throughput, ours next to the kernel's, in one run
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 10000x ./tools/oping ./tools/operf ./stack/seqpkt
+	$(GO) test -run '^$$' -bench . ./tools/oping ./tools/operf ./stack/dev ./stack/seqpkt
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
