@@ -49,11 +49,16 @@ if TYPE == udp4
         ip <IP address in dotted notation>
         [port <UDP port> (default: 3435)]
         [dns <DDNS IPv4 address in dotted notation> (default: none)]
+        [static <name>=<IPv4 address>]...
 
 if TYPE == udp6
         ip <IPv6 address>
         [port <UDP port> (default: 3435)]
         [dns <DDNS IPv6 address> (default: none)]
+        [static <name>=<IPv6 address>]...
+
+    static (an addition of this implementation) gives the layer's directory
+    the address of the node that serves a name; repeat it for more names.
 
 if TYPE == eth-llc
         dev <interface name>
@@ -88,12 +93,12 @@ type bootArgs struct {
 	typed       typeConf
 }
 
-// typeConf holds the options of the IPCP types this onode does not have
-// yet. They are parsed and checked as the reference does, so the usage is
-// truthful, but no request carries them: the node refuses to create IPCPs
-// of those types.
+// typeConf holds the type-specific options, parsed and checked as the
+// reference does. The unicast and broadcast ones reach no request yet: the
+// node refuses to create IPCPs of those types.
 type typeConf struct {
 	ip, dns, dev                          string
+	static                                map[string]string
 	port, ethertype                       uint16
 	addr, eid, ttl                        uint8
 	addrAuth, directory, routing, congest int
@@ -128,6 +133,7 @@ func (b *bootArgs) optSet() optSet {
 			{keyword: "ethertype", set: t.setEthertype},
 			uintOpt("addr", &t.addr, 8), uintOpt("eid", &t.eid, 8), uintOpt("ttl", &t.ttl, 8),
 			uintOpt("port", &t.port, 16), flag("autobind", &b.autobind),
+			{keyword: "static", set: t.addStatic},
 			oneOf("addr_auth", &t.addrAuth, "flat"), oneOf("directory", &t.directory, "DHT"),
 			uintOpt("dht_alpha", &t.dhtAlpha, 32), uintOpt("dht_k", &t.dhtK, 32),
 			uintOpt("dht_t_expire", &t.dhtExpire, 32), uintOpt("dht_t_refresh", &t.dhtRefresh, 32),
@@ -148,6 +154,19 @@ func (b *bootArgs) setHash(v string) error {
 		return textf("Unknown parameter for hash: %q.", v)
 	}
 	b.hash = h
+	return nil
+}
+
+// addStatic takes one static directory entry, name=address.
+func (t *typeConf) addStatic(v string) error {
+	name, addr, ok := strings.Cut(v, "=")
+	if _, err := netip.ParseAddr(addr); !ok || name == "" || err != nil {
+		return &usageError{note: textf("Invalid static entry %q: want <name>=<address>.", v).Error(), usage: bootstrapUsage}
+	}
+	if t.static == nil {
+		t.static = make(map[string]string)
+	}
+	t.static[name] = addr
 	return nil
 }
 
@@ -275,8 +294,14 @@ func (c *cli) bootstrapOne(p *ctl.IPCPInfo, b *bootArgs) error {
 			"as processes yet.", p.GetName())
 	}
 	conf := &ctl.IPCPConfig{Layer: b.layer, Type: uint32(typ), HashAlgo: uint32(b.hash)}
-	if typ == ipcp.Local {
+	t := &b.typed
+	switch typ {
+	case ipcp.Local:
 		conf.Local = &ctl.LocalConfig{}
+	case ipcp.EthDIX, ipcp.EthLLC:
+		conf.Eth = &ctl.EthConfig{Dev: t.dev, Ethertype: uint32(t.ethertype)}
+	case ipcp.UDP4, ipcp.UDP6:
+		conf.Udp = &ctl.UDPConfig{Addr: t.ip, Port: uint32(t.port), Dns: t.dns, Static: t.static}
 	}
 	_, err := c.call(&ctl.Msg{Code: ctl.Code_BOOTSTRAP_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Conf: conf})
 	return err

@@ -3,6 +3,7 @@ package irmcli
 import (
 	"bytes"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -225,7 +226,7 @@ func TestBootstrapKeywords(t *testing.T) {
 		directory: 0, routing: 2, congest: 0, dhtAlpha: 5, dhtK: 6, dhtExpire: 7, dhtRefresh: 8, dhtReplicate: 9,
 		lsTimeo: 10, lsUpdate: 11, lsRecalc: 12,
 	}}
-	if *b != want {
+	if !reflect.DeepEqual(*b, want) {
 		t.Errorf("parseBootstrap =\n%+v\nwant\n%+v", *b, want)
 	}
 }
@@ -313,4 +314,21 @@ func FuzzMain(f *testing.F) {
 			t.Fatalf("irm %q = %d", args, code)
 		}
 	})
+}
+
+func TestBootstrapStatic(t *testing.T) {
+	b, err := parseBootstrap([]string{"name", "u", "layer", "L", "type", "udp4", "ip", "198.18.0.1",
+		"static", "srv=198.18.0.2", "static", "other=198.18.0.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"srv": "198.18.0.2", "other": "198.18.0.3"}
+	if !reflect.DeepEqual(b.typed.static, want) {
+		t.Errorf("static = %v, want %v", b.typed.static, want)
+	}
+	for _, bad := range []string{"srv", "=1.2.3.4", "srv=not-an-ip"} {
+		if _, err := parseBootstrap([]string{"name", "u", "layer", "L", "static", bad}); err == nil {
+			t.Errorf("static %q accepted", bad)
+		}
+	}
 }
