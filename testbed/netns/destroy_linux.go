@@ -1,0 +1,80 @@
+package netns
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// Destroy removes everything of a lab: the processes in its namespaces
+// (by PID), the namespaces (found by their marker, and by the names the
+// lab directory says it intended), then the lab directory. A lab that is
+// gone already is success.
+func Destroy(lab string, o Options) error {
+	o.fill()
+	nss := labNamespaces(lab)
+	if l, err := LoadLab(o.Root, lab); err == nil {
+		for _, n := range l.Nodes {
+			if _, err := os.Stat(filepath.Join(nsDir, n.NS)); err == nil {
+				nss[n.NS] = lab
+			}
+		}
+	}
+	names := make([]string, 0, len(nss))
+	for n := range nss {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var errs []error
+	for _, n := range names {
+		stopNS(n, 3*time.Second)
+	}
+	for _, n := range names {
+		if err := deleteNS(n); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(labDir(o.Root, lab)); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("destroy %s: %v", lab, errs)
+	}
+	fmt.Fprintf(o.Out, "lab %s destroyed (%d namespaces)\n", lab, len(names))
+	return nil
+}
+
+// GC destroys every lab whose namespaces carry our marker but whose lab
+// directory is gone, and every lab directory with nothing left in the
+// kernel. It returns the labs it removed.
+func GC(o Options) ([]string, error) {
+	o.fill()
+	seen := map[string]bool{}
+	for _, lab := range labNamespaces("") {
+		seen[lab] = true
+	}
+	var gone []string
+	for lab := range seen {
+		if _, err := LoadLab(o.Root, lab); err != nil {
+			gone = append(gone, lab)
+		}
+	}
+	for _, lab := range Labs(o.Root) {
+		if !seen[lab] { // a directory with nothing left in the kernel
+			gone = append(gone, lab)
+		}
+	}
+	sort.Strings(gone)
+	var errs []error
+	for _, lab := range gone {
+		if err := Destroy(lab, o); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return gone, fmt.Errorf("gc: %v", errs)
+	}
+	return gone, nil
+}

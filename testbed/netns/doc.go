@@ -1,0 +1,18 @@
+// Package netns is the testbed's network-namespace runtime: it makes a
+// topology real on this kernel (one named network namespace per node, veth
+// pairs created with their ends directly in the namespaces, a namespace
+// holding a bridge per LAN, addresses for UDP links, one onode per node)
+// and removes it again.
+//
+// Ownership: every namespace is named o7s-<lab>-<node> and carries the
+// marker "o7s.lab=<lab>" as the alias of its loopback interface. Destroy
+// and GC find namespaces by that marker in the kernel, and processes by the
+// namespace they run in (the inode of /proc/<pid>/ns/net), never from
+// memory. The lab directory (/run/o7s/labs/<lab>) records what a deploy
+// intends before it makes it.
+package netns
+
+import "errors"
+
+// ErrNoLab is returned for a lab that is not deployed.
+var ErrNoLab = errors.New("no such lab")

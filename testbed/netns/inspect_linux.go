@@ -1,0 +1,86 @@
+package netns
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/o7s/ouroboros/stack/ctl"
+)
+
+// NodeReport is one node as inspect shows it.
+type NodeReport struct {
+	Name  string          `json:"name"`
+	Kind  string          `json:"kind"`
+	NS    string          `json:"netns"`
+	PID   int             `json:"pid,omitempty"`
+	Up    bool            `json:"up"`
+	Sock  string          `json:"sock,omitempty"`
+	IPCPs []*ctl.IPCPInfo `json:"ipcps,omitempty"`
+	Names []*ctl.NameInfo `json:"names,omitempty"`
+	Flows []*ctl.FlowInfo `json:"flows,omitempty"`
+	Error string          `json:"error,omitempty"`
+}
+
+// Report is a lab as inspect shows it.
+type Report struct {
+	Lab    string       `json:"lab"`
+	File   string       `json:"file"`
+	Nodes  []NodeReport `json:"nodes"`
+	Layers []LayerState `json:"layers"`
+}
+
+// Inspect asks every node of a lab for its state.
+func Inspect(ctx context.Context, lab string, o Options) (*Report, error) {
+	o.fill()
+	l, err := LoadLab(o.Root, lab)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Lab: l.Name, File: l.File, Layers: l.Layers}
+	for _, name := range l.NodeNames() {
+		n := l.Nodes[name]
+		nr := NodeReport{Name: name, Kind: n.Kind, NS: n.NS, PID: n.PID, Sock: n.Sock}
+		_, err := os.Stat(filepath.Join(nsDir, n.NS))
+		nr.Up = err == nil
+		if n.Sock != "" {
+			nr.Up = nr.Up && alive(n.PID, n.NS)
+			nr.fill(ctx, n.Sock)
+		}
+		r.Nodes = append(r.Nodes, nr)
+	}
+	return r, nil
+}
+
+func (nr *NodeReport) fill(ctx context.Context, sock string) {
+	for code, dst := range map[ctl.Code]func(*ctl.Msg){
+		ctl.Code_LIST_IPCPS: func(m *ctl.Msg) { nr.IPCPs = m.GetIpcps() },
+		ctl.Code_LIST_NAMES: func(m *ctl.Msg) { nr.Names = m.GetNames() },
+		ctl.Code_LIST_FLOWS: func(m *ctl.Msg) { nr.Flows = m.GetFlows() },
+	} {
+		m, _, err := call(ctx, sock, &ctl.Msg{Code: code})
+		if err != nil {
+			nr.Error = err.Error()
+			continue
+		}
+		dst(m)
+	}
+}
+
+// Exec replaces the running program with argv inside a node's namespace,
+// with OUROBOROS_SOCK set to the node's socket. It returns only on error.
+func Exec(lab, node string, argv []string, o Options) int {
+	o.fill()
+	l, err := LoadLab(o.Root, lab)
+	if err != nil {
+		return fail(err)
+	}
+	n := l.Nodes[node]
+	if n == nil {
+		return fail(errNoNode(lab, node, l.NodeNames()))
+	}
+	if n.Sock != "" {
+		os.Setenv("OUROBOROS_SOCK", n.Sock)
+	}
+	return RunNSExec(append([]string{n.NS}, argv...))
+}

@@ -1,0 +1,89 @@
+package topo
+
+import (
+	"fmt"
+	"os"
+)
+
+// Runtimes.
+const (
+	RuntimeNetns  = "netns"  // nodes are network namespaces on this machine
+	RuntimeDocker = "docker" // not available yet
+)
+
+// Layer types. Shim layers sit on one link.
+const (
+	LayerEthDIX    = "eth-dix"
+	LayerEthLLC    = "eth-llc"
+	LayerUDP4      = "udp4"
+	LayerUDP6      = "udp6"
+	LayerUnicast   = "unicast"   // not available yet
+	LayerBroadcast = "broadcast" // not available yet
+)
+
+// Address families of udp links.
+const (
+	FamilyIPv4 = "ipv4"
+	FamilyIPv6 = "ipv6"
+)
+
+// Limits on names, from the resources that carry them: a node's network
+// namespace is o7s-<lab>-<node>, and a kernel interface name is at most
+// IFNAMSIZ-1 bytes.
+const (
+	MaxLabName   = 12
+	MaxNodeName  = 10
+	MaxIfaceName = 15
+	MinMTU       = 68    // the IPv4 minimum
+	MinMTUIPv6   = 1280  // below it the kernel drops IPv6 from a link
+	MaxMTU       = 65535 // the largest IP datagram
+)
+
+// Load reads, decodes, validates and completes the topology file at path.
+// When the file is not valid the error is an ErrorList with every
+// problem in it.
+func Load(path string) (*Topology, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load topology: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes, validates and completes a topology file; file names it in
+// messages. When the file is not valid the error is an ErrorList with
+// every problem in it, each as "file:line:col: what is wrong; what to
+// write instead".
+//
+// Completion fills in what the file leaves implied:
+//   - a node's kind defaults to node, a link's type to veth, a udp link's
+//     family to ipv4, the runtime to netns;
+//   - udp links get addresses, in file order per family: the n-th ipv4
+//     link (from 0) gets 198.18.0.4n+1/30 and 198.18.0.4n+2/30 out of
+//     198.18.0.0/15 (RFC 2544), the n-th ipv6 link fd07:7e57:0:n::1/64
+//     and fd07:7e57:0:n::2/64 out of fd07:7e57::/48; the first endpoint
+//     written gets ::1 (.1);
+//   - every link that no layer names and that has two or more nodes of
+//     kind node on it gets a shim layer, Implied: eth-dix on a veth or
+//     bridge link, udp4 or udp6 (by family) on a udp link. It is named
+//     dix-<n1>-<n2> on a veth link, dix-<bridge> on a bridge link and
+//     udp-<n1>-<n2> on a udp link, n1 and n2 being the endpoint nodes in
+//     the order the link lists them; a name already taken (by a layer in
+//     the file, or an implied layer before it) gets the first free suffix
+//     -2, -3, ... An implied layer's Line is its link's;
+//   - a layer's members are its link's endpoint nodes of kind node, in
+//     the order the link lists them.
+//
+// Layers are in file order, implied layers after them in link order.
+func Parse(file string, data []byte) (*Topology, error) {
+	d := &decoder{file: file}
+	f := d.parse(data)
+	var t *Topology
+	if f != nil {
+		t = newBuilder(d).build(f)
+	}
+	if len(d.errs) > 0 {
+		return nil, d.errs.sortDedup()
+	}
+	return t, nil
+}

@@ -1,0 +1,162 @@
+package topo
+
+import (
+	"fmt"
+
+	"github.com/goccy/go-yaml/ast"
+)
+
+// The keys of each mapping in a topology file.
+var (
+	topKeys   = []string{"name", "runtime", "nodes", "links", "layers"}
+	nodeKeys  = []string{"kind", "labels", "names"}
+	linkKeys  = []string{"type", "endpoints", "bridge", "family", "mtu"}
+	layerKeys = []string{"type", "link"}
+)
+
+// top walks the document: name, runtime, nodes, links, layers.
+func (d *decoder) top(body ast.Node) *rawFile {
+	f := &rawFile{}
+	example := "name: <lab>, nodes:, links: and layers: at the top level"
+	if b := d.resolve(body); !isNull(b) && describe(b) != "a mapping" {
+		d.errorf(posOf(b), "the topology must be a mapping, not %s; write %s", describe(b), example)
+		return nil
+	}
+	for _, p := range d.object(body, "the topology", example, topKeys, laterTop) {
+		switch p.key.s {
+		case "name":
+			f.name = d.str(p.val, "name", "name: lab1")
+		case "runtime":
+			f.runtime = d.str(p.val, "runtime", "runtime: netns")
+		case "nodes":
+			f.nodesAt = p.key.pos
+			if v := d.resolve(p.val); !isNull(v) && describe(v) != "a mapping" {
+				f.nodesBad = true // pairs reports it; "no nodes" would be noise
+			}
+			sp := mapSpec{"nodes", "nodes: {a: {}, b: {}}", "node", "give each node its own name"}
+			for _, np := range d.pairs(p.val, sp) {
+				f.nodes = append(f.nodes, d.node(np))
+			}
+		case "links":
+			f.links = d.links(p.val)
+		case "layers":
+			sp := mapSpec{"layers", `layers: {eth-ab: {type: eth-dix, link: "a:e1--b:e1"}}`, "layer", "give each layer its own name"}
+			for _, lp := range d.pairs(p.val, sp) {
+				f.layers = append(f.layers, d.layer(lp))
+			}
+		}
+	}
+	return f
+}
+
+func (d *decoder) node(np pair) rawNode {
+	n := rawNode{name: np.key}
+	what := fmt.Sprintf("node %q", np.key.s)
+	example := np.key.s + ": {} or " + np.key.s + ": {kind: bridge}"
+	for _, p := range d.object(np.val, what, example, nodeKeys, laterNode) {
+		switch p.key.s {
+		case "kind":
+			n.kind = d.str(p.val, "kind", "kind: node, bridge or host")
+		case "labels":
+			sp := mapSpec{"labels", "labels: {role: server}", "label", "keep one"}
+			for _, lp := range d.pairs(p.val, sp) {
+				if n.labels == nil {
+					n.labels = map[string]string{}
+				}
+				n.labels[lp.key.s] = d.str(lp.val, "a label's value", "labels: {role: server}").s
+			}
+		case "names":
+			n.namesAt = p.key.pos
+			sp := mapSpec{"names", "names: {oping: [eth-ab]}", "name", "keep one"}
+			for _, q := range d.pairs(p.val, sp) {
+				layers, _ := d.strList(q.val, "a name's layers", q.key.s+": [eth-ab]", false)
+				n.names = append(n.names, rawName{q.key, layers})
+			}
+		}
+	}
+	return n
+}
+
+func (d *decoder) links(n ast.Node) []rawLink {
+	n = d.resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	seq, ok := n.(*ast.SequenceNode)
+	if !ok {
+		d.errorf(posOf(n), "links must be a list, not %s; write links: [{endpoints: [a:e1, b:e1]}]", describe(n))
+		return nil
+	}
+	links := make([]rawLink, 0, len(seq.Values))
+	for _, v := range seq.Values {
+		links = append(links, d.link(v))
+	}
+	return links
+}
+
+func (d *decoder) link(v ast.Node) rawLink {
+	l := rawLink{at: posOf(d.resolve(v))}
+	for _, p := range d.object(v, "a link", "- {endpoints: [a:e1, b:e1]}", linkKeys, laterLink) {
+		switch p.key.s {
+		case "type":
+			l.typ = d.str(p.val, "type", "type: veth, bridge or udp")
+		case "endpoints":
+			l.endpointsAt = p.key.pos
+			l.endpoints, l.endpointsOK = d.strList(p.val, "endpoints", "endpoints: [a:e1, b:e1]", true)
+		case "bridge":
+			l.bridge = d.str(p.val, "bridge", "bridge: lan0")
+		case "family":
+			l.family = d.str(p.val, "family", "family: ipv4 or ipv6")
+		case "mtu":
+			l.mtu = d.number(p.val, "mtu", "mtu: 9000")
+		}
+	}
+	return l
+}
+
+func (d *decoder) layer(lp pair) rawLayer {
+	ly := rawLayer{name: lp.key}
+	what := fmt.Sprintf("layer %q", lp.key.s)
+	example := lp.key.s + `: {type: eth-dix, link: "a:e1--b:e1"}`
+	for _, p := range d.object(lp.val, what, example, layerKeys, laterLayer) {
+		switch p.key.s {
+		case "type":
+			ly.typ = d.str(p.val, "type", "type: eth-dix, eth-llc, udp4 or udp6")
+		case "link":
+			ly.link = d.str(p.val, "link", `link: "a:e1--b:e1"`)
+		}
+	}
+	return ly
+}
+
+// suggest is the option nearest to s, if it is near enough to be a typo.
+func suggest(s string, options []string) string {
+	best, bestD := "", len(s)/3+2
+	for _, o := range options {
+		if d := editDistance(s, o); d < bestD {
+			best, bestD = o, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	row := make([]int, len(b)+1)
+	for j := range row {
+		row[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		prev := row[0]
+		row[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur := min(row[j]+1, row[j-1]+1, prev+cost)
+			prev, row[j] = row[j], cur
+		}
+	}
+	return row[len(b)]
+}
