@@ -1,11 +1,11 @@
 # Ouroboros in Go: build, test, bench, lint.
 GO      ?= go
 BIN     := bin
-TOOLS   := onode irm oping operf oecho
+TOOLS   := onode irm oping operf oecho otb
 GOFLAGS ?=
 export CGO_ENABLED = 0
 
-.PHONY: all build demo test unit e2e bench lint clean
+.PHONY: all build demo testbed test unit e2e bench lint clean
 
 all: build
 
@@ -17,6 +17,10 @@ build:
 ## demo: one node, a local layer, oping and operf through it, then teardown
 demo: build
 	scripts/demo-local.sh $(BIN)
+
+## testbed: deploy topologies/default.yaml, oping and operf across every layer, destroy (root)
+testbed: build
+	scripts/testbed.sh $(BIN) topologies/default.yaml
 
 ## test: lint, unit tests (race detector on), then the e2e suites
 test: lint unit e2e

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# make testbed: deploy the default topology, run oping and operf across
+# each of its layers, print a results table, destroy the lab. Needs root.
+# Exits non-zero on any failure; the lab is destroyed whatever happens.
+set -uo pipefail
+bin=$(cd "${1:-bin}" && pwd)
+topo=${2:-topologies/default.yaml}
+otb=$bin/otb
+layers=(dix llc udp4 udp6)
+fail=0
+pids=()
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "make testbed needs root (network namespaces)" >&2
+	exit 1
+fi
+lab=$("$otb" deploy "$topo" --dry-run | awk 'NR==1 {print $2}')
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	"$otb" destroy "$lab" >/dev/null || { echo "otb destroy $lab failed" >&2; fail=1; }
+	left=$(ip netns list | grep -c "^o7s-$lab-" || true)
+	[ "$left" -eq 0 ] || { echo "$left namespaces of lab $lab are left" >&2; fail=1; }
+	exit $fail
+}
+trap cleanup EXIT INT TERM
+
+echo "== otb deploy $topo"
+"$otb" deploy "$topo" || { fail=1; exit; }
+
+on() { local node=$1; shift; "$otb" exec --lab "$lab" "$node" -- "$@"; }
+for l in "${layers[@]}"; do
+	on b "$bin/irm" bind program "$bin/oping" name "oping-$l" >/dev/null || fail=1
+	on b "$bin/irm" bind program "$bin/operf" name "operf-$l" >/dev/null || fail=1
+done
+logdir=$(mktemp -d /tmp/o7s-testbed.XXXXXX)
+on b "$bin/oping" --listen -Q >"$logdir/oping-server.log" 2>&1 &
+pids+=($!)
+on b "$bin/operf" --listen -Q >"$logdir/operf-server.log" 2>&1 &
+pids+=($!)
+sleep 0.5
+
+printf '\n%-6s %-28s %-6s %-24s %-24s\n' layer "oping rtt p50/p99" loss "operf 64 B (rx)" "operf 1400 B (rx)"
+for l in "${layers[@]}"; do
+	out=$(on a "$bin/oping" -n "oping-$l" -c 1000 -i 0 -Q 2>&1) || { echo "$out"; fail=1; }
+	rtt=$(sed -n 's/^rtt p50\/p99 = \(.*\)$/\1/p' <<<"$out")
+	loss=$(sed -n 's/.* \([0-9]*%\) packet loss.*/\1/p' <<<"$out")
+	[ "$loss" = "0%" ] || fail=1
+	perf=()
+	for size in 64 1400; do
+		before=$(wc -l <"$logdir/operf-server.log")
+		on a "$bin/operf" -n "operf-$l" -s "$size" -f -d 2s >/dev/null 2>&1 || fail=1
+		sleep 1.5 # the server ends the flow after 1 s of silence and prints its summary
+		line=$(tail -n +$((before + 1)) "$logdir/operf-server.log" | grep -m1 -E 'pps|packets/s|Mb/s' || true)
+		pps=$(grep -oE '[0-9.]+ pps' <<<"$line" | head -1)
+		mbps=$(grep -oE '[0-9.]+ Mbps|[0-9.]+ Mb/s' <<<"$line" | head -1)
+		[ -n "$pps" ] || fail=1
+		perf+=("${pps:-?} ${mbps:+($mbps)}")
+	done
+	printf '%-6s %-28s %-6s %-24s %-24s\n' "$l" "${rtt:-FAILED}" "${loss:-?}" "${perf[0]}" "${perf[1]}"
+done
+echo
+[ $fail -eq 0 ] && echo "testbed: all layers passed" || echo "testbed: FAILED (server logs in $logdir)"
