@@ -212,13 +212,23 @@ func (cl *client) printReply(n int, id uint32, rtt int64, ooo bool) {
 var errNoReply = fmt.Errorf("no reply in %v: %w", floodTimeout, dev.ErrTimeout)
 
 // reply checks the reply in buf[:n], read at now, and returns its RTT; ok
-// is false for a packet that is not a reply.
+// is false for a packet that is not an intact reply: the wrong size, or a
+// payload that is not the zeros we sent.
 func (cl *client) reply(n int, now int64) (rtt int64, ok bool) {
 	h, err := ParseHeader(cl.buf[:n])
-	if err != nil || h.Type() != EchoReply {
+	if err != nil || h.Type() != EchoReply || n != cl.cfg.Size || !zeros(cl.buf[HeaderLen:n]) {
 		return 0, false
 	}
 	return now - h.Stamp(), true
+}
+
+func zeros(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // flood is ping-pong: each request goes out when the previous reply is in.
