@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"sort"
 	"strings"
@@ -20,10 +21,10 @@ import (
 type fileConfig struct {
 	Name      map[string]nameConf `toml:"name"`
 	Local     map[string]ipcpConf `toml:"local"`
-	EthLLC    map[string]any      `toml:"eth-llc"`
-	EthDIX    map[string]any      `toml:"eth-dix"`
-	UDP4      map[string]any      `toml:"udp4"`
-	UDP6      map[string]any      `toml:"udp6"`
+	EthLLC    map[string]ipcpConf `toml:"eth-llc"`
+	EthDIX    map[string]ipcpConf `toml:"eth-dix"`
+	UDP4      map[string]ipcpConf `toml:"udp4"`
+	UDP6      map[string]ipcpConf `toml:"udp6"`
 	Broadcast map[string]any      `toml:"broadcast"`
 	Unicast   map[string]any      `toml:"unicast"`
 }
@@ -48,6 +49,24 @@ type ipcpConf struct {
 	Reg       []string `toml:"reg"`
 	Conn      []string `toml:"conn"`
 	Hash      string   `toml:"hash"`
+	// Type-specific bootstrap keys (spec SYSTEM §2.14).
+	Dev       string `toml:"dev"`
+	Ethertype *int   `toml:"ethertype"`
+	IP        string `toml:"ip"`
+	Port      *int   `toml:"port"`
+	DNS       string `toml:"dns"`
+}
+
+// ipcpTables are the IPCP tables of the file by type, in the order they
+// are applied.
+func (fc *fileConfig) ipcpTables() []struct {
+	typ ipcp.Type
+	m   map[string]ipcpConf
+} {
+	return []struct {
+		typ ipcp.Type
+		m   map[string]ipcpConf
+	}{{ipcp.Local, fc.Local}, {ipcp.EthLLC, fc.EthLLC}, {ipcp.EthDIX, fc.EthDIX}, {ipcp.UDP4, fc.UDP4}, {ipcp.UDP6, fc.UDP6}}
 }
 
 var topKeys = map[string]bool{"name": true, "local": true, "eth-llc": true, "eth-dix": true, "udp4": true, "udp6": true, "broadcast": true, "unicast": true}
@@ -84,9 +103,9 @@ func LoadConfig(path string) (*fileConfig, error) {
 }
 
 func (fc *fileConfig) check() error {
-	for typ, m := range map[string]map[string]any{"eth-llc": fc.EthLLC, "eth-dix": fc.EthDIX, "udp4": fc.UDP4, "udp6": fc.UDP6, "broadcast": fc.Broadcast, "unicast": fc.Unicast} {
+	for typ, m := range map[string]map[string]any{"broadcast": fc.Broadcast, "unicast": fc.Unicast} {
 		if len(m) > 0 {
-			return fmt.Errorf("[%s.*]: IPCP type %s is not available yet in this onode (available: local)", typ, typ)
+			return fmt.Errorf("[%s.*]: IPCP type %s is not available yet in this onode (available: %s)", typ, typ, available())
 		}
 	}
 	for nm, c := range fc.Name {
@@ -103,20 +122,72 @@ func (fc *fileConfig) check() error {
 			return fmt.Errorf("[name.%q]: %d args for %d progs", nm, len(c.Args), len(c.Prog))
 		}
 	}
-	for nm, c := range fc.Local {
-		if c.Enrol != "" {
-			return fmt.Errorf("[local.%q]: a local IPCP cannot enrol; use bootstrap", nm)
-		}
-		if len(c.Conn) > 0 {
-			return fmt.Errorf("[local.%q]: conn applies to enrolled unicast and broadcast IPCPs only", nm)
-		}
-		if c.Hash != "" {
-			if _, err := ipcp.ParseHashAlgo(c.Hash); err != nil {
-				return fmt.Errorf("[local.%q]: %w", nm, err)
+	for _, tab := range fc.ipcpTables() {
+		for nm, c := range tab.m {
+			if err := c.check(tab.typ); err != nil {
+				return fmt.Errorf("[%v.%q]: %w", tab.typ, nm, err)
 			}
 		}
 	}
 	return nil
+}
+
+func (c *ipcpConf) check(typ ipcp.Type) error {
+	if c.Enrol != "" {
+		return fmt.Errorf("a %v IPCP cannot enrol; use bootstrap", typ)
+	}
+	if len(c.Conn) > 0 {
+		return errors.New("conn applies to enrolled unicast and broadcast IPCPs only")
+	}
+	if c.Hash != "" {
+		if _, err := ipcp.ParseHashAlgo(c.Hash); err != nil {
+			return err
+		}
+	}
+	if c.Bootstrap == "" {
+		return nil
+	}
+	conf, err := c.config(typ)
+	if err != nil {
+		return err
+	}
+	return checkConf(typ, &conf)
+}
+
+// config is the bootstrap configuration the table describes.
+func (c *ipcpConf) config(typ ipcp.Type) (ipcp.Config, error) {
+	conf := ipcp.Config{Layer: c.Bootstrap, Hash: ipcp.DefaultHash}
+	if c.Hash != "" {
+		conf.Hash, _ = ipcp.ParseHashAlgo(c.Hash)
+	}
+	switch typ {
+	case ipcp.EthDIX, ipcp.EthLLC:
+		conf.Eth = &ipcp.EthConfig{Dev: c.Dev}
+		if c.Ethertype != nil {
+			if *c.Ethertype < 0 || *c.Ethertype > 0xFFFF {
+				return conf, fmt.Errorf("ethertype %d does not fit 16 bits", *c.Ethertype)
+			}
+			conf.Eth.Ethertype = uint16(*c.Ethertype)
+		}
+	case ipcp.UDP4, ipcp.UDP6:
+		conf.UDP = &ipcp.UDPConfig{Port: ipcp.DefaultUDPPort}
+		var err error
+		if conf.UDP.Addr, err = netip.ParseAddr(c.IP); err != nil {
+			return conf, fmt.Errorf("ip %q: %w", c.IP, err)
+		}
+		if c.Port != nil {
+			if *c.Port <= 0 || *c.Port > 0xFFFF {
+				return conf, fmt.Errorf("port %d is not in 1..65535", *c.Port)
+			}
+			conf.UDP.Port = uint16(*c.Port)
+		}
+		if c.DNS != "" {
+			if conf.UDP.DNS, err = netip.ParseAddr(c.DNS); err != nil {
+				return conf, fmt.Errorf("dns %q: %w", c.DNS, err)
+			}
+		}
+	}
+	return conf, nil
 }
 
 // ApplyConfig reads a configuration file and applies it to the node.
@@ -130,9 +201,11 @@ func (n *Node) ApplyConfig(ctx context.Context, path string) error {
 			return fmt.Errorf("config %s: [name.%q]: %w", path, nm, err)
 		}
 	}
-	for _, nm := range sortedKeys(fc.Local) {
-		if err := n.applyIPCP(ctx, nm, ipcp.Local, fc.Local[nm]); err != nil {
-			return fmt.Errorf("config %s: [local.%q]: %w", path, nm, err)
+	for _, tab := range fc.ipcpTables() {
+		for _, nm := range sortedKeys(tab.m) {
+			if err := n.applyIPCP(ctx, nm, tab.typ, tab.m[nm]); err != nil {
+				return fmt.Errorf("config %s: [%v.%q]: %w", path, tab.typ, nm, err)
+			}
 		}
 	}
 	return nil
@@ -169,11 +242,11 @@ func (n *Node) applyIPCP(ctx context.Context, nm string, typ ipcp.Type, c ipcpCo
 	if c.Autobind != nil {
 		n.log.Warn("config: autobind applies to unicast and broadcast IPCPs; ignored", "ipcp", nm)
 	}
-	h := ipcp.DefaultHash
-	if c.Hash != "" {
-		h, _ = ipcp.ParseHashAlgo(c.Hash)
+	conf, err := c.config(typ)
+	if err != nil {
+		return err
 	}
-	if err := n.BootstrapIPCP(ctx, id, ipcp.Config{Layer: c.Bootstrap, Hash: h}); err != nil {
+	if err := n.BootstrapIPCP(ctx, id, conf); err != nil {
 		return err
 	}
 	for _, r := range c.Reg {

@@ -8,7 +8,9 @@ import (
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/ipcp/eth"
 	"github.com/o7s/ouroboros/stack/ipcp/local"
+	"github.com/o7s/ouroboros/stack/ipcp/udp"
 )
 
 // ipcpEntry is an IPCP of the node.
@@ -92,7 +94,11 @@ type Constructor func(id uint32, irm ipcp.IRM, log *slog.Logger) ipcp.IPCP
 
 // constructors make an IPCP of each available type.
 var constructors = map[ipcp.Type]Constructor{
-	ipcp.Local: func(id uint32, irm ipcp.IRM, log *slog.Logger) ipcp.IPCP { return local.New(id, irm, log) },
+	ipcp.Local:  func(id uint32, irm ipcp.IRM, log *slog.Logger) ipcp.IPCP { return local.New(id, irm, log) },
+	ipcp.EthDIX: eth.NewDIX,
+	ipcp.EthLLC: eth.NewLLC,
+	ipcp.UDP4:   udp.New4,
+	ipcp.UDP6:   udp.New6,
 }
 
 func available() string {

@@ -10,7 +10,7 @@ import (
 const typeList = "{unicast broadcast local udp4 udp6 eth-llc eth-dix}"
 
 // onlyLocal is said wherever a usage offers IPCP types this onode lacks.
-const onlyLocal = "This onode implements TYPE local only so far; it refuses the others.\n"
+const onlyLocal = "This onode implements TYPE local, eth-dix, eth-llc, udp4 and udp6 so far; it refuses unicast and broadcast.\n"
 
 const ipcpUsage = `Usage: irm ipcp [OPERATION]
 

@@ -1,0 +1,29 @@
+// Package eth is the Ethernet IPCPs, eth-dix and eth-llc (spec SYSTEM §6):
+// a layer over one Ethernet segment, one package for both types as in the
+// reference. Names are found by broadcast query, flows are set up with
+// management frames, and each data frame carries an endpoint id (DIX) or a
+// pair of SAPs (LLC) in front of the SDU.
+//
+// Frame I/O is behind the batch-shaped Link interface: AF_PACKET on Linux
+// (OpenAFPacket), and an in-memory switch for tests (package ethtest).
+//
+// Goroutines, all owned by the IPCP and waited for by Close: one reader
+// (link → N+1 flows), one writer (a bounded queue → link, in batches), one
+// management worker, one pump per flow (the flow's node end → the queue),
+// and one per flow request waiting for an acceptor (at most 64).
+//
+// Packets: a pump reads an SDU into a pooled buffer behind the header's
+// room and writes the header in front; the writer hands the link up to 64
+// frames per call. The reader reads up to 64 frames per call into buffers
+// it allocated once and writes each SDU to its flow without waiting. No
+// step allocates. Every drop is counted in Stats, never logged.
+//
+// Departures from the reference that do not change the wire: frames to
+// another unicast address are dropped (the reference's check is a no-op);
+// a FLOW_REPLY is taken only from the address the request went to; the
+// flow table is updated for a positive FLOW_REPLY by the reader itself, so
+// data right behind the reply is not lost; LLC frames other than UI, or
+// with a length below 3, are dropped; unused message fields are zero (the
+// reference leaves some uninitialised). The OAP data after the hash of a
+// FLOW_REQ is not passed on: ipcp.IRM has no place for it yet.
+package eth

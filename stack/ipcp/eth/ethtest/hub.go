@@ -1,0 +1,224 @@
+// Package ethtest is an in-memory Ethernet for tests: a switch joining any
+// number of ports, each of which is an eth.Link.
+//
+// Delivery is synchronous and deterministic: WriteBatch copies each frame
+// into the receive queue of every port it goes to, in the order the ports
+// were made, before it returns. Unicast frames go to the port with the
+// destination address (and to promiscuous ports), group frames to every
+// other port. Frames shorter than 60 bytes are padded with zeros, as on the
+// wire. A full receive queue drops the frame, as a NIC does; the hub counts
+// each kind of drop.
+package ethtest
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+)
+
+const (
+	ethHdrLen = 14
+	minFrame  = 60
+	// QueueLen is how many frames a port holds before it drops.
+	QueueLen = 1024
+)
+
+// ErrFrameTooLong is returned by WriteBatch for a frame longer than the
+// port's MTU allows, as the kernel's EMSGSIZE.
+var ErrFrameTooLong = errors.New("ethtest: frame longer than 14 + MTU")
+
+// ErrFrameTooShort is returned by WriteBatch for a frame shorter than the
+// Ethernet header.
+var ErrFrameTooShort = errors.New("ethtest: frame shorter than 14 bytes")
+
+var errClosed = fmt.Errorf("ethtest: port closed: %w", net.ErrClosed)
+
+// Stats counts what the hub did.
+type Stats struct {
+	Delivered    atomic.Uint64 // frame copies queued at a port
+	DropNoPort   atomic.Uint64 // unicast to an address no port has
+	DropFull     atomic.Uint64 // a receive queue was full
+	DropTooLong  atomic.Uint64 // refused at WriteBatch
+	DropTooShort atomic.Uint64 // refused at WriteBatch
+}
+
+// Hub is an in-memory Ethernet switch.
+type Hub struct {
+	Stats Stats
+
+	mu    sync.RWMutex // guards ports, next
+	ports []*Port
+	next  int
+}
+
+// NewHub returns a hub with no ports.
+func NewHub() *Hub { return &Hub{} }
+
+// NewPort attaches a port with the next address, 02:00:00:00:hh:ll
+// counting from 1, and the given MTU.
+func (h *Hub) NewPort(name string, mtu int) *Port {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.next++
+	mac := net.HardwareAddr{0x02, 0, 0, 0, byte(h.next >> 8), byte(h.next)}
+	p := &Port{hub: h, name: name, mac: mac, mtu: mtu, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	// The queue's buffers, one block, each 14 + MTU long: frames up to the
+	// port's MTU are queued without allocating.
+	slot := max(minFrame, ethHdrLen+mtu)
+	block := make([]byte, QueueLen*slot)
+	p.ring = make([][]byte, QueueLen)
+	for i := range p.ring {
+		p.ring[i] = block[i*slot : i*slot : (i+1)*slot]
+	}
+	h.ports = append(h.ports, p)
+	return p
+}
+
+// deliver queues frame at every port it goes to, except from.
+func (h *Hub) deliver(from *Port, frame []byte) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	group := frame[0]&1 != 0
+	hit := false
+	for _, p := range h.ports {
+		if p == from {
+			continue
+		}
+		mine := string(frame[:6]) == string(p.mac)
+		hit = hit || mine
+		if group || mine || p.promisc.Load() {
+			p.enqueue(frame)
+		}
+	}
+	if !group && !hit {
+		h.Stats.DropNoPort.Add(1)
+	}
+}
+
+func (h *Hub) detach(p *Port) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, q := range h.ports {
+		if q == p {
+			h.ports = append(h.ports[:i], h.ports[i+1:]...)
+			return
+		}
+	}
+}
+
+// Port is one port of a hub; it implements eth.Link.
+type Port struct {
+	hub     *Hub
+	name    string
+	mac     net.HardwareAddr
+	mtu     int
+	promisc atomic.Bool
+	wake    chan struct{} // a frame was queued (capacity 1)
+	done    chan struct{} // closed by Close
+	once    sync.Once
+
+	mu     sync.Mutex // guards the queue
+	ring   [][]byte   // frame buffers, reused
+	head   int
+	n      int
+	closed bool
+}
+
+// Name is the port's name (an interface name for the IPCP).
+func (p *Port) Name() string { return p.name }
+
+// MAC implements eth.Link.
+func (p *Port) MAC() net.HardwareAddr { return p.mac }
+
+// MTU implements eth.Link.
+func (p *Port) MTU() int { return p.mtu }
+
+// SetPromisc makes the port receive every frame on the hub, like a
+// mirror port.
+func (p *Port) SetPromisc(on bool) { p.promisc.Store(on) }
+
+func (p *Port) enqueue(frame []byte) {
+	p.mu.Lock()
+	if p.closed || p.n == len(p.ring) {
+		p.mu.Unlock()
+		if !p.closed {
+			p.hub.Stats.DropFull.Add(1)
+		}
+		return
+	}
+	i := (p.head + p.n) % len(p.ring)
+	b := append(p.ring[i][:0], frame...)
+	for len(b) < minFrame {
+		b = append(b, 0)
+	}
+	p.ring[i] = b
+	p.n++
+	p.mu.Unlock()
+	p.hub.Stats.Delivered.Add(1)
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ReadBatch implements eth.Link.
+func (p *Port) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return 0, errClosed
+		}
+		n := 0
+		for ; n < len(bufs) && n < len(sizes) && p.n > 0; n++ {
+			f := p.ring[p.head]
+			copy(bufs[n], f)
+			sizes[n] = len(f)
+			p.head = (p.head + 1) % len(p.ring)
+			p.n--
+		}
+		p.mu.Unlock()
+		if n > 0 || len(bufs) == 0 {
+			return n, nil
+		}
+		select {
+		case <-p.wake:
+		case <-p.done:
+		}
+	}
+}
+
+// WriteBatch implements eth.Link.
+func (p *Port) WriteBatch(frames [][]byte) (int, error) {
+	select {
+	case <-p.done:
+		return 0, errClosed
+	default:
+	}
+	for i, f := range frames {
+		switch {
+		case len(f) < ethHdrLen:
+			p.hub.Stats.DropTooShort.Add(1)
+			return i, ErrFrameTooShort
+		case len(f) > ethHdrLen+p.mtu:
+			p.hub.Stats.DropTooLong.Add(1)
+			return i, ErrFrameTooLong
+		}
+		p.hub.deliver(p, f)
+	}
+	return len(frames), nil
+}
+
+// Close detaches the port; blocked and later calls return net.ErrClosed.
+func (p *Port) Close() error {
+	p.once.Do(func() {
+		p.hub.detach(p)
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		close(p.done)
+	})
+	return nil
+}

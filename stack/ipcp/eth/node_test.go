@@ -1,0 +1,288 @@
+package eth_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/ipcp/eth"
+	"github.com/o7s/ouroboros/stack/ipcp/eth/ethtest"
+	"github.com/o7s/ouroboros/stack/irm"
+	"github.com/o7s/ouroboros/stack/qos"
+)
+
+// The production constructors fit irm's injection point as they are.
+var (
+	_ irm.Constructor = eth.NewDIX
+	_ irm.Constructor = eth.NewLLC
+)
+
+// ethNode is an irm node whose one IPCP is an Ethernet IPCP on the hub.
+type ethNode struct {
+	n    *irm.Node
+	sock string
+	id   uint32
+	p    *eth.IPCP
+	port *ethtest.Port
+}
+
+// startEthNode starts a node whose IPCP of type typ sits on a new port
+// of the hub.
+func startEthNode(t *testing.T, hub *ethtest.Hub, typ ipcp.Type, dev string) *ethNode {
+	t.Helper()
+	return startNodeWith(t, typ, dev, dev, func(nd *ethNode) eth.OpenFunc { return hubOpen(hub, 1500, &nd.port) })
+}
+
+// startNodeWith starts a node on its own socket with the IPCP type made by
+// eth.New over the link open gives (irm would call eth.NewDIX or
+// eth.NewLLC, which open AF_PACKET), and bootstraps it in layer "eth".
+func startNodeWith(t *testing.T, typ ipcp.Type, name, dev string, open func(*ethNode) eth.OpenFunc) *ethNode {
+	t.Helper()
+	nd := &ethNode{sock: filepath.Join(t.TempDir(), "irm.sock")}
+	ctor := func(id uint32, irmI ipcp.IRM, log *slog.Logger) ipcp.IPCP {
+		nd.p = eth.New(typ, id, irmI, log, open(nd))
+		return nd.p
+	}
+	cfg := irm.Config{Sock: nd.sock, Constructors: map[ipcp.Type]irm.Constructor{typ: ctor}}
+	if testing.Verbose() {
+		cfg.Log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name)
+	}
+	n, err := irm.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	nd.n = n
+	if nd.id, err = n.CreateIPCP("e-"+name, typ); err != nil {
+		t.Fatal(err)
+	}
+	conf := ipcp.Config{Layer: "eth", Hash: ipcp.SHA3_256, Eth: &ipcp.EthConfig{Dev: dev}}
+	if err := n.BootstrapIPCP(context.Background(), nd.id, conf); err != nil {
+		t.Fatal(err)
+	}
+	return nd
+}
+
+func (nd *ethNode) attach(t *testing.T, prog string) *dev.Client {
+	t.Helper()
+	c, err := dev.DialAs(context.Background(), nd.sock, prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// serve binds a process to name, registers it in the layer and echoes the
+// count flows it accepts; each is sent on the returned channel.
+func (nd *ethNode) serve(t *testing.T, name string, count int) <-chan *dev.Flow {
+	t.Helper()
+	srv := nd.attach(t, "srv")
+	if err := nd.n.BindProcess(srv.PID(), name); err != nil {
+		t.Fatal(err)
+	}
+	if err := nd.n.RegName(name, nd.id); err != nil {
+		t.Fatal(err)
+	}
+	flows := make(chan *dev.Flow, 16)
+	go func() {
+		for range count {
+			f, err := srv.Accept(context.Background())
+			if err != nil {
+				return
+			}
+			flows <- f
+			go echo(f)
+		}
+	}()
+	return flows
+}
+
+func echo(f *dev.Flow) {
+	buf := make([]byte, dev.MaxSDU)
+	for {
+		n, err := f.Read(buf)
+		if err != nil {
+			return
+		}
+		if _, err := f.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// checkEcho sends count SDUs of varied sizes and checks each echo's digest.
+func checkEcho(t *testing.T, f *dev.Flow, count, tag int) {
+	t.Helper()
+	buf := make([]byte, dev.MaxSDU)
+	f.SetReadTimeout(5 * time.Second)
+	for i := range count {
+		msg := bytes.Repeat([]byte{byte(i + tag)}, 1+(i*37+tag)%1400)
+		sum := sha256.Sum256(msg)
+		if _, err := f.Write(msg); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		n, err := f.Read(buf)
+		if err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+		if sha256.Sum256(buf[:n]) != sum {
+			t.Fatalf("echo %d: digest differs (%d bytes, want %d)", i, n, len(msg))
+		}
+	}
+}
+
+func waitEmpty(t *testing.T, nodes ...*ethNode) {
+	t.Helper()
+	for _, nd := range nodes {
+		deadline := time.Now().Add(5 * time.Second)
+		for len(nd.n.Flows()) != 0 || nd.p.NumFlows() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("node flows %+v, IPCP holds %d", nd.n.Flows(), nd.p.NumFlows())
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+}
+
+func accepted(t *testing.T, flows <-chan *dev.Flow) *dev.Flow {
+	t.Helper()
+	select {
+	case f := <-flows:
+		return f
+	case <-time.After(5 * time.Second):
+		t.Fatal("no flow accepted")
+	}
+	return nil
+}
+
+func TestNodesEcho(t *testing.T) {
+	forTypes(t, func(t *testing.T, typ ipcp.Type) {
+		noLeaks(t)
+		hub := ethtest.NewHub()
+		a, b := startEthNode(t, hub, typ, "a0"), startEthNode(t, hub, typ, "b0")
+		flows := b.serve(t, "srv", 1)
+		cli := a.attach(t, "cli")
+		f, err := cli.Alloc(ctxT(t, 5*time.Second), "srv", qos.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Direct() || f.MPL() != eth.MPL {
+			t.Errorf("flow direct=%v mpl=%v, want through the layer with MPL %v", f.Direct(), f.MPL(), eth.MPL)
+		}
+		sf := accepted(t, flows)
+		checkEcho(t, f, 1000, 0)
+		if got := a.p.Stats.TxSDUs.Load(); got != 1000 {
+			t.Errorf("a sent %d SDUs, want 1000", got)
+		}
+		f.Close()
+		sf.Close()
+		waitEmpty(t, a, b)
+	})
+}
+
+func TestNodesThree(t *testing.T) {
+	forTypes(t, func(t *testing.T, typ ipcp.Type) {
+		noLeaks(t)
+		hub := ethtest.NewHub()
+		a, b, c := startEthNode(t, hub, typ, "a0"), startEthNode(t, hub, typ, "b0"), startEthNode(t, hub, typ, "c0")
+		srvB, srvC := b.serve(t, "srv-b", 3), c.serve(t, "srv-c", 1)
+		cliA, cliC := a.attach(t, "cli"), c.attach(t, "cli")
+		var mu sync.Mutex
+		var all []*dev.Flow
+		var wg sync.WaitGroup
+		for i, job := range []struct {
+			cli  *dev.Client
+			name string
+		}{{cliA, "srv-b"}, {cliA, "srv-c"}, {cliC, "srv-b"}, {cliA, "srv-b"}} {
+			wg.Go(func() {
+				f, err := job.cli.Alloc(ctxT(t, 5*time.Second), job.name, qos.Raw)
+				if err != nil {
+					t.Errorf("alloc %s: %v", job.name, err)
+					return
+				}
+				mu.Lock()
+				all = append(all, f)
+				mu.Unlock()
+				checkEcho(t, f, 300, i*7)
+			})
+		}
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+		for range 3 {
+			all = append(all, accepted(t, srvB))
+		}
+		all = append(all, accepted(t, srvC))
+		for _, f := range all {
+			f.Close()
+		}
+		waitEmpty(t, a, b, c)
+	})
+}
+
+func TestNodeUnknownName(t *testing.T) {
+	noLeaks(t)
+	hub := ethtest.NewHub()
+	a, _ := startEthNode(t, hub, ipcp.EthDIX, "a0"), startEthNode(t, hub, ipcp.EthDIX, "b0")
+	cli := a.attach(t, "cli")
+	start := time.Now()
+	_, err := cli.Alloc(ctxT(t, 5*time.Second), "nobody", qos.Raw)
+	if d := time.Since(start); !errors.Is(err, dev.ErrIPCP) || d > time.Second {
+		t.Fatalf("Alloc(nobody) = %v after %v, want ErrIPCP within the 200 ms query timeout", err, d)
+	}
+	waitEmpty(t, a)
+}
+
+// TestNodesMalformedAndOversize injects bad frames into the hub towards b
+// and writes an SDU over the MTU at a: each is dropped and counted, and the
+// flow carries on.
+func TestNodesMalformedAndOversize(t *testing.T) {
+	forTypes(t, func(t *testing.T, typ ipcp.Type) {
+		noLeaks(t)
+		hub := ethtest.NewHub()
+		a, b := startEthNode(t, hub, typ, "a0"), startEthNode(t, hub, typ, "b0")
+		flows := b.serve(t, "srv", 1)
+		f, err := a.attach(t, "cli").Alloc(ctxT(t, 5*time.Second), "srv", qos.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sf := accepted(t, flows)
+		checkEcho(t, f, 10, 1)
+		evil := hub.NewPort("evil", 9000)
+		t.Cleanup(func() { evil.Close() })
+		frames, want := badFrames(typ == ipcp.EthLLC, b.p, eth.MAC(b.port.MAC()), eth.MAC(a.port.MAC()), eth.MAC(evil.MAC()))
+		writeFrames(t, evil, frames...)
+		for name, c := range want {
+			eventually(t, fmt.Sprintf("%s = %d", name, c.n), func() bool { return c.ctr.Load() == c.n })
+		}
+		max := a.p.MaxSDU()
+		for _, n := range []int{max + 1, 4000} {
+			if _, err := f.Write(make([]byte, n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkEcho(t, f, 10, 2) // the echo order shows nothing oversize got through
+		if n := a.p.Stats.DropTooLong.Load(); n != 2 {
+			t.Errorf("DropTooLong = %d, want 2", n)
+		}
+		for name, c := range want { // and nothing else was counted meanwhile
+			if got := c.ctr.Load(); got != c.n {
+				t.Errorf("%s = %d, want %d", name, got, c.n)
+			}
+		}
+		f.Close()
+		sf.Close()
+		waitEmpty(t, a, b)
+	})
+}
