@@ -40,9 +40,10 @@ on b "$bin/operf" --listen -Q >"$logdir/operf-server.log" 2>&1 &
 pids+=($!)
 sleep 0.5
 
-printf '\n%-6s %-28s %-6s %-24s %-24s\n' layer "oping rtt p50/p99" loss "operf 64 B (rx)" "operf 1400 B (rx)"
+printf '\n%-6s %-24s %-6s %-32s %-32s\n' layer "oping -f rtt p50/p99" loss "operf -f 64 B, at receiver" "operf -f 1400 B, at receiver"
 for l in "${layers[@]}"; do
-	out=$(on a "$bin/oping" -n "oping-$l" -c 1000 -i 0 -Q 2>&1) || { echo "$out"; fail=1; }
+	# -f: ping-pong, so the figures are round trips, not queueing
+	out=$(on a "$bin/oping" -n "oping-$l" -c 2000 -f -Q 2>&1) || { echo "$out"; fail=1; }
 	rtt=$(sed -n 's/^rtt p50\/p99 = \(.*\)$/\1/p' <<<"$out")
 	loss=$(sed -n 's/.* \([0-9]*%\) packet loss.*/\1/p' <<<"$out")
 	[ "$loss" = "0%" ] || fail=1
@@ -50,14 +51,20 @@ for l in "${layers[@]}"; do
 	for size in 64 1400; do
 		before=$(wc -l <"$logdir/operf-server.log")
 		on a "$bin/operf" -n "operf-$l" -s "$size" -f -d 2s >/dev/null 2>&1 || fail=1
-		sleep 1.5 # the server ends the flow after 1 s of silence and prints its summary
-		line=$(tail -n +$((before + 1)) "$logdir/operf-server.log" | grep -m1 -E 'pps|packets/s|Mb/s' || true)
+		# The server ends the flow after a second of silence and prints its
+		# summary: wait for that line.
+		line=
+		for _ in $(seq 50); do
+			line=$(tail -n +$((before + 1)) "$logdir/operf-server.log" | grep -m1 -E ' pps' || true)
+			[ -n "$line" ] && break
+			sleep 0.1
+		done
 		pps=$(grep -oE '[0-9.]+ pps' <<<"$line" | head -1)
 		mbps=$(grep -oE '[0-9.]+ Mbps|[0-9.]+ Mb/s' <<<"$line" | head -1)
 		[ -n "$pps" ] || fail=1
 		perf+=("${pps:-?} ${mbps:+($mbps)}")
 	done
-	printf '%-6s %-28s %-6s %-24s %-24s\n' "$l" "${rtt:-FAILED}" "${loss:-?}" "${perf[0]}" "${perf[1]}"
+	printf '%-6s %-24s %-6s %-32s %-32s\n' "$l" "${rtt:-FAILED}" "${loss:-?}" "${perf[0]}" "${perf[1]}"
 done
 echo
 [ $fail -eq 0 ] && echo "testbed: all layers passed" || echo "testbed: FAILED (server logs in $logdir)"

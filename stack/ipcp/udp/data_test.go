@@ -1,0 +1,99 @@
+package udp
+
+import (
+	"bytes"
+	"net"
+	"testing"
+
+	"github.com/o7s/ouroboros/stack/ipcp"
+)
+
+// TestDataPathDoesNotAllocate checks the per-packet steps: demux and
+// delivery of a received datagram to its flow, and reading an SDU from a
+// flow, prefixing the eid in place and sending it with WriteBatch.
+func TestDataPathDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	irm := newFakeIRM()
+	p := bootstrap(t, ipcp.UDP4, irm, lo("127.0.0.1", 0), nil)
+	sink := listen(t, lo("127.0.0.1", 0))
+	fl, app := irm.pair(t)
+	eid, err := p.reserveEID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &flow{key: fl.Key, end: fl.End, eid: eid, reid: 9, raddr: sink.LocalAddr().(*net.UDPAddr), state: active}
+	p.mu.Lock()
+	p.installLocked(f)
+	p.mu.Unlock()
+
+	sdu := bytes.Repeat([]byte{0xAB}, 1400)
+	dgram := append(AppendEIDForTest(eid), sdu...)
+	from := lo("127.0.0.2", 1)
+	buf := make([]byte, MaxPacket4+1)
+	rx := testing.AllocsPerRun(1000, func() {
+		p.deliver(dgram, from)
+		if n, err := app.Read(buf); err != nil || n != len(sdu) {
+			t.Fatalf("application read %d, %v", n, err)
+		}
+	})
+	s := newSender(p, f)
+	tx := testing.AllocsPerRun(1000, func() {
+		app.Write(sdu)
+		if !s.fill() {
+			t.Fatal("fill: the flow ended")
+		}
+		s.flush()
+		if n, err := sink.Read(buf); err != nil || n != EIDLen+len(sdu) || buf[3] != 9 {
+			t.Fatalf("sink read %d bytes (eid byte %d), %v", n, buf[3], err)
+		}
+	})
+	if rx != 0 || tx != 0 {
+		t.Fatalf("allocations per packet: receive %v, send %v; want 0", rx, tx)
+	}
+	if got := p.Stats.RxPackets.Load(); got < 1000 {
+		t.Errorf("RxPackets = %d, want ≥ 1000", got)
+	}
+}
+
+// TestReceivers checks both receivers: sources, lengths, truncation, and
+// that the Linux one allocates nothing per batch.
+func TestReceivers(t *testing.T) {
+	for _, portable := range []bool{false, true} {
+		for _, addr := range []string{"127.0.0.1", "::1"} {
+			typ := map[bool]ipcp.Type{true: ipcp.UDP4, false: ipcp.UDP6}[addr == "127.0.0.1"]
+			c := listen(t, lo(addr, 0))
+			bc := newBatchConn(typ, c)
+			bufs := receiveBuffers(MaxPacket4)
+			var r receiver = newXNetReceiver(bc, bufs)
+			if !portable {
+				var err error
+				if r, err = newReceiver(c, bc, bufs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tx := listen(t, lo(addr, 0))
+			to, from := c.LocalAddr().(*net.UDPAddr).AddrPort(), tx.LocalAddr().(*net.UDPAddr).AddrPort()
+			for _, size := range []int{0, 1, 1400, MaxPacket4, MaxPacket4 + 100} {
+				tx.WriteToUDPAddrPort(make([]byte, size), to)
+				n, err := r.read()
+				if err != nil || n != 1 {
+					t.Fatalf("read = %d, %v", n, err)
+				}
+				b, src := r.datagram(0)
+				if want := min(size, MaxPacket4+1); len(b) != want || src != from {
+					t.Errorf("portable=%v %s: %d bytes from %v, want %d from %v", portable, addr, len(b), src, want, from)
+				}
+			}
+			allocs := testing.AllocsPerRun(100, func() {
+				tx.WriteToUDPAddrPort(bufs[1][:64], to)
+				r.read()
+				r.datagram(0)
+			})
+			if !portable && allocs > 0 && !raceEnabled {
+				t.Errorf("recvmmsg receiver allocates %v per read, want 0", allocs)
+			}
+		}
+	}
+}
