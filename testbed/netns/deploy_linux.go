@@ -199,7 +199,7 @@ func (d *deployer) startNode(ctx context.Context, n *topo.Node) error {
 	if err := os.MkdirAll(filepath.Dir(ns.Sock), 0o755); err != nil {
 		return d.step(n.Name, "node directory", err)
 	}
-	pid, err := startDetached(ns.NS, ns.Log, []string{"OUROBOROS_SOCK=" + ns.Sock}, d.onode, "--sock", ns.Sock)
+	pid, exited, err := startDetached(ns.NS, ns.Log, []string{"OUROBOROS_SOCK=" + ns.Sock}, d.onode, "--sock", ns.Sock)
 	if err != nil {
 		return d.step(n.Name, "start onode", err)
 	}
@@ -213,8 +213,10 @@ func (d *deployer) startNode(ctx context.Context, n *topo.Node) error {
 		if err == nil {
 			break
 		}
-		if !running(pid) { // it may not have entered its namespace yet: only check it lives
+		select {
+		case <-exited:
 			return d.step(n.Name, "start onode", errors.New("onode exited"))
+		default:
 		}
 		if time.Now().After(deadline) {
 			return d.step(n.Name, "start onode", fmt.Errorf("no answer on %s within 10s: %w", ns.Sock, err))

@@ -5,7 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Destroy removes everything of a lab: the processes in its namespaces
@@ -20,6 +23,7 @@ func Destroy(lab string, o Options) error {
 			if _, err := os.Stat(filepath.Join(nsDir, n.NS)); err == nil {
 				nss[n.NS] = lab
 			}
+			stopRecorded(n)
 		}
 	}
 	names := make([]string, 0, len(nss))
@@ -44,6 +48,27 @@ func Destroy(lab string, o Options) error {
 	}
 	fmt.Fprintf(o.Out, "lab %s destroyed (%d namespaces)\n", lab, len(names))
 	return nil
+}
+
+// stopRecorded stops a node's onode by the PID the lab recorded, if that
+// process is still the onode of this node (its command line names the
+// node's socket); one caught starting is not in its namespace yet.
+func stopRecorded(n *NodeState) {
+	if n.PID <= 0 || n.Sock == "" {
+		return
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", n.PID))
+	if err != nil || !strings.Contains(string(b), n.Sock) {
+		return
+	}
+	unix.Kill(n.PID, unix.SIGTERM)
+	for deadline := time.Now().Add(3 * time.Second); unix.Kill(n.PID, 0) == nil && !zombie(n.PID); {
+		if time.Now().After(deadline) {
+			unix.Kill(n.PID, unix.SIGKILL)
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // GC destroys every lab whose namespaces carry our marker but whose lab

@@ -54,26 +54,31 @@ func Command(ns string, argv ...string) (*exec.Cmd, error) {
 }
 
 // startDetached starts argv in the namespace in a session of its own,
-// output to logPath, and returns its PID.
-func startDetached(ns, logPath string, env []string, argv ...string) (int, error) {
+// output to logPath. It returns its PID and a channel closed when it exits
+// (while this program runs). Only that channel says a process died: during
+// its exec the process briefly looks like a zombie in /proc.
+func startDetached(ns, logPath string, env []string, argv ...string) (int, <-chan struct{}, error) {
 	cmd, err := Command(ns, argv...)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer log.Close()
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("start %s in %s: %w", argv[0], ns, err)
+		return 0, nil, fmt.Errorf("start %s in %s: %w", argv[0], ns, err)
 	}
-	pid := cmd.Process.Pid
-	go cmd.Wait() // reap it if it dies while otb runs
-	return pid, nil
+	exited := make(chan struct{})
+	go func() { // reap it if it dies while otb runs
+		cmd.Wait()
+		close(exited)
+	}()
+	return cmd.Process.Pid, exited, nil
 }
 
 // pidsInNS lists the processes whose network namespace is the named one.
@@ -104,11 +109,6 @@ func alive(pid int, ns string) bool {
 	}
 	i, err := nsInode(fmt.Sprintf("/proc/%d/ns/net", pid))
 	return err == nil && i == ino && !zombie(pid)
-}
-
-// running tells whether pid is a live process (wherever it runs).
-func running(pid int) bool {
-	return unix.Kill(pid, 0) == nil && !zombie(pid)
 }
 
 func zombie(pid int) bool {
