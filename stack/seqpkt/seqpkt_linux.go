@@ -209,7 +209,9 @@ func (c *Conn) recv(b []byte, flags uintptr, try bool) (int, error) {
 		return 0, c.rerr
 	}
 	if c.rn == 0 {
-		c.rc.Control(c.hupFn)
+		if err := c.rc.Control(c.hupFn); err != nil {
+			return 0, c.wrap(err) // closed meanwhile
+		}
 		if c.hup {
 			return 0, ErrPeerClosed
 		}
