@@ -34,10 +34,18 @@ for l in "${layers[@]}"; do
 	on b "$bin/irm" bind program "$bin/operf" name "operf-$l" >/dev/null || fail=1
 done
 logdir=$(mktemp -d /tmp/o7s-testbed.XXXXXX)
-on b "$bin/oping" --listen -Q >"$logdir/oping-server.log" 2>&1 &
+# Servers: otb exec becomes the tool (same PID), so $! is the server's PID.
+"$otb" exec --lab "$lab" b -- "$bin/oping" --listen -Q >"$logdir/oping-server.log" 2>&1 &
 pids+=($!)
-on b "$bin/operf" --listen -Q >"$logdir/operf-server.log" 2>&1 &
+"$otb" exec --lab "$lab" b -- "$bin/operf" --listen -Q >"$logdir/operf-server.log" 2>&1 &
 pids+=($!)
+# The kernel's own figures over the same veth, for comparison in this run.
+ip4=198.18.0.2
+"$otb" exec --lab "$lab" b -- "$bin/kbase" udp-server $ip4:7000 >/dev/null 2>&1 &
+pids+=($!)
+"$otb" exec --lab "$lab" b -- "$bin/kbase" udp-sink $ip4:7001 >"$logdir/sink.log" 2>&1 &
+sink=$!
+pids+=($sink)
 sleep 0.5
 
 printf '\n%-6s %-24s %-6s %-32s %-32s\n' layer "oping -f rtt p50/p99" loss "operf -f 64 B, at receiver" "operf -f 1400 B, at receiver"
@@ -66,5 +74,19 @@ for l in "${layers[@]}"; do
 	done
 	printf '%-6s %-24s %-6s %-32s %-32s\n' "$l" "${rtt:-FAILED}" "${loss:-?}" "${perf[0]}" "${perf[1]}"
 done
+icmp=$(on a "$bin/kbase" icmp $ip4 -c 2000 2>&1 | sed -n 's/.*rtt p50\/p99 = \(.*\)$/\1/p')
+udp=$(on a "$bin/kbase" udp-ping $ip4:7000 -c 2000 2>&1 | sed -n 's/.*rtt p50\/p99 = \(.*\)$/\1/p')
+blast=()
+for size in 64 1400; do
+	kill -USR1 $sink
+	on a "$bin/kbase" udp-blast $ip4:7001 -s $size -d 2s >/dev/null 2>&1
+	sleep 0.2
+	kill -USR1 $sink
+	sleep 0.2
+	pps=$(tail -1 "$logdir/sink.log" | grep -oE '[0-9]+ pps')
+	blast+=("${pps:-?} ($(awk -v p="${pps% pps}" -v s=$size 'BEGIN {printf "%.1f Mbps", p*s*8/1e6}'))")
+done
+printf '%-6s %-24s %-6s %-32s %-32s\n' "kernel" "${udp:-?} (udp)" "" "${blast[0]} (udp)" "${blast[1]} (udp)"
+printf '%-6s %-24s\n' "" "${icmp:-?} (icmp)"
 echo
 [ $fail -eq 0 ] && echo "testbed: all layers passed" || echo "testbed: FAILED (server logs in $logdir)"
