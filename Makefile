@@ -25,8 +25,10 @@ testbed: build
 ## test: lint, unit tests (race detector on), then the e2e suites
 test: lint unit e2e
 
+# As root the privileged tests (AF_PACKET over veth pairs in throwaway
+# namespaces) run too.
 unit:
-	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+	OUROBOROS_PRIVILEGED_TESTS=$$([ "$$(id -u)" = 0 ] && echo 1) CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
 e2e: build
 	$(GO) test -tags e2e -count=1 -timeout 20m ./e2e/... -ginkgo.v -ginkgo.junit-report=$(CURDIR)/out/e2e-junit.xml
