@@ -72,8 +72,14 @@ func TestIPCPCommands(t *testing.T) {
 	}
 	fails(t, sock, "Types do not match.", "ipcp", "bootstrap", "name", "spare", "type", "unicast", "layer", "l2")
 	fails(t, sock, "not available yet", "ipcp", "create", "name", "u", "type", "unicast")
-	fails(t, sock, "not available yet", "ipcp", "bootstrap", "name", "u", "type", "udp4", "layer", "l", "ip", "10.0.0.1")
-	fails(t, sock, "not available yet", "ipcp", "bootstrap", "name", "e", "type", "eth-llc", "layer", "l", "dev", "eth0")
+	fails(t, sock, "not available yet", "ipcp", "bootstrap", "name", "b", "type", "broadcast", "layer", "l")
+	// The shims exist; their bootstrap reaches the IPCP, which reports what
+	// the system says (an address this host does not have, TEST-NET-1; an
+	// interface that does not exist: no host interface is touched).
+	fails(t, sock, "cannot assign requested address", "ipcp", "bootstrap", "name", "u", "type", "udp4", "layer", "l", "ip", "192.0.2.1")
+	fails(t, sock, "no such network interface", "ipcp", "bootstrap", "name", "e", "type", "eth-llc", "layer", "l", "dev", "o7snodev0")
+	ok(t, sock, "ipcp", "destroy", "name", "u")
+	ok(t, sock, "ipcp", "destroy", "name", "e")
 
 	code, _, errw := run(t, sock, "ipcp", "bootstrap", "name", "spare", "layer", "l2", "hash", "SHA3_224", "autobind")
 	if code != 0 || errw != "Cannot bind this IPCP type, autobind disabled.\n" {
