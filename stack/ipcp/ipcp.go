@@ -151,13 +151,15 @@ type IPCP interface {
 	Unreg(hash []byte) error
 	// Query returns nil when the name is reachable in the layer.
 	Query(ctx context.Context, hash []byte) error
-	// FlowAlloc starts allocating f towards the name. The outcome is
-	// reported with IRM.FlowAllocReply; an error return means the request
-	// was not sent, and the IPCP has closed f.End.
-	FlowAlloc(ctx context.Context, f Flow, hash []byte) error
+	// FlowAlloc starts allocating f towards the name; data (the OAP
+	// request) travels with the request, opaquely. The outcome is reported
+	// with IRM.FlowAllocReply; an error return means the request was not
+	// sent, and the IPCP has closed f.End.
+	FlowAlloc(ctx context.Context, f Flow, hash, data []byte) error
 	// FlowAllocResp answers a request that arrived through IRM.FlowReqArr:
-	// a nil response accepts it.
-	FlowAllocResp(ctx context.Context, key FlowKey, response error) error
+	// a nil response accepts it, and data (the OAP response) travels back
+	// with the answer.
+	FlowAllocResp(ctx context.Context, key FlowKey, response error, data []byte) error
 	// FlowDealloc releases a flow; IRM.FlowDeallocated follows.
 	FlowDealloc(key FlowKey) error
 	// Close stops the IPCP and releases every flow it holds.
@@ -170,9 +172,11 @@ type IRM interface {
 	// It waits for an application to accept it and returns the flow, whose
 	// End the IPCP then owns; the acceptance itself follows with
 	// FlowAllocResp.
-	FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.Spec, mpl time.Duration) (Flow, error)
-	// FlowAllocReply reports the outcome of FlowAlloc.
-	FlowAllocReply(key FlowKey, err error, mpl time.Duration)
+	// data is what came with the request (the OAP request).
+	FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.Spec, mpl time.Duration, data []byte) (Flow, error)
+	// FlowAllocReply reports the outcome of FlowAlloc, with the data that
+	// came with the answer (the OAP response). The IRM copies what it keeps.
+	FlowAllocReply(key FlowKey, err error, mpl time.Duration, data []byte)
 	// FlowDeallocated reports that the IPCP has let go of a flow.
 	FlowDeallocated(key FlowKey)
 }

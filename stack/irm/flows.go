@@ -1,6 +1,7 @@
 package irm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/oap"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/stack/seqpkt"
 )
@@ -51,6 +53,10 @@ type flow struct {
 	closedO bool     // direct: the owner has deallocated
 	closedP bool     // direct: the peer has deallocated
 	err     error
+	// OAP (IPCP flows only): the client's pending request, and the
+	// response (the server's, to send; or the one the client received).
+	oapReq *oap.Request
+	oapRes []byte
 }
 
 // FlowInfo describes a flow to a client.
@@ -176,8 +182,9 @@ func (n *Node) Accept(ctx context.Context, pid int, timeout time.Duration) (Flow
 		// Not cut short by the caller going away: the IPCP must learn the
 		// outcome either way.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.cfg.AllocTimeout)
+		res := f.oapRes
 		n.mu.Unlock()
-		err := e.impl.FlowAllocResp(rctx, f.key, nil)
+		err := e.impl.FlowAllocResp(rctx, f.key, nil, res)
 		cancel()
 		if err != nil {
 			file.Close()
@@ -319,8 +326,9 @@ func (n *Node) allocIPCP(ctx context.Context, pid int, dst string, qs qos.Spec, 
 		return FlowInfo{}, nil, err
 	}
 	f.ipcp, f.peer, f.qos, f.appEnd, f.name = e, int(e.id), qs, appEnd, dst
+	f.oapReq = oap.NewRequest(time.Now())
 	n.mu.Unlock()
-	err = e.impl.FlowAlloc(ctx, ipcp.Flow{Key: f.key, End: nodeEnd, QoS: qs}, hash)
+	err = e.impl.FlowAlloc(ctx, ipcp.Flow{Key: f.key, End: nodeEnd, QoS: qs}, hash, f.oapReq.Bytes)
 	n.mu.Lock()
 	if err != nil {
 		n.destroy(f)
@@ -342,6 +350,13 @@ func (n *Node) allocIPCP(ctx context.Context, pid int, dst string, qs qos.Spec, 
 		err := f.err
 		n.destroy(f)
 		return FlowInfo{}, nil, err
+	}
+	if err := f.oapReq.Complete(f.oapRes); err != nil {
+		f.state = FlowDeallocPending
+		n.mu.Unlock()
+		n.releaseIPCPFlow(e, f)
+		n.mu.Lock()
+		return FlowInfo{}, nil, fmt.Errorf("allocate %s: %w", dst, err)
 	}
 	file := f.appEnd
 	f.appEnd = nil
@@ -425,7 +440,11 @@ func (n *Node) Dealloc(pid, id int) error {
 }
 
 // FlowReqArr implements ipcp.IRM.
-func (n *Node) FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.Spec, mpl time.Duration) (ipcp.Flow, error) {
+func (n *Node) FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.Spec, mpl time.Duration, data []byte) (ipcp.Flow, error) {
+	res, err := n.oap.Respond(data, time.Now())
+	if err != nil { // refused before any acceptor is taken
+		return ipcp.Flow{}, fmt.Errorf("flow request: %w", err)
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	e := n.ipcps[from]
@@ -455,14 +474,14 @@ func (n *Node) FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.
 		n.notify()
 		return ipcp.Flow{}, acc.err
 	}
-	acc.ipcp, acc.peer, acc.qos, acc.mpl, acc.appEnd = e, int(e.id), qs, mpl, appEnd
+	acc.ipcp, acc.peer, acc.qos, acc.mpl, acc.appEnd, acc.oapRes = e, int(e.id), qs, mpl, appEnd, res
 	acc.state = FlowAllocated
 	n.notify()
 	return ipcp.Flow{Key: acc.key, End: nodeEnd, QoS: qs}, nil
 }
 
 // FlowAllocReply implements ipcp.IRM.
-func (n *Node) FlowAllocReply(key ipcp.FlowKey, err error, mpl time.Duration) {
+func (n *Node) FlowAllocReply(key ipcp.FlowKey, err error, mpl time.Duration, data []byte) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	f := n.flowByKey(key)
@@ -471,7 +490,7 @@ func (n *Node) FlowAllocReply(key ipcp.FlowKey, err error, mpl time.Duration) {
 	}
 	switch {
 	case f.state == FlowAllocPending && err == nil:
-		f.state, f.mpl = FlowAllocated, mpl
+		f.state, f.mpl, f.oapRes = FlowAllocated, mpl, bytes.Clone(data)
 	case f.state == FlowAllocPending:
 		f.state, f.err = FlowDeallocated, err
 	case err != nil: // the allocator gave up already; the IPCP let go

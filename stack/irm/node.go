@@ -22,6 +22,7 @@ import (
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/oap"
 )
 
 // Defaults from the reference (spec SYSTEM §11.1).
@@ -74,6 +75,7 @@ type Node struct {
 	children map[int]*exec.Cmd  // auto-started programs
 	conns    map[*ctl.Conn]bool // open control connections
 	closed   bool
+	oap      *oap.Server // answers the OAP requests of arriving flows
 }
 
 // New creates a node without a control socket (for tests and for Serve).
@@ -98,6 +100,7 @@ func New(cfg Config) *Node {
 		flows:    make(map[int]*flow),
 		children: make(map[int]*exec.Cmd),
 		conns:    make(map[*ctl.Conn]bool),
+		oap:      oap.NewServer(),
 		nextIPCP: 1,
 	}
 }

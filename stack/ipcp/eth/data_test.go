@@ -14,11 +14,11 @@ import (
 
 type nopIRM struct{}
 
-func (nopIRM) FlowReqArr(context.Context, uint32, []byte, qos.Spec, time.Duration) (ipcp.Flow, error) {
+func (nopIRM) FlowReqArr(context.Context, uint32, []byte, qos.Spec, time.Duration, []byte) (ipcp.Flow, error) {
 	return ipcp.Flow{}, ipcp.ErrUnknownFlow
 }
-func (nopIRM) FlowAllocReply(ipcp.FlowKey, error, time.Duration) {}
-func (nopIRM) FlowDeallocated(ipcp.FlowKey)                      {}
+func (nopIRM) FlowAllocReply(ipcp.FlowKey, error, time.Duration, []byte) {}
+func (nopIRM) FlowDeallocated(ipcp.FlowKey)                              {}
 
 // quiet is an IPCP set up on a hub port without its goroutines, so a test
 // can drive each step of the data path itself.

@@ -1,6 +1,7 @@
 package eth
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync/atomic"
@@ -120,7 +121,7 @@ func (p *IPCP) startPump(f *flow) {
 
 // FlowAlloc implements ipcp.IPCP: a FLOW_REQ to the address the directory
 // has for the hash, with our endpoint id (DIX) or a new SAP (LLC).
-func (p *IPCP) FlowAlloc(ctx context.Context, fl ipcp.Flow, hash []byte) error {
+func (p *IPCP) FlowAlloc(ctx context.Context, fl ipcp.Flow, hash, data []byte) error {
 	p.mu.Lock()
 	dst, ok := p.dir[string(hash)]
 	var f *flow
@@ -142,7 +143,7 @@ func (p *IPCP) FlowAlloc(ctx context.Context, fl ipcp.Flow, hash []byte) error {
 	} else {
 		m.SEID = f.lid
 	}
-	if err := p.sendMgmt(ctx, dst, &m, hash); err != nil {
+	if err := p.sendMgmt(ctx, dst, &m, append(bytes.Clone(hash), data...)); err != nil {
 		p.release(fl.Key)
 		return fmt.Errorf("send flow request: %w", err)
 	}
@@ -169,10 +170,10 @@ func (p *IPCP) pending(key ipcp.FlowKey) *pendResp {
 
 // flowReq hands a FLOW_REQ to the IRM, which waits for an acceptor, and
 // records the flow it returns with the requester's address and id.
-func (p *IPCP) flowReq(src MAC, m Mgmt, hash []byte) {
+func (p *IPCP) flowReq(src MAC, m Mgmt, hash, data []byte) {
 	defer p.wg.Done()
 	defer func() { <-p.reqs }()
-	fl, err := p.irm.FlowReqArr(p.ctx, p.id, hash, m.QoS, MPL)
+	fl, err := p.irm.FlowReqArr(p.ctx, p.id, hash, m.QoS, MPL, data)
 	if err != nil {
 		p.log.Debug("flow request not accepted", "src", src, "err", err)
 		return
@@ -197,7 +198,7 @@ func (p *IPCP) flowReq(src MAC, m Mgmt, hash []byte) {
 
 // FlowAllocResp implements ipcp.IPCP: a FLOW_REPLY to the requester, and
 // on success the start of the data path.
-func (p *IPCP) FlowAllocResp(ctx context.Context, key ipcp.FlowKey, response error) error {
+func (p *IPCP) FlowAllocResp(ctx context.Context, key ipcp.FlowKey, response error, data []byte) error {
 	p.mu.Lock()
 	r := p.pending(key)
 	p.mu.Unlock()
@@ -225,7 +226,10 @@ func (p *IPCP) FlowAllocResp(ctx context.Context, key ipcp.FlowKey, response err
 	} else {
 		m.SEID, m.DEID = f.lid, f.rid
 	}
-	err := p.sendMgmt(ctx, f.raddr, &m, nil)
+	if response != nil {
+		data = nil
+	}
+	err := p.sendMgmt(ctx, f.raddr, &m, data)
 	if (response != nil || err != nil) && p.release(key) {
 		p.irm.FlowDeallocated(key)
 	}
@@ -268,19 +272,19 @@ func (p *IPCP) activate(src MAC, m *Mgmt) {
 }
 
 // onFlowReply reports the outcome of an allocation to the IRM.
-func (p *IPCP) onFlowReply(src MAC, m *Mgmt) {
+func (p *IPCP) onFlowReply(src MAC, m *Mgmt, data []byte) {
 	p.mu.Lock()
 	f := p.replyFlow(src, m)
 	switch {
 	case f != nil && m.Response == 0 && f.state == stReplied:
 		p.startPump(f)
 		p.mu.Unlock()
-		p.irm.FlowAllocReply(f.key, nil, MPL)
+		p.irm.FlowAllocReply(f.key, nil, MPL, data)
 		p.log.Debug("flow allocated", "flow", f.key.ID, "lid", f.lid, "rid", f.rid, "peer", f.raddr)
 	case f != nil && m.Response != 0 && f.state == stAllocPending:
 		p.mu.Unlock()
 		if p.release(f.key) {
-			p.irm.FlowAllocReply(f.key, errRefused(m.Response), 0)
+			p.irm.FlowAllocReply(f.key, errRefused(m.Response), 0, nil)
 		}
 	default:
 		p.mu.Unlock()

@@ -72,17 +72,17 @@ func (f *fakeIRM) newFlow() (ipcp.FlowKey, *seqpkt.Conn, *seqpkt.Conn) {
 	return key, node, app
 }
 
-func (f *fakeIRM) FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.Spec, mpl time.Duration) (ipcp.Flow, error) {
+func (f *fakeIRM) FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.Spec, mpl time.Duration, _ []byte) (ipcp.Flow, error) {
 	if mpl != eth.MPL {
 		f.t.Errorf("FlowReqArr mpl %v, want %v", mpl, eth.MPL)
 	}
 	key, node, app := f.newFlow()
 	f.arrived <- arrival{key: key, app: app, hash: hash, qos: qs}
-	f.wg.Go(func() { f.p.FlowAllocResp(ctx, key, f.refuse) })
+	f.wg.Go(func() { f.p.FlowAllocResp(ctx, key, f.refuse, nil) })
 	return ipcp.Flow{Key: key, End: node, QoS: qs}, nil
 }
 
-func (f *fakeIRM) FlowAllocReply(key ipcp.FlowKey, err error, mpl time.Duration) {
+func (f *fakeIRM) FlowAllocReply(key ipcp.FlowKey, err error, mpl time.Duration, _ []byte) {
 	if err != nil {
 		f.count(key)
 	}
@@ -120,7 +120,7 @@ func (f *fakeIRM) check() {
 // alloc starts allocating a flow from p to hash.
 func (f *fakeIRM) alloc(p *eth.IPCP, hash []byte) (ipcp.FlowKey, *seqpkt.Conn, error) {
 	key, node, app := f.newFlow()
-	err := p.FlowAlloc(ctxT(f.t, 5*time.Second), ipcp.Flow{Key: key, End: node, QoS: qos.Raw}, hash)
+	err := p.FlowAlloc(ctxT(f.t, 5*time.Second), ipcp.Flow{Key: key, End: node, QoS: qos.Raw}, hash, nil)
 	if err != nil {
 		f.count(key) // the error return is the flow's outcome
 	}

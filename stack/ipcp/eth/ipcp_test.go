@@ -346,6 +346,10 @@ func TestOversizeSDU(t *testing.T) {
 		if n := a.Stats.DropTooLong.Load(); n != 2 {
 			t.Errorf("DropTooLong = %d, want 2", n)
 		}
+		// The counter follows the delivery the read above saw.
+		for deadline := time.Now().Add(time.Second); b.Stats.RxSDUs.Load() < 1 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
 		if n := b.Stats.RxSDUs.Load(); n != 1 {
 			t.Errorf("b received %d SDUs, want 1", n)
 		}

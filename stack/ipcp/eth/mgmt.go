@@ -61,7 +61,7 @@ func (p *IPCP) handleMgmt(fr mgmtFrame) {
 	case FlowReq:
 		p.onFlowReq(fr)
 	case FlowReply:
-		p.onFlowReply(fr.src, &fr.m)
+		p.onFlowReply(fr.src, &fr.m, fr.body)
 	case NameQueryReq:
 		hash := fr.body[:p.hashLen]
 		if p.registered(hash) {
@@ -78,9 +78,8 @@ func (p *IPCP) registered(hash []byte) bool {
 	return p.reg[string(hash)]
 }
 
-// onFlowReq starts a worker for a request for a name registered here.
-// What follows the hash (an OAP request) has no way to the IRM yet and is
-// ignored.
+// onFlowReq starts a worker for a request for a name registered here; what
+// follows the hash (the OAP request) goes to the IRM with it.
 func (p *IPCP) onFlowReq(fr mgmtFrame) {
 	hash := fr.body[:p.hashLen]
 	badID := fr.m.SEID == MgmtEID
@@ -98,7 +97,7 @@ func (p *IPCP) onFlowReq(fr mgmtFrame) {
 		return
 	}
 	p.wg.Add(1)
-	go p.flowReq(fr.src, fr.m, hash)
+	go p.flowReq(fr.src, fr.m, hash, fr.body[p.hashLen:])
 }
 
 // sendMgmt queues a management frame to dst: the message, then body.

@@ -124,7 +124,7 @@ func (p *IPCP) Query(_ context.Context, hash []byte) error {
 
 // FlowAlloc implements ipcp.IPCP: the request "arrives" at once at the
 // other end of the layer, which is this IPCP too.
-func (p *IPCP) FlowAlloc(ctx context.Context, fa ipcp.Flow, hash []byte) error {
+func (p *IPCP) FlowAlloc(ctx context.Context, fa ipcp.Flow, hash, data []byte) error {
 	p.mu.Lock()
 	err := p.operational()
 	if err == nil && !p.reg[string(hash)] {
@@ -140,16 +140,16 @@ func (p *IPCP) FlowAlloc(ctx context.Context, fa ipcp.Flow, hash []byte) error {
 	p.mu.Unlock()
 	go func() {
 		defer p.wg.Done()
-		p.request(ctx, fa, hash)
+		p.request(ctx, fa, hash, data)
 	}()
 	return nil
 }
 
-func (p *IPCP) request(ctx context.Context, fa ipcp.Flow, hash []byte) {
-	fb, err := p.irm.FlowReqArr(ctx, p.id, hash, fa.QoS, MPL)
+func (p *IPCP) request(ctx context.Context, fa ipcp.Flow, hash, data []byte) {
+	fb, err := p.irm.FlowReqArr(ctx, p.id, hash, fa.QoS, MPL, data)
 	if err != nil {
 		if p.release(fa.Key) {
-			p.irm.FlowAllocReply(fa.Key, err, 0)
+			p.irm.FlowAllocReply(fa.Key, err, 0, nil)
 		}
 		return
 	}
@@ -182,7 +182,7 @@ func (p *IPCP) pendingLink(key ipcp.FlowKey) *link {
 }
 
 // FlowAllocResp implements ipcp.IPCP.
-func (p *IPCP) FlowAllocResp(ctx context.Context, key ipcp.FlowKey, response error) error {
+func (p *IPCP) FlowAllocResp(ctx context.Context, key ipcp.FlowKey, response error, data []byte) error {
 	p.mu.Lock()
 	l := p.pendingLink(key)
 	p.mu.Unlock()
@@ -200,7 +200,7 @@ func (p *IPCP) FlowAllocResp(ctx context.Context, key ipcp.FlowKey, response err
 	if response != nil {
 		aHeld, bHeld := p.release(l.a.Key), p.release(l.b.Key)
 		if aHeld {
-			p.irm.FlowAllocReply(l.a.Key, response, 0)
+			p.irm.FlowAllocReply(l.a.Key, response, 0, nil)
 		}
 		if bHeld {
 			p.irm.FlowDeallocated(l.b.Key)
@@ -210,7 +210,7 @@ func (p *IPCP) FlowAllocResp(ctx context.Context, key ipcp.FlowKey, response err
 	p.wg.Add(2)
 	go p.forward(l, l.a, l.b)
 	go p.forward(l, l.b, l.a)
-	p.irm.FlowAllocReply(l.a.Key, nil, MPL)
+	p.irm.FlowAllocReply(l.a.Key, nil, MPL, data)
 	return nil
 }
 

@@ -92,11 +92,11 @@ func benchFlow(b *testing.B, portable bool) (benchEnd, benchEnd, *IPCP, *IPCP) {
 		pb.Reg(srvHash)
 		pa.AddStatic(srvHash, netip.MustParseAddr("127.0.0.2"))
 		fl, appA := irmA.pair(b)
-		if err := pa.FlowAlloc(context.Background(), fl, srvHash); err != nil {
+		if err := pa.FlowAlloc(context.Background(), fl, srvHash, nil); err != nil {
 			b.Fatal(err)
 		}
 		r := <-irmB.reqs
-		if err := pb.FlowAllocResp(context.Background(), r.key, nil); err != nil {
+		if err := pb.FlowAllocResp(context.Background(), r.key, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 		if rep := <-irmA.replies; rep.err != nil {

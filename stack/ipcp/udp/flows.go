@@ -92,13 +92,13 @@ func (p *IPCP) release(key ipcp.FlowKey) bool {
 
 // FlowAlloc implements ipcp.IPCP: it sends a FLOW_REQ to the address the
 // directory holds for the name (Query put it there), on the layer's port.
-func (p *IPCP) FlowAlloc(_ context.Context, fl ipcp.Flow, hash []byte) error {
+func (p *IPCP) FlowAlloc(_ context.Context, fl ipcp.Flow, hash, data []byte) error {
 	f, err := p.installAlloc(fl, hash)
 	if err != nil {
 		fl.End.Close()
 		return err
 	}
-	if _, err := p.conn.WriteToUDPAddrPort(AppendFlowReq(nil, f.eid, fl.QoS, hash, nil), f.peer); err != nil {
+	if _, err := p.conn.WriteToUDPAddrPort(AppendFlowReq(nil, f.eid, fl.QoS, hash, data), f.peer); err != nil {
 		p.release(fl.Key)
 		return fmt.Errorf("%w: send the flow request to %v: %w", ctl.ErrFlowDown, f.peer, err)
 	}
@@ -132,19 +132,19 @@ func (p *IPCP) installAlloc(fl ipcp.Flow, hash []byte) (*flow, error) {
 
 // FlowAllocResp implements ipcp.IPCP: it answers the requester with a
 // FLOW_REPLY and, on acceptance, starts sending the flow's SDUs.
-func (p *IPCP) FlowAllocResp(ctx context.Context, key ipcp.FlowKey, response error) error {
+func (p *IPCP) FlowAllocResp(ctx context.Context, key ipcp.FlowKey, response error, data []byte) error {
 	f, err := p.waitFlow(ctx, key)
 	if err != nil {
 		return err
 	}
 	if response != nil {
-		p.sendReply(f.peer, f.reid, 0, ctl.Result(response))
+		p.sendReply(f.peer, f.reid, 0, ctl.Result(response), nil)
 		if p.release(key) {
 			p.irm.FlowDeallocated(key)
 		}
 		return nil
 	}
-	if err := p.sendReply(f.peer, f.reid, f.eid, 0); err != nil {
+	if err := p.sendReply(f.peer, f.reid, f.eid, 0, data); err != nil {
 		return fmt.Errorf("%w: answer %v: %w", ctl.ErrFlowDown, f.peer, err) // the IRM deallocates it
 	}
 	p.mu.Lock()
@@ -200,8 +200,8 @@ func (p *IPCP) FlowDealloc(key ipcp.FlowKey) error {
 	return nil
 }
 
-func (p *IPCP) sendReply(dst netip.AddrPort, reqEID, respEID uint32, response int32) error {
-	_, err := p.conn.WriteToUDPAddrPort(AppendFlowReply(nil, reqEID, respEID, response, nil), dst)
+func (p *IPCP) sendReply(dst netip.AddrPort, reqEID, respEID uint32, response int32, oap []byte) error {
+	_, err := p.conn.WriteToUDPAddrPort(AppendFlowReply(nil, reqEID, respEID, response, oap), dst)
 	return err
 }
 
@@ -217,14 +217,14 @@ func (p *IPCP) mgmt(b []byte, src netip.AddrPort) {
 	case FlowReq:
 		p.flowReq(m, rest, src)
 	case FlowReply:
-		p.flowReply(m, src)
+		p.flowReply(m, rest, src)
 	}
 }
 
-// flowReq starts asking the IRM for an acceptor. The reference's OAP
-// header after the hash is not passed on: the IRM interface carries none.
+// flowReq starts asking the IRM for an acceptor, with the OAP request that
+// follows the hash.
 func (p *IPCP) flowReq(m Mgmt, rest []byte, src netip.AddrPort) {
-	hash, _, err := ParseFlowReq(rest)
+	hash, oap, err := ParseFlowReq(rest)
 	if err != nil {
 		p.Stats.DropBadMgmt.Add(1)
 		return
@@ -234,39 +234,39 @@ func (p *IPCP) flowReq(m Mgmt, rest []byte, src netip.AddrPort) {
 	p.mu.Unlock()
 	if !registered {
 		p.Stats.DropNotReg.Add(1)
-		p.sendReply(src, m.SEID, 0, ctl.Result(ctl.ErrName))
+		p.sendReply(src, m.SEID, 0, ctl.Result(ctl.ErrName), nil)
 		return
 	}
 	select {
 	case p.reqSem <- struct{}{}:
 	default:
 		p.Stats.DropReqBusy.Add(1)
-		p.sendReply(src, m.SEID, 0, ctl.Result(ctl.ErrResources))
+		p.sendReply(src, m.SEID, 0, ctl.Result(ctl.ErrResources), nil)
 		return
 	}
 	p.Stats.MgmtRx.Add(1)
-	hash = bytes.Clone(hash)
+	hash, oap = bytes.Clone(hash), bytes.Clone(oap) // the reader's buffer is reused
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
 		defer func() { <-p.reqSem }()
-		p.request(src, m.SEID, hash, m.QoS)
+		p.request(src, m.SEID, hash, oap, m.QoS)
 	}()
 }
 
 // request waits for the IRM to find an acceptor and installs the flow.
 // A request nobody takes is refused at once with the IRM's error code (the
 // reference stays silent and lets the requester time out).
-func (p *IPCP) request(src netip.AddrPort, reid uint32, hash []byte, qs qos.Spec) {
+func (p *IPCP) request(src netip.AddrPort, reid uint32, hash, oap []byte, qs qos.Spec) {
 	eid, err := p.reserveEID()
 	if err != nil {
-		p.sendReply(src, reid, 0, ctl.Result(err))
+		p.sendReply(src, reid, 0, ctl.Result(err), nil)
 		return
 	}
-	fl, err := p.irm.FlowReqArr(p.ctx, p.id, hash, qs, MPL)
+	fl, err := p.irm.FlowReqArr(p.ctx, p.id, hash, qs, MPL, oap)
 	if err != nil {
 		p.freeEID(eid)
-		p.sendReply(src, reid, 0, ctl.Result(err))
+		p.sendReply(src, reid, 0, ctl.Result(err), nil)
 		p.log.Debug("flow request not taken", "peer", src, "name", HexName(hash), "err", err)
 		return
 	}
@@ -286,7 +286,7 @@ func (p *IPCP) request(src netip.AddrPort, reid uint32, hash []byte, qs qos.Spec
 
 // flowReply completes a flow this IPCP requested. Only the address the
 // request went to may answer it.
-func (p *IPCP) flowReply(m Mgmt, src netip.AddrPort) {
+func (p *IPCP) flowReply(m Mgmt, oap []byte, src netip.AddrPort) {
 	var f *flow
 	if m.SEID > 0 && m.SEID < MaxFlows {
 		f = p.demux[m.SEID].Load()
@@ -306,7 +306,7 @@ func (p *IPCP) flowReply(m Mgmt, src netip.AddrPort) {
 	if m.Response != 0 || p.state != ipcp.StateOperational {
 		p.mu.Unlock()
 		if p.release(f.key) {
-			p.irm.FlowAllocReply(f.key, fmt.Errorf("%v refused the flow: %w", src, responseErr(m.Response)), 0)
+			p.irm.FlowAllocReply(f.key, fmt.Errorf("%v refused the flow: %w", src, responseErr(m.Response)), 0, nil)
 		}
 		return
 	}
@@ -314,7 +314,7 @@ func (p *IPCP) flowReply(m Mgmt, src netip.AddrPort) {
 	p.wg.Add(1)
 	p.mu.Unlock()
 	go p.writer(f)
-	p.irm.FlowAllocReply(f.key, nil, MPL)
+	p.irm.FlowAllocReply(f.key, nil, MPL, oap)
 	p.log.Debug("flow allocated", "flow", f.key.ID, "eid", f.eid, "peer", f.peer, "peer_eid", f.reid)
 }
 

@@ -15,10 +15,10 @@ import (
 // quietIRM takes every report and finds an acceptor for no request.
 type quietIRM struct{}
 
-func (quietIRM) FlowReqArr(context.Context, uint32, []byte, qos.Spec, time.Duration) (ipcp.Flow, error) {
+func (quietIRM) FlowReqArr(context.Context, uint32, []byte, qos.Spec, time.Duration, []byte) (ipcp.Flow, error) {
 	return ipcp.Flow{}, ctl.ErrName
 }
-func (quietIRM) FlowAllocReply(ipcp.FlowKey, error, time.Duration) {}
+func (quietIRM) FlowAllocReply(ipcp.FlowKey, error, time.Duration, []byte) {}
 func (quietIRM) FlowDeallocated(ipcp.FlowKey)                      {}
 
 // FuzzDeliver feeds any datagram, from the address of the peer of a
@@ -39,7 +39,7 @@ func FuzzDeliver(f *testing.F) {
 	active, app := flowTo(f, p, irm, sink)
 	p.AddStaticAddrPort(srvHash, peer)
 	fl, _ := irm.pair(f)
-	if err := p.FlowAlloc(context.Background(), fl, srvHash); err != nil {
+	if err := p.FlowAlloc(context.Background(), fl, srvHash, nil); err != nil {
 		f.Fatal(err)
 	}
 	buf := make([]byte, MaxPacket4+1)

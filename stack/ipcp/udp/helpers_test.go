@@ -111,7 +111,7 @@ func (r *fakeIRM) app(key ipcp.FlowKey) *seqpkt.Conn {
 	return r.apps[key]
 }
 
-func (r *fakeIRM) FlowReqArr(ctx context.Context, _ uint32, hash []byte, qs qos.Spec, mpl time.Duration) (ipcp.Flow, error) {
+func (r *fakeIRM) FlowReqArr(ctx context.Context, _ uint32, hash []byte, qs qos.Spec, mpl time.Duration, _ []byte) (ipcp.Flow, error) {
 	if r.refuse != nil {
 		return ipcp.Flow{}, r.refuse
 	}
@@ -131,7 +131,7 @@ func (r *fakeIRM) FlowReqArr(ctx context.Context, _ uint32, hash []byte, qs qos.
 	return ipcp.Flow{Key: key, End: node, QoS: qs}, nil
 }
 
-func (r *fakeIRM) FlowAllocReply(key ipcp.FlowKey, err error, mpl time.Duration) {
+func (r *fakeIRM) FlowAllocReply(key ipcp.FlowKey, err error, mpl time.Duration, _ []byte) {
 	r.replies <- allocReply{key, err, mpl}
 }
 

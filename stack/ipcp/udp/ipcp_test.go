@@ -59,7 +59,8 @@ func TestAllocAgainstScriptedPeer(t *testing.T) {
 	}
 	fl, app := irm.pair(t)
 	fl.QoS = qos.Voice
-	if err := p.FlowAlloc(context.Background(), fl, srvHash); err != nil {
+	oapReq := []byte("the OAP request travels opaquely after the hash")
+	if err := p.FlowAlloc(context.Background(), fl, srvHash, oapReq); err != nil {
 		t.Fatal(err)
 	}
 	req, from := recv(t, peer)
@@ -67,8 +68,8 @@ func TestAllocAgainstScriptedPeer(t *testing.T) {
 	if err != nil || m.Code != FlowReq || m.SEID == 0 || m.DEID != 0 || m.QoS != qos.Voice {
 		t.Fatalf("FLOW_REQ = %+v, %v", m, err)
 	}
-	if !bytes.Equal(rest, srvHash) || from != p.LocalAddr() {
-		t.Fatalf("FLOW_REQ from %v carries %x, want the hash from %v", from, rest, p.LocalAddr())
+	if !bytes.Equal(rest, append(bytes.Clone(srvHash), oapReq...)) || from != p.LocalAddr() {
+		t.Fatalf("FLOW_REQ from %v carries %x, want the hash and the OAP request from %v", from, rest, p.LocalAddr())
 	}
 	// Replies from another address, or another port, are ignored.
 	for _, a := range []netip.AddrPort{lo("127.0.0.3", p.LocalAddr().Port()), lo("127.0.0.2", 0)} {
@@ -120,7 +121,7 @@ func TestAllocRefused(t *testing.T) {
 	p, irm, peer := peerSetup(t)
 	p.AddStatic(srvHash, netip.MustParseAddr("127.0.0.2"))
 	fl, _ := irm.pair(t)
-	if err := p.FlowAlloc(context.Background(), fl, srvHash); err != nil {
+	if err := p.FlowAlloc(context.Background(), fl, srvHash, nil); err != nil {
 		t.Fatal(err)
 	}
 	req, from := recv(t, peer)
@@ -138,7 +139,7 @@ func TestAllocRefused(t *testing.T) {
 func TestAllocUnknownNameClosesEnd(t *testing.T) {
 	p := bootstrap(t, ipcp.UDP4, newFakeIRM(), lo("127.0.0.1", 0), nil)
 	fl, app := newFakeIRM().pair(t)
-	if err := p.FlowAlloc(context.Background(), fl, srvHash); !errors.Is(err, ctl.ErrName) {
+	if err := p.FlowAlloc(context.Background(), fl, srvHash, nil); !errors.Is(err, ctl.ErrName) {
 		t.Fatalf("FlowAlloc = %v, want ErrName", err)
 	}
 	app.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -156,7 +157,7 @@ func TestAcceptFromScriptedPeer(t *testing.T) {
 	// that was already waiting would.
 	resp := make(chan error, 1)
 	irm.onReq = func(key ipcp.FlowKey) {
-		go func() { resp <- p.FlowAllocResp(context.Background(), key, nil) }()
+		go func() { resp <- p.FlowAllocResp(context.Background(), key, nil, nil) }()
 		time.Sleep(10 * time.Millisecond)
 	}
 	peer.WriteToUDPAddrPort(AppendFlowReq(nil, 77, qos.Video, srvHash, []byte("oap-request")), p.LocalAddr())
@@ -200,7 +201,7 @@ func TestAcceptRefusals(t *testing.T) {
 	p.Reg(srvHash)
 	peer.WriteToUDPAddrPort(AppendFlowReq(nil, 6, qos.Raw, srvHash, nil), p.LocalAddr())
 	r := <-irm.reqs
-	if err := p.FlowAllocResp(context.Background(), r.key, ctl.ErrPermission); err != nil {
+	if err := p.FlowAllocResp(context.Background(), r.key, ctl.ErrPermission, nil); err != nil {
 		t.Fatal(err)
 	}
 	d, _ = recv(t, peer)
