@@ -19,7 +19,7 @@ func (quietIRM) FlowReqArr(context.Context, uint32, []byte, qos.Spec, time.Durat
 	return ipcp.Flow{}, ctl.ErrName
 }
 func (quietIRM) FlowAllocReply(ipcp.FlowKey, error, time.Duration, []byte) {}
-func (quietIRM) FlowDeallocated(ipcp.FlowKey)                      {}
+func (quietIRM) FlowDeallocated(ipcp.FlowKey)                              {}
 
 // FuzzDeliver feeds any datagram, from the address of the peer of a
 // pending and of an active flow, to the receive path of a live IPCP: it
