@@ -5,6 +5,8 @@ import (
 	"net"
 	"sync/atomic"
 	"time"
+
+	"github.com/o7s/ouroboros/stack/seqpkt"
 )
 
 // Stats counts frames, SDUs and every kind of drop. Fields only grow.
@@ -43,39 +45,74 @@ type packet struct {
 func (p *IPCP) getPacket() *packet   { return p.pool.Get().(*packet) }
 func (p *IPCP) putPacket(pk *packet) { pk.n = 0; p.pool.Put(pk) }
 
-// pump moves SDUs from a flow's node end to the writer until the end
-// closes. It owns one packet at a time. An SDU longer than the layer
-// carries is dropped; a full queue holds the pump (and so the application).
+// pump moves SDUs from a flow's node end to the link until the end
+// closes: it waits for one SDU, takes what else the application has queued
+// (up to BatchSize), and writes them to the link itself, in one call, so
+// an SDU crosses no other goroutine on its way out. An SDU longer than the
+// layer carries is dropped and counted.
 func (p *IPCP) pump(f *flow) {
 	defer p.wg.Done()
-	for p.pumpOne(f) {
+	pks := make([]*packet, 0, BatchSize)
+	frames := make([][]byte, 0, BatchSize)
+	var spare *packet // read into and not used: kept for the next round
+	defer func() {
+		if spare != nil {
+			p.putPacket(spare)
+		}
+	}()
+	for {
+		var alive bool
+		pks, spare, alive = p.readBatch(f, pks, spare)
+		if len(pks) > 0 {
+			for _, pk := range pks {
+				frames = append(frames, pk.buf[:pk.n])
+			}
+			p.Stats.TxSDUs.Add(uint64(len(pks)))
+			p.send(frames)
+			for i, pk := range pks {
+				p.putPacket(pk)
+				pks[i], frames[i] = nil, nil
+			}
+			pks, frames = pks[:0], frames[:0]
+		}
+		if !alive {
+			break
+		}
 	}
 	if p.release(f.key) { // the application closed its end
 		p.irm.FlowDeallocated(f.key)
 	}
 }
 
-func (p *IPCP) pumpOne(f *flow) bool {
-	pk := p.getPacket()
-	n, err := f.end.Read(pk.buf[p.hl : p.hl+p.maxSDU])
-	if err != nil {
-		p.putPacket(pk)
-		return false
+// readBatch reads SDUs into framed packets: the first one waiting, the
+// rest only while more are queued. It returns the packet it found nothing
+// for, to be passed in again; alive is false once the end is closed.
+func (p *IPCP) readBatch(f *flow, pks []*packet, spare *packet) (_ []*packet, _ *packet, alive bool) {
+	for len(pks) < cap(pks) {
+		pk := spare
+		if pk == nil {
+			pk = p.getPacket()
+		}
+		spare = nil
+		var n int
+		var err error
+		if len(pks) == 0 {
+			n, err = f.end.Read(pk.buf[p.hl : p.hl+p.maxSDU])
+		} else {
+			n, err = f.end.TryRead(pk.buf[p.hl : p.hl+p.maxSDU])
+		}
+		if err != nil {
+			return pks, pk, errors.Is(err, seqpkt.ErrWouldBlock)
+		}
+		if n > p.maxSDU {
+			p.Stats.DropTooLong.Add(1)
+			spare = pk
+			continue
+		}
+		pk.n = p.encode(pk.buf, f, n)
+		pks = append(pks, pk)
 	}
-	if n > p.maxSDU {
-		p.Stats.DropTooLong.Add(1)
-		p.putPacket(pk)
-		return true
-	}
-	pk.n = p.encode(pk.buf, f, n)
-	select {
-	case p.tx <- pk:
-		p.Stats.TxSDUs.Add(1)
-		return true
-	case <-p.ctx.Done():
-		p.putPacket(pk)
-		return false
-	}
+	return pks, spare, true
 }
 
 // encode writes the data header in front of an n-byte SDU at b[hl:] and
@@ -89,7 +126,7 @@ func (p *IPCP) encode(b []byte, f *flow, n int) int {
 	return p.hl + n
 }
 
-// writer sends the queued frames in batches: it waits for one, takes what
+// writer sends the queued (management) frames in batches: it waits for one, takes what
 // else is queued up to BatchSize, and writes them in one call.
 func (p *IPCP) writer() {
 	defer p.wg.Done()

@@ -56,8 +56,7 @@ func activeFlow(t *testing.T, p *IPCP, raddr MAC, rid uint16) (*flow, *seqpkt.Co
 }
 
 // TestDataPathDoesNotAllocate runs one SDU through every step between two
-// applications: the pump's read and header, the writer's batch to the
-// link, the hub, the reader's parse and demultiplexing, and the write to
+// applications: the pump's read, header and batch to the link, the hub, the reader's parse and demultiplexing, and the write to
 // the receiving flow.
 func TestDataPathDoesNotAllocate(t *testing.T) {
 	for _, typ := range []ipcp.Type{ipcp.EthDIX, ipcp.EthLLC} {
@@ -71,13 +70,18 @@ func TestDataPathDoesNotAllocate(t *testing.T) {
 			frames := make([][]byte, 1)
 			bufs, sizes := [][]byte{make([]byte, b.frameLen)}, []int{0}
 			out := make([]byte, 2048)
+			pks := make([]*packet, 0, BatchSize)
+			var spare *packet
 			step := func() {
 				appA.Write(sdu)
-				a.pumpOne(fa)
-				pk := <-a.tx
-				frames[0] = pk.buf[:pk.n]
+				pks, spare, _ = a.readBatch(fa, pks, spare)
+				if len(pks) != 1 {
+					t.Fatalf("read %d SDUs, want 1", len(pks))
+				}
+				frames[0] = pks[0].buf[:pks[0].n]
 				a.send(frames)
-				a.putPacket(pk)
+				a.putPacket(pks[0])
+				pks[0], pks = nil, pks[:0]
 				portB.ReadBatch(bufs, sizes)
 				b.input(bufs[0][:sizes[0]])
 				appB.Read(out)

@@ -8,13 +8,14 @@
 // (OpenAFPacket), and an in-memory switch for tests (package ethtest).
 //
 // Goroutines, all owned by the IPCP and waited for by Close: one reader
-// (link → N+1 flows), one writer (a bounded queue → link, in batches), one
-// management worker, one pump per flow (the flow's node end → the queue),
-// and one per flow request waiting for an acceptor (at most 64).
+// (link → N+1 flows), one writer (management frames: a bounded queue →
+// link), one management worker, one pump per flow (the flow's node end →
+// link), and one per flow request waiting for an acceptor (at most 64).
 //
 // Packets: a pump reads an SDU into a pooled buffer behind the header's
-// room and writes the header in front; the writer hands the link up to 64
-// frames per call. The reader reads up to 64 frames per call into buffers
+// room and writes the header in front; it takes what else its application
+// has queued and hands the link up to 64 frames per call itself, so data
+// crosses no goroutine between the application and the link. The reader reads up to 64 frames per call into buffers
 // it allocated once and writes each SDU to its flow without waiting. No
 // step allocates. Every drop is counted in Stats, never logged.
 //

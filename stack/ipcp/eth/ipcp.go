@@ -34,7 +34,7 @@ const (
 	// they are dropped (counted in Stats.DropFlowFull).
 	FlowBuffer = 2 << 20
 
-	txQueueLen   = 1024 // frames waiting for the writer; pumps block when full
+	txQueueLen   = 1024 // management frames waiting for the writer
 	mgmtQueueLen = 256  // management frames waiting; dropped when full
 	maxFlowReqs  = 64   // FLOW_REQs waiting for an acceptor; more are dropped
 )
