@@ -1,6 +1,8 @@
 package operf
 
 import (
+	"github.com/o7s/ouroboros/tools/internal/toolio"
+
 	"context"
 	"fmt"
 	"io"
@@ -28,7 +30,7 @@ func BenchmarkThroughput(b *testing.B) {
 
 func benchThroughput(b *testing.B, local bool, size int) {
 	tn := startNode(b, local)
-	p := newPrinter(io.Discard)
+	p := toolio.NewPrinter(io.Discard)
 	s, err := newServer(serverConfig(true), tn.srv, p)
 	if err != nil {
 		b.Fatal(err)
@@ -36,7 +38,7 @@ func benchThroughput(b *testing.B, local bool, size int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.run(ctx) }()
-	defer func() { cancel(); <-done; p.close() }()
+	defer func() { cancel(); <-done; p.Close() }()
 	f, err := tn.cli.Alloc(context.Background(), "operf", qos.Raw)
 	if err != nil {
 		b.Fatal(err)

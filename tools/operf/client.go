@@ -1,6 +1,8 @@
 package operf
 
 import (
+	"github.com/o7s/ouroboros/tools/internal/toolio"
+
 	"context"
 	"errors"
 	"fmt"
@@ -29,8 +31,8 @@ const (
 type client struct {
 	cfg Config
 	f   *dev.Flow
-	w   waker
-	p   *printer
+	w   *toolio.Waker
+	p   *toolio.Printer
 	buf []byte // the writer's packet
 
 	sent       atomic.Uint64
@@ -51,25 +53,25 @@ func Run(ctx context.Context, cfg Config, c *dev.Client, out io.Writer) error {
 	if err := cfg.check(); err != nil {
 		return err
 	}
-	p := newPrinter(out)
-	defer p.close()
+	p := toolio.NewPrinter(out)
+	defer p.Close()
 	f, err := c.Alloc(ctx, cfg.Name, qos.Raw)
 	if err != nil {
-		p.printf("Failed to allocate flow.\n")
+		p.Printf("Failed to allocate flow.\n")
 		return err
 	}
 	defer f.Close()
 	f.SetFlags(dev.FlagRdWr | dev.FlagRNoPart)
-	cl := &client{cfg: cfg, f: f, w: waker{f: f}, p: p, buf: make([]byte, cfg.Size)}
+	cl := &client{cfg: cfg, f: f, w: toolio.NewWaker(f), p: p, buf: make([]byte, cfg.Size)}
 	stop := context.AfterFunc(ctx, func() { cl.halt("", nil) })
 	defer stop()
 	if cfg.Test == Bi {
-		p.printf("Doing a bidirectional test.\n")
+		p.Printf("Doing a bidirectional test.\n")
 	} else {
-		p.printf("Doing a unidirectional test.\n")
+		p.Printf("Doing a unidirectional test.\n")
 	}
 	if _, err := f.Write(AppendConfig(nil, cfg.Test)); err != nil {
-		p.printf("Failed to send configuration.\n")
+		p.Printf("Failed to send configuration.\n")
 		return fmt.Errorf("send the configuration: %w", err)
 	}
 	sleep(ctx, configPause)
@@ -81,10 +83,10 @@ func Run(ctx context.Context, cfg Config, c *dev.Client, out io.Writer) error {
 	cl.writer()
 	elapsed := time.Since(start)
 	cl.writerDone.Store(true)
-	cl.w.wake()
+	cl.w.Wake()
 	wg.Wait()
 	cl.halt("", nil) // waits for a halt under way, so cl.err is settled
-	p.writeTo(func(w io.Writer) { cl.report(w, elapsed) })
+	p.WriteTo(func(w io.Writer) { cl.report(w, elapsed) })
 	return cl.err
 }
 
@@ -93,11 +95,11 @@ func Run(ctx context.Context, cfg Config, c *dev.Client, out io.Writer) error {
 func (cl *client) halt(msg string, err error) {
 	cl.once.Do(func() {
 		if msg != "" {
-			cl.p.printf("%s\n", msg)
+			cl.p.Printf("%s\n", msg)
 		}
 		cl.err = err
 		cl.halted.Store(true)
-		cl.w.wake()
+		cl.w.Wake()
 		cl.f.SetWriteDeadline(time.Unix(1, 0)) // unblock a writer on a full flow
 	})
 }
@@ -110,10 +112,10 @@ func (cl *client) gap() time.Duration {
 // writer sends packets while the elapsed time is below the duration.
 func (cl *client) writer() {
 	if cl.cfg.Flood {
-		cl.p.printf("Flooding %s with %d byte packets for %d seconds.\n\n",
+		cl.p.Printf("Flooding %s with %d byte packets for %d seconds.\n\n",
 			cl.cfg.Name, cl.cfg.Size, cl.cfg.Duration.Milliseconds()/1000)
 	} else {
-		cl.p.printf("Sending %d byte packets for %d s to %s at %.3f Mb/s.\n\n",
+		cl.p.Printf("Sending %d byte packets for %d s to %s at %.3f Mb/s.\n\n",
 			cl.cfg.Size, cl.cfg.Duration.Milliseconds()/1000, cl.cfg.Name, float64(cl.cfg.Rate)/1e6)
 	}
 	gap := cl.gap()
@@ -136,7 +138,7 @@ func (cl *client) writer() {
 			cl.waitUntil(now.Add(gap))
 		}
 	}
-	cl.p.printf("Test finished.\n")
+	cl.p.Printf("Test finished.\n")
 }
 
 // waitUntil waits for the next packet's time: asleep with --sleep,
@@ -165,10 +167,10 @@ func (cl *client) reader() {
 		if cl.writerDone.Load() && cl.rcvd >= cl.sent.Load() {
 			return
 		}
-		n, err := cl.w.read(buf, readTimeout)
+		n, err := cl.w.Read(buf, readTimeout)
 		switch {
 		case err == nil:
-		case errors.Is(err, errWoken):
+		case errors.Is(err, toolio.ErrWoken):
 			if cl.halted.Load() {
 				return
 			}
@@ -183,7 +185,7 @@ func (cl *client) reader() {
 			continue
 		}
 		if n != cl.cfg.Size {
-			cl.p.printf("Invalid message on fd %d.\n", cl.f.FD())
+			cl.p.Printf("Invalid message on fd %d.\n", cl.f.FD())
 			continue
 		}
 		cl.rcvd++

@@ -1,6 +1,8 @@
 package operf
 
 import (
+	"github.com/o7s/ouroboros/tools/internal/toolio"
+
 	"bytes"
 	"context"
 	"errors"
@@ -245,7 +247,7 @@ func TestServerConfig(t *testing.T) {
 func TestServerTimesOutFlows(t *testing.T) {
 	tn := startNode(t, false)
 	out := &syncBuffer{}
-	p := newPrinter(out)
+	p := toolio.NewPrinter(out)
 	s, err := newServer(serverConfig(false), tn.srv, p)
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +256,7 @@ func TestServerTimesOutFlows(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.run(ctx) }()
-	defer func() { cancel(); <-done; p.close() }()
+	defer func() { cancel(); <-done; p.Close() }()
 	pkt := make([]byte, 64)
 	PutID(pkt, 7)
 	f := rawClient(t, tn, AppendConfig(nil, Uni), pkt)

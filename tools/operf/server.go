@@ -1,6 +1,8 @@
 package operf
 
 import (
+	"github.com/o7s/ouroboros/tools/internal/toolio"
+
 	"context"
 	"errors"
 	"fmt"
@@ -31,8 +33,8 @@ const (
 // and drops flows whose peer is gone or that were silent for a second,
 // printing a summary line for each.
 func Serve(ctx context.Context, cfg Config, c *dev.Client, out io.Writer) error {
-	p := newPrinter(out)
-	defer p.close()
+	p := toolio.NewPrinter(out)
+	defer p.Close()
 	s, err := newServer(cfg, c, p)
 	if err != nil {
 		return err
@@ -55,7 +57,7 @@ type peer struct {
 type server struct {
 	cfg        Config
 	c          *dev.Client
-	p          *printer
+	p          *toolio.Printer
 	set        *dev.EventSet
 	epoch      time.Time
 	idle       time.Duration
@@ -71,7 +73,7 @@ type server struct {
 	evs  []dev.Event
 }
 
-func newServer(cfg Config, c *dev.Client, p *printer) (*server, error) {
+func newServer(cfg Config, c *dev.Client, p *toolio.Printer) (*server, error) {
 	set, err := dev.NewEventSet()
 	if err != nil {
 		return nil, err
@@ -81,7 +83,7 @@ func newServer(cfg Config, c *dev.Client, p *printer) (*server, error) {
 }
 
 func (s *server) run(ctx context.Context) error {
-	s.p.printf("Ouroboros perf server started.\n")
+	s.p.Printf("Ouroboros perf server started.\n")
 	ctx, cancel := context.WithCancelCause(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { s.acceptLoop(ctx, cancel, &wg) })
@@ -119,7 +121,7 @@ func (s *server) acceptLoop(ctx context.Context, cancel context.CancelCauseFunc,
 			return
 		}
 		if err != nil {
-			s.p.printf("Failed to accept flow.\n")
+			s.p.Printf("Failed to accept flow.\n")
 			if errors.Is(err, dev.ErrNode) {
 				cancel(fmt.Errorf("accept: %w", err))
 				return
@@ -127,7 +129,7 @@ func (s *server) acceptLoop(ctx context.Context, cancel context.CancelCauseFunc,
 			sleep(ctx, acceptRetry)
 			continue
 		}
-		s.p.printf("New flow %d.\n", f.FD())
+		s.p.Printf("New flow %d.\n", f.FD())
 		wg.Go(func() { s.configure(ctx, f) })
 	}
 }
@@ -146,20 +148,20 @@ func (s *server) configure(ctx context.Context, f *dev.Flow) {
 		return
 	}
 	if err != nil && !errors.Is(err, dev.ErrMsgSize) {
-		s.p.printf("Failed to read config message.\n")
+		s.p.Printf("Failed to read config message.\n")
 		f.Close()
 		return
 	}
 	test, cerr := ParseConfig(b[:n])
 	if err != nil || cerr != nil {
-		s.p.printf("Invalid config message.\n")
+		s.p.Printf("Invalid config message.\n")
 		f.Close()
 		return
 	}
 	if test == Bi {
-		s.p.printf("Doing a bidirectional test.\n")
+		s.p.Printf("Doing a bidirectional test.\n")
 	} else {
-		s.p.printf("Doing a unidirectional test.\n")
+		s.p.Printf("Doing a unidirectional test.\n")
 	}
 	f.SetReadDeadline(time.Time{})
 	f.SetFlags(dev.FlagRdWr | dev.FlagRNoBlock | dev.FlagRNoPart)
@@ -169,7 +171,7 @@ func (s *server) configure(ctx context.Context, f *dev.Flow) {
 	s.flows[f] = pe
 	s.mu.Unlock()
 	if err := s.set.Add(f); err != nil {
-		s.p.printf("Failed to add flow %d to the event set: %v.\n", f.FD(), err)
+		s.p.Printf("Failed to add flow %d to the event set: %v.\n", f.FD(), err)
 		s.drop(pe, "")
 	}
 }
@@ -186,7 +188,7 @@ func (s *server) drop(pe *peer, why string) {
 	}
 	fd := pe.f.FD()
 	pe.f.Close()
-	s.p.writeTo(func(w io.Writer) {
+	s.p.WriteTo(func(w io.Writer) {
 		if why != "" {
 			fmt.Fprintf(w, why, fd)
 		}
@@ -254,7 +256,7 @@ func (s *server) waitLoop(ctx context.Context) error {
 			if errors.Is(err, dev.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 				continue
 			}
-			s.p.printf("Failed to wait for events: %v.\n", err)
+			s.p.Printf("Failed to wait for events: %v.\n", err)
 			return fmt.Errorf("wait for events: %w", err)
 		}
 		for _, ev := range s.evs[:n] {
@@ -316,7 +318,7 @@ func (s *server) printSeqno(fd int, id uint32) {
 	}
 	b = strconv.AppendInt(b, int64(us), 10)
 	s.line = append(b, '\n')
-	s.p.write(s.line)
+	s.p.Write(s.line)
 }
 
 // waitDeadline gives the waits of a loop a deadline at most waitTimeout

@@ -1,6 +1,8 @@
 package oping
 
 import (
+	"github.com/o7s/ouroboros/tools/internal/toolio"
+
 	"context"
 	"errors"
 	"io"
@@ -34,8 +36,8 @@ func benchFlowRTT(b *testing.B, local bool) {
 	}
 	defer f.Close()
 	f.SetFlags(dev.FlagRdWr | dev.FlagRNoPart)
-	p := newPrinter(io.Discard)
-	defer p.close()
+	p := toolio.NewPrinter(io.Discard)
+	defer p.Close()
 	cl := newClient(clientConfig(DefaultCount, 0), f, p)
 	var h hist
 	var id uint32
@@ -44,7 +46,7 @@ func benchFlowRTT(b *testing.B, local bool) {
 		if err := cl.send(id); err != nil {
 			b.Fatal(err)
 		}
-		n, err := cl.w.read(cl.buf, floodTimeout)
+		n, err := cl.w.Read(cl.buf, floodTimeout)
 		now := monoNow()
 		if err != nil {
 			b.Fatal(err)

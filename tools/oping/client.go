@@ -1,6 +1,8 @@
 package oping
 
 import (
+	"github.com/o7s/ouroboros/tools/internal/toolio"
+
 	"context"
 	"errors"
 	"fmt"
@@ -22,8 +24,8 @@ const floodTimeout = 2 * time.Second
 type client struct {
 	cfg   Config
 	f     *dev.Flow
-	w     waker
-	p     *printer
+	w     *toolio.Waker
+	p     *toolio.Printer
 	stats stats
 	buf   []byte // the reader's
 	line  []byte // the reader's output line
@@ -45,11 +47,11 @@ func Run(ctx context.Context, cfg Config, c *dev.Client, out io.Writer) error {
 	if err := cfg.check(); err != nil {
 		return err
 	}
-	p := newPrinter(out)
-	defer p.close()
+	p := toolio.NewPrinter(out)
+	defer p.Close()
 	f, err := c.Alloc(ctx, cfg.Name, cfg.QoS)
 	if err != nil {
-		p.printf("Failed to allocate flow: %d.\n", ctl.Result(err))
+		p.Printf("Failed to allocate flow: %d.\n", ctl.Result(err))
 		return err
 	}
 	defer f.Close()
@@ -68,12 +70,12 @@ func Run(ctx context.Context, cfg Config, c *dev.Client, out io.Writer) error {
 	}
 	elapsed := time.Since(start)
 	cl.halt("", nil) // waits for a halt under way, so cl.err is settled
-	p.writeTo(func(w io.Writer) { cl.stats.write(w, cfg.Name, elapsed) })
+	p.WriteTo(func(w io.Writer) { cl.stats.write(w, cfg.Name, elapsed) })
 	return cl.err
 }
 
-func newClient(cfg Config, f *dev.Flow, p *printer) *client {
-	return &client{cfg: cfg, f: f, w: waker{f: f}, p: p, stats: newStats(),
+func newClient(cfg Config, f *dev.Flow, p *toolio.Printer) *client {
+	return &client{cfg: cfg, f: f, w: toolio.NewWaker(f), p: p, stats: newStats(),
 		buf: make([]byte, dev.MaxSDU), msg: make([]byte, cfg.Size), stop: make(chan struct{})}
 }
 
@@ -82,12 +84,12 @@ func newClient(cfg Config, f *dev.Flow, p *printer) *client {
 func (cl *client) halt(msg string, err error) {
 	cl.once.Do(func() {
 		if msg != "" {
-			cl.p.printf("%s\n", msg)
+			cl.p.Printf("%s\n", msg)
 		}
 		cl.err = err
 		cl.halted.Store(true)
 		close(cl.stop)
-		cl.w.wake()
+		cl.w.Wake()
 		// A writer blocked on a full flow (the server is blocked writing
 		// replies nobody reads any more) must give up too.
 		cl.f.SetWriteDeadline(time.Unix(1, 0))
@@ -102,7 +104,7 @@ func (cl *client) header(busy bool) {
 	if busy {
 		mode = ", busy-poll"
 	}
-	cl.p.printf("Pinging %s with %d bytes of data (%d packets%s):\n\n", cl.cfg.Name, cl.cfg.Size, cl.cfg.Count, mode)
+	cl.p.Printf("Pinging %s with %d bytes of data (%d packets%s):\n\n", cl.cfg.Name, cl.cfg.Size, cl.cfg.Count, mode)
 }
 
 // send stamps and writes request id.
@@ -159,11 +161,11 @@ func (cl *client) readTimeout() time.Duration {
 func (cl *client) reader() {
 	var next uint32 // the id after the highest seen
 	for cl.stats.rcvd < cl.cfg.Count {
-		n, err := cl.w.read(cl.buf, cl.readTimeout())
+		n, err := cl.w.Read(cl.buf, cl.readTimeout())
 		now := monoNow()
 		switch {
 		case err == nil:
-		case errors.Is(err, errWoken):
+		case errors.Is(err, toolio.ErrWoken):
 			return
 		case errors.Is(err, dev.ErrTimeout):
 			cl.halt("Server timed out.", nil)
@@ -176,12 +178,12 @@ func (cl *client) reader() {
 		}
 		h, err := ParseHeader(cl.buf[:n])
 		if err != nil || h.Type() != EchoReply {
-			cl.p.printf("Invalid message on fd %d.\n", cl.f.FD())
+			cl.p.Printf("Invalid message on fd %d.\n", cl.f.FD())
 			continue
 		}
 		id := h.ID()
 		if id >= cl.cfg.Count {
-			cl.p.printf("Invalid id.\n")
+			cl.p.Printf("Invalid id.\n")
 			continue
 		}
 		rtt := now - h.Stamp()
@@ -205,7 +207,7 @@ func (cl *client) printReply(n int, id uint32, rtt int64, ooo bool) {
 		b = appendTimeOfDay(b, time.Now())
 	}
 	cl.line = appendReply(b, n, cl.cfg.Name, id, rtt, ooo)
-	cl.p.write(cl.line)
+	cl.p.Write(cl.line)
 }
 
 // errNoReply is a flood read that waited floodTimeout in vain.
@@ -241,7 +243,7 @@ func (cl *client) flood() {
 			return
 		}
 		cl.stats.sent++
-		n, err := cl.w.read(cl.buf, floodTimeout)
+		n, err := cl.w.Read(cl.buf, floodTimeout)
 		now := monoNow()
 		if err != nil {
 			cl.readFailed(err)
@@ -289,7 +291,7 @@ func (cl *client) spinRead() (int, error) {
 			return n, nil
 		}
 		if cl.halted.Load() {
-			return 0, errWoken
+			return 0, toolio.ErrWoken
 		}
 		if !errors.Is(err, dev.ErrWouldBlock) {
 			return 0, err
@@ -307,7 +309,7 @@ func (cl *client) spinRead() (int, error) {
 // readFailed ends a flood run on a failed read.
 func (cl *client) readFailed(err error) {
 	switch {
-	case errors.Is(err, errWoken):
+	case errors.Is(err, toolio.ErrWoken):
 	case errors.Is(err, dev.ErrTimeout):
 		cl.halt("Server timed out.", nil)
 	default:

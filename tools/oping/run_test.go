@@ -1,6 +1,8 @@
 package oping
 
 import (
+	"github.com/o7s/ouroboros/tools/internal/toolio"
+
 	"bytes"
 	"context"
 	"errors"
@@ -305,7 +307,7 @@ func TestServerWire(t *testing.T) {
 func TestServerDropsIdleFlows(t *testing.T) {
 	tn := startNode(t, false)
 	out := &syncBuffer{}
-	p := newPrinter(out)
+	p := toolio.NewPrinter(out)
 	s, err := newServer(serverConfig(), tn.srv, p)
 	if err != nil {
 		t.Fatal(err)
@@ -314,7 +316,7 @@ func TestServerDropsIdleFlows(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.run(ctx) }()
-	defer func() { cancel(); <-done; p.close() }()
+	defer func() { cancel(); <-done; p.Close() }()
 	f, err := tn.cli.Alloc(context.Background(), "oping", qos.Raw)
 	if err != nil {
 		t.Fatal(err)

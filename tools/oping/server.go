@@ -1,6 +1,8 @@
 package oping
 
 import (
+	"github.com/o7s/ouroboros/tools/internal/toolio"
+
 	"context"
 	"errors"
 	"fmt"
@@ -32,8 +34,8 @@ const (
 // peer is gone or that were silent for 10 s. With cfg.Busy it serves a
 // single flow and returns when that flow ends.
 func Serve(ctx context.Context, cfg Config, c *dev.Client, out io.Writer) error {
-	p := newPrinter(out)
-	defer p.close()
+	p := toolio.NewPrinter(out)
+	defer p.Close()
 	if cfg.Busy {
 		return serveBusy(ctx, c, p)
 	}
@@ -53,7 +55,7 @@ type peer struct {
 type server struct {
 	cfg        Config
 	c          *dev.Client
-	p          *printer
+	p          *toolio.Printer
 	set        *dev.EventSet
 	idle       time.Duration // a flow silent this long is dropped
 	cleanEvery time.Duration
@@ -68,7 +70,7 @@ type server struct {
 	evs  []dev.Event
 }
 
-func newServer(cfg Config, c *dev.Client, p *printer) (*server, error) {
+func newServer(cfg Config, c *dev.Client, p *toolio.Printer) (*server, error) {
 	set, err := dev.NewEventSet()
 	if err != nil {
 		return nil, err
@@ -78,7 +80,7 @@ func newServer(cfg Config, c *dev.Client, p *printer) (*server, error) {
 }
 
 func (s *server) run(ctx context.Context) error {
-	s.p.printf("Ouroboros ping server started.\n")
+	s.p.Printf("Ouroboros ping server started.\n")
 	ctx, cancel := context.WithCancelCause(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { s.acceptLoop(ctx, cancel) })
@@ -119,7 +121,7 @@ func (s *server) acceptLoop(ctx context.Context, cancel context.CancelCauseFunc)
 			return
 		}
 		if err != nil {
-			s.p.printf("Failed to accept flow: %d \n", ctl.Result(err))
+			s.p.Printf("Failed to accept flow: %d \n", ctl.Result(err))
 			if errors.Is(err, dev.ErrNode) {
 				cancel(fmt.Errorf("accept: %w", err))
 				return
@@ -127,7 +129,7 @@ func (s *server) acceptLoop(ctx context.Context, cancel context.CancelCauseFunc)
 			sleep(ctx, acceptRetry)
 			continue
 		}
-		s.p.printf("New flow %d.\n", f.FD())
+		s.p.Printf("New flow %d.\n", f.FD())
 		s.add(f)
 	}
 }
@@ -142,7 +144,7 @@ func (s *server) add(f *dev.Flow) {
 	s.gen.Add(1)
 	s.mu.Unlock()
 	if err := s.set.Add(f); err != nil {
-		s.p.printf("Failed to add flow %d to the event set: %v.\n", f.FD(), err)
+		s.p.Printf("Failed to add flow %d to the event set: %v.\n", f.FD(), err)
 		s.drop(pe)
 	}
 }
@@ -189,7 +191,7 @@ func (s *server) cleaner(ctx context.Context) {
 		for _, pe := range idle {
 			fd := pe.f.FD()
 			if s.drop(pe) {
-				s.p.printf("Flow %d timed out.\n", fd)
+				s.p.Printf("Flow %d timed out.\n", fd)
 			}
 		}
 	}
@@ -208,7 +210,7 @@ func (s *server) waitLoop(ctx context.Context) error {
 			if errors.Is(err, dev.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 				continue
 			}
-			s.p.printf("Failed to wait for events: %v.\n", err)
+			s.p.Printf("Failed to wait for events: %v.\n", err)
 			return fmt.Errorf("wait for events: %w", err)
 		}
 		for _, ev := range s.evs[:n] {
@@ -291,34 +293,34 @@ func (s *server) echo(pe *peer, b []byte) {
 		s.line = append(s.line, " bytes on fd "...)
 		s.line = strconv.AppendInt(s.line, int64(fd), 10)
 		s.line = append(s.line, ".\n"...)
-		s.p.write(s.line)
+		s.p.Write(s.line)
 	}
 	h, err := ParseHeader(b)
 	if err != nil || h.Type() != EchoRequest {
-		s.p.printf("Invalid message on fd %d.\n", fd)
+		s.p.Printf("Invalid message on fd %d.\n", fd)
 		return
 	}
 	pe.last.Store(monoNow())
 	h.SetType(EchoReply)
 	if _, err := pe.f.Write(b); err != nil {
-		s.p.printf("Error writing to flow (fd %d).\n", fd)
+		s.p.Printf("Error writing to flow (fd %d).\n", fd)
 	}
 }
 
 // serveBusy accepts a single flow and serves it with non-blocking reads in
 // a busy loop until it ends or ctx does (--busy).
-func serveBusy(ctx context.Context, c *dev.Client, p *printer) error {
-	p.printf("Ouroboros ping server started. [busy-poll]\n")
+func serveBusy(ctx context.Context, c *dev.Client, p *toolio.Printer) error {
+	p.Printf("Ouroboros ping server started. [busy-poll]\n")
 	f, err := c.Accept(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
-		p.printf("Failed to accept flow.\n")
+		p.Printf("Failed to accept flow.\n")
 		return err
 	}
 	defer f.Close()
-	p.printf("New flow %d (busy-poll).\n", f.FD())
+	p.Printf("New flow %d (busy-poll).\n", f.FD())
 	f.SetFlags(dev.FlagRNoBlock | dev.FlagRdWr | dev.FlagRNoPart)
 	var stop atomic.Bool
 	defer context.AfterFunc(ctx, func() { stop.Store(true) })()

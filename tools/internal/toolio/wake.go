@@ -1,4 +1,4 @@
-package operf
+package toolio
 
 import (
 	"errors"
@@ -8,19 +8,19 @@ import (
 	"github.com/o7s/ouroboros/stack/dev"
 )
 
-// errWoken is what a read returns when another goroutine woke it.
-var errWoken = errors.New("operf: read interrupted")
+// ErrWoken is what a read returns when another goroutine woke it.
+var ErrWoken = errors.New("read interrupted")
 
-// waker reads a flow with a timeout per read and lets another goroutine
+// Waker reads a flow with a timeout per read and lets another goroutine
 // interrupt a read, blocked or about to block, without racing the deadline
 // each read sets: the wake is remembered until a read consumes it.
-type waker struct {
+type Waker struct {
 	f       *dev.Flow
 	mu      sync.Mutex // guards pending and the flow's read deadline
 	pending bool
 }
 
-func (w *waker) wake() {
+func (w *Waker) Wake() {
 	w.mu.Lock()
 	w.pending = true
 	w.f.SetReadDeadline(time.Unix(1, 0))
@@ -28,13 +28,13 @@ func (w *waker) wake() {
 }
 
 // read reads one SDU, waiting at most timeout (0: no limit). It returns
-// errWoken once for every wake.
-func (w *waker) read(b []byte, timeout time.Duration) (int, error) {
+// ErrWoken once for every wake.
+func (w *Waker) Read(b []byte, timeout time.Duration) (int, error) {
 	w.mu.Lock()
 	if w.pending {
 		w.pending = false
 		w.mu.Unlock()
-		return 0, errWoken
+		return 0, ErrWoken
 	}
 	var d time.Time
 	if timeout > 0 {
@@ -49,8 +49,11 @@ func (w *waker) read(b []byte, timeout time.Duration) (int, error) {
 		w.pending = false
 		w.mu.Unlock()
 		if woken {
-			return 0, errWoken
+			return 0, ErrWoken
 		}
 	}
 	return n, err
 }
+
+// NewWaker returns a waker for reads of f.
+func NewWaker(f *dev.Flow) *Waker { return &Waker{f: f} }

@@ -1,4 +1,7 @@
-package operf
+// Package toolio holds what the tools share for their output and their reads: a
+// printer that serialises and batches lines, and a read that another
+// goroutine can interrupt.
+package toolio
 
 import (
 	"bufio"
@@ -11,11 +14,11 @@ import (
 // flushEvery bounds how long a buffered line waits to reach the output.
 const flushEvery = 50 * time.Millisecond
 
-// printer serialises the lines of several goroutines onto one writer. Lines
+// Printer serialises the lines of several goroutines onto one writer. Lines
 // of events (a new flow, a failure) are written at once; lines per packet
 // are buffered and flushed within flushEvery, so a flood does not cost one
 // write per packet.
-type printer struct {
+type Printer struct {
 	mu    sync.Mutex // guards w, dirty
 	w     *bufio.Writer
 	dirty bool
@@ -24,13 +27,14 @@ type printer struct {
 	wg   sync.WaitGroup
 }
 
-func newPrinter(out io.Writer) *printer {
-	p := &printer{w: bufio.NewWriterSize(out, 64<<10), done: make(chan struct{})}
+// NewPrinter returns a printer onto out; Close it to flush.
+func NewPrinter(out io.Writer) *Printer {
+	p := &Printer{w: bufio.NewWriterSize(out, 64<<10), done: make(chan struct{})}
 	p.wg.Go(p.flushLoop)
 	return p
 }
 
-func (p *printer) flushLoop() {
+func (p *Printer) flushLoop() {
 	t := time.NewTicker(flushEvery)
 	defer t.Stop()
 	for {
@@ -49,7 +53,7 @@ func (p *printer) flushLoop() {
 }
 
 // printf writes a line at once.
-func (p *printer) printf(format string, a ...any) {
+func (p *Printer) Printf(format string, a ...any) {
 	p.mu.Lock()
 	fmt.Fprintf(p.w, format, a...)
 	p.w.Flush()
@@ -58,7 +62,7 @@ func (p *printer) printf(format string, a ...any) {
 }
 
 // write buffers b.
-func (p *printer) write(b []byte) {
+func (p *Printer) Write(b []byte) {
 	p.mu.Lock()
 	p.w.Write(b)
 	p.dirty = true
@@ -66,7 +70,7 @@ func (p *printer) write(b []byte) {
 }
 
 // writeTo writes through fn with the lock held and flushes.
-func (p *printer) writeTo(fn func(io.Writer)) {
+func (p *Printer) WriteTo(fn func(io.Writer)) {
 	p.mu.Lock()
 	fn(p.w)
 	p.w.Flush()
@@ -75,7 +79,7 @@ func (p *printer) writeTo(fn func(io.Writer)) {
 }
 
 // close stops the flusher and flushes what is left.
-func (p *printer) close() {
+func (p *Printer) Close() {
 	close(p.done)
 	p.wg.Wait()
 	p.mu.Lock()
