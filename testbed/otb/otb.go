@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -45,6 +46,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	c := &cli{out: stdout, err: stderr, o: netns.Options{Out: stdout}}
+	if needsRoot(args) && os.Geteuid() != 0 {
+		fmt.Fprintf(stderr, "otb %s needs root: it makes network namespaces and links (run it with sudo)\n", args[0])
+		return 1
+	}
 	var err error
 	switch args[0] {
 	case "deploy":
@@ -77,6 +82,22 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 var errUsage = errors.New("usage")
+
+// needsRoot tells whether a command changes or enters namespaces.
+func needsRoot(args []string) bool {
+	switch args[0] {
+	case "destroy", "exec", "gc":
+		return true
+	case "deploy":
+		for _, a := range args[1:] {
+			if a == "--dry-run" || a == "-dry-run" {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
 
 type cli struct {
 	out, err io.Writer
