@@ -139,6 +139,9 @@ func closeFile(f *os.File) {
 // SetDeadline bounds the next Send and Recv.
 func (c *Conn) SetDeadline(t time.Time) error { return c.uc.SetDeadline(t) }
 
+// SetWriteDeadline bounds the next Send only.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.uc.SetWriteDeadline(t) }
+
 // Close closes the connection.
 func (c *Conn) Close() error { return c.uc.Close() }
 

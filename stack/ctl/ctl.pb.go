@@ -50,6 +50,10 @@ const (
 	Code_REPLY            Code = 27
 	// Ours: the node's flow table, for irm flow list and tests.
 	Code_LIST_FLOWS Code = 100
+	// Ours: node to process, on its session: the layer under a flow went
+	// down or came back up (the reference's FLOWFDOWN).
+	Code_FLOW_DOWN Code = 101
+	Code_FLOW_UP   Code = 102
 )
 
 // Enum value maps for Code.
@@ -75,6 +79,8 @@ var (
 		23:  "FLOW_DEALLOC",
 		27:  "REPLY",
 		100: "LIST_FLOWS",
+		101: "FLOW_DOWN",
+		102: "FLOW_UP",
 	}
 	Code_value = map[string]int32{
 		"CODE_UNSPECIFIED": 0,
@@ -97,6 +103,8 @@ var (
 		"FLOW_DEALLOC":     23,
 		"REPLY":            27,
 		"LIST_FLOWS":       100,
+		"FLOW_DOWN":        101,
+		"FLOW_UP":          102,
 	}
 )
 
@@ -969,7 +977,7 @@ const file_ctl_proto_rawDesc = "" +
 	"\x05ipcps\x18\x0f \x03(\v2\x11.o7s.ctl.IPCPInfoR\x05ipcps\x12'\n" +
 	"\x05names\x18\x10 \x03(\v2\x11.o7s.ctl.NameInfoR\x05names\x12'\n" +
 	"\x05flows\x18\x11 \x03(\v2\x11.o7s.ctl.FlowInfoR\x05flows\x12\x10\n" +
-	"\x03dst\x18\x12 \x01(\tR\x03dst*\xe1\x02\n" +
+	"\x03dst\x18\x12 \x01(\tR\x03dst*\xfd\x02\n" +
 	"\x04Code\x12\x14\n" +
 	"\x10CODE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vCREATE_IPCP\x10\x01\x12\x10\n" +
@@ -996,7 +1004,9 @@ const file_ctl_proto_rawDesc = "" +
 	"\fFLOW_DEALLOC\x10\x17\x12\t\n" +
 	"\x05REPLY\x10\x1b\x12\x0e\n" +
 	"\n" +
-	"LIST_FLOWS\x10dB$Z\"github.com/o7s/ouroboros/stack/ctlb\x06proto3"
+	"LIST_FLOWS\x10d\x12\r\n" +
+	"\tFLOW_DOWN\x10e\x12\v\n" +
+	"\aFLOW_UP\x10fB$Z\"github.com/o7s/ouroboros/stack/ctlb\x06proto3"
 
 var (
 	file_ctl_proto_rawDescOnce sync.Once

@@ -69,6 +69,10 @@ var goldenMsgs = []struct {
 		Flows: []*ctl.FlowInfo{{Id: 1, NPid: 4242, N_1Pid: 1, Mpl: 100, State: 3, Layer: "local"}}}},
 	// irm flow list
 	{"list-flows", &ctl.Msg{Code: ctl.Code_LIST_FLOWS}},
+	// The node tells a process on its session that the layer under flow 7
+	// went down, then came back up.
+	{"flow-down", &ctl.Msg{Code: ctl.Code_FLOW_DOWN, Flow: &ctl.FlowInfo{Id: 7}}},
+	{"flow-up", &ctl.Msg{Code: ctl.Code_FLOW_UP, Flow: &ctl.FlowInfo{Id: 7}}},
 }
 
 func marshal(t testing.TB, m *ctl.Msg) []byte {

@@ -39,8 +39,10 @@ type Client struct {
 	pid  int
 	prog string
 
-	mu  sync.Mutex // guards fds
-	fds [maxFDs]bool
+	mu    sync.Mutex // guards fds, flows
+	fds   [maxFDs]bool
+	flows map[*Flow]bool
+	done  chan struct{} // closed when the session reader ends
 }
 
 // Dial attaches this process to the node at sock, announcing it under the
@@ -73,7 +75,38 @@ func DialAs(ctx context.Context, sock, prog string) (*Client, error) {
 		return nil, fmt.Errorf("announce to the node at %s: %w", sock, err)
 	}
 	c.SetDeadline(time.Time{})
-	return &Client{sock: sock, sess: c, pid: pid, prog: prog}, nil
+	cl := &Client{sock: sock, sess: c, pid: pid, prog: prog, flows: make(map[*Flow]bool), done: make(chan struct{})}
+	go cl.watch()
+	return cl, nil
+}
+
+// watch reads the node's notifications on the session: the layer under a
+// flow went down or came back up.
+func (c *Client) watch() {
+	defer close(c.done)
+	for {
+		m, f, err := c.sess.Recv()
+		if f != nil {
+			f.Close()
+		}
+		if err != nil {
+			return
+		}
+		switch m.GetCode() {
+		case ctl.Code_FLOW_DOWN, ctl.Code_FLOW_UP:
+			c.mu.Lock()
+			var fls []*Flow
+			for fl := range c.flows {
+				if fl.id == int(m.GetFlow().GetId()) && !fl.direct {
+					fls = append(fls, fl)
+				}
+			}
+			c.mu.Unlock()
+			for _, fl := range fls {
+				fl.setDown(m.GetCode() == ctl.Code_FLOW_DOWN)
+			}
+		}
+	}
 }
 
 func progName(argv []string) string {
@@ -127,7 +160,11 @@ func (c *Client) PID() int { return c.pid }
 func (c *Client) Sock() string { return c.sock }
 
 // Close detaches from the node. The node deallocates the flows still open.
-func (c *Client) Close() error { return c.sess.Close() }
+func (c *Client) Close() error {
+	err := c.sess.Close()
+	<-c.done
+	return err
+}
 
 func timeoutNS(ctx context.Context) uint64 {
 	if d, ok := ctx.Deadline(); ok {
@@ -188,7 +225,11 @@ func (c *Client) flowCall(ctx context.Context, req *ctl.Msg) (*Flow, error) {
 		c.dealloc(int(fi.GetId()))
 		return nil, err
 	}
-	return newFlow(c, fd, fi, conn), nil
+	fl := newFlow(c, fd, fi, conn)
+	c.mu.Lock()
+	c.flows[fl] = true
+	c.mu.Unlock()
+	return fl, nil
 }
 
 func (c *Client) takeFD() (int, error) {
@@ -203,9 +244,10 @@ func (c *Client) takeFD() (int, error) {
 	return 0, fmt.Errorf("%w: all %d flow descriptors are in use", ctl.ErrResources, maxFDs-firstFD)
 }
 
-func (c *Client) releaseFD(fd int) {
+func (c *Client) release(f *Flow) {
 	c.mu.Lock()
-	c.fds[fd] = false
+	c.fds[f.fd] = false
+	delete(c.flows, f)
 	c.mu.Unlock()
 }
 

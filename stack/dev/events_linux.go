@@ -18,10 +18,13 @@ import (
 // triggered: a flow with an SDU queued is reported by every Wait until it
 // has been read.
 type EventSet struct {
-	ep  *os.File // an epoll instance, itself waited on by the netpoller
-	rc  syscall.RawConn
-	mu  sync.Mutex // guards flows
-	fls map[int32]*Flow
+	ep      *os.File // an epoll instance, itself waited on by the netpoller
+	rc      syscall.RawConn
+	mu      sync.Mutex // guards fls, pending
+	fls     map[int32]*Flow
+	pending []Event // events that are not socket readiness (EventDown, EventUp)
+	efd     int     // an eventfd in the epoll set: pending is not empty
+	efdBuf  [8]byte
 
 	wmu    sync.Mutex // serialises Wait; guards the fields below
 	evs    []unix.EpollEvent
@@ -47,9 +50,29 @@ func NewEventSet() (*EventSet, error) {
 		ep.Close()
 		return nil, err
 	}
-	s := &EventSet{ep: ep, rc: rc, fls: make(map[int32]*Flow), evs: make([]unix.EpollEvent, 64)}
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		ep.Close()
+		return nil, fmt.Errorf("event set: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1}
+	if err := unix.EpollCtl(fd, unix.EPOLL_CTL_ADD, efd, &ev); err != nil {
+		unix.Close(efd)
+		ep.Close()
+		return nil, fmt.Errorf("event set: %w", err)
+	}
+	s := &EventSet{ep: ep, rc: rc, fls: make(map[int32]*Flow), evs: make([]unix.EpollEvent, 64), efd: efd}
 	s.waitFn = s.poll
 	return s, nil
+}
+
+// inject queues an event that is not socket readiness and wakes Wait.
+func (s *EventSet) inject(ev Event) {
+	s.mu.Lock()
+	s.pending = append(s.pending, ev)
+	s.mu.Unlock()
+	var one = [8]byte{1}
+	unix.Write(s.efd, one[:])
 }
 
 func flowFD(f *Flow) int32 {
@@ -119,6 +142,7 @@ func (s *EventSet) Close() error {
 		s.stopCtx()
 	}
 	s.wmu.Unlock()
+	unix.Close(s.efd)
 	return s.ep.Close()
 }
 
@@ -208,7 +232,21 @@ func (s *EventSet) fill(events []Event) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := 0
+	for len(s.pending) > 0 && k < len(events) {
+		if s.pending[0].Flow.set.Load() == s {
+			events[k] = s.pending[0]
+			k++
+		}
+		s.pending = s.pending[1:]
+	}
 	for _, ev := range s.evs[:min(s.n, len(events))] {
+		if ev.Fd == -1 { // the eventfd: pending was drained above
+			unix.Read(s.efd, s.efdBuf[:])
+			continue
+		}
+		if k == len(events) {
+			break
+		}
 		f := s.fls[ev.Fd]
 		if f == nil {
 			continue

@@ -51,6 +51,8 @@ type Flow struct {
 	closed atomic.Bool
 	once   sync.Once
 	set    atomic.Pointer[EventSet]
+	down   atomic.Bool  // the layer under the flow is down
+	rdl    atomic.Int64 // the caller's read deadline, ns since the epoch; 0 none
 
 	rmu     sync.Mutex // guards the partial-read state
 	scratch []byte
@@ -123,15 +125,53 @@ func (f *Flow) Read(b []byte) (int, error) {
 		f.rest = f.rest[n:]
 		return n, nil
 	}
-	if to := f.rcvTO.Load(); to > 0 {
+	if to := f.rcvTO.Load(); to > 0 && !f.down.Load() {
 		f.conn.SetReadDeadline(time.Now().Add(time.Duration(to)))
 	}
 	for {
+		if f.down.Load() { // what is queued still comes, then ErrFlowDown
+			fl |= FlagRNoBlock
+		}
 		n, err := f.readSDU(b, fl)
+		if f.down.Load() && (errors.Is(err, ErrWouldBlock) || errors.Is(err, ErrTimeout)) {
+			return 0, errLayerDown
+		}
 		if err != nil || n > 0 || len(b) == 0 {
 			return n, err
 		}
 	}
+}
+
+var errLayerDown = fmt.Errorf("%w: the layer under it is down", ErrFlowDown)
+
+// setDown marks the layer under the flow down or up again: a blocked read
+// is woken, and the flow's event set gets EventDown or EventUp.
+func (f *Flow) setDown(down bool) {
+	if f.down.Swap(down) == down {
+		return
+	}
+	if down {
+		f.conn.SetReadDeadline(time.Unix(1, 0))
+	} else {
+		f.conn.SetReadDeadline(deadlineOf(f.rdl.Load()))
+	}
+	if s := f.set.Load(); s != nil {
+		t := EventUp
+		if down {
+			t = EventDown
+		}
+		s.inject(Event{Flow: f, Type: t})
+	}
+}
+
+// Down tells whether the layer under the flow is down.
+func (f *Flow) Down() bool { return f.down.Load() }
+
+func deadlineOf(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
 
 func (f *Flow) readSDU(b []byte, fl uint32) (int, error) {
@@ -194,6 +234,9 @@ func (f *Flow) Write(b []byte) (int, error) {
 	if len(b) > MaxSDU {
 		return 0, fmt.Errorf("%w: SDU of %d bytes, at most %d", ErrMsgSize, len(b), MaxSDU)
 	}
+	if f.down.Load() {
+		return 0, errLayerDown
+	}
 	if to := f.sndTO.Load(); to > 0 {
 		f.conn.SetWriteDeadline(time.Now().Add(time.Duration(to)))
 	}
@@ -234,7 +277,7 @@ func (f *Flow) Close() error {
 		if errors.Is(err, ErrNotAllocated) { // the node saw the end first
 			err = nil
 		}
-		f.c.releaseFD(f.fd)
+		f.c.release(f)
 	})
 	return err
 }
@@ -253,12 +296,22 @@ func (f *Flow) RemoteAddr() net.Addr { return Addr(f.name) }
 
 // SetDeadline sets the read and write deadlines.
 func (f *Flow) SetDeadline(t time.Time) error {
-	f.conn.SetReadDeadline(t)
+	f.SetReadDeadline(t)
 	return f.conn.SetWriteDeadline(t)
 }
 
 // SetReadDeadline sets an absolute deadline for reads.
-func (f *Flow) SetReadDeadline(t time.Time) error { return f.conn.SetReadDeadline(t) }
+func (f *Flow) SetReadDeadline(t time.Time) error {
+	var ns int64
+	if !t.IsZero() {
+		ns = t.UnixNano()
+	}
+	f.rdl.Store(ns)
+	if f.down.Load() {
+		return nil // the wake-up deadline stays until the layer is up
+	}
+	return f.conn.SetReadDeadline(t)
+}
 
 // SetWriteDeadline sets an absolute deadline for writes.
 func (f *Flow) SetWriteDeadline(t time.Time) error { return f.conn.SetWriteDeadline(t) }

@@ -179,4 +179,7 @@ type IRM interface {
 	FlowAllocReply(key FlowKey, err error, mpl time.Duration, data []byte)
 	// FlowDeallocated reports that the IPCP has let go of a flow.
 	FlowDeallocated(key FlowKey)
+	// FlowState reports that the layer under a flow went down (up false)
+	// or came back up, as an Ethernet IPCP does when its link changes.
+	FlowState(key FlowKey, up bool)
 }

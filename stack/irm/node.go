@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -74,6 +75,7 @@ type Node struct {
 	nextIPCP uint32
 	children map[int]*exec.Cmd  // auto-started programs
 	conns    map[*ctl.Conn]bool // open control connections
+	sessions map[int][]*session // the session connections of each process
 	closed   bool
 	oap      *oap.Server // answers the OAP requests of arriving flows
 }
@@ -100,6 +102,7 @@ func New(cfg Config) *Node {
 		flows:    make(map[int]*flow),
 		children: make(map[int]*exec.Cmd),
 		conns:    make(map[*ctl.Conn]bool),
+		sessions: make(map[int][]*session),
 		oap:      oap.NewServer(),
 		nextIPCP: 1,
 	}
@@ -258,7 +261,22 @@ func (n *Node) session(c *ctl.Conn, cred ctl.Cred, m *ctl.Msg) {
 		return
 	}
 	defer n.ProcessGone(cred.PID)
-	if err := c.Send(ctl.Reply(nil), nil); err != nil {
+	s := &session{c: c}
+	s.mu.Lock() // the reply goes first
+	n.mu.Lock()
+	n.sessions[cred.PID] = append(n.sessions[cred.PID], s)
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		n.sessions[cred.PID] = slices.DeleteFunc(n.sessions[cred.PID], func(x *session) bool { return x == s })
+		if len(n.sessions[cred.PID]) == 0 {
+			delete(n.sessions, cred.PID)
+		}
+		n.mu.Unlock()
+	}()
+	err = c.Send(ctl.Reply(nil), nil)
+	s.mu.Unlock()
+	if err != nil {
 		return
 	}
 	for {
@@ -267,6 +285,45 @@ func (n *Node) session(c *ctl.Conn, cred ctl.Cred, m *ctl.Msg) {
 		if err != nil {
 			return
 		}
+	}
+}
+
+// session is a process's session connection; the node writes flow state
+// notifications on it.
+type session struct {
+	mu sync.Mutex // serialises writes
+	c  *ctl.Conn
+}
+
+// notify writes one notification, giving up after a second on a process
+// that does not read.
+func (s *session) notify(m *ctl.Msg) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.c.SetWriteDeadline(time.Now().Add(time.Second)) // not the read side: it watches for the end
+	s.c.Send(m, nil)
+	s.c.SetWriteDeadline(time.Time{})
+}
+
+// FlowState implements ipcp.IRM: the process holding the flow learns that
+// its layer went down or came back up.
+func (n *Node) FlowState(key ipcp.FlowKey, up bool) {
+	n.mu.Lock()
+	f := n.flowByKey(key)
+	var ss []*session
+	if f != nil && f.state == FlowAllocated {
+		ss = slices.Clone(n.sessions[f.owner])
+	}
+	n.mu.Unlock()
+	code := ctl.Code_FLOW_DOWN
+	if up {
+		code = ctl.Code_FLOW_UP
+	}
+	for _, s := range ss {
+		s.notify(&ctl.Msg{Code: code, Flow: &ctl.FlowInfo{Id: uint32(key.ID)}})
+	}
+	if f != nil {
+		n.log.Info("flow state", "flow", key.ID, "up", up, "pid", f.owner)
 	}
 }
 

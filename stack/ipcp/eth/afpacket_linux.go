@@ -1,6 +1,9 @@
 package eth
 
 import (
+	"github.com/vishvananda/netlink"
+	vns "github.com/vishvananda/netns"
+
 	"errors"
 	"fmt"
 	"net"
@@ -24,11 +27,17 @@ const SocketBuffer = 4 << 20
 // layer. It waits on the Go netpoller and moves frames in batches with
 // recvmmsg and sendmmsg.
 type PacketLink struct {
-	f      *os.File
-	rc     syscall.RawConn
-	mac    net.HardwareAddr
-	mtu    int
-	closed atomic.Bool
+	f       *os.File
+	rc      syscall.RawConn
+	mac     net.HardwareAddr
+	mtu     int
+	closed  atomic.Bool
+	ifindex int
+	ns      vns.NsHandle // the namespace the link was opened in
+
+	cmu     sync.Mutex // guards carrier, stopC
+	carrier chan bool
+	stopC   chan struct{}
 
 	rmu    sync.Mutex // guards the read state below
 	rhdrs  []unix.Mmsghdr
@@ -88,7 +97,8 @@ func OpenPacketLink(dev string, proto uint16, batch int) (*PacketLink, error) {
 	// Frames we send never come back to this socket; say so for kernels
 	// that would (ETH_P_ALL taps elsewhere do not matter). Best effort.
 	unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
-	l := &PacketLink{f: os.NewFile(uintptr(fd), "afpacket:"+dev), mac: ifi.HardwareAddr, mtu: ifi.MTU}
+	l := &PacketLink{f: os.NewFile(uintptr(fd), "afpacket:"+dev), mac: ifi.HardwareAddr, mtu: ifi.MTU, ifindex: ifi.Index}
+	l.ns, _ = vns.Get() // this thread's namespace: the link's
 	if l.rc, err = l.f.SyscallConn(); err != nil {
 		l.f.Close()
 		return nil, fmt.Errorf("eth: %s: %w", dev, err)
@@ -138,7 +148,56 @@ func (l *PacketLink) Close() error {
 	if l.closed.Swap(true) {
 		return nil
 	}
+	l.cmu.Lock()
+	if l.stopC != nil {
+		close(l.stopC)
+	}
+	l.cmu.Unlock()
+	l.ns.Close()
 	return l.f.Close()
+}
+
+// Carrier implements eth.Carrier with netlink link updates of the
+// interface, in the namespace the link was opened in: up when the
+// interface is up and running (a veth whose peer is down is not running).
+func (l *PacketLink) Carrier() <-chan bool {
+	l.cmu.Lock()
+	defer l.cmu.Unlock()
+	if l.carrier != nil {
+		return l.carrier
+	}
+	l.carrier = make(chan bool, 16)
+	if l.closed.Load() {
+		close(l.carrier)
+		return l.carrier
+	}
+	updates := make(chan netlink.LinkUpdate, 16)
+	l.stopC = make(chan struct{})
+	opts := netlink.LinkSubscribeOptions{Namespace: &l.ns, ErrorCallback: func(error) {}}
+	if err := netlink.LinkSubscribeWithOptions(updates, l.stopC, opts); err != nil {
+		close(l.carrier) // no carrier reports; the data path works without
+		return l.carrier
+	}
+	go l.watchCarrier(updates, l.carrier)
+	return l.carrier
+}
+
+func (l *PacketLink) watchCarrier(updates <-chan netlink.LinkUpdate, out chan<- bool) {
+	defer close(out)
+	up := true
+	for u := range updates {
+		if int(u.Index) != l.ifindex {
+			continue
+		}
+		now := u.IfInfomsg.Flags&unix.IFF_UP != 0 && u.IfInfomsg.Flags&unix.IFF_RUNNING != 0
+		if now != up {
+			up = now
+			select {
+			case out <- up:
+			default:
+			}
+		}
+	}
 }
 
 func (l *PacketLink) doRead(fd uintptr) bool {

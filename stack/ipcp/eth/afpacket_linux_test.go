@@ -421,3 +421,38 @@ func BenchmarkPrivilegedEthIPCP(b *testing.B) {
 		}
 	}
 }
+
+// TestPrivilegedCarrier: taking the peer's end of the veth down stops the
+// carrier of ours (netlink, in the link's own namespace, whatever thread
+// asks); bringing it up restores it.
+func TestPrivilegedCarrier(t *testing.T) {
+	privileged(t)
+	nsA, nsB := vethNetns(t, 1500)
+	a, _ := openPair(t, nsA, nsB, false)
+	ch := a.(eth.Carrier).Carrier()
+	expect := func(want bool) {
+		t.Helper()
+		select {
+		case up, ok := <-ch:
+			if !ok || up != want {
+				t.Fatalf("carrier = %v (open %v), want %v", up, ok, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no carrier change to %v", want)
+		}
+	}
+	ipCmd(t, "-n", nsB, "link", "set", "o7s0", "down")
+	expect(false)
+	ipCmd(t, "-n", nsB, "link", "set", "o7s0", "up")
+	expect(true)
+	a.Close()
+	select {
+	case _, ok := <-ch:
+		if ok {
+			for range ch {
+			}
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the carrier channel stayed open after Close")
+	}
+}

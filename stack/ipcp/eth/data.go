@@ -31,6 +31,8 @@ type Stats struct {
 	DropMgmt        atomic.Uint64 // management frame malformed, unexpected or queue full
 	DropFlowReq     atomic.Uint64 // FLOW_REQ while maxFlowReqs wait for acceptors
 	DropLinkTX      atomic.Uint64 // frames the link failed to send
+	LinkDown        atomic.Uint64 // carrier losses
+	LinkUp          atomic.Uint64 // carrier returns
 	LinkReadErrors  atomic.Uint64 // failed link reads
 	LinkWriteErrors atomic.Uint64 // failed link writes
 }

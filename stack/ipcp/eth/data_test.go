@@ -126,3 +126,5 @@ func TestInputDoesNotAllocate(t *testing.T) {
 		})
 	}
 }
+
+func (nopIRM) FlowState(ipcp.FlowKey, bool) {}

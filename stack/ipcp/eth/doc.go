@@ -5,7 +5,10 @@
 // pair of SAPs (LLC) in front of the SDU.
 //
 // Frame I/O is behind the batch-shaped Link interface: AF_PACKET on Linux
-// (OpenAFPacket), and an in-memory switch for tests (package ethtest).
+// (OpenAFPacket), and an in-memory switch for tests (package ethtest). A
+// link that reports its carrier (Carrier: netlink link updates for
+// AF_PACKET) makes the IPCP tell the IRM when its flows' layer goes down
+// and comes back up, which the IRM passes on to the applications.
 //
 // Goroutines, all owned by the IPCP and waited for by Close: one reader
 // (link → N+1 flows), one writer (management frames: a bounded queue →

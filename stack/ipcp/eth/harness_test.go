@@ -32,6 +32,7 @@ type fakeIRM struct {
 	arrived chan arrival // flows made by FlowReqArr
 	replied chan reply   // FlowAllocReply calls
 	gone    chan ipcp.FlowKey
+	states  sync.Map // FlowKey -> the last FlowState reported (bool: up)
 
 	mu       sync.Mutex // guards the fields below
 	next     int
@@ -88,6 +89,8 @@ func (f *fakeIRM) FlowAllocReply(key ipcp.FlowKey, err error, mpl time.Duration,
 	}
 	f.replied <- reply{key, err, mpl}
 }
+
+func (f *fakeIRM) FlowState(key ipcp.FlowKey, up bool) { f.states.Store(key, up) }
 
 func (f *fakeIRM) FlowDeallocated(key ipcp.FlowKey) {
 	f.count(key)

@@ -148,6 +148,10 @@ func (p *IPCP) Bootstrap(_ context.Context, conf ipcp.Config) (ipcp.Layer, error
 	go p.reader()
 	go p.writer()
 	go p.mgmt()
+	if c, ok := link.(Carrier); ok {
+		p.wg.Add(1)
+		go p.watchCarrier(c.Carrier())
+	}
 	log := p.log.With("layer", conf.Layer, "hash", conf.Hash, "dev", ec.Dev, "mac", p.mac, "mtu", p.mtu)
 	if !p.llc {
 		log = log.With("ethertype", fmt.Sprintf("%#04x", ec.Ethertype))
@@ -339,4 +343,27 @@ func (p *IPCP) NumFlows() int {
 // errRefused is the error of a flow the peer refused.
 func errRefused(response int32) error {
 	return fmt.Errorf("the peer refused the flow: %w", ctl.FromReply(&ctl.Msg{Result: response}))
+}
+
+// watchCarrier tells the IRM, for every flow held, when the link goes down
+// or comes back up; it ends when the link closes the channel.
+func (p *IPCP) watchCarrier(ch <-chan bool) {
+	defer p.wg.Done()
+	for up := range ch {
+		p.mu.Lock()
+		keys := make([]ipcp.FlowKey, 0, len(p.flows))
+		for k := range p.flows {
+			keys = append(keys, k)
+		}
+		p.mu.Unlock()
+		if up {
+			p.Stats.LinkUp.Add(1)
+		} else {
+			p.Stats.LinkDown.Add(1)
+		}
+		p.log.Info("link state", "up", up, "flows", len(keys))
+		for _, k := range keys {
+			p.irm.FlowState(k, up)
+		}
+	}
 }

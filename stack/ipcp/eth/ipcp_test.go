@@ -355,3 +355,30 @@ func TestOversizeSDU(t *testing.T) {
 		}
 	})
 }
+
+// A carrier change reaches the IRM for every flow the IPCP holds (spec
+// SYSTEM §6.2: link down and up set and clear the flows' down flag).
+func TestCarrierReachesFlows(t *testing.T) {
+	forTypes(t, func(t *testing.T, typ ipcp.Type) {
+		noLeaks(t)
+		hub := ethtest.NewHub()
+		a, ia, portA := newIPCP(t, hub, typ, "a0", 1500)
+		b, ib, _ := newIPCP(t, hub, typ, "b0", 1500)
+		fp := allocate(t, a, b, ia, ib)
+		state := func() (bool, bool) {
+			v, ok := ia.states.Load(fp.keyA)
+			up, _ := v.(bool)
+			return up, ok
+		}
+		portA.SetCarrier(false)
+		eventually(t, "the flow reported down", func() bool { up, ok := state(); return ok && !up })
+		portA.SetCarrier(true)
+		eventually(t, "the flow reported up", func() bool { up, ok := state(); return ok && up })
+		if a.Stats.LinkDown.Load() != 1 || a.Stats.LinkUp.Load() != 1 {
+			t.Errorf("link down/up counted %d/%d, want 1/1", a.Stats.LinkDown.Load(), a.Stats.LinkUp.Load())
+		}
+		if _, ok := ib.states.Load(fp.keyB); ok {
+			t.Error("b's flow was reported, but b's link did not change")
+		}
+	})
+}

@@ -70,3 +70,11 @@ func MaxPayload(mtu int, llc bool) int {
 
 // ErrNoMAC is returned when the link has no 6-byte hardware address.
 var ErrNoMAC = errors.New("eth: interface has no Ethernet address")
+
+// Carrier is implemented by links that report their carrier: the channel
+// gets a value each time it changes (true: up), and closes with the link.
+// The IPCP passes the changes on to the flows it holds (spec SYSTEM §6.2:
+// a link down sets the flows down).
+type Carrier interface {
+	Carrier() <-chan bool
+}

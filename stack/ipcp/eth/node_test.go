@@ -286,3 +286,73 @@ func TestNodesMalformedAndOversize(t *testing.T) {
 		waitEmpty(t, a, b)
 	})
 }
+
+// TestLinkDownReachesApplications: the carrier of node a's link goes down.
+// The application on a is told (the node's notification on its session):
+// queued SDUs still come, then reads and writes fail with ErrFlowDown, a
+// blocked reader wakes, its event set gets EventDown; when the carrier
+// returns, the flow works again.
+func TestLinkDownReachesApplications(t *testing.T) {
+	noLeaks(t)
+	hub := ethtest.NewHub()
+	a, b := startEthNode(t, hub, ipcp.EthDIX, "a0"), startEthNode(t, hub, ipcp.EthDIX, "b0")
+	flows := b.serve(t, "srv", 1)
+	cli := a.attach(t, "cli")
+	f, err := cli.Alloc(ctxT(t, 5*time.Second), "srv", qos.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf := accepted(t, flows)
+	defer sf.Close()
+	set, err := dev.NewEventSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	set.Add(f)
+	sf.Write([]byte("queued"))
+	evs := make([]dev.Event, 4)
+	if k, err := set.WaitTimeout(2*time.Second, evs); err != nil || evs[0].Type != dev.EventPkt {
+		t.Fatalf("wait for the queued SDU = %d %v %+v", k, err, evs[0])
+	}
+
+	a.port.SetCarrier(false)
+	var sawDown bool
+	for deadline := time.Now().Add(2 * time.Second); !sawDown && time.Now().Before(deadline); {
+		k, _ := set.WaitTimeout(100*time.Millisecond, evs)
+		for _, ev := range evs[:k] {
+			sawDown = sawDown || ev.Type == dev.EventDown
+		}
+	}
+	if !sawDown || !f.Down() {
+		t.Fatalf("no EventDown (saw %v, Down() = %v)", sawDown, f.Down())
+	}
+	buf := make([]byte, 64)
+	if n, err := f.Read(buf); err != nil || string(buf[:n]) != "queued" {
+		t.Fatalf("read of the SDU queued before the link went down = %q, %v", buf[:n], err)
+	}
+	if _, err := f.Read(buf); !errors.Is(err, dev.ErrFlowDown) {
+		t.Fatalf("read with the link down = %v, want ErrFlowDown", err)
+	}
+	if _, err := f.Write([]byte("x")); !errors.Is(err, dev.ErrFlowDown) {
+		t.Fatalf("write with the link down = %v, want ErrFlowDown", err)
+	}
+
+	a.port.SetCarrier(true)
+	eventually(t, "the flow up again", func() bool { return !f.Down() })
+	readErr := make(chan error, 1)
+	go func() { _, err := f.Read(buf); readErr <- err }() // blocks: nothing queued
+	a.port.SetCarrier(false)
+	select {
+	case err := <-readErr:
+		if !errors.Is(err, dev.ErrFlowDown) {
+			t.Fatalf("blocked read woken by the link going down = %v, want ErrFlowDown", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a blocked read was not woken when the link went down")
+	}
+	a.port.SetCarrier(true)
+	eventually(t, "the flow up again", func() bool { return !f.Down() })
+	checkEcho(t, f, 10, 0)
+	f.Close()
+}

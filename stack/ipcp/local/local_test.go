@@ -128,3 +128,5 @@ func TestContract(t *testing.T) {
 		t.Errorf("forwarded %d packets, want 1", p.Stats.Forwarded.Load())
 	}
 }
+
+func (f *fakeIRM) FlowState(ipcp.FlowKey, bool) {}

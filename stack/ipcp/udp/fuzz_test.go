@@ -56,3 +56,5 @@ func FuzzDeliver(f *testing.F) {
 		f.Fatal("a datagram ended the active flow")
 	}
 }
+
+func (quietIRM) FlowState(ipcp.FlowKey, bool) {}

@@ -199,3 +199,5 @@ func eventually(t testing.TB, what string, cond func() bool) {
 func lo(s string, port uint16) netip.AddrPort {
 	return netip.AddrPortFrom(netip.MustParseAddr(s), port)
 }
+
+func (r *fakeIRM) FlowState(ipcp.FlowKey, bool) {}

@@ -63,7 +63,7 @@ func (h *Hub) NewPort(name string, mtu int) *Port {
 	defer h.mu.Unlock()
 	h.next++
 	mac := net.HardwareAddr{0x02, 0, 0, 0, byte(h.next >> 8), byte(h.next)}
-	p := &Port{hub: h, name: name, mac: mac, mtu: mtu, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p := &Port{hub: h, name: name, mac: mac, mtu: mtu, wake: make(chan struct{}, 1), done: make(chan struct{}), carrier: make(chan bool, 16)}
 	// The queue's buffers, one block, each 14 + MTU long: frames up to the
 	// port's MTU are queued without allocating.
 	slot := max(minFrame, ethHdrLen+mtu)
@@ -118,6 +118,7 @@ type Port struct {
 	wake    chan struct{} // a frame was queued (capacity 1)
 	done    chan struct{} // closed by Close
 	once    sync.Once
+	carrier chan bool // SetCarrier's changes, to Carrier's reader
 
 	mu     sync.Mutex // guards the queue
 	ring   [][]byte   // frame buffers, reused
@@ -211,12 +212,30 @@ func (p *Port) WriteBatch(frames [][]byte) (int, error) {
 	return len(frames), nil
 }
 
+// Carrier reports the changes SetCarrier makes (eth.Carrier).
+func (p *Port) Carrier() <-chan bool { return p.carrier }
+
+// SetCarrier reports the port's carrier going down or up, as a cable pulled
+// or plugged in; frames still pass (the test decides what to do with them).
+func (p *Port) SetCarrier(up bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	select {
+	case p.carrier <- up:
+	default: // nobody reads 16 changes: drop, as a flapping link would
+	}
+}
+
 // Close detaches the port; blocked and later calls return net.ErrClosed.
 func (p *Port) Close() error {
 	p.once.Do(func() {
 		p.hub.detach(p)
 		p.mu.Lock()
 		p.closed = true
+		close(p.carrier)
 		p.mu.Unlock()
 		close(p.done)
 	})
