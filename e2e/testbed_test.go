@@ -116,6 +116,21 @@ var _ = Describe("the default topology", Ordered, Label("tier:e2e", "runtime:net
 		}, SpecTimeout(time.Minute))
 	}
 
+	It("tells a client when its Ethernet link goes down, and works again when it is up", func(ctx SpecContext) {
+		cli := serve(lab, "a", binDir+"/oping", "-n", "oping-dix", "-i", "10ms")
+		Eventually(cli).Should(gbytes.Say("seq=3 "))
+		// The far end of a's veth goes down: a's carrier drops.
+		on(ctx, lab, "b", "ip", "link", "set", "e1", "down")
+		DeferCleanup(func(ctx SpecContext) { on(ctx, lab, "b", "ip", "link", "set", "e1", "up") })
+		Eventually(cli, 10*time.Second).Should(gexec.Exit())
+		Expect(cli.ExitCode()).NotTo(Equal(0))
+		on(ctx, lab, "b", "ip", "link", "set", "e1", "up")
+		Eventually(func() string {
+			out, _ := otb(ctx, "exec", "--lab", lab, "a", "--", binDir+"/oping", "-n", "oping-dix", "-c", "3", "-i", "10ms")
+			return out
+		}).WithContext(ctx).WithTimeout(20 * time.Second).Should(ContainSubstring("3 received"))
+	}, SpecTimeout(time.Minute))
+
 	It("deploys again without changing anything", func(ctx SpecContext) {
 		Expect(mustOTB(ctx, "deploy", "../topologies/default.yaml")).To(ContainSubstring("nothing to do"))
 		Expect(on(ctx, lab, "a", binDir+"/oping", "-n", "oping-dix", "-c", "3", "-i", "10ms")).To(ContainSubstring("3 received"))
