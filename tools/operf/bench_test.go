@@ -31,7 +31,7 @@ func BenchmarkThroughput(b *testing.B) {
 func benchThroughput(b *testing.B, local bool, size int) {
 	tn := startNode(b, local)
 	p := toolio.NewPrinter(io.Discard)
-	s, err := newServer(serverConfig(true), tn.srv, p)
+	s, err := newServer(serverConfig(true), tn.Srv, p)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func benchThroughput(b *testing.B, local bool, size int) {
 	done := make(chan error, 1)
 	go func() { done <- s.run(ctx) }()
 	defer func() { cancel(); <-done; p.Close() }()
-	f, err := tn.cli.Alloc(context.Background(), "operf", qos.Raw)
+	f, err := tn.Cli.Alloc(context.Background(), "operf", qos.Raw)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package operf
 
 import (
+	"github.com/o7s/ouroboros/tools/internal/tooltest"
+
 	"github.com/o7s/ouroboros/tools/internal/toolio"
 
 	"bytes"
@@ -46,9 +48,9 @@ func TestUniFlood(t *testing.T) {
 	for _, local := range []bool{false, true} {
 		t.Run(fmt.Sprintf("local=%v", local), func(t *testing.T) {
 			tn := startNode(t, local)
-			srvOut, stop := serve(t, serverConfig(false), tn.srv)
+			srvOut, stop := serve(t, serverConfig(false), tn.Srv)
 			var out bytes.Buffer
-			if err := Run(context.Background(), clientConfig(Uni, 200*time.Millisecond, 100), tn.cli, &out); err != nil {
+			if err := Run(context.Background(), clientConfig(Uni, 200*time.Millisecond, 100), tn.Cli, &out); err != nil {
 				t.Fatalf("Run: %v\n%s", err, out.String())
 			}
 			got := out.String()
@@ -60,7 +62,7 @@ func TestUniFlood(t *testing.T) {
 				t.Fatalf("client statistics:\n%s", got)
 			}
 			sent := atoi(m[1])
-			srvOut.waitFor(t, "Flow   64:")
+			srvOut.WaitFor(t, "Flow   64:")
 			if err := stop(); err != nil {
 				t.Errorf("Serve: %v", err)
 			}
@@ -84,7 +86,7 @@ func TestUniFlood(t *testing.T) {
 			if !strings.Contains(s, fmt.Sprintf("\nSeqno %d from fd 64: ", rcvd-1)) {
 				t.Errorf("no line for the last packet, %d", rcvd-1)
 			}
-			tn.waitFlows(t, 0)
+			tn.WaitFlows(t, 0)
 		})
 	}
 }
@@ -93,9 +95,9 @@ func TestBiFlood(t *testing.T) {
 	for _, local := range []bool{false, true} {
 		t.Run(fmt.Sprintf("local=%v", local), func(t *testing.T) {
 			tn := startNode(t, local)
-			srvOut, _ := serve(t, serverConfig(false), tn.srv)
+			srvOut, _ := serve(t, serverConfig(false), tn.Srv)
 			var out bytes.Buffer
-			if err := Run(context.Background(), clientConfig(Bi, 300*time.Millisecond, 1400), tn.cli, &out); err != nil {
+			if err := Run(context.Background(), clientConfig(Bi, 300*time.Millisecond, 1400), tn.Cli, &out); err != nil {
 				t.Fatalf("Run: %v\n%s", err, out.String())
 			}
 			m := biRE.FindStringSubmatch(out.String())
@@ -103,27 +105,27 @@ func TestBiFlood(t *testing.T) {
 				m == nil || m[1] != m[2] || m[3] != "0" || atoi(m[1]) == 0 {
 				t.Fatalf("client:\n%s", out.String())
 			}
-			srvOut.waitFor(t, "Flow   64:")
+			srvOut.WaitFor(t, "Flow   64:")
 			if sm := summaryRE.FindStringSubmatch(srvOut.String()); sm == nil || sm[1] != m[1] {
 				t.Errorf("server:\n%s", srvOut.String())
 			}
 			if strings.Contains(srvOut.String(), "Seqno") {
 				t.Error("the server printed Seqno lines in a bi test")
 			}
-			tn.waitFlows(t, 0)
+			tn.WaitFlows(t, 0)
 		})
 	}
 }
 
 func TestPaced(t *testing.T) {
 	tn := startNode(t, false)
-	srvOut, _ := serve(t, serverConfig(true), tn.srv)
+	srvOut, _ := serve(t, serverConfig(true), tn.Srv)
 	for _, sleep := range []bool{false, true} {
 		cfg := clientConfig(Uni, 500*time.Millisecond, 1000)
 		cfg.Flood, cfg.Rate, cfg.Sleep = false, 800_000, sleep // 100 packets/s
 		var out bytes.Buffer
 		start := time.Now()
-		if err := Run(context.Background(), cfg, tn.cli, &out); err != nil {
+		if err := Run(context.Background(), cfg, tn.Cli, &out); err != nil {
 			t.Fatal(err)
 		}
 		if d := time.Since(start); d > 2*time.Second {
@@ -146,12 +148,12 @@ func TestClientStopsOnCancel(t *testing.T) {
 	for _, test := range []Test{Uni, Bi} {
 		t.Run(test.String(), func(t *testing.T) {
 			tn := startNode(t, false)
-			serve(t, serverConfig(true), tn.srv)
+			serve(t, serverConfig(true), tn.Srv)
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
 			var out bytes.Buffer
 			start := time.Now()
-			if err := Run(ctx, clientConfig(test, time.Minute, 64), tn.cli, &out); err != nil {
+			if err := Run(ctx, clientConfig(test, time.Minute, 64), tn.Cli, &out); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
 			if d := time.Since(start); d > 3*time.Second {
@@ -168,11 +170,11 @@ func TestClientStopsOnCancel(t *testing.T) {
 // TestClientServerGone: the flow goes down under a flooding client.
 func TestClientServerGone(t *testing.T) {
 	tn := startNode(t, false)
-	_, stop := serve(t, serverConfig(true), tn.srv)
-	out := &syncBuffer{}
+	_, stop := serve(t, serverConfig(true), tn.Srv)
+	out := &tooltest.Buffer{}
 	errc := make(chan error, 1)
-	go func() { errc <- Run(context.Background(), clientConfig(Bi, time.Minute, 64), tn.cli, out) }()
-	out.waitFor(t, "Flooding")
+	go func() { errc <- Run(context.Background(), clientConfig(Bi, time.Minute, 64), tn.Cli, out) }()
+	out.WaitFor(t, "Flooding")
 	stop()
 	select {
 	case err := <-errc:
@@ -190,7 +192,7 @@ func TestClientServerGone(t *testing.T) {
 // rawClient allocates a flow to the server and writes the SDUs given.
 func rawClient(t *testing.T, tn *testNode, sdus ...[]byte) *dev.Flow {
 	t.Helper()
-	f, err := tn.cli.Alloc(context.Background(), "operf", qos.Raw)
+	f, err := tn.Cli.Alloc(context.Background(), "operf", qos.Raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +207,7 @@ func rawClient(t *testing.T, tn *testNode, sdus ...[]byte) *dev.Flow {
 
 func TestServerConfig(t *testing.T) {
 	tn := startNode(t, false)
-	srvOut, _ := serve(t, serverConfig(false), tn.srv)
+	srvOut, _ := serve(t, serverConfig(false), tn.Srv)
 	for _, tc := range []struct {
 		sdus [][]byte
 		want string
@@ -216,18 +218,18 @@ func TestServerConfig(t *testing.T) {
 		{[][]byte{{7, 0, 0, 0}}, "Invalid config message.\n"},
 	} {
 		f := rawClient(t, tn, tc.sdus...)
-		srvOut.waitFor(t, "New flow 64.\n"+tc.want)
+		srvOut.WaitFor(t, "New flow 64.\n"+tc.want)
 		f.SetReadTimeout(2 * time.Second)
 		if _, err := f.Read(make([]byte, 10)); !errors.Is(err, dev.ErrFlowDown) {
 			t.Errorf("the server kept a flow with config % x: %v", tc.sdus[0], err)
 		}
 		f.Close()
-		tn.waitFlows(t, 0)
-		srvOut.reset()
+		tn.WaitFlows(t, 0)
+		srvOut.Reset()
 	}
 	f := rawClient(t, tn)
 	f.Close() // no configuration at all
-	srvOut.waitFor(t, "New flow 64.\nFailed to read config message.\n")
+	srvOut.WaitFor(t, "New flow 64.\nFailed to read config message.\n")
 
 	// After all that, the server still serves; and it echoes bi bytes as is.
 	data := make([]byte, 200)
@@ -241,14 +243,14 @@ func TestServerConfig(t *testing.T) {
 	if err != nil || !bytes.Equal(buf[:n], data) {
 		t.Fatalf("echo % x, %v", buf[:n], err)
 	}
-	srvOut.waitFor(t, "Doing a bidirectional test.\n")
+	srvOut.WaitFor(t, "Doing a bidirectional test.\n")
 }
 
 func TestServerTimesOutFlows(t *testing.T) {
 	tn := startNode(t, false)
-	out := &syncBuffer{}
+	out := &tooltest.Buffer{}
 	p := toolio.NewPrinter(out)
-	s, err := newServer(serverConfig(false), tn.srv, p)
+	s, err := newServer(serverConfig(false), tn.Srv, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,8 +262,8 @@ func TestServerTimesOutFlows(t *testing.T) {
 	pkt := make([]byte, 64)
 	PutID(pkt, 7)
 	f := rawClient(t, tn, AppendConfig(nil, Uni), pkt)
-	out.waitFor(t, "Seqno 7 from fd 64: ")
-	out.waitFor(t, "Flow 64 timed out.\nFlow   64:         1 packets (          64 bytes) in         0 ms =>    0.0000 pps,    0.0000 Mbps\n")
+	out.WaitFor(t, "Seqno 7 from fd 64: ")
+	out.WaitFor(t, "Flow 64 timed out.\nFlow   64:         1 packets (          64 bytes) in         0 ms =>    0.0000 pps,    0.0000 Mbps\n")
 	f.SetReadTimeout(2 * time.Second)
 	if _, err := f.Read(pkt); !errors.Is(err, dev.ErrFlowDown) {
 		t.Errorf("read on a flow the server timed out: %v", err)
@@ -308,11 +310,11 @@ func TestSummary(t *testing.T) {
 
 func TestServerEndsWhenTheNodeGoes(t *testing.T) {
 	tn := startNode(t, false)
-	out := &syncBuffer{}
+	out := &tooltest.Buffer{}
 	errc := make(chan error, 1)
-	go func() { errc <- Serve(context.Background(), serverConfig(true), tn.srv, out) }()
-	out.waitFor(t, "Ouroboros perf server started.\n")
-	tn.n.Close()
+	go func() { errc <- Serve(context.Background(), serverConfig(true), tn.Srv, out) }()
+	out.WaitFor(t, "Ouroboros perf server started.\n")
+	tn.N.Close()
 	select {
 	case err := <-errc:
 		if !errors.Is(err, dev.ErrNode) {

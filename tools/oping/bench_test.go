@@ -29,8 +29,8 @@ func benchFlowRTT(b *testing.B, local bool) {
 	tn := startNode(b, local)
 	cfg := serverConfig()
 	cfg.Quiet = true
-	serve(b, cfg, tn.srv)
-	f, err := tn.cli.Alloc(context.Background(), "oping", qos.Raw)
+	serve(b, cfg, tn.Srv)
+	f, err := tn.Cli.Alloc(context.Background(), "oping", qos.Raw)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package oping
 
 import (
+	"github.com/o7s/ouroboros/tools/internal/tooltest"
+
 	"github.com/o7s/ouroboros/tools/internal/toolio"
 
 	"bytes"
@@ -46,11 +48,11 @@ func TestPing(t *testing.T) {
 		} {
 			t.Run(path.name+"/"+mode.name, func(t *testing.T) {
 				tn := startNode(t, path.local)
-				srvOut, stop := serve(t, serverConfig(), tn.srv)
+				srvOut, stop := serve(t, serverConfig(), tn.Srv)
 				cfg := clientConfig(100, 0)
 				mode.mutate(&cfg)
 				var out bytes.Buffer
-				if err := Run(context.Background(), cfg, tn.cli, &out); err != nil {
+				if err := Run(context.Background(), cfg, tn.Cli, &out); err != nil {
 					t.Fatalf("Run: %v\n%s", err, out.String())
 				}
 				got := out.String()
@@ -75,7 +77,7 @@ func TestPing(t *testing.T) {
 				if n := strings.Count(srvOut.String(), "Received 64 bytes on fd 64.\n"); n != 100 {
 					t.Errorf("server printed %d Received lines, want 100", n)
 				}
-				tn.waitFlows(t, 0)
+				tn.WaitFlows(t, 0)
 			})
 		}
 	}
@@ -83,12 +85,12 @@ func TestPing(t *testing.T) {
 
 func TestPingIntervalQuietTimeOfDay(t *testing.T) {
 	tn := startNode(t, false)
-	serve(t, serverConfig(), tn.srv)
+	serve(t, serverConfig(), tn.Srv)
 	cfg := clientConfig(3, 20*time.Millisecond)
 	cfg.Size, cfg.TimeOfDay = 1500, true
 	var out bytes.Buffer
 	start := time.Now()
-	if err := Run(context.Background(), cfg, tn.cli, &out); err != nil {
+	if err := Run(context.Background(), cfg, tn.Cli, &out); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d < 60*time.Millisecond {
@@ -100,7 +102,7 @@ func TestPingIntervalQuietTimeOfDay(t *testing.T) {
 
 	cfg.Quiet = true
 	out.Reset()
-	if err := Run(context.Background(), cfg, tn.cli, &out); err != nil {
+	if err := Run(context.Background(), cfg, tn.Cli, &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(out.String(), "\n--- oping ping statistics ---\n3 packets transmitted, 3 received,") {
@@ -112,11 +114,11 @@ func TestPingQuietServer(t *testing.T) {
 	tn := startNode(t, true)
 	cfg := serverConfig()
 	cfg.Quiet = true
-	srvOut, _ := serve(t, cfg, tn.srv)
-	if err := Run(context.Background(), clientConfig(10, 0), tn.cli, &bytes.Buffer{}); err != nil {
+	srvOut, _ := serve(t, cfg, tn.Srv)
+	if err := Run(context.Background(), clientConfig(10, 0), tn.Cli, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	srvOut.waitFor(t, "New flow 64.")
+	srvOut.WaitFor(t, "New flow 64.")
 	if strings.Contains(srvOut.String(), "Received") {
 		t.Errorf("quiet server printed packets:\n%s", srvOut.String())
 	}
@@ -128,7 +130,7 @@ func TestPingRefusesFRCTQoS(t *testing.T) {
 		cfg := clientConfig(1, 0)
 		cfg.QoS, _ = qos.ByName(name)
 		var out bytes.Buffer
-		err := Run(context.Background(), cfg, tn.cli, &out)
+		err := Run(context.Background(), cfg, tn.Cli, &out)
 		if !errors.Is(err, dev.ErrQoS) || !strings.Contains(err.Error(), "FRCT") {
 			t.Errorf("qos %s: err = %v, want ErrQoS explaining FRCT", name, err)
 		}
@@ -143,7 +145,7 @@ func TestPingUnknownName(t *testing.T) {
 	cfg := clientConfig(1, 0)
 	cfg.Name = "nobody"
 	var out bytes.Buffer
-	if err := Run(context.Background(), cfg, tn.cli, &out); !errors.Is(err, dev.ErrIPCP) {
+	if err := Run(context.Background(), cfg, tn.Cli, &out); !errors.Is(err, dev.ErrIPCP) {
 		t.Errorf("err = %v, want ErrIPCP", err)
 	}
 	if out.String() != "Failed to allocate flow: -1003.\n" {
@@ -155,7 +157,7 @@ func TestPingUnknownName(t *testing.T) {
 // has.
 func TestPingStopsOnCancel(t *testing.T) {
 	tn := startNode(t, false)
-	serve(t, serverConfig(), tn.srv)
+	serve(t, serverConfig(), tn.Srv)
 	for _, mode := range []string{"interval", "pipelined", "flood", "flood-busy"} {
 		t.Run(mode, func(t *testing.T) {
 			cfg := clientConfig(DefaultCount, 10*time.Millisecond)
@@ -167,11 +169,11 @@ func TestPingStopsOnCancel(t *testing.T) {
 			case "flood-busy":
 				cfg.FloodBusy = true
 			}
-			out := &syncBuffer{}
+			out := &tooltest.Buffer{}
 			ctx, cancel := context.WithCancel(context.Background())
 			errc := make(chan error, 1)
-			go func() { errc <- Run(ctx, cfg, tn.cli, out) }()
-			out.waitFor(t, "seq=3 ")
+			go func() { errc <- Run(ctx, cfg, tn.Cli, out) }()
+			out.WaitFor(t, "seq=3 ")
 			cancel()
 			select {
 			case err := <-errc:
@@ -194,13 +196,13 @@ func TestPingServerGone(t *testing.T) {
 	for _, local := range []bool{false, true} {
 		t.Run(fmt.Sprintf("local=%v", local), func(t *testing.T) {
 			tn := startNode(t, local)
-			_, stop := serve(t, serverConfig(), tn.srv)
-			out := &syncBuffer{}
+			_, stop := serve(t, serverConfig(), tn.Srv)
+			out := &tooltest.Buffer{}
 			errc := make(chan error, 1)
 			go func() {
-				errc <- Run(context.Background(), clientConfig(DefaultCount, 10*time.Millisecond), tn.cli, out)
+				errc <- Run(context.Background(), clientConfig(DefaultCount, 10*time.Millisecond), tn.Cli, out)
 			}()
-			out.waitFor(t, "seq=2 ")
+			out.WaitFor(t, "seq=2 ")
 			stop()
 			select {
 			case err := <-errc:
@@ -241,12 +243,12 @@ func TestPingServerTimedOut(t *testing.T) {
 	for _, flood := range []bool{false, true} {
 		t.Run(fmt.Sprintf("flood=%v", flood), func(t *testing.T) {
 			tn := startNode(t, false)
-			silentServer(t, tn.srv)
+			silentServer(t, tn.Srv)
 			cfg := clientConfig(2, 0)
 			cfg.Flood = flood
 			var out bytes.Buffer
 			start := time.Now()
-			if err := Run(context.Background(), cfg, tn.cli, &out); err != nil {
+			if err := Run(context.Background(), cfg, tn.Cli, &out); err != nil {
 				t.Fatal(err)
 			}
 			if d := time.Since(start); d < 2*time.Second || d > 4*time.Second {
@@ -264,8 +266,8 @@ func TestPingServerTimedOut(t *testing.T) {
 // with only the type changed, and a non-request is reported, not echoed.
 func TestServerWire(t *testing.T) {
 	tn := startNode(t, false)
-	srvOut, _ := serve(t, serverConfig(), tn.srv)
-	f, err := tn.cli.Alloc(context.Background(), "oping", qos.Raw)
+	srvOut, _ := serve(t, serverConfig(), tn.Srv)
+	f, err := tn.Cli.Alloc(context.Background(), "oping", qos.Raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +296,7 @@ func TestServerWire(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srvOut.waitFor(t, "Received 10 bytes on fd 64.\nInvalid message on fd 64.\n")
+	srvOut.WaitFor(t, "Received 10 bytes on fd 64.\nInvalid message on fd 64.\n")
 	if !strings.Contains(srvOut.String(), "Received 100 bytes on fd 64.\nInvalid message on fd 64.\n") {
 		t.Errorf("server output:\n%s", srvOut.String())
 	}
@@ -306,9 +308,9 @@ func TestServerWire(t *testing.T) {
 
 func TestServerDropsIdleFlows(t *testing.T) {
 	tn := startNode(t, false)
-	out := &syncBuffer{}
+	out := &tooltest.Buffer{}
 	p := toolio.NewPrinter(out)
-	s, err := newServer(serverConfig(), tn.srv, p)
+	s, err := newServer(serverConfig(), tn.Srv, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,13 +319,13 @@ func TestServerDropsIdleFlows(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.run(ctx) }()
 	defer func() { cancel(); <-done; p.Close() }()
-	f, err := tn.cli.Alloc(context.Background(), "oping", qos.Raw)
+	f, err := tn.Cli.Alloc(context.Background(), "oping", qos.Raw)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	out.waitFor(t, "New flow 64.\n")
-	out.waitFor(t, "Flow 64 timed out.\n")
+	out.WaitFor(t, "New flow 64.\n")
+	out.WaitFor(t, "Flow 64 timed out.\n")
 	f.SetReadTimeout(2 * time.Second)
 	if _, err := f.Read(make([]byte, 100)); !errors.Is(err, dev.ErrFlowDown) {
 		t.Errorf("read on a flow the server dropped: %v, want ErrFlowDown", err)
@@ -336,18 +338,18 @@ func TestServerPollAndBusy(t *testing.T) {
 			tn := startNode(t, false)
 			cfg := serverConfig()
 			cfg.Poll, cfg.Busy = mode == "poll", mode == "busy"
-			srvOut, stop := serve(t, cfg, tn.srv)
+			srvOut, stop := serve(t, cfg, tn.Srv)
 			ccfg := clientConfig(50, 0)
 			ccfg.Flood = true
 			var out bytes.Buffer
-			if err := Run(context.Background(), ccfg, tn.cli, &out); err != nil {
+			if err := Run(context.Background(), ccfg, tn.Cli, &out); err != nil {
 				t.Fatal(err)
 			}
 			if !strings.Contains(out.String(), "50 packets transmitted, 50 received") {
 				t.Errorf("client:\n%s", out.String())
 			}
 			want := map[string]string{"poll": "New flow 64.\n", "busy": "Ouroboros ping server started. [busy-poll]\nNew flow 64 (busy-poll).\n"}[mode]
-			srvOut.waitFor(t, want)
+			srvOut.WaitFor(t, want)
 			if err := stop(); err != nil {
 				t.Errorf("Serve: %v", err)
 			}
@@ -359,12 +361,12 @@ func TestServerManyFlows(t *testing.T) {
 	tn := startNode(t, false)
 	cfg := serverConfig()
 	cfg.Quiet = true
-	serve(t, cfg, tn.srv)
+	serve(t, cfg, tn.Srv)
 	errc := make(chan error, 8)
 	for range 8 {
 		go func() {
 			var out bytes.Buffer
-			err := Run(context.Background(), clientConfig(200, 0), tn.cli, &out)
+			err := Run(context.Background(), clientConfig(200, 0), tn.Cli, &out)
 			if err == nil && !strings.Contains(out.String(), "200 packets transmitted, 200 received") {
 				err = fmt.Errorf("output:\n%s", out.String())
 			}
@@ -380,11 +382,11 @@ func TestServerManyFlows(t *testing.T) {
 
 func TestServerEndsWhenTheNodeGoes(t *testing.T) {
 	tn := startNode(t, false)
-	out := &syncBuffer{}
+	out := &tooltest.Buffer{}
 	errc := make(chan error, 1)
-	go func() { errc <- Serve(context.Background(), serverConfig(), tn.srv, out) }()
-	out.waitFor(t, "Ouroboros ping server started.\n")
-	tn.n.Close()
+	go func() { errc <- Serve(context.Background(), serverConfig(), tn.Srv, out) }()
+	out.WaitFor(t, "Ouroboros ping server started.\n")
+	tn.N.Close()
 	select {
 	case err := <-errc:
 		if !errors.Is(err, dev.ErrNode) {
