@@ -302,3 +302,24 @@ func BenchmarkFlowRoundTrip(b *testing.B) {
 		})
 	}
 }
+
+// Turning a timeout off takes the deadline it set away again.
+func TestTimeoutOff(t *testing.T) {
+	a, b, _ := pair(t, true)
+	buf := make([]byte, 8)
+	b.SetReadTimeout(10 * time.Millisecond)
+	if _, err := b.Read(buf); !errors.Is(err, dev.ErrTimeout) {
+		t.Fatalf("timed read = %v", err)
+	}
+	b.SetReadTimeout(0)
+	time.AfterFunc(50*time.Millisecond, func() { a.Write([]byte("late")) })
+	if n, err := b.Read(buf); err != nil || string(buf[:n]) != "late" {
+		t.Fatalf("read with the timeout off = %q, %v; want the late SDU", buf[:n], err)
+	}
+	a.SetWriteTimeout(time.Nanosecond)
+	a.Write([]byte("x")) // may time out
+	a.SetWriteTimeout(0)
+	if _, err := a.Write([]byte("y")); err != nil {
+		t.Fatalf("write with the timeout off = %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -25,6 +26,8 @@ type EventSet struct {
 	pending []Event // events that are not socket readiness (EventDown, EventUp)
 	efd     int     // an eventfd in the epoll set: pending is not empty
 	efdBuf  [8]byte
+	one     [8]byte // the eventfd increment, 1
+	closed  bool
 
 	wmu    sync.Mutex // serialises Wait; guards the fields below
 	evs    []unix.EpollEvent
@@ -61,18 +64,22 @@ func NewEventSet() (*EventSet, error) {
 		ep.Close()
 		return nil, fmt.Errorf("event set: %w", err)
 	}
-	s := &EventSet{ep: ep, rc: rc, fls: make(map[int32]*Flow), evs: make([]unix.EpollEvent, 64), efd: efd}
+	s := &EventSet{ep: ep, rc: rc, fls: make(map[int32]*Flow), evs: make([]unix.EpollEvent, 64), efd: efd, one: [8]byte{1}}
 	s.waitFn = s.poll
 	return s, nil
 }
 
-// inject queues an event that is not socket readiness and wakes Wait.
+// inject queues an event that is not socket readiness and wakes Wait. A
+// flow has at most one such event pending: a newer one replaces it.
 func (s *EventSet) inject(ev Event) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.pending = slices.DeleteFunc(s.pending, func(e Event) bool { return e.Flow == ev.Flow })
 	s.pending = append(s.pending, ev)
-	s.mu.Unlock()
-	var one = [8]byte{1}
-	unix.Write(s.efd, one[:])
+	s.kick()
 }
 
 func flowFD(f *Flow) int32 {
@@ -142,7 +149,10 @@ func (s *EventSet) Close() error {
 		s.stopCtx()
 	}
 	s.wmu.Unlock()
+	s.mu.Lock()
+	s.closed = true // no inject writes to the descriptor once it is closed
 	unix.Close(s.efd)
+	s.mu.Unlock()
 	return s.ep.Close()
 }
 
@@ -260,5 +270,15 @@ func (s *EventSet) fill(events []Event) int {
 		events[k] = Event{Flow: f, Type: t}
 		k++
 	}
+	if len(s.pending) > 0 { // no room for all: the next Wait must wake for the rest
+		s.kick()
+	}
 	return k
+}
+
+// kick makes the eventfd readable; s.mu is held.
+func (s *EventSet) kick() {
+	if !s.closed {
+		unix.Write(s.efd, s.one[:])
+	}
 }

@@ -53,6 +53,9 @@ type Flow struct {
 	set    atomic.Pointer[EventSet]
 	down   atomic.Bool  // the layer under the flow is down
 	rdl    atomic.Int64 // the caller's read deadline, ns since the epoch; 0 none
+	wdl    atomic.Int64 // the caller's write deadline, likewise
+	rto    bool         // the read deadline set is the timeout's (guarded by rmu)
+	wto    atomic.Bool  // the write deadline set is the timeout's
 
 	rmu     sync.Mutex // guards the partial-read state
 	scratch []byte
@@ -127,6 +130,10 @@ func (f *Flow) Read(b []byte) (int, error) {
 	}
 	if to := f.rcvTO.Load(); to > 0 && !f.down.Load() {
 		f.conn.SetReadDeadline(time.Now().Add(time.Duration(to)))
+		f.rto = true
+	} else if f.rto && !f.down.Load() { // the timeout was turned off: back to the caller's deadline
+		f.conn.SetReadDeadline(deadlineOf(f.rdl.Load()))
+		f.rto = false
 	}
 	for {
 		if f.down.Load() { // what is queued still comes, then ErrFlowDown
@@ -239,6 +246,9 @@ func (f *Flow) Write(b []byte) (int, error) {
 	}
 	if to := f.sndTO.Load(); to > 0 {
 		f.conn.SetWriteDeadline(time.Now().Add(time.Duration(to)))
+		f.wto.Store(true)
+	} else if f.wto.Swap(false) { // the timeout was turned off: back to the caller's deadline
+		f.conn.SetWriteDeadline(deadlineOf(f.wdl.Load()))
 	}
 	var err error
 	if fl&FlagWNoBlock != 0 {
@@ -297,7 +307,7 @@ func (f *Flow) RemoteAddr() net.Addr { return Addr(f.name) }
 // SetDeadline sets the read and write deadlines.
 func (f *Flow) SetDeadline(t time.Time) error {
 	f.SetReadDeadline(t)
-	return f.conn.SetWriteDeadline(t)
+	return f.SetWriteDeadline(t)
 }
 
 // SetReadDeadline sets an absolute deadline for reads.
@@ -314,4 +324,11 @@ func (f *Flow) SetReadDeadline(t time.Time) error {
 }
 
 // SetWriteDeadline sets an absolute deadline for writes.
-func (f *Flow) SetWriteDeadline(t time.Time) error { return f.conn.SetWriteDeadline(t) }
+func (f *Flow) SetWriteDeadline(t time.Time) error {
+	var ns int64
+	if !t.IsZero() {
+		ns = t.UnixNano()
+	}
+	f.wdl.Store(ns)
+	return f.conn.SetWriteDeadline(t)
+}

@@ -356,3 +356,38 @@ func TestLinkDownReachesApplications(t *testing.T) {
 	checkEcho(t, f, 10, 0)
 	f.Close()
 }
+
+// With room for one event per Wait, the EventDown of every flow of the set
+// still comes, one Wait after the other.
+func TestLinkDownEventsOneAtATime(t *testing.T) {
+	noLeaks(t)
+	hub := ethtest.NewHub()
+	a, b := startEthNode(t, hub, ipcp.EthDIX, "a0"), startEthNode(t, hub, ipcp.EthDIX, "b0")
+	flows := b.serve(t, "srv", 2)
+	cli := a.attach(t, "cli")
+	set, err := dev.NewEventSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	for range 2 {
+		f, err := cli.Alloc(ctxT(t, 5*time.Second), "srv", qos.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		defer accepted(t, flows).Close()
+		set.Add(f)
+	}
+	a.port.SetCarrier(false)
+	seen := map[*dev.Flow]bool{}
+	evs := make([]dev.Event, 1)
+	for deadline := time.Now().Add(3 * time.Second); len(seen) < 2 && time.Now().Before(deadline); {
+		if k, _ := set.WaitTimeout(200*time.Millisecond, evs); k == 1 && evs[0].Type == dev.EventDown {
+			seen[evs[0].Flow] = true
+		}
+	}
+	if len(seen) != 2 {
+		t.Fatalf("EventDown for %d flows, want 2", len(seen))
+	}
+}
