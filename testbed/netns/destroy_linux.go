@@ -20,8 +20,12 @@ func Destroy(lab string, o Options) error {
 	nss := labNamespaces(lab)
 	if l, err := LoadLab(o.Root, lab); err == nil {
 		for _, n := range l.Nodes {
+			// A namespace the lab intended: ours if it carries our marker, or
+			// none yet (a deploy stopped between creating and marking it).
 			if _, err := os.Stat(filepath.Join(nsDir, n.NS)); err == nil {
-				nss[n.NS] = lab
+				if m := nsMarker(n.NS); m == lab || m == "" {
+					nss[n.NS] = lab
+				}
 			}
 			stopRecorded(n)
 		}

@@ -175,10 +175,13 @@ var ruleCases = []ruleCase{
 
 	// The lab.
 	{"no name", "nodes: {a: {}}\n", []string{
-		`t.yaml:1: no lab name; add name: <lab> (lower-case letters, digits and '-', at most 12)`,
+		`t.yaml:1: no lab name; add name: <lab> (lower-case letters and digits, at most 12)`,
 	}},
 	{"bad lab name", "name: -lab\nnodes: {a: {}}\n", []string{
 		`t.yaml:1:7: lab name "-lab" is not valid; use lower-case letters, digits and '-', starting with a letter or digit`,
+	}},
+	{"dash in lab name", "name: a-b\nnodes: {c: {}}\n", []string{
+		`t.yaml:1:7: lab name "a-b" has a '-', which would make namespace names o7s-<lab>-<node> ambiguous between labs; write "ab"`,
 	}},
 	{"long lab name", "name: abcdefghijklm\nnodes: {a: {}}\n", []string{
 		`t.yaml:1:7: lab name "abcdefghijklm" is 13 characters long; shorten it to at most 12 (namespaces are named o7s-<lab>-<node>)`,

@@ -54,9 +54,12 @@ func (b *builder) build(f *rawFile) *Topology {
 
 func (b *builder) lab(f *rawFile) {
 	if !f.name.given() {
-		b.errorf(pos{line: 1}, "no lab name; add name: <lab> (lower-case letters, digits and '-', at most %d)", MaxLabName)
+		b.errorf(pos{line: 1}, "no lab name; add name: <lab> (lower-case letters and digits, at most %d)", MaxLabName)
 	} else {
 		b.checkName(f.name, "lab name", MaxLabName)
+		if nameRe.MatchString(f.name.s) && strings.Contains(f.name.s, "-") {
+			b.errorf(f.name.pos, "lab name %q has a '-', which would make namespace names o7s-<lab>-<node> ambiguous between labs; write %q", f.name.s, strings.ReplaceAll(f.name.s, "-", ""))
+		}
 	}
 	b.t.Name = f.name.s
 	b.t.Runtime = RuntimeNetns
