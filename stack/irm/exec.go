@@ -1,6 +1,7 @@
 package irm
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"syscall"
@@ -11,6 +12,12 @@ import (
 // to this node: OUROBOROS_SOCK is set to its socket. Its output goes where
 // the node's goes.
 func (n *Node) spawn(argv []string) error {
+	n.mu.Lock()
+	closed := n.closed
+	n.mu.Unlock()
+	if closed {
+		return errors.New("the node is shutting down")
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "OUROBOROS_SOCK="+n.cfg.Sock)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -20,6 +27,9 @@ func (n *Node) spawn(argv []string) error {
 	pid := cmd.Process.Pid
 	n.mu.Lock()
 	n.children[pid] = cmd
+	if n.closed { // Close began meanwhile and may have missed it
+		cmd.Process.Kill()
+	}
 	n.mu.Unlock()
 	n.log.Info("program auto-started", "pid", pid, "argv", argv)
 	n.wg.Add(1)

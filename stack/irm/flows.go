@@ -432,6 +432,10 @@ func (n *Node) Dealloc(pid, id int) error {
 		n.mu.Unlock()
 		return nil
 	}
+	if f.appEnd != nil { // arrived, not handed to the acceptor yet: Accept finishes it
+		n.mu.Unlock()
+		return fmt.Errorf("%w: flow %d is not accepted yet", ctl.ErrNotAllocated, id)
+	}
 	f.state = FlowDeallocPending
 	e := f.ipcp
 	n.mu.Unlock()
@@ -517,10 +521,14 @@ func (n *Node) FlowDeallocated(key ipcp.FlowKey) {
 
 // ProcessGone reaps a process whose last session closed: pending accepts
 // fail, its flows are deallocated, its bindings dropped.
-func (n *Node) ProcessGone(pid int) {
+func (n *Node) ProcessGone(pid int) { n.processGone(pid, nil) }
+
+// processGone is ProcessGone for the entry want only (any when nil): a
+// session does not reap the entry of a later announce of the same pid.
+func (n *Node) processGone(pid int, want *process) {
 	n.mu.Lock()
 	p := n.procs[pid]
-	if p == nil {
+	if p == nil || (want != nil && p != want) {
 		n.mu.Unlock()
 		return
 	}

@@ -255,14 +255,17 @@ func (n *Node) serveConn(c *ctl.Conn) {
 // session registers an announced process and reaps it when the connection
 // closes, which the kernel does when the process dies.
 func (n *Node) session(c *ctl.Conn, cred ctl.Cred, m *ctl.Msg) {
-	err := n.Announce(cred, m.GetProg())
+	p, err := n.announce(cred, m.GetProg())
 	if err != nil {
 		c.Send(ctl.Reply(err), nil)
 		return
 	}
-	defer n.ProcessGone(cred.PID)
-	s := &session{c: c}
-	s.mu.Lock() // the reply goes first
+	defer n.processGone(cred.PID, p) // only the entry this session announced
+	if err := c.Send(ctl.Reply(nil), nil); err != nil {
+		return
+	}
+	s := &session{c: c, q: make(chan *ctl.Msg, 64), done: make(chan struct{})}
+	go s.writer()
 	n.mu.Lock()
 	n.sessions[cred.PID] = append(n.sessions[cred.PID], s)
 	n.mu.Unlock()
@@ -273,12 +276,8 @@ func (n *Node) session(c *ctl.Conn, cred ctl.Cred, m *ctl.Msg) {
 			delete(n.sessions, cred.PID)
 		}
 		n.mu.Unlock()
+		s.close()
 	}()
-	err = c.Send(ctl.Reply(nil), nil)
-	s.mu.Unlock()
-	if err != nil {
-		return
-	}
 	for {
 		_, f, err := c.Recv()
 		closeFile(f)
@@ -289,20 +288,44 @@ func (n *Node) session(c *ctl.Conn, cred ctl.Cred, m *ctl.Msg) {
 }
 
 // session is a process's session connection; the node writes flow state
-// notifications on it.
+// notifications on it, in order, from a goroutine of its own, so that a
+// process that does not read holds up nobody else.
 type session struct {
-	mu sync.Mutex // serialises writes
-	c  *ctl.Conn
+	c    *ctl.Conn
+	q    chan *ctl.Msg
+	done chan struct{} // closed when the writer has ended
+
+	mu     sync.Mutex // guards closed, and sends on q
+	closed bool
 }
 
-// notify writes one notification, giving up after a second on a process
-// that does not read.
+// notify queues a notification; with 64 queued already it is dropped.
 func (s *session) notify(m *ctl.Msg) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.c.SetWriteDeadline(time.Now().Add(time.Second)) // not the read side: it watches for the end
-	s.c.Send(m, nil)
-	s.c.SetWriteDeadline(time.Time{})
+	if s.closed {
+		return
+	}
+	select {
+	case s.q <- m:
+	default:
+	}
+}
+
+func (s *session) writer() {
+	defer close(s.done)
+	for m := range s.q {
+		s.c.SetWriteDeadline(time.Now().Add(time.Second)) // not the read side: it watches for the end
+		s.c.Send(m, nil)
+	}
+}
+
+func (s *session) close() {
+	s.mu.Lock()
+	s.closed = true
+	close(s.q)
+	s.mu.Unlock()
+	<-s.done
 }
 
 // FlowState implements ipcp.IRM: the process holding the flow learns that
@@ -330,14 +353,19 @@ func (n *Node) FlowState(key ipcp.FlowKey, up bool) {
 // Announce registers a process (a session) and gives it the bindings of its
 // program.
 func (n *Node) Announce(cred ctl.Cred, prog string) error {
+	_, err := n.announce(cred, prog)
+	return err
+}
+
+func (n *Node) announce(cred ctl.Cred, prog string) (*process, error) {
 	if prog == "" || len(prog) > MaxName {
-		return fmt.Errorf("%w: announce needs a program name of 1 to %d bytes", ctl.ErrInvalid, MaxName)
+		return nil, fmt.Errorf("%w: announce needs a program name of 1 to %d bytes", ctl.ErrInvalid, MaxName)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if p := n.procs[cred.PID]; p != nil {
 		p.sessions++
-		return nil
+		return p, nil
 	}
 	p := &process{pid: cred.PID, prog: prog, uid: cred.UID, gid: cred.GID, sessions: 1}
 	n.procs[cred.PID] = p
@@ -348,7 +376,7 @@ func (n *Node) Announce(cred ctl.Cred, prog string) error {
 	}
 	n.log.Info("process announced", "pid", cred.PID, "prog", prog, "names", p.names)
 	n.notify()
-	return nil
+	return p, nil
 }
 
 // sortedIPCPs returns the IPCPs in the order the IRM asks them: by type,

@@ -54,3 +54,23 @@ func TestFlowRequestOAPChecked(t *testing.T) {
 	}
 	waitFlows(t, n, 0)
 }
+
+// A process whose entry was removed (unbind process without a name) and
+// that announces again keeps its new entry when its old session closes.
+func TestOldSessionLeavesNewEntry(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "irm.sock")
+	n := startNode(t, irm.Config{Sock: sock})
+	c1, err := dev.DialAs(context.Background(), sock, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.UnbindProcess(c1.PID(), ""); err != nil {
+		t.Fatal(err)
+	}
+	c2 := attach(t, n, sock, "app")
+	c1.Close()
+	time.Sleep(50 * time.Millisecond) // let the node see the old session end
+	if err := n.BindProcess(c2.PID(), "x"); err != nil {
+		t.Fatalf("bind after the old session closed: %v (the new entry was reaped)", err)
+	}
+}
