@@ -39,9 +39,13 @@ type Client struct {
 	pid  int
 	prog string
 
-	mu    sync.Mutex // guards fds, flows
+	mu    sync.Mutex // guards fds, flows, early
 	fds   [maxFDs]bool
 	flows map[*Flow]bool
+	// early holds the last down/up state the node sent for a flow id this
+	// client has not registered yet: the notice can overtake the reply to
+	// Alloc or Accept, which comes on another connection.
+	early map[int]bool
 	done  chan struct{} // closed when the session reader ends
 }
 
@@ -75,7 +79,7 @@ func DialAs(ctx context.Context, sock, prog string) (*Client, error) {
 		return nil, fmt.Errorf("announce to the node at %s: %w", sock, err)
 	}
 	c.SetDeadline(time.Time{})
-	cl := &Client{sock: sock, sess: c, pid: pid, prog: prog, flows: make(map[*Flow]bool), done: make(chan struct{})}
+	cl := &Client{sock: sock, sess: c, pid: pid, prog: prog, flows: make(map[*Flow]bool), early: make(map[int]bool), done: make(chan struct{})}
 	go cl.watch()
 	return cl, nil
 }
@@ -94,16 +98,24 @@ func (c *Client) watch() {
 		}
 		switch m.GetCode() {
 		case ctl.Code_FLOW_DOWN, ctl.Code_FLOW_UP:
+			id, down := int(m.GetFlow().GetId()), m.GetCode() == ctl.Code_FLOW_DOWN
 			c.mu.Lock()
 			var fls []*Flow
 			for fl := range c.flows {
-				if fl.id == int(m.GetFlow().GetId()) && !fl.direct {
+				if fl.id == id && !fl.direct {
 					fls = append(fls, fl)
 				}
 			}
+			switch {
+			case len(fls) > 0:
+			case down:
+				c.early[id] = true
+			default:
+				delete(c.early, id)
+			}
 			c.mu.Unlock()
 			for _, fl := range fls {
-				fl.setDown(m.GetCode() == ctl.Code_FLOW_DOWN)
+				fl.setDown(down)
 			}
 		}
 	}
@@ -228,7 +240,12 @@ func (c *Client) flowCall(ctx context.Context, req *ctl.Msg) (*Flow, error) {
 	fl := newFlow(c, fd, fi, conn)
 	c.mu.Lock()
 	c.flows[fl] = true
+	down := c.early[fl.id] && !fl.direct
+	delete(c.early, fl.id)
 	c.mu.Unlock()
+	if down {
+		fl.setDown(true)
+	}
 	return fl, nil
 }
 

@@ -126,6 +126,9 @@ func (p *IPCP) FlowAlloc(ctx context.Context, fl ipcp.Flow, hash, data []byte) e
 	dst, ok := p.dir[string(hash)]
 	var f *flow
 	err := p.operational()
+	if err == nil && p.linkDown.Load() {
+		err = fmt.Errorf("%w: the link of layer %s has no carrier", ctl.ErrFlowDown, p.layer.Name)
+	}
 	if err == nil && !ok {
 		err = fmt.Errorf("%w: name not in the directory of layer %s (query it first)", ctl.ErrName, p.layer.Name)
 	}

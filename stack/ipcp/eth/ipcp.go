@@ -43,12 +43,13 @@ var errClosed = fmt.Errorf("%w: the IPCP is shut down", ctl.ErrIPCPState)
 
 // IPCP is an eth-dix or eth-llc IPCP.
 type IPCP struct {
-	llc   bool // eth-llc, else eth-dix
-	id    uint32
-	irm   ipcp.IRM
-	log   *slog.Logger
-	open  OpenFunc
-	Stats Stats
+	linkDown atomic.Bool // the link has no carrier: flows cannot be allocated
+	llc      bool        // eth-llc, else eth-dix
+	id       uint32
+	irm      ipcp.IRM
+	log      *slog.Logger
+	open     OpenFunc
+	Stats    Stats
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -350,6 +351,7 @@ func errRefused(response int32) error {
 func (p *IPCP) watchCarrier(ch <-chan bool) {
 	defer p.wg.Done()
 	for up := range ch {
+		p.linkDown.Store(!up)
 		p.mu.Lock()
 		keys := make([]ipcp.FlowKey, 0, len(p.flows))
 		for k := range p.flows {

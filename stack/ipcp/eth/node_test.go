@@ -391,3 +391,32 @@ func TestLinkDownEventsOneAtATime(t *testing.T) {
 		t.Fatalf("EventDown for %d flows, want 2", len(seen))
 	}
 }
+
+// A flow is refused at once while the link has no carrier, and allocated
+// again when it is back.
+func TestAllocWhileLinkDown(t *testing.T) {
+	noLeaks(t)
+	hub := ethtest.NewHub()
+	a, b := startEthNode(t, hub, ipcp.EthDIX, "a0"), startEthNode(t, hub, ipcp.EthDIX, "b0")
+	flows := b.serve(t, "srv", 2)
+	cli := a.attach(t, "cli")
+	f, err := cli.Alloc(ctxT(t, 5*time.Second), "srv", qos.Raw) // fills the directory
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	accepted(t, flows).Close()
+	a.port.SetCarrier(false)
+	eventually(t, "the carrier loss seen", func() bool { return a.p.Stats.LinkDown.Load() == 1 })
+	if _, err := cli.Alloc(ctxT(t, 5*time.Second), "srv", qos.Raw); !errors.Is(err, dev.ErrFlowDown) {
+		t.Fatalf("alloc with the link down = %v, want ErrFlowDown", err)
+	}
+	a.port.SetCarrier(true)
+	eventually(t, "the carrier back", func() bool { return a.p.Stats.LinkUp.Load() == 1 })
+	f, err = cli.Alloc(ctxT(t, 5*time.Second), "srv", qos.Raw)
+	if err != nil {
+		t.Fatalf("alloc with the link back: %v", err)
+	}
+	accepted(t, flows).Close()
+	f.Close()
+}
