@@ -1,10 +1,10 @@
 package main
 
 import (
+	"github.com/o7s/ouroboros/tools/tooltest"
+
 	"bufio"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -15,42 +15,21 @@ import (
 
 // TestMain doubles as the oecho command when the tests run it as a child.
 func TestMain(m *testing.M) {
-	if os.Getenv("O7S_TEST_MAIN") == "1" {
+	if os.Getenv(tooltest.MainEnv) == "1" {
 		os.Exit(run(os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }
 
-func command(t *testing.T, sock string, args ...string) *exec.Cmd {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := exec.Command(exe, args...)
-	c.Env = append(os.Environ(), "O7S_TEST_MAIN=1", "OUROBOROS_SOCK="+sock)
-	return c
-}
-
-func exitCode(err error) int {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		return -1
-	}
-	return 0
-}
-
 func TestArguments(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"--bogus"}} {
-		out, err := command(t, "/nonexistent", args...).Output()
-		if exitCode(err) != 0 || !strings.HasPrefix(string(out), "Usage: oecho [OPTION]...") {
-			t.Errorf("oecho %q: status %d, output %q", args, exitCode(err), out)
+		out, err := tooltest.Command(t, "/nonexistent", args...).Output()
+		if tooltest.ExitCode(err) != 0 || !strings.HasPrefix(string(out), "Usage: oecho [OPTION]...") {
+			t.Errorf("oecho %q: status %d, output %q", args, tooltest.ExitCode(err), out)
 		}
 	}
-	if out, err := command(t, "/nonexistent").CombinedOutput(); exitCode(err) != 1 || !strings.Contains(string(out), "cannot reach the node") {
-		t.Errorf("without a node: status %d, output %q", exitCode(err), out)
+	if out, err := tooltest.Command(t, "/nonexistent").CombinedOutput(); tooltest.ExitCode(err) != 1 || !strings.Contains(string(out), "cannot reach the node") {
+		t.Errorf("without a node: status %d, output %q", tooltest.ExitCode(err), out)
 	}
 }
 
@@ -67,7 +46,7 @@ func TestClientAndServer(t *testing.T) {
 	if err := n.BindProgram([]string{exe}, "oecho", false); err != nil {
 		t.Fatal(err)
 	}
-	srv := command(t, sock, "-l")
+	srv := tooltest.Command(t, sock, "-l")
 	stdout, _ := srv.StdoutPipe()
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -78,7 +57,7 @@ func TestClientAndServer(t *testing.T) {
 		t.Fatalf("server said %q", line)
 	}
 	for range 3 {
-		out, err := command(t, sock).Output()
+		out, err := tooltest.Command(t, sock).Output()
 		if err != nil || string(out) != "Server replied with Client says hi!\n" {
 			t.Fatalf("client: %v, %q", err, out)
 		}

@@ -1,12 +1,12 @@
 package main
 
 import (
+	"github.com/o7s/ouroboros/tools/tooltest"
+
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,31 +21,10 @@ import (
 
 // TestMain doubles as the operf command when the tests run it as a child.
 func TestMain(m *testing.M) {
-	if os.Getenv("O7S_TEST_MAIN") == "1" {
+	if os.Getenv(tooltest.MainEnv) == "1" {
 		os.Exit(run(os.Args[1:]))
 	}
 	os.Exit(m.Run())
-}
-
-func command(t *testing.T, sock string, args ...string) *exec.Cmd {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := exec.Command(exe, args...)
-	c.Env = append(os.Environ(), "O7S_TEST_MAIN=1", "OUROBOROS_SOCK="+sock)
-	return c
-}
-
-func exitCode(err error) int {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		return -1
-	}
-	return 0
 }
 
 func TestArguments(t *testing.T) {
@@ -62,9 +41,9 @@ func TestArguments(t *testing.T) {
 		{[]string{"-n", "x", "-r", "5T"}, 1, "Unknown rate unit: T.\n"},
 		{[]string{"-n", "x", "-d", "5y"}, 1, "Unknown time unit: y.\n"},
 	} {
-		out, err := command(t, "/nonexistent", tc.args...).Output()
-		if exitCode(err) != tc.status || !strings.HasPrefix(string(out), tc.out) {
-			t.Errorf("operf %q: status %d, output %q; want %d, %q", tc.args, exitCode(err), out, tc.status, tc.out)
+		out, err := tooltest.Command(t, "/nonexistent", tc.args...).Output()
+		if tooltest.ExitCode(err) != tc.status || !strings.HasPrefix(string(out), tc.out) {
+			t.Errorf("operf %q: status %d, output %q; want %d, %q", tc.args, tooltest.ExitCode(err), out, tc.status, tc.out)
 		}
 	}
 }
@@ -95,16 +74,16 @@ func startServer(t *testing.T) string {
 
 func TestBi(t *testing.T) {
 	sock := startServer(t)
-	out, err := command(t, sock, "-n", "operf", "-t", "bi", "-f", "-d", "200ms", "-s", "1400").Output()
+	out, err := tooltest.Command(t, sock, "-n", "operf", "-t", "bi", "-f", "-d", "200ms", "-s", "1400").Output()
 	m := regexp.MustCompile(`(\d+) packets transmitted, (\d+) received, 0% packet loss`).FindStringSubmatch(string(out))
 	if err != nil || m == nil || m[1] != m[2] {
-		t.Errorf("status %d, output:\n%s", exitCode(err), out)
+		t.Errorf("status %d, output:\n%s", tooltest.ExitCode(err), out)
 	}
 }
 
 func TestSignalPrintsStatistics(t *testing.T) {
 	sock := startServer(t)
-	c := command(t, sock, "-n", "operf", "-f", "-d", "1m", "-s", "64")
+	c := tooltest.Command(t, sock, "-n", "operf", "-f", "-d", "1m", "-s", "64")
 	stdout, err := c.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

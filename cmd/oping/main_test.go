@@ -1,12 +1,12 @@
 package main
 
 import (
+	"github.com/o7s/ouroboros/tools/tooltest"
+
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -20,33 +20,10 @@ import (
 
 // TestMain doubles as the oping command when the tests run it as a child.
 func TestMain(m *testing.M) {
-	if os.Getenv("O7S_TEST_MAIN") == "1" {
+	if os.Getenv(tooltest.MainEnv) == "1" {
 		os.Exit(run(os.Args[1:]))
 	}
 	os.Exit(m.Run())
-}
-
-// command is this test binary run as oping with args, talking to the node
-// at sock.
-func command(t *testing.T, sock string, args ...string) *exec.Cmd {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := exec.Command(exe, args...)
-	c.Env = append(os.Environ(), "O7S_TEST_MAIN=1", "OUROBOROS_SOCK="+sock)
-	return c
-}
-
-func exitCode(err error) int {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		return -1
-	}
-	return 0
 }
 
 func TestArguments(t *testing.T) {
@@ -61,9 +38,9 @@ func TestArguments(t *testing.T) {
 		{nil, 1, "No server specified.\nUsage: oping"},
 		{[]string{"-n", "x", "-i", "5y"}, 1, "Unknown time unit: y.\n"},
 	} {
-		out, err := command(t, "/nonexistent", tc.args...).Output()
-		if exitCode(err) != tc.status || !strings.HasPrefix(string(out), tc.out) {
-			t.Errorf("oping %q: status %d, output %q; want %d, %q", tc.args, exitCode(err), out, tc.status, tc.out)
+		out, err := tooltest.Command(t, "/nonexistent", tc.args...).Output()
+		if tooltest.ExitCode(err) != tc.status || !strings.HasPrefix(string(out), tc.out) {
+			t.Errorf("oping %q: status %d, output %q; want %d, %q", tc.args, tooltest.ExitCode(err), out, tc.status, tc.out)
 		}
 	}
 }
@@ -95,24 +72,24 @@ func startServer(t *testing.T) string {
 
 func TestPing(t *testing.T) {
 	sock := startServer(t)
-	out, err := command(t, sock, "-n", "oping", "-c", "20", "-i", "0").Output()
+	out, err := tooltest.Command(t, sock, "-n", "oping", "-c", "20", "-i", "0").Output()
 	if err != nil || !strings.Contains(string(out), "20 packets transmitted, 20 received, 0 out-of-order, 0% packet loss") {
-		t.Errorf("status %d, output:\n%s", exitCode(err), out)
+		t.Errorf("status %d, output:\n%s", tooltest.ExitCode(err), out)
 	}
 
-	c := command(t, sock, "-n", "oping", "-q", "data", "-c", "1")
+	c := tooltest.Command(t, sock, "-n", "oping", "-q", "data", "-c", "1")
 	var stderr bytes.Buffer
 	c.Stderr = &stderr
 	out, err = c.Output()
-	if exitCode(err) != 1 || string(out) != "Failed to allocate flow: -71.\n" || !strings.Contains(stderr.String(), "FRCT") {
-		t.Errorf("-q data: status %d, stdout %q, stderr %q", exitCode(err), out, stderr.String())
+	if tooltest.ExitCode(err) != 1 || string(out) != "Failed to allocate flow: -71.\n" || !strings.Contains(stderr.String(), "FRCT") {
+		t.Errorf("-q data: status %d, stdout %q, stderr %q", tooltest.ExitCode(err), out, stderr.String())
 	}
 }
 
 func TestSignalPrintsStatistics(t *testing.T) {
 	sock := startServer(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-		c := command(t, sock, "-n", "oping", "-i", "10ms")
+		c := tooltest.Command(t, sock, "-n", "oping", "-i", "10ms")
 		stdout, err := c.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)

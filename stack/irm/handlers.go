@@ -48,13 +48,12 @@ func (n *Node) handle(ctx context.Context, cred ctl.Cred, m *ctl.Msg) (*ctl.Msg,
 			reply.Flows = append(reply.Flows, flowMsg(fi))
 		}
 	case ctl.Code_CREATE_IPCP:
-		var typ ipcp.Type
 		var id uint32
-		if typ, err = ipcp.ParseType(ipcp.Type(m.GetIpcp().GetType()).String()); err == nil {
-			id, err = n.CreateIPCP(m.GetIpcp().GetName(), typ)
-			reply.Ipcp = &ctl.IPCPInfo{Id: id}
+		if t := m.GetIpcp().GetType(); t > uint32(ipcp.UDP6) {
+			err = fmt.Errorf("%w: type %d", ctl.ErrIPCPType, t)
 		} else {
-			err = fmt.Errorf("%w: %w", ctl.ErrIPCPType, err)
+			id, err = n.CreateIPCP(m.GetIpcp().GetName(), ipcp.Type(t))
+			reply.Ipcp = &ctl.IPCPInfo{Id: id}
 		}
 	case ctl.Code_DESTROY_IPCP:
 		err = n.DestroyIPCP(m.GetIpcp().GetId())

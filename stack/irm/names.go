@@ -2,6 +2,7 @@ package irm
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
 	"time"
@@ -88,7 +89,7 @@ func (n *Node) BindProgram(argv []string, nm string, auto bool) error {
 	if len(argv) == 0 || argv[0] == "" {
 		return fmt.Errorf("%w: bind program needs a program path", ctl.ErrInvalid)
 	}
-	key := progName(argv[:1])
+	key := filepath.Base(argv[0]) // programs are keyed by basename
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	pg := n.progs[key]
@@ -129,7 +130,7 @@ func (n *Node) UnbindProgram(prog, nm string) error {
 	for _, x := range names {
 		if e := n.names[x]; e != nil {
 			e.progs = remove(e.progs, prog)
-			e.autoExec = slices.DeleteFunc(e.autoExec, func(a []string) bool { return progName(a[:1]) == prog })
+			e.autoExec = slices.DeleteFunc(e.autoExec, func(a []string) bool { return filepath.Base(a[0]) == prog })
 		}
 		pg.names = remove(pg.names, x)
 	}

@@ -350,13 +350,8 @@ func (n *Node) FlowState(key ipcp.FlowKey, up bool) {
 	}
 }
 
-// Announce registers a process (a session) and gives it the bindings of its
-// program.
-func (n *Node) Announce(cred ctl.Cred, prog string) error {
-	_, err := n.announce(cred, prog)
-	return err
-}
-
+// announce registers a process (a session) and gives it the bindings of
+// its program.
 func (n *Node) announce(cred ctl.Cred, prog string) (*process, error) {
 	if prog == "" || len(prog) > MaxName {
 		return nil, fmt.Errorf("%w: announce needs a program name of 1 to %d bytes", ctl.ErrInvalid, MaxName)

@@ -1,9 +1,6 @@
 package irm
 
-import (
-	"path/filepath"
-	"slices"
-)
+import "slices"
 
 // LB is a name's load-balancing policy among the processes accepting for it.
 type LB uint8
@@ -48,22 +45,6 @@ type process struct {
 	names    []string
 	accepts  []*flow // its pending accepts
 	sessions int     // open sessions (a process may attach more than once)
-}
-
-// progName is the program name a process announces with: the basename of
-// argv[0], or of argv[1] for python interpreters (spec APP §1.1).
-func progName(argv []string) string {
-	if len(argv) == 0 {
-		return ""
-	}
-	b := filepath.Base(argv[0])
-	switch b {
-	case "python", "python2", "python3":
-		if len(argv) > 1 {
-			return filepath.Base(argv[1])
-		}
-	}
-	return b
 }
 
 // addActive puts an accept at the place the name's policy says.

@@ -180,10 +180,6 @@ func (c *Conn) Read(b []byte) (int, error) { return c.recv(b, 0, false) }
 // ErrWouldBlock.
 func (c *Conn) TryRead(b []byte) (int, error) { return c.recv(b, 0, true) }
 
-// Peek returns the length of the next packet without consuming it, waiting
-// for one like Read.
-func (c *Conn) Peek() (int, error) { return c.recv(nil, unix.MSG_PEEK, false) }
-
 func (c *Conn) recv(b []byte, flags uintptr, try bool) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()

@@ -18,7 +18,6 @@ func FromFile(*os.File) (*Conn, error)         { return nil, errors.ErrUnsupport
 func (*Conn) Read([]byte) (int, error)         { return 0, errors.ErrUnsupported }
 func (*Conn) TryRead([]byte) (int, error)      { return 0, errors.ErrUnsupported }
 func (*Conn) TryWrite([]byte) error            { return errors.ErrUnsupported }
-func (*Conn) Peek() (int, error)               { return 0, errors.ErrUnsupported }
 func (*Conn) Write([]byte) error               { return errors.ErrUnsupported }
 func (*Conn) SetReadDeadline(time.Time) error  { return errors.ErrUnsupported }
 func (*Conn) SetWriteDeadline(time.Time) error { return errors.ErrUnsupported }

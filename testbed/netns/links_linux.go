@@ -105,17 +105,3 @@ func enslave(ns, port string) error {
 		return h.LinkSetMaster(p, br)
 	})
 }
-
-// setLinkState sets an interface up or down inside a namespace.
-func setLinkState(ns, iface string, up bool) error {
-	return withHandle(ns, func(h *netlink.Handle) error {
-		l, err := h.LinkByName(iface)
-		if err != nil {
-			return fmt.Errorf("%s in %s: %w", iface, ns, err)
-		}
-		if up {
-			return h.LinkSetUp(l)
-		}
-		return h.LinkSetDown(l)
-	})
-}

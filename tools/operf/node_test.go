@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/o7s/ouroboros/stack/dev"
-	"github.com/o7s/ouroboros/tools/internal/tooltest"
+	"github.com/o7s/ouroboros/tools/tooltest"
 )
 
 type testNode = tooltest.Node

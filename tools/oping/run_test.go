@@ -1,7 +1,7 @@
 package oping
 
 import (
-	"github.com/o7s/ouroboros/tools/internal/tooltest"
+	"github.com/o7s/ouroboros/tools/tooltest"
 
 	"github.com/o7s/ouroboros/tools/internal/toolio"
 

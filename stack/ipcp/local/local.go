@@ -279,10 +279,3 @@ func (p *IPCP) Close() error {
 	p.wg.Wait()
 	return nil
 }
-
-// Layer returns the layer the IPCP is in.
-func (p *IPCP) Layer() ipcp.Layer {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.layer
-}
