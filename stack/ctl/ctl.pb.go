@@ -34,6 +34,9 @@ const (
 	Code_DESTROY_IPCP     Code = 3
 	Code_LIST_IPCPS       Code = 4
 	Code_BOOTSTRAP_IPCP   Code = 5
+	Code_ENROLL_IPCP      Code = 6
+	Code_CONNECT_IPCP     Code = 7
+	Code_DISCONNECT_IPCP  Code = 8
 	Code_BIND_PROGRAM     Code = 9
 	Code_UNBIND_PROGRAM   Code = 10
 	Code_PROC_ANNOUNCE    Code = 11
@@ -46,6 +49,7 @@ const (
 	Code_UNREG_NAME       Code = 19
 	Code_FLOW_ALLOC       Code = 20
 	Code_FLOW_ACCEPT      Code = 21
+	Code_FLOW_JOIN        Code = 22
 	Code_FLOW_DEALLOC     Code = 23
 	Code_REPLY            Code = 27
 	// Ours: the node's flow table, for irm flow list and tests.
@@ -54,6 +58,13 @@ const (
 	// down or came back up (the reference's FLOWFDOWN).
 	Code_FLOW_DOWN Code = 101
 	Code_FLOW_UP   Code = 102
+	// Ours: bind a name to an IPCP of the node (irm bind ipcp, autobind);
+	// IPCPs run inside onode, so they have no pid of their own.
+	Code_BIND_IPCP   Code = 103
+	Code_UNBIND_IPCP Code = 104
+	// Ours: an IPCP's state in its layer (address, neighbours, routes,
+	// registered names), for otb inspect.
+	Code_IPCP_INFO Code = 105
 )
 
 // Enum value maps for Code.
@@ -64,6 +75,9 @@ var (
 		3:   "DESTROY_IPCP",
 		4:   "LIST_IPCPS",
 		5:   "BOOTSTRAP_IPCP",
+		6:   "ENROLL_IPCP",
+		7:   "CONNECT_IPCP",
+		8:   "DISCONNECT_IPCP",
 		9:   "BIND_PROGRAM",
 		10:  "UNBIND_PROGRAM",
 		11:  "PROC_ANNOUNCE",
@@ -76,11 +90,15 @@ var (
 		19:  "UNREG_NAME",
 		20:  "FLOW_ALLOC",
 		21:  "FLOW_ACCEPT",
+		22:  "FLOW_JOIN",
 		23:  "FLOW_DEALLOC",
 		27:  "REPLY",
 		100: "LIST_FLOWS",
 		101: "FLOW_DOWN",
 		102: "FLOW_UP",
+		103: "BIND_IPCP",
+		104: "UNBIND_IPCP",
+		105: "IPCP_INFO",
 	}
 	Code_value = map[string]int32{
 		"CODE_UNSPECIFIED": 0,
@@ -88,6 +106,9 @@ var (
 		"DESTROY_IPCP":     3,
 		"LIST_IPCPS":       4,
 		"BOOTSTRAP_IPCP":   5,
+		"ENROLL_IPCP":      6,
+		"CONNECT_IPCP":     7,
+		"DISCONNECT_IPCP":  8,
 		"BIND_PROGRAM":     9,
 		"UNBIND_PROGRAM":   10,
 		"PROC_ANNOUNCE":    11,
@@ -100,11 +121,15 @@ var (
 		"UNREG_NAME":       19,
 		"FLOW_ALLOC":       20,
 		"FLOW_ACCEPT":      21,
+		"FLOW_JOIN":        22,
 		"FLOW_DEALLOC":     23,
 		"REPLY":            27,
 		"LIST_FLOWS":       100,
 		"FLOW_DOWN":        101,
 		"FLOW_UP":          102,
+		"BIND_IPCP":        103,
+		"UNBIND_IPCP":      104,
+		"IPCP_INFO":        105,
 	}
 )
 
@@ -637,6 +662,173 @@ func (x *UDPConfig) GetStatic() map[string]string {
 	return nil
 }
 
+// A unicast layer's configuration; zero fields take the defaults.
+// Durations in seconds.
+type UnicastConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AddrSize      uint32                 `protobuf:"varint,1,opt,name=addr_size,json=addrSize,proto3" json:"addr_size,omitempty"`
+	EidSize       uint32                 `protobuf:"varint,2,opt,name=eid_size,json=eidSize,proto3" json:"eid_size,omitempty"`
+	MaxTtl        uint32                 `protobuf:"varint,3,opt,name=max_ttl,json=maxTtl,proto3" json:"max_ttl,omitempty"`
+	AddrAuth      uint32                 `protobuf:"varint,4,opt,name=addr_auth,json=addrAuth,proto3" json:"addr_auth,omitempty"`
+	Routing       uint32                 `protobuf:"varint,5,opt,name=routing,proto3" json:"routing,omitempty"` // 0 link_state (simple), 1 lfa, 2 ecmp
+	TRecalc       uint32                 `protobuf:"varint,6,opt,name=t_recalc,json=tRecalc,proto3" json:"t_recalc,omitempty"`
+	TUpdate       uint32                 `protobuf:"varint,7,opt,name=t_update,json=tUpdate,proto3" json:"t_update,omitempty"`
+	TTimeo        uint32                 `protobuf:"varint,8,opt,name=t_timeo,json=tTimeo,proto3" json:"t_timeo,omitempty"`
+	Directory     uint32                 `protobuf:"varint,9,opt,name=directory,proto3" json:"directory,omitempty"`
+	DhtAlpha      uint32                 `protobuf:"varint,10,opt,name=dht_alpha,json=dhtAlpha,proto3" json:"dht_alpha,omitempty"`
+	DhtK          uint32                 `protobuf:"varint,11,opt,name=dht_k,json=dhtK,proto3" json:"dht_k,omitempty"`
+	DhtTExpire    uint32                 `protobuf:"varint,12,opt,name=dht_t_expire,json=dhtTExpire,proto3" json:"dht_t_expire,omitempty"`
+	DhtTRefresh   uint32                 `protobuf:"varint,13,opt,name=dht_t_refresh,json=dhtTRefresh,proto3" json:"dht_t_refresh,omitempty"`
+	DhtTReplicate uint32                 `protobuf:"varint,14,opt,name=dht_t_replicate,json=dhtTReplicate,proto3" json:"dht_t_replicate,omitempty"`
+	// 0 none, 1 mb-ecn; cong_set tells an explicit none from the default.
+	Congestion    uint32 `protobuf:"varint,15,opt,name=congestion,proto3" json:"congestion,omitempty"`
+	CongSet       bool   `protobuf:"varint,16,opt,name=cong_set,json=congSet,proto3" json:"cong_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnicastConfig) Reset() {
+	*x = UnicastConfig{}
+	mi := &file_ctl_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnicastConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnicastConfig) ProtoMessage() {}
+
+func (x *UnicastConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_ctl_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnicastConfig.ProtoReflect.Descriptor instead.
+func (*UnicastConfig) Descriptor() ([]byte, []int) {
+	return file_ctl_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UnicastConfig) GetAddrSize() uint32 {
+	if x != nil {
+		return x.AddrSize
+	}
+	return 0
+}
+
+func (x *UnicastConfig) GetEidSize() uint32 {
+	if x != nil {
+		return x.EidSize
+	}
+	return 0
+}
+
+func (x *UnicastConfig) GetMaxTtl() uint32 {
+	if x != nil {
+		return x.MaxTtl
+	}
+	return 0
+}
+
+func (x *UnicastConfig) GetAddrAuth() uint32 {
+	if x != nil {
+		return x.AddrAuth
+	}
+	return 0
+}
+
+func (x *UnicastConfig) GetRouting() uint32 {
+	if x != nil {
+		return x.Routing
+	}
+	return 0
+}
+
+func (x *UnicastConfig) GetTRecalc() uint32 {
+	if x != nil {
+		return x.TRecalc
+	}
+	return 0
+}
+
+func (x *UnicastConfig) GetTUpdate() uint32 {
+	if x != nil {
+		return x.TUpdate
+	}
+	return 0
+}
+
+func (x *UnicastConfig) GetTTimeo() uint32 {
+	if x != nil {
+		return x.TTimeo
+	}
+	return 0
+}
+
+func (x *UnicastConfig) GetDirectory() uint32 {
+	if x != nil {
+		return x.Directory
+	}
+	return 0
+}
+
+func (x *UnicastConfig) GetDhtAlpha() uint32 {
+	if x != nil {
+		return x.DhtAlpha
+	}
+	return 0
+}
+
+func (x *UnicastConfig) GetDhtK() uint32 {
+	if x != nil {
+		return x.DhtK
+	}
+	return 0
+}
+
+func (x *UnicastConfig) GetDhtTExpire() uint32 {
+	if x != nil {
+		return x.DhtTExpire
+	}
+	return 0
+}
+
+func (x *UnicastConfig) GetDhtTRefresh() uint32 {
+	if x != nil {
+		return x.DhtTRefresh
+	}
+	return 0
+}
+
+func (x *UnicastConfig) GetDhtTReplicate() uint32 {
+	if x != nil {
+		return x.DhtTReplicate
+	}
+	return 0
+}
+
+func (x *UnicastConfig) GetCongestion() uint32 {
+	if x != nil {
+		return x.Congestion
+	}
+	return 0
+}
+
+func (x *UnicastConfig) GetCongSet() bool {
+	if x != nil {
+		return x.CongSet
+	}
+	return false
+}
+
 type IPCPConfig struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Layer         string                 `protobuf:"bytes,1,opt,name=layer,proto3" json:"layer,omitempty"`
@@ -645,13 +837,14 @@ type IPCPConfig struct {
 	Local         *LocalConfig           `protobuf:"bytes,4,opt,name=local,proto3" json:"local,omitempty"`
 	Eth           *EthConfig             `protobuf:"bytes,5,opt,name=eth,proto3" json:"eth,omitempty"`
 	Udp           *UDPConfig             `protobuf:"bytes,6,opt,name=udp,proto3" json:"udp,omitempty"`
+	Unicast       *UnicastConfig         `protobuf:"bytes,7,opt,name=unicast,proto3" json:"unicast,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IPCPConfig) Reset() {
 	*x = IPCPConfig{}
-	mi := &file_ctl_proto_msgTypes[7]
+	mi := &file_ctl_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +856,7 @@ func (x *IPCPConfig) String() string {
 func (*IPCPConfig) ProtoMessage() {}
 
 func (x *IPCPConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_ctl_proto_msgTypes[7]
+	mi := &file_ctl_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +869,7 @@ func (x *IPCPConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPCPConfig.ProtoReflect.Descriptor instead.
 func (*IPCPConfig) Descriptor() ([]byte, []int) {
-	return file_ctl_proto_rawDescGZIP(), []int{7}
+	return file_ctl_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *IPCPConfig) GetLayer() string {
@@ -721,6 +914,220 @@ func (x *IPCPConfig) GetUdp() *UDPConfig {
 	return nil
 }
 
+func (x *IPCPConfig) GetUnicast() *UnicastConfig {
+	if x != nil {
+		return x.Unicast
+	}
+	return nil
+}
+
+type Neighbour struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Addr          string                 `protobuf:"bytes,1,opt,name=addr,proto3" json:"addr,omitempty"`
+	Comp          string                 `protobuf:"bytes,2,opt,name=comp,proto3" json:"comp,omitempty"` // dt | mgmt
+	Dst           string                 `protobuf:"bytes,3,opt,name=dst,proto3" json:"dst,omitempty"`   // the name it was reached by; empty if it connected to us
+	Up            bool                   `protobuf:"varint,4,opt,name=up,proto3" json:"up,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Neighbour) Reset() {
+	*x = Neighbour{}
+	mi := &file_ctl_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Neighbour) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Neighbour) ProtoMessage() {}
+
+func (x *Neighbour) ProtoReflect() protoreflect.Message {
+	mi := &file_ctl_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Neighbour.ProtoReflect.Descriptor instead.
+func (*Neighbour) Descriptor() ([]byte, []int) {
+	return file_ctl_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Neighbour) GetAddr() string {
+	if x != nil {
+		return x.Addr
+	}
+	return ""
+}
+
+func (x *Neighbour) GetComp() string {
+	if x != nil {
+		return x.Comp
+	}
+	return ""
+}
+
+func (x *Neighbour) GetDst() string {
+	if x != nil {
+		return x.Dst
+	}
+	return ""
+}
+
+func (x *Neighbour) GetUp() bool {
+	if x != nil {
+		return x.Up
+	}
+	return false
+}
+
+type Route struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Dst           string                 `protobuf:"bytes,1,opt,name=dst,proto3" json:"dst,omitempty"`
+	NextHops      []string               `protobuf:"bytes,2,rep,name=next_hops,json=nextHops,proto3" json:"next_hops,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Route) Reset() {
+	*x = Route{}
+	mi := &file_ctl_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Route) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Route) ProtoMessage() {}
+
+func (x *Route) ProtoReflect() protoreflect.Message {
+	mi := &file_ctl_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Route.ProtoReflect.Descriptor instead.
+func (*Route) Descriptor() ([]byte, []int) {
+	return file_ctl_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Route) GetDst() string {
+	if x != nil {
+		return x.Dst
+	}
+	return ""
+}
+
+func (x *Route) GetNextHops() []string {
+	if x != nil {
+		return x.NextHops
+	}
+	return nil
+}
+
+// An IPCP's state in its layer.
+type IPCPDetail struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Addr       string                 `protobuf:"bytes,1,opt,name=addr,proto3" json:"addr,omitempty"`
+	Neighbours []*Neighbour           `protobuf:"bytes,2,rep,name=neighbours,proto3" json:"neighbours,omitempty"`
+	Routes     []*Route               `protobuf:"bytes,3,rep,name=routes,proto3" json:"routes,omitempty"`
+	// Names registered through the IPCP (those the node knows by name),
+	// and how many hashes it holds that the node cannot name.
+	Names         []string `protobuf:"bytes,4,rep,name=names,proto3" json:"names,omitempty"`
+	Unnamed       uint32   `protobuf:"varint,5,opt,name=unnamed,proto3" json:"unnamed,omitempty"`
+	Flows         uint32   `protobuf:"varint,6,opt,name=flows,proto3" json:"flows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IPCPDetail) Reset() {
+	*x = IPCPDetail{}
+	mi := &file_ctl_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IPCPDetail) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IPCPDetail) ProtoMessage() {}
+
+func (x *IPCPDetail) ProtoReflect() protoreflect.Message {
+	mi := &file_ctl_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IPCPDetail.ProtoReflect.Descriptor instead.
+func (*IPCPDetail) Descriptor() ([]byte, []int) {
+	return file_ctl_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *IPCPDetail) GetAddr() string {
+	if x != nil {
+		return x.Addr
+	}
+	return ""
+}
+
+func (x *IPCPDetail) GetNeighbours() []*Neighbour {
+	if x != nil {
+		return x.Neighbours
+	}
+	return nil
+}
+
+func (x *IPCPDetail) GetRoutes() []*Route {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
+func (x *IPCPDetail) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+func (x *IPCPDetail) GetUnnamed() uint32 {
+	if x != nil {
+		return x.Unnamed
+	}
+	return 0
+}
+
+func (x *IPCPDetail) GetFlows() uint32 {
+	if x != nil {
+		return x.Flows
+	}
+	return 0
+}
+
 type Msg struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Code  Code                   `protobuf:"varint,1,opt,name=code,proto3,enum=o7s.ctl.Code" json:"code,omitempty"`
@@ -738,18 +1145,22 @@ type Msg struct {
 	Conf     *IPCPConfig `protobuf:"bytes,12,opt,name=conf,proto3" json:"conf,omitempty"`
 	NameInfo *NameInfo   `protobuf:"bytes,13,opt,name=name_info,json=nameInfo,proto3" json:"name_info,omitempty"`
 	// Relative timeout in nanoseconds; 0 means none.
-	TimeoutNs     uint64      `protobuf:"varint,14,opt,name=timeout_ns,json=timeoutNs,proto3" json:"timeout_ns,omitempty"`
-	Ipcps         []*IPCPInfo `protobuf:"bytes,15,rep,name=ipcps,proto3" json:"ipcps,omitempty"`
-	Names         []*NameInfo `protobuf:"bytes,16,rep,name=names,proto3" json:"names,omitempty"`
-	Flows         []*FlowInfo `protobuf:"bytes,17,rep,name=flows,proto3" json:"flows,omitempty"`
-	Dst           string      `protobuf:"bytes,18,opt,name=dst,proto3" json:"dst,omitempty"`
+	TimeoutNs uint64      `protobuf:"varint,14,opt,name=timeout_ns,json=timeoutNs,proto3" json:"timeout_ns,omitempty"`
+	Ipcps     []*IPCPInfo `protobuf:"bytes,15,rep,name=ipcps,proto3" json:"ipcps,omitempty"`
+	Names     []*NameInfo `protobuf:"bytes,16,rep,name=names,proto3" json:"names,omitempty"`
+	Flows     []*FlowInfo `protobuf:"bytes,17,rep,name=flows,proto3" json:"flows,omitempty"`
+	Dst       string      `protobuf:"bytes,18,opt,name=dst,proto3" json:"dst,omitempty"`
+	// CONNECT_IPCP / DISCONNECT_IPCP: dt, mgmt (empty: both).
+	Comp          string      `protobuf:"bytes,19,opt,name=comp,proto3" json:"comp,omitempty"`
+	Qos           *QoS        `protobuf:"bytes,20,opt,name=qos,proto3" json:"qos,omitempty"`
+	IpcpDetail    *IPCPDetail `protobuf:"bytes,21,opt,name=ipcp_detail,json=ipcpDetail,proto3" json:"ipcp_detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Msg) Reset() {
 	*x = Msg{}
-	mi := &file_ctl_proto_msgTypes[8]
+	mi := &file_ctl_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -761,7 +1172,7 @@ func (x *Msg) String() string {
 func (*Msg) ProtoMessage() {}
 
 func (x *Msg) ProtoReflect() protoreflect.Message {
-	mi := &file_ctl_proto_msgTypes[8]
+	mi := &file_ctl_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -774,7 +1185,7 @@ func (x *Msg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Msg.ProtoReflect.Descriptor instead.
 func (*Msg) Descriptor() ([]byte, []int) {
-	return file_ctl_proto_rawDescGZIP(), []int{8}
+	return file_ctl_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Msg) GetCode() Code {
@@ -903,6 +1314,27 @@ func (x *Msg) GetDst() string {
 	return ""
 }
 
+func (x *Msg) GetComp() string {
+	if x != nil {
+		return x.Comp
+	}
+	return ""
+}
+
+func (x *Msg) GetQos() *QoS {
+	if x != nil {
+		return x.Qos
+	}
+	return nil
+}
+
+func (x *Msg) GetIpcpDetail() *IPCPDetail {
+	if x != nil {
+		return x.IpcpDetail
+	}
+	return nil
+}
+
 var File_ctl_proto protoreflect.FileDescriptor
 
 const file_ctl_proto_rawDesc = "" +
@@ -948,7 +1380,28 @@ const file_ctl_proto_rawDesc = "" +
 	"\x06static\x18\x04 \x03(\v2\x1e.o7s.ctl.UDPConfig.StaticEntryR\x06static\x1a9\n" +
 	"\vStaticEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xcb\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdf\x03\n" +
+	"\rUnicastConfig\x12\x1b\n" +
+	"\taddr_size\x18\x01 \x01(\rR\baddrSize\x12\x19\n" +
+	"\beid_size\x18\x02 \x01(\rR\aeidSize\x12\x17\n" +
+	"\amax_ttl\x18\x03 \x01(\rR\x06maxTtl\x12\x1b\n" +
+	"\taddr_auth\x18\x04 \x01(\rR\baddrAuth\x12\x18\n" +
+	"\arouting\x18\x05 \x01(\rR\arouting\x12\x19\n" +
+	"\bt_recalc\x18\x06 \x01(\rR\atRecalc\x12\x19\n" +
+	"\bt_update\x18\a \x01(\rR\atUpdate\x12\x17\n" +
+	"\at_timeo\x18\b \x01(\rR\x06tTimeo\x12\x1c\n" +
+	"\tdirectory\x18\t \x01(\rR\tdirectory\x12\x1b\n" +
+	"\tdht_alpha\x18\n" +
+	" \x01(\rR\bdhtAlpha\x12\x13\n" +
+	"\x05dht_k\x18\v \x01(\rR\x04dhtK\x12 \n" +
+	"\fdht_t_expire\x18\f \x01(\rR\n" +
+	"dhtTExpire\x12\"\n" +
+	"\rdht_t_refresh\x18\r \x01(\rR\vdhtTRefresh\x12&\n" +
+	"\x0fdht_t_replicate\x18\x0e \x01(\rR\rdhtTReplicate\x12\x1e\n" +
+	"\n" +
+	"congestion\x18\x0f \x01(\rR\n" +
+	"congestion\x12\x19\n" +
+	"\bcong_set\x18\x10 \x01(\bR\acongSet\"\xfd\x01\n" +
 	"\n" +
 	"IPCPConfig\x12\x14\n" +
 	"\x05layer\x18\x01 \x01(\tR\x05layer\x12\x12\n" +
@@ -956,7 +1409,26 @@ const file_ctl_proto_rawDesc = "" +
 	"\thash_algo\x18\x03 \x01(\rR\bhashAlgo\x12*\n" +
 	"\x05local\x18\x04 \x01(\v2\x14.o7s.ctl.LocalConfigR\x05local\x12$\n" +
 	"\x03eth\x18\x05 \x01(\v2\x12.o7s.ctl.EthConfigR\x03eth\x12$\n" +
-	"\x03udp\x18\x06 \x01(\v2\x12.o7s.ctl.UDPConfigR\x03udp\"\xa3\x04\n" +
+	"\x03udp\x18\x06 \x01(\v2\x12.o7s.ctl.UDPConfigR\x03udp\x120\n" +
+	"\aunicast\x18\a \x01(\v2\x16.o7s.ctl.UnicastConfigR\aunicast\"U\n" +
+	"\tNeighbour\x12\x12\n" +
+	"\x04addr\x18\x01 \x01(\tR\x04addr\x12\x12\n" +
+	"\x04comp\x18\x02 \x01(\tR\x04comp\x12\x10\n" +
+	"\x03dst\x18\x03 \x01(\tR\x03dst\x12\x0e\n" +
+	"\x02up\x18\x04 \x01(\bR\x02up\"6\n" +
+	"\x05Route\x12\x10\n" +
+	"\x03dst\x18\x01 \x01(\tR\x03dst\x12\x1b\n" +
+	"\tnext_hops\x18\x02 \x03(\tR\bnextHops\"\xc2\x01\n" +
+	"\n" +
+	"IPCPDetail\x12\x12\n" +
+	"\x04addr\x18\x01 \x01(\tR\x04addr\x122\n" +
+	"\n" +
+	"neighbours\x18\x02 \x03(\v2\x12.o7s.ctl.NeighbourR\n" +
+	"neighbours\x12&\n" +
+	"\x06routes\x18\x03 \x03(\v2\x0e.o7s.ctl.RouteR\x06routes\x12\x14\n" +
+	"\x05names\x18\x04 \x03(\tR\x05names\x12\x18\n" +
+	"\aunnamed\x18\x05 \x01(\rR\aunnamed\x12\x14\n" +
+	"\x05flows\x18\x06 \x01(\rR\x05flows\"\x8d\x05\n" +
 	"\x03Msg\x12!\n" +
 	"\x04code\x18\x01 \x01(\x0e2\r.o7s.ctl.CodeR\x04code\x12\x16\n" +
 	"\x06result\x18\x02 \x01(\x11R\x06result\x12\x16\n" +
@@ -977,14 +1449,21 @@ const file_ctl_proto_rawDesc = "" +
 	"\x05ipcps\x18\x0f \x03(\v2\x11.o7s.ctl.IPCPInfoR\x05ipcps\x12'\n" +
 	"\x05names\x18\x10 \x03(\v2\x11.o7s.ctl.NameInfoR\x05names\x12'\n" +
 	"\x05flows\x18\x11 \x03(\v2\x11.o7s.ctl.FlowInfoR\x05flows\x12\x10\n" +
-	"\x03dst\x18\x12 \x01(\tR\x03dst*\xfd\x02\n" +
+	"\x03dst\x18\x12 \x01(\tR\x03dst\x12\x12\n" +
+	"\x04comp\x18\x13 \x01(\tR\x04comp\x12\x1e\n" +
+	"\x03qos\x18\x14 \x01(\v2\f.o7s.ctl.QoSR\x03qos\x124\n" +
+	"\vipcp_detail\x18\x15 \x01(\v2\x13.o7s.ctl.IPCPDetailR\n" +
+	"ipcpDetail*\xf3\x03\n" +
 	"\x04Code\x12\x14\n" +
 	"\x10CODE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vCREATE_IPCP\x10\x01\x12\x10\n" +
 	"\fDESTROY_IPCP\x10\x03\x12\x0e\n" +
 	"\n" +
 	"LIST_IPCPS\x10\x04\x12\x12\n" +
-	"\x0eBOOTSTRAP_IPCP\x10\x05\x12\x10\n" +
+	"\x0eBOOTSTRAP_IPCP\x10\x05\x12\x0f\n" +
+	"\vENROLL_IPCP\x10\x06\x12\x10\n" +
+	"\fCONNECT_IPCP\x10\a\x12\x13\n" +
+	"\x0fDISCONNECT_IPCP\x10\b\x12\x10\n" +
 	"\fBIND_PROGRAM\x10\t\x12\x12\n" +
 	"\x0eUNBIND_PROGRAM\x10\n" +
 	"\x12\x11\n" +
@@ -1000,13 +1479,17 @@ const file_ctl_proto_rawDesc = "" +
 	"UNREG_NAME\x10\x13\x12\x0e\n" +
 	"\n" +
 	"FLOW_ALLOC\x10\x14\x12\x0f\n" +
-	"\vFLOW_ACCEPT\x10\x15\x12\x10\n" +
+	"\vFLOW_ACCEPT\x10\x15\x12\r\n" +
+	"\tFLOW_JOIN\x10\x16\x12\x10\n" +
 	"\fFLOW_DEALLOC\x10\x17\x12\t\n" +
 	"\x05REPLY\x10\x1b\x12\x0e\n" +
 	"\n" +
 	"LIST_FLOWS\x10d\x12\r\n" +
 	"\tFLOW_DOWN\x10e\x12\v\n" +
-	"\aFLOW_UP\x10fB$Z\"github.com/o7s/ouroboros/stack/ctlb\x06proto3"
+	"\aFLOW_UP\x10f\x12\r\n" +
+	"\tBIND_IPCP\x10g\x12\x0f\n" +
+	"\vUNBIND_IPCP\x10h\x12\r\n" +
+	"\tIPCP_INFO\x10iB$Z\"github.com/o7s/ouroboros/stack/ctlb\x06proto3"
 
 var (
 	file_ctl_proto_rawDescOnce sync.Once
@@ -1021,39 +1504,48 @@ func file_ctl_proto_rawDescGZIP() []byte {
 }
 
 var file_ctl_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ctl_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_ctl_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_ctl_proto_goTypes = []any{
-	(Code)(0),           // 0: o7s.ctl.Code
-	(*QoS)(nil),         // 1: o7s.ctl.QoS
-	(*FlowInfo)(nil),    // 2: o7s.ctl.FlowInfo
-	(*NameInfo)(nil),    // 3: o7s.ctl.NameInfo
-	(*IPCPInfo)(nil),    // 4: o7s.ctl.IPCPInfo
-	(*LocalConfig)(nil), // 5: o7s.ctl.LocalConfig
-	(*EthConfig)(nil),   // 6: o7s.ctl.EthConfig
-	(*UDPConfig)(nil),   // 7: o7s.ctl.UDPConfig
-	(*IPCPConfig)(nil),  // 8: o7s.ctl.IPCPConfig
-	(*Msg)(nil),         // 9: o7s.ctl.Msg
-	nil,                 // 10: o7s.ctl.UDPConfig.StaticEntry
+	(Code)(0),             // 0: o7s.ctl.Code
+	(*QoS)(nil),           // 1: o7s.ctl.QoS
+	(*FlowInfo)(nil),      // 2: o7s.ctl.FlowInfo
+	(*NameInfo)(nil),      // 3: o7s.ctl.NameInfo
+	(*IPCPInfo)(nil),      // 4: o7s.ctl.IPCPInfo
+	(*LocalConfig)(nil),   // 5: o7s.ctl.LocalConfig
+	(*EthConfig)(nil),     // 6: o7s.ctl.EthConfig
+	(*UDPConfig)(nil),     // 7: o7s.ctl.UDPConfig
+	(*UnicastConfig)(nil), // 8: o7s.ctl.UnicastConfig
+	(*IPCPConfig)(nil),    // 9: o7s.ctl.IPCPConfig
+	(*Neighbour)(nil),     // 10: o7s.ctl.Neighbour
+	(*Route)(nil),         // 11: o7s.ctl.Route
+	(*IPCPDetail)(nil),    // 12: o7s.ctl.IPCPDetail
+	(*Msg)(nil),           // 13: o7s.ctl.Msg
+	nil,                   // 14: o7s.ctl.UDPConfig.StaticEntry
 }
 var file_ctl_proto_depIdxs = []int32{
 	1,  // 0: o7s.ctl.FlowInfo.qos:type_name -> o7s.ctl.QoS
-	10, // 1: o7s.ctl.UDPConfig.static:type_name -> o7s.ctl.UDPConfig.StaticEntry
+	14, // 1: o7s.ctl.UDPConfig.static:type_name -> o7s.ctl.UDPConfig.StaticEntry
 	5,  // 2: o7s.ctl.IPCPConfig.local:type_name -> o7s.ctl.LocalConfig
 	6,  // 3: o7s.ctl.IPCPConfig.eth:type_name -> o7s.ctl.EthConfig
 	7,  // 4: o7s.ctl.IPCPConfig.udp:type_name -> o7s.ctl.UDPConfig
-	0,  // 5: o7s.ctl.Msg.code:type_name -> o7s.ctl.Code
-	2,  // 6: o7s.ctl.Msg.flow:type_name -> o7s.ctl.FlowInfo
-	4,  // 7: o7s.ctl.Msg.ipcp:type_name -> o7s.ctl.IPCPInfo
-	8,  // 8: o7s.ctl.Msg.conf:type_name -> o7s.ctl.IPCPConfig
-	3,  // 9: o7s.ctl.Msg.name_info:type_name -> o7s.ctl.NameInfo
-	4,  // 10: o7s.ctl.Msg.ipcps:type_name -> o7s.ctl.IPCPInfo
-	3,  // 11: o7s.ctl.Msg.names:type_name -> o7s.ctl.NameInfo
-	2,  // 12: o7s.ctl.Msg.flows:type_name -> o7s.ctl.FlowInfo
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	8,  // 5: o7s.ctl.IPCPConfig.unicast:type_name -> o7s.ctl.UnicastConfig
+	10, // 6: o7s.ctl.IPCPDetail.neighbours:type_name -> o7s.ctl.Neighbour
+	11, // 7: o7s.ctl.IPCPDetail.routes:type_name -> o7s.ctl.Route
+	0,  // 8: o7s.ctl.Msg.code:type_name -> o7s.ctl.Code
+	2,  // 9: o7s.ctl.Msg.flow:type_name -> o7s.ctl.FlowInfo
+	4,  // 10: o7s.ctl.Msg.ipcp:type_name -> o7s.ctl.IPCPInfo
+	9,  // 11: o7s.ctl.Msg.conf:type_name -> o7s.ctl.IPCPConfig
+	3,  // 12: o7s.ctl.Msg.name_info:type_name -> o7s.ctl.NameInfo
+	4,  // 13: o7s.ctl.Msg.ipcps:type_name -> o7s.ctl.IPCPInfo
+	3,  // 14: o7s.ctl.Msg.names:type_name -> o7s.ctl.NameInfo
+	2,  // 15: o7s.ctl.Msg.flows:type_name -> o7s.ctl.FlowInfo
+	1,  // 16: o7s.ctl.Msg.qos:type_name -> o7s.ctl.QoS
+	12, // 17: o7s.ctl.Msg.ipcp_detail:type_name -> o7s.ctl.IPCPDetail
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_ctl_proto_init() }
@@ -1067,7 +1559,7 @@ func file_ctl_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ctl_proto_rawDesc), len(file_ctl_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -96,6 +96,8 @@ type Config struct {
 	Hash  HashAlgo
 	Eth   *EthConfig // eth-dix, eth-llc
 	UDP   *UDPConfig // udp4, udp6
+	// Unicast configures a unicast layer; nil takes every default.
+	Unicast *UnicastConfig
 }
 
 // DefaultEthertype is the eth-dix IPCP's default ethertype.
@@ -182,4 +184,147 @@ type IRM interface {
 	// FlowState reports that the layer under a flow went down (up false)
 	// or came back up, as an Ethernet IPCP does when its link changes.
 	FlowState(key FlowKey, up bool)
+}
+
+// Unicast layer policies (the reference's enums, spec SYSTEM §8, §10.4).
+const (
+	AddrAuthFlat = 0 // addr_auth_type: flat random addresses
+	DirDHT       = 0 // directory policy
+	CongNone     = 0 // cong_avoid: no congestion avoidance
+	CongMBECN    = 1 // cong_avoid: multi-bit ECN (the default)
+)
+
+// UnicastConfig configures a unicast layer; the bootstrapper's copy is
+// handed to every enrollee (spec SYSTEM §8.5). Zero fields take the
+// reference's defaults (see Defaults).
+type UnicastConfig struct {
+	AddrSize uint8 // bytes; flat accepts only 4
+	EIDSize  uint8 // bytes; only 8
+	MaxTTL   uint8
+	AddrAuth uint8
+	// Routing is the link-state graph policy: 0 simple, 1 lfa, 2 ecmp.
+	Routing                       uint8
+	TRecalc, TUpdate, TTimeo      time.Duration
+	Dir                           uint8
+	DHTAlpha, DHTK                uint32
+	TExpire, TRefresh, TReplicate time.Duration
+	Cong                          uint8
+	// DHTPeer is the enroller's address, set when a config is handed to an
+	// enrollee; 0 for the bootstrapper.
+	DHTPeer uint64
+}
+
+// Defaults fills the zero fields of c with the reference's defaults.
+func (c *UnicastConfig) Defaults() {
+	set := func(p *time.Duration, d time.Duration) {
+		if *p == 0 {
+			*p = d
+		}
+	}
+	if c.AddrSize == 0 {
+		c.AddrSize = 4
+	}
+	if c.EIDSize == 0 {
+		c.EIDSize = 8
+	}
+	if c.MaxTTL == 0 {
+		c.MaxTTL = 60
+	}
+	set(&c.TRecalc, 4*time.Second)
+	set(&c.TUpdate, 15*time.Second)
+	set(&c.TTimeo, 60*time.Second)
+	if c.DHTAlpha == 0 {
+		c.DHTAlpha = 3
+	}
+	if c.DHTK == 0 {
+		c.DHTK = 8
+	}
+	set(&c.TExpire, 86400*time.Second)
+	set(&c.TRefresh, 900*time.Second)
+	set(&c.TReplicate, 900*time.Second)
+}
+
+// Enroller is implemented by IPCPs that join an existing layer through a
+// member (unicast, broadcast).
+type Enroller interface {
+	// Enroll joins the layer of the IPCP that answers for dst in a lower
+	// layer, and returns the layer.
+	Enroll(ctx context.Context, dst string) (Layer, error)
+	// Connect makes a management ("mgmt") or data-transfer ("dt")
+	// adjacency with the IPCP that answers for dst, over a lower-layer
+	// flow with QoS qs.
+	Connect(ctx context.Context, dst, comp string, qs qos.Spec) error
+	// Disconnect removes the first adjacency of that component with dst.
+	Disconnect(dst, comp string) error
+}
+
+// Components of Connect and Disconnect.
+const (
+	CompDT   = "dt"
+	CompMgmt = "mgmt"
+)
+
+// Joiner is implemented by broadcast IPCPs: an application flow joins the
+// layer's forwarding set.
+type Joiner interface {
+	// FlowJoin adds f to the layer whose name hashes to hash. The outcome
+	// follows with IRM.FlowAllocReply, as for FlowAlloc.
+	FlowJoin(ctx context.Context, f Flow, hash []byte) error
+}
+
+// Inspector is implemented by IPCPs that can describe their state (what
+// otb inspect and irm ipcp show print).
+type Inspector interface {
+	Inspect() Info
+}
+
+// Info describes an IPCP's state in its layer.
+type Info struct {
+	Addr       string      // own address as text (unicast), empty otherwise
+	Neighbours []Neighbour // adjacencies
+	Routes     []Route     // forwarding table
+	Names      [][]byte    // hashes registered through this IPCP
+	Flows      int         // N+1 flows it holds
+}
+
+// Neighbour is one adjacency of an IPCP.
+type Neighbour struct {
+	Addr string // its address as text
+	Comp string // CompDT or CompMgmt (broadcast: dt)
+	Dst  string // the name it was reached by (empty if it connected to us)
+	Up   bool
+}
+
+// Route is one forwarding entry: a destination and its next hops.
+type Route struct {
+	Dst      string
+	NextHops []string
+}
+
+// LowerFlow is a flow an IPCP holds in a layer below it.
+type LowerFlow struct {
+	ID    int          // the node's flow id
+	Conn  *seqpkt.Conn // the IPCP's end
+	Name  string       // the name at the other end (allocated flows)
+	Layer string
+}
+
+// Lower is what a node offers the IPCPs that use other layers (unicast,
+// broadcast): flows in the layers below them, allocated and accepted like
+// an application does, under the IPCP's own identity. Names are bound to
+// an IPCP with the node's BindIPCP (irm bind ipcp, or autobind).
+type Lower interface {
+	// LowerAlloc allocates a flow from IPCP self to dst through any
+	// other layer that knows dst.
+	LowerAlloc(ctx context.Context, self uint32, dst string, qs qos.Spec) (LowerFlow, error)
+	// LowerAccept waits for a flow to one of the names bound to self.
+	LowerAccept(ctx context.Context, self uint32) (LowerFlow, error)
+	// LowerDealloc releases a lower flow; the IPCP closes its Conn.
+	LowerDealloc(self uint32, id int) error
+}
+
+// LowerWatcher is implemented by IPCPs that want to hear that the layer
+// under one of their lower flows went down or came back up.
+type LowerWatcher interface {
+	LowerFlowState(id int, up bool)
 }
