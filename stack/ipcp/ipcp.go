@@ -285,6 +285,7 @@ type Info struct {
 	Routes     []Route     // forwarding table
 	Names      [][]byte    // hashes registered through this IPCP
 	Flows      int         // N+1 flows it holds
+	Contacts   int         // directory (DHT) contacts
 }
 
 // Neighbour is one adjacency of an IPCP.

@@ -285,7 +285,7 @@ func (n *Node) Alloc(ctx context.Context, pid int, dst string, qs qos.Spec, time
 		}
 	}
 	n.mu.Unlock()
-	return n.allocIPCP(ctx, pid, dst, qs, limit)
+	return n.allocIPCP(ctx, pid, dst, qs, limit, 0)
 }
 
 // direct completes a pending accept with a flow straight between the two
@@ -308,8 +308,10 @@ func (n *Node) direct(acc *flow, pid int, qs qos.Spec) (FlowInfo, *os.File, erro
 	return info, file, nil
 }
 
-func (n *Node) allocIPCP(ctx context.Context, pid int, dst string, qs qos.Spec, limit time.Time) (FlowInfo, *os.File, error) {
-	e, hash, err := n.findLayer(ctx, dst)
+// allocIPCP allocates through the first layer that knows dst, other than
+// the layer of IPCP exclude (0: none), which is the allocating IPCP itself.
+func (n *Node) allocIPCP(ctx context.Context, pid int, dst string, qs qos.Spec, limit time.Time, exclude uint32) (FlowInfo, *os.File, error) {
+	e, hash, err := n.findLayer(ctx, dst, exclude)
 	if err != nil {
 		return FlowInfo{}, nil, err
 	}
@@ -365,11 +367,19 @@ func (n *Node) allocIPCP(ctx context.Context, pid int, dst string, qs qos.Spec, 
 	return info, file, nil
 }
 
-// findLayer asks the IPCPs, in order, which one reaches the name.
-func (n *Node) findLayer(ctx context.Context, dst string) (*ipcpEntry, []byte, error) {
+// findLayer asks the IPCPs, in order, which one reaches the name; IPCP
+// exclude and the IPCPs of its layer are not asked.
+func (n *Node) findLayer(ctx context.Context, dst string, exclude uint32) (*ipcpEntry, []byte, error) {
 	n.mu.Lock()
 	var cands []*ipcpEntry
+	skip := ""
+	if x := n.ipcps[exclude]; x != nil {
+		skip = x.layer.Name
+	}
 	for _, e := range n.sortedIPCPs() {
+		if e.id == exclude || (skip != "" && e.layer.Name == skip) {
+			continue
+		}
 		if e.state == ipcp.StateOperational && e.typ != ipcp.Broadcast {
 			cands = append(cands, e)
 		}

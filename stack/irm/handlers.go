@@ -10,6 +10,7 @@ import (
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/qos"
 )
 
 func flowMsg(fi FlowInfo) *ctl.FlowInfo {
@@ -28,12 +29,15 @@ func (n *Node) handle(ctx context.Context, cred ctl.Cred, m *ctl.Msg) (*ctl.Msg,
 	var err error
 	reply := &ctl.Msg{Code: ctl.Code_REPLY}
 	switch m.GetCode() {
-	case ctl.Code_FLOW_ALLOC, ctl.Code_FLOW_ACCEPT:
+	case ctl.Code_FLOW_ALLOC, ctl.Code_FLOW_ACCEPT, ctl.Code_FLOW_JOIN:
 		var fi FlowInfo
 		var f *os.File
-		if m.GetCode() == ctl.Code_FLOW_ALLOC {
+		switch m.GetCode() {
+		case ctl.Code_FLOW_ALLOC:
 			fi, f, err = n.Alloc(ctx, cred.PID, m.GetDst(), ctl.QoSFromMsg(m.GetFlow().GetQos()), timeoutOf(m))
-		} else {
+		case ctl.Code_FLOW_JOIN:
+			fi, f, err = n.Join(ctx, cred.PID, m.GetDst(), timeoutOf(m))
+		default:
 			fi, f, err = n.Accept(ctx, cred.PID, timeoutOf(m))
 		}
 		if err != nil {
@@ -61,6 +65,26 @@ func (n *Node) handle(ctx context.Context, cred ctl.Cred, m *ctl.Msg) (*ctl.Msg,
 		var conf ipcp.Config
 		if conf, err = confFromMsg(m.GetConf()); err == nil {
 			err = n.BootstrapIPCP(ctx, m.GetIpcp().GetId(), conf)
+		}
+	case ctl.Code_ENROLL_IPCP:
+		err = n.EnrollIPCP(ctx, m.GetIpcp().GetId(), m.GetDst())
+	case ctl.Code_CONNECT_IPCP:
+		qs := qos.Raw
+		if m.GetQos() != nil {
+			qs = ctl.QoSFromMsg(m.GetQos())
+		}
+		err = n.ConnectIPCP(ctx, m.GetIpcp().GetId(), m.GetDst(), m.GetComp(), qs)
+	case ctl.Code_DISCONNECT_IPCP:
+		err = n.DisconnectIPCP(m.GetIpcp().GetId(), m.GetDst(), m.GetComp())
+	case ctl.Code_BIND_IPCP:
+		err = n.BindIPCP(m.GetIpcp().GetId(), m.GetName())
+	case ctl.Code_UNBIND_IPCP:
+		err = n.UnbindIPCP(m.GetIpcp().GetId(), m.GetName())
+	case ctl.Code_IPCP_INFO:
+		var info ipcp.Info
+		var named []string
+		if info, named, err = n.IPCPDetail(m.GetIpcp().GetId()); err == nil {
+			reply.IpcpDetail = detailMsg(info, named)
 		}
 	case ctl.Code_LIST_IPCPS:
 		for _, e := range n.ListIPCPs() {
@@ -105,6 +129,24 @@ func confFromMsg(c *ctl.IPCPConfig) (ipcp.Config, error) {
 		}
 		conf.Eth = &ipcp.EthConfig{Dev: e.GetDev(), Ethertype: uint16(e.GetEthertype())}
 	}
+	if u := c.GetUnicast(); u != nil {
+		sec := func(v uint32) time.Duration { return time.Duration(v) * time.Second }
+		small := func(v uint32) uint8 { return uint8(min(v, 255)) }
+		conf.Unicast = &ipcp.UnicastConfig{
+			AddrSize: small(u.GetAddrSize()), EIDSize: small(u.GetEidSize()), MaxTTL: small(u.GetMaxTtl()),
+			AddrAuth: small(u.GetAddrAuth()), Routing: small(u.GetRouting()),
+			TRecalc: sec(u.GetTRecalc()), TUpdate: sec(u.GetTUpdate()), TTimeo: sec(u.GetTTimeo()),
+			Dir: small(u.GetDirectory()), DHTAlpha: u.GetDhtAlpha(), DHTK: u.GetDhtK(),
+			TExpire: sec(u.GetDhtTExpire()), TRefresh: sec(u.GetDhtTRefresh()), TReplicate: sec(u.GetDhtTReplicate()),
+			Cong: ipcp.CongMBECN,
+		}
+		if u.GetMaxTtl() > 255 {
+			return conf, fmt.Errorf("%w: ttl %d does not fit 8 bits", ctl.ErrInvalid, u.GetMaxTtl())
+		}
+		if u.GetCongSet() {
+			conf.Unicast.Cong = small(u.GetCongestion())
+		}
+	}
 	if u := c.GetUdp(); u != nil {
 		if u.GetPort() > 0xFFFF {
 			return conf, fmt.Errorf("%w: port %d", ctl.ErrInvalid, u.GetPort())
@@ -131,6 +173,17 @@ func confFromMsg(c *ctl.IPCPConfig) (ipcp.Config, error) {
 		}
 	}
 	return conf, nil
+}
+
+func detailMsg(info ipcp.Info, named []string) *ctl.IPCPDetail {
+	d := &ctl.IPCPDetail{Addr: info.Addr, Names: named, Unnamed: uint32(len(info.Names)), Flows: uint32(info.Flows)}
+	for _, nb := range info.Neighbours {
+		d.Neighbours = append(d.Neighbours, &ctl.Neighbour{Addr: nb.Addr, Comp: nb.Comp, Dst: nb.Dst, Up: nb.Up})
+	}
+	for _, r := range info.Routes {
+		d.Routes = append(d.Routes, &ctl.Route{Dst: r.Dst, NextHops: r.NextHops})
+	}
+	return d
 }
 
 // BindAuto is the bind-program option that enables auto-start.

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/eth"
 	"github.com/o7s/ouroboros/stack/ipcp/local"
 	"github.com/o7s/ouroboros/stack/ipcp/udp"
+	"github.com/o7s/ouroboros/stack/ipcp/unicast"
 )
 
 // ipcpEntry is an IPCP of the node.
@@ -85,6 +87,7 @@ func (n *Node) DestroyIPCP(id uint32) error {
 		return fmt.Errorf("%w: no IPCP with id %d", ctl.ErrIPCP, id)
 	}
 	e.impl.Close()
+	n.processGone(ipcpPID(id), nil) // its names, and lower flows it left
 	n.log.Info("IPCP destroyed", "ipcp", e.name, "id", id)
 	return nil
 }
@@ -94,11 +97,12 @@ type Constructor func(id uint32, irm ipcp.IRM, log *slog.Logger) ipcp.IPCP
 
 // constructors make an IPCP of each available type.
 var constructors = map[ipcp.Type]Constructor{
-	ipcp.Local:  func(id uint32, irm ipcp.IRM, log *slog.Logger) ipcp.IPCP { return local.New(id, irm, log) },
-	ipcp.EthDIX: eth.NewDIX,
-	ipcp.EthLLC: eth.NewLLC,
-	ipcp.UDP4:   udp.New4,
-	ipcp.UDP6:   udp.New6,
+	ipcp.Local:   func(id uint32, irm ipcp.IRM, log *slog.Logger) ipcp.IPCP { return local.New(id, irm, log) },
+	ipcp.Unicast: unicast.New,
+	ipcp.EthDIX:  eth.NewDIX,
+	ipcp.EthLLC:  eth.NewLLC,
+	ipcp.UDP4:    udp.New4,
+	ipcp.UDP6:    udp.New6,
 }
 
 func available() string {
@@ -143,6 +147,29 @@ func checkConf(typ ipcp.Type, conf *ipcp.Config) error {
 		}
 	case ipcp.Broadcast:
 		conf.Hash = ipcp.SHA3_256
+	case ipcp.Unicast:
+		if conf.Unicast == nil {
+			conf.Unicast = &ipcp.UnicastConfig{Cong: ipcp.CongMBECN}
+		}
+		u := conf.Unicast
+		u.Defaults()
+		u.EIDSize = 8 // the reference warns and forces 8
+		switch {
+		case u.AddrSize != 4:
+			return fmt.Errorf("%w: address size %d: the flat address authority takes 4 bytes only (addr 4)", ctl.ErrInvalid, u.AddrSize)
+		case u.AddrAuth != ipcp.AddrAuthFlat:
+			return fmt.Errorf("%w: address authority %d: only flat (0) exists", ctl.ErrInvalid, u.AddrAuth)
+		case u.Dir != ipcp.DirDHT:
+			return fmt.Errorf("%w: directory %d: only DHT (0) exists", ctl.ErrInvalid, u.Dir)
+		case u.Routing > 2:
+			return fmt.Errorf("%w: routing policy %d: link_state (0), lfa (1) or ecmp (2)", ctl.ErrInvalid, u.Routing)
+		case u.Cong > ipcp.CongMBECN:
+			return fmt.Errorf("%w: congestion avoidance %d: none (0) or mb-ecn (1)", ctl.ErrInvalid, u.Cong)
+		case u.TUpdate < time.Second || u.TTimeo < u.TUpdate || u.TRecalc < time.Second:
+			return fmt.Errorf("%w: link-state timers: t_update %v and t_recalc %v need at least 1 s, t_timeo %v at least t_update", ctl.ErrInvalid, u.TUpdate, u.TRecalc, u.TTimeo)
+		case u.DHTK == 0 || u.DHTAlpha == 0 || u.DHTAlpha > u.DHTK:
+			return fmt.Errorf("%w: dht_alpha %d must be 1..dht_k (%d)", ctl.ErrInvalid, u.DHTAlpha, u.DHTK)
+		}
 	}
 	if conf.Hash.Len() == 0 {
 		return fmt.Errorf("%w: unknown hash algorithm %d", ctl.ErrInvalid, conf.Hash)

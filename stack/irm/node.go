@@ -334,10 +334,15 @@ func (n *Node) FlowState(key ipcp.FlowKey, up bool) {
 	n.mu.Lock()
 	f := n.flowByKey(key)
 	var ss []*session
+	owner := 0
 	if f != nil && f.state == FlowAllocated {
 		ss = slices.Clone(n.sessions[f.owner])
+		owner = f.owner
 	}
 	n.mu.Unlock()
+	if self := ipcpOfPID(owner); self != 0 {
+		n.lowerState(self, key.ID, up)
+	}
 	code := ctl.Code_FLOW_DOWN
 	if up {
 		code = ctl.Code_FLOW_UP

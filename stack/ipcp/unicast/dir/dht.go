@@ -306,3 +306,10 @@ func (d *DHT) bootstrap(now time.Time) {
 	l.exp = now.Add(tResp)
 	d.queue(d.cfg.Peer, d.findReqMsg(CodeFindNodeReq, d.id, d.magic))
 }
+
+// Contacts returns the number of contacts in the routing table.
+func (d *DHT) Contacts() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.numContacts()
+}

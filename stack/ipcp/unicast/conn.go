@@ -1,0 +1,259 @@
+package unicast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/ipcp/unicast/connmgr"
+	"github.com/o7s/ouroboros/stack/ipcp/unicast/enroll"
+	"github.com/o7s/ouroboros/stack/qos"
+)
+
+// conn is an N-1 flow that belongs to a component: data transfer or
+// management (enrollment flows are short-lived and not kept).
+type conn struct {
+	lf   ipcp.LowerFlow
+	comp string // ipcp.CompDT or ipcp.CompMgmt
+	peer uint64 // the neighbour's address, from its cep_msg
+	dst  string // the name we reached it by; empty if it connected to us
+	up   atomic.Bool
+	once sync.Once
+}
+
+func (c *conn) close() { c.once.Do(func() { c.lf.Conn.Close() }) }
+
+// info is a component's connection information with the own address.
+func (p *IPCP) info(comp string) (connmgr.Info, bool) {
+	var i connmgr.Info
+	switch comp {
+	case connmgr.DT.Comp:
+		i = connmgr.DT
+		i.Addr = uint64(p.addr)
+	case connmgr.Management.Comp:
+		i = connmgr.Management
+		i.Addr = uint64(p.addr)
+	case connmgr.Enrollment.Comp:
+		i = connmgr.Enrollment
+	default:
+		return i, false
+	}
+	return i, true
+}
+
+// acceptor takes the lower flows that arrive for the names bound to the
+// IPCP, and hands each to its component after the CEP exchange.
+func (p *IPCP) acceptor() {
+	defer p.wg.Done()
+	for {
+		lf, err := p.lower.LowerAccept(p.ctx, p.id)
+		if err != nil {
+			if p.ctx.Err() != nil {
+				return
+			}
+			p.log.Debug("accept", "err", err)
+			select {
+			case <-p.ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		p.wg.Add(1)
+		go p.incoming(lf)
+	}
+}
+
+// drainTimeout bounds the wait for the lower layer to take what was
+// written on a flow before it is released.
+const drainTimeout = time.Second
+
+// drain waits until the layer below has read everything written on c.
+func drain(c interface{ Unsent() int }) {
+	for deadline := time.Now().Add(drainTimeout); c.Unsent() > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (p *IPCP) drop(lf ipcp.LowerFlow) {
+	drain(lf.Conn)
+	lf.Conn.Close()
+	p.lower.LowerDealloc(p.id, lf.ID)
+}
+
+func (p *IPCP) incoming(lf ipcp.LowerFlow) {
+	defer p.wg.Done()
+	local, peer, err := connmgr.Respond(lf.Conn, p.info)
+	if err != nil {
+		p.log.Info("connection refused", "flow", lf.ID, "err", err)
+		p.drop(lf)
+		return
+	}
+	switch local.Comp {
+	case connmgr.Enrollment.Comp:
+		p.mu.Lock()
+		c := enroll.Conf{Layer: p.layer, Type: ipcp.Unicast, Unicast: new(ipcp.UnicastConfig)}
+		*c.Unicast = p.conf
+		p.mu.Unlock()
+		res, err := enroll.Serve(lf.Conn, c)
+		switch {
+		case err != nil:
+			p.log.Warn("enrollment failed", "flow", lf.ID, "err", err)
+		case res != 0:
+			p.log.Warn("enrollment failed at remote", "flow", lf.ID, "result", res)
+		default:
+			p.log.Info("enrollment completed", "flow", lf.ID)
+		}
+		p.drop(lf)
+	case connmgr.DT.Comp:
+		p.addConn(lf, ipcp.CompDT, peer.Addr, "")
+	case connmgr.Management.Comp:
+		p.addConn(lf, ipcp.CompMgmt, peer.Addr, "")
+	}
+}
+
+// Connect implements ipcp.Enroller (spec SYSTEM §8.4, active side).
+func (p *IPCP) Connect(ctx context.Context, dst, comp string, qs qos.Spec) error {
+	if err := p.operational(); err != nil {
+		return err
+	}
+	name := connmgr.DT.Comp
+	switch comp {
+	case ipcp.CompDT:
+	case ipcp.CompMgmt:
+		name = connmgr.Management.Comp
+	default:
+		return fmt.Errorf("%w: unknown component %q", ctl.ErrInvalid, comp)
+	}
+	local, _ := p.info(name)
+	lf, err := p.lower.LowerAlloc(ctx, p.id, dst, qs)
+	if err != nil {
+		return fmt.Errorf("no flow to %s in a lower layer: %w", dst, err)
+	}
+	peer, err := connmgr.Initiate(lf.Conn, local)
+	if err == nil && peer.Addr == 0 {
+		err = errors.New("the peer gave no address")
+	}
+	if err != nil {
+		p.drop(lf)
+		return err
+	}
+	if peer.Addr == uint64(p.addr) {
+		p.drop(lf)
+		return fmt.Errorf("%w: %s is this IPCP", ctl.ErrInvalid, dst)
+	}
+	if len(dst) > 64 {
+		dst = dst[:64]
+	}
+	p.addConn(lf, comp, peer.Addr, dst)
+	return nil
+}
+
+// Disconnect implements ipcp.Enroller.
+func (p *IPCP) Disconnect(dst, comp string) error {
+	p.mu.Lock()
+	i := slices.IndexFunc(p.conns, func(c *conn) bool { return c.comp == comp && c.dst == dst })
+	var c *conn
+	if i >= 0 {
+		c = p.conns[i]
+	}
+	p.mu.Unlock()
+	if c == nil {
+		return fmt.Errorf("%w: no %s connection to %s", ctl.ErrNotFound, comp, dst)
+	}
+	p.removeConn(c)
+	return nil
+}
+
+func (p *IPCP) addConn(lf ipcp.LowerFlow, comp string, peer uint64, dst string) {
+	c := &conn{lf: lf, comp: comp, peer: peer, dst: dst}
+	c.up.Store(true)
+	p.mu.Lock()
+	if p.ctx.Err() != nil {
+		p.mu.Unlock()
+		p.drop(lf)
+		return
+	}
+	p.conns = append(p.conns, c)
+	if comp == ipcp.CompDT {
+		m := make(map[int]*conn, len(*p.dt.Load())+1)
+		for k, v := range *p.dt.Load() {
+			m[k] = v
+		}
+		m[lf.ID] = c
+		p.dt.Store(&m)
+	}
+	p.wg.Add(1)
+	p.mu.Unlock()
+	p.log.Info("connection added", "comp", comp, "peer", AddrString(peer), "flow", lf.ID, "dst", dst)
+	if comp == ipcp.CompDT {
+		go p.dtReader(c)
+		p.ls.dtAdd(c)
+	} else {
+		go p.ls.mgmtReader(c)
+		p.ls.mgmtAdd(c)
+	}
+}
+
+// removeConn ends a connection (disconnect, or its flow ended).
+func (p *IPCP) removeConn(c *conn) {
+	p.mu.Lock()
+	i := slices.Index(p.conns, c)
+	if i < 0 {
+		p.mu.Unlock()
+		return
+	}
+	p.conns = slices.Delete(p.conns, i, i+1)
+	if c.comp == ipcp.CompDT {
+		m := make(map[int]*conn, len(*p.dt.Load()))
+		for k, v := range *p.dt.Load() {
+			if v != c {
+				m[k] = v
+			}
+		}
+		p.dt.Store(&m)
+	}
+	p.mu.Unlock()
+	c.close()
+	if c.comp == ipcp.CompDT {
+		p.ls.dtDel(c)
+	} else {
+		p.ls.mgmtDel(c)
+	}
+	p.lower.LowerDealloc(p.id, c.lf.ID)
+	p.log.Info("connection removed", "comp", c.comp, "peer", AddrString(c.peer), "flow", c.lf.ID)
+}
+
+// LowerFlowState implements ipcp.LowerWatcher: the layer under an N-1
+// flow went down or came back. A data-transfer adjacency over it leaves
+// the routing graph while it is down (a local decision: nothing new goes
+// on the wire; peers age the adjacency out), and alternate forwarding
+// switches at once.
+func (p *IPCP) LowerFlowState(id int, up bool) {
+	p.mu.Lock()
+	var c *conn
+	for _, x := range p.conns {
+		if x.lf.ID == id {
+			c = x
+		}
+	}
+	p.mu.Unlock()
+	if c == nil || c.up.Swap(up) == up {
+		return
+	}
+	p.log.Info("connection state", "comp", c.comp, "peer", AddrString(c.peer), "up", up)
+	if c.comp == ipcp.CompDT {
+		p.pff.SetFlowState(id, up)
+		if up {
+			p.ls.dtAdd(c)
+		} else {
+			p.ls.dtDel(c)
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package unicast
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/ipcp/unicast/ca"
+	"github.com/o7s/ouroboros/stack/ipcp/unicast/dt"
+	"github.com/o7s/ouroboros/stack/qos"
+	"github.com/o7s/ouroboros/stack/seqpkt"
+)
+
+const (
+	dtFAEID  = dt.FAEID
+	dtDHTEID = dt.DHTEID
+)
+
+var (
+	errNoRoute = errors.New("unicast: no route to the destination")
+	errSelf    = errors.New("unicast: the destination is this IPCP")
+)
+
+// Counters of the data path, for tests and inspection.
+type counters struct {
+	forwarded, delivered, ttlDrops, noRoute, malformed, full atomic.Uint64
+}
+
+// dtReader reads one N-1 data-transfer flow and forwards or delivers every
+// packet. When the flow ends, the connection goes.
+func (p *IPCP) dtReader(c *conn) {
+	defer p.wg.Done()
+	buf := make([]byte, seqpkt.MaxPacket)
+	for {
+		n, err := c.lf.Conn.Read(buf)
+		if err != nil {
+			if p.ctx.Err() == nil {
+				p.log.Info("data-transfer flow ended", "peer", AddrString(c.peer), "err", err)
+				go p.removeConn(c)
+			}
+			return
+		}
+		p.receive(buf[:n])
+	}
+}
+
+// receive handles a packet from an N-1 flow (spec SYSTEM §8.3): the TTL is
+// decremented in place; a packet for another address is forwarded unless
+// its TTL ran out, one for us goes to the component or flow its endpoint
+// id names.
+func (p *IPCP) receive(pkt []byte) {
+	h, sdu, err := dt.ParseHeader(pkt)
+	if err != nil {
+		p.stats.malformed.Add(1)
+		return
+	}
+	ttl := h.DecTTL()
+	if h.Dst() != p.addr {
+		if ttl == 0 {
+			p.stats.ttlDrops.Add(1)
+			return
+		}
+		c := p.nextHop(uint64(h.Dst()))
+		if c == nil {
+			p.stats.noRoute.Add(1)
+			return
+		}
+		if p.cong == ipcp.CongMBECN {
+			h.OrECN(mark(c, len(pkt)))
+		}
+		if c.lf.Conn.TryWrite(pkt) != nil {
+			p.stats.full.Add(1)
+			return
+		}
+		p.stats.forwarded.Add(1)
+		return
+	}
+	p.stats.delivered.Add(1)
+	switch eid := h.EID(); {
+	case eid >= dt.MinFlowEID:
+		p.fa.deliver(eid, h.ECN(), sdu)
+	case eid == dtFAEID:
+		p.fa.handle(sdu)
+	case eid == dtDHTEID:
+		if err := p.dht.Handle(0, sdu); err != nil {
+			p.log.Debug("directory message dropped", "err", err)
+		}
+	}
+}
+
+// mark is the congestion mark of a hop (spec SYSTEM §8.10): the packets
+// queued on the outgoing flow, divided by 16. The queue is counted in
+// bytes by the kernel; a packet of this size stands for the unit.
+func mark(c *conn, size int) uint8 {
+	q := c.lf.Conn.Unsent() / max(size, 1)
+	return ca.Mark(q)
+}
+
+func (p *IPCP) nextHop(dst uint64) *conn {
+	fd, ok := p.pff.NextHop(dst)
+	if !ok {
+		return nil
+	}
+	return (*p.dt.Load())[fd]
+}
+
+// write sends pkt, whose first dt.HeaderLen bytes are room for the PCI, to
+// endpoint eid at address dst (dt_write_packet).
+func (p *IPCP) write(dst uint64, qc qos.Cube, eid uint64, pkt []byte) error {
+	if dst == uint64(p.addr) {
+		return errSelf
+	}
+	c := p.nextHop(dst)
+	if c == nil {
+		p.stats.noRoute.Add(1)
+		return errNoRoute
+	}
+	var ecn uint8
+	if p.cong == ipcp.CongMBECN {
+		ecn = mark(c, len(pkt))
+	}
+	dt.Header(pkt).Put(uint32(dst), qc, p.maxTTL, ecn, eid)
+	return c.lf.Conn.Write(pkt)
+}
+
+// sendComp sends a component's message (FA, DHT) on cube BE.
+func (p *IPCP) sendComp(dst uint64, eid uint64, msg []byte) error {
+	pkt := make([]byte, dt.HeaderLen+len(msg))
+	copy(pkt[dt.HeaderLen:], msg)
+	return p.write(dst, qos.CubeBE, eid, pkt)
+}

@@ -1,0 +1,278 @@
+// Package sim is an in-process network for tests and benchmarks without
+// root: many nodes (each a full irm.Node with its control socket) in one
+// process, joined by in-memory Ethernet links (package ethtest), each link
+// a two-port hub carrying an eth-dix layer, with unicast layers formed
+// over them by the same steps an operator takes: create, bind, register
+// in the lower layers, bootstrap, enroll and connect.
+//
+// Topologies built from a seed (Random) are the same for the same seed;
+// layer addresses and DHT ids stay random, as in a real layer.
+package sim
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/ipcp/eth"
+	"github.com/o7s/ouroboros/stack/ipcp/eth/ethtest"
+	"github.com/o7s/ouroboros/stack/irm"
+	"github.com/o7s/ouroboros/stack/qos"
+)
+
+// Net is a set of nodes and links.
+type Net struct {
+	tb    testing.TB
+	dir   string
+	Nodes []*Node
+	Links []*Link
+	byNm  map[string]*Node
+	log   *slog.Logger
+}
+
+// Node is one system.
+type Node struct {
+	Name string
+	N    *irm.Node
+	Sock string
+	// Unicast IPCP of each unicast layer, by layer name.
+	Unicast map[string]uint32
+	lower   map[string]uint32 // eth IPCP of each link layer
+	links   []*Link
+
+	mu    sync.Mutex
+	ports map[string]*ethtest.Port // opened by the eth constructor, by dev
+}
+
+// Link is an Ethernet link between two nodes: a hub with two ports and an
+// eth-dix layer named after it.
+type Link struct {
+	A, B  *Node
+	Layer string
+	pa    *ethtest.Port
+	pb    *ethtest.Port
+}
+
+// New makes an empty network; everything is closed when tb ends. Logs go
+// to tb with -v, at level lvl.
+func New(tb testing.TB) *Net {
+	dir, err := os.MkdirTemp("", "o7ssim")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n := &Net{tb: tb, dir: dir, byNm: map[string]*Node{}, log: slog.New(slog.DiscardHandler)}
+	if testing.Verbose() && os.Getenv("SIM_LOG") != "" {
+		n.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	tb.Cleanup(func() {
+		var wg sync.WaitGroup
+		for _, nd := range n.Nodes {
+			wg.Add(1)
+			go func() { defer wg.Done(); nd.N.Close() }()
+		}
+		wg.Wait()
+		os.RemoveAll(dir)
+	})
+	return n
+}
+
+// Node returns the node named name.
+func (n *Net) Node(name string) *Node { return n.byNm[name] }
+
+// AddNode starts a node.
+func (n *Net) AddNode(name string) *Node {
+	nd := &Node{Name: name, Sock: filepath.Join(n.dir, name+".sock"), Unicast: map[string]uint32{}, lower: map[string]uint32{}, ports: map[string]*ethtest.Port{}}
+	cfg := irm.Config{Sock: nd.Sock, Log: n.log.With("node", name), Constructors: map[ipcp.Type]irm.Constructor{
+		ipcp.EthDIX: func(id uint32, irmI ipcp.IRM, log *slog.Logger) ipcp.IPCP {
+			return eth.New(ipcp.EthDIX, id, irmI, log, func(conf ipcp.EthConfig, llc bool) (eth.Link, error) {
+				nd.mu.Lock()
+				defer nd.mu.Unlock()
+				p := nd.ports[conf.Dev]
+				if p == nil {
+					return nil, fmt.Errorf("sim: node %s has no port %s", name, conf.Dev)
+				}
+				return p, nil
+			})
+		},
+	}}
+	in, err := irm.Start(cfg)
+	if err != nil {
+		n.tb.Fatal(err)
+	}
+	nd.N = in
+	n.Nodes = append(n.Nodes, nd)
+	n.byNm[name] = nd
+	return nd
+}
+
+// Connect joins a and b with a link and brings up its eth-dix layer.
+func (n *Net) Connect(a, b *Node) *Link {
+	hub := ethtest.NewHub()
+	l := &Link{A: a, B: b, Layer: fmt.Sprintf("e-%s-%s", a.Name, b.Name)}
+	for i := 2; n.hasLayer(l.Layer); i++ {
+		l.Layer = fmt.Sprintf("e-%s-%s-%d", a.Name, b.Name, i)
+	}
+	l.pa, l.pb = hub.NewPort(l.Layer+"@"+a.Name, 1500), hub.NewPort(l.Layer+"@"+b.Name, 1500)
+	for _, x := range []struct {
+		nd *Node
+		p  *ethtest.Port
+	}{{a, l.pa}, {b, l.pb}} {
+		x.nd.mu.Lock()
+		x.nd.ports[l.Layer] = x.p
+		x.nd.mu.Unlock()
+		id, err := x.nd.N.CreateIPCP(l.Layer+"."+x.nd.Name, ipcp.EthDIX)
+		if err != nil {
+			n.tb.Fatal(err)
+		}
+		conf := ipcp.Config{Layer: l.Layer, Hash: ipcp.SHA3_256, Eth: &ipcp.EthConfig{Dev: l.Layer, Ethertype: ipcp.DefaultEthertype}}
+		if err := x.nd.N.BootstrapIPCP(context.Background(), id, conf); err != nil {
+			n.tb.Fatal(err)
+		}
+		x.nd.lower[l.Layer] = id
+		x.nd.links = append(x.nd.links, l)
+	}
+	n.Links = append(n.Links, l)
+	return l
+}
+
+func (n *Net) hasLayer(name string) bool {
+	for _, l := range n.Links {
+		if l.Layer == name {
+			return true
+		}
+	}
+	return false
+}
+
+// SetUp takes the link's carrier down or up at both ends.
+func (l *Link) SetUp(up bool) {
+	l.pa.SetCarrier(up)
+	l.pb.SetCarrier(up)
+}
+
+// Other is the end of l that is not nd.
+func (l *Link) Other(nd *Node) *Node {
+	if l.A == nd {
+		return l.B
+	}
+	return l.A
+}
+
+// IPCPName is the name of node's IPCP in layer: <layer>.<node>.
+func IPCPName(layer, node string) string { return layer + "." + node }
+
+// Layer forms a unicast layer over every node and link of the network:
+// the first node bootstraps, the others enroll breadth-first through a
+// neighbour, and every link gets management and data-transfer adjacencies.
+func (n *Net) Layer(name string, conf *ipcp.UnicastConfig) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, nd := range n.Nodes {
+		id, err := nd.N.CreateIPCP(IPCPName(name, nd.Name), ipcp.Unicast)
+		if err != nil {
+			return err
+		}
+		nd.Unicast[name] = id
+		for _, nm := range []string{IPCPName(name, nd.Name), name} {
+			if err := nd.N.CreateName(nm, irm.RoundRobin); err != nil && nm != name {
+				return err
+			}
+			if err := nd.N.BindIPCP(id, nm); err != nil {
+				return err
+			}
+			for _, l := range nd.links {
+				if err := nd.N.RegName(nm, nd.lower[l.Layer]); err != nil {
+					return fmt.Errorf("%s: register %s in %s: %w", nd.Name, nm, l.Layer, err)
+				}
+			}
+		}
+	}
+	if len(n.Nodes) == 0 {
+		return nil
+	}
+	first := n.Nodes[0]
+	if err := first.N.BootstrapIPCP(ctx, first.Unicast[name], ipcp.Config{Layer: name, Hash: ipcp.SHA3_256, Unicast: conf}); err != nil {
+		return fmt.Errorf("%s: bootstrap: %w", first.Name, err)
+	}
+	in := map[*Node]bool{first: true}
+	queue := []*Node{first}
+	for len(queue) > 0 {
+		nd := queue[0]
+		queue = queue[1:]
+		for _, l := range nd.links {
+			nb := l.Other(nd)
+			if in[nb] {
+				continue
+			}
+			in[nb] = true
+			if err := nb.N.EnrollIPCP(ctx, nb.Unicast[name], IPCPName(name, nd.Name)); err != nil {
+				return fmt.Errorf("%s: enroll through %s: %w", nb.Name, nd.Name, err)
+			}
+			queue = append(queue, nb)
+		}
+	}
+	for _, l := range n.Links {
+		if err := l.A.N.ConnectIPCP(ctx, l.A.Unicast[name], IPCPName(name, l.B.Name), "", qos.Raw); err != nil {
+			return fmt.Errorf("%s: connect to %s: %w", l.A.Name, l.B.Name, err)
+		}
+	}
+	return n.Converge(ctx, name)
+}
+
+// Converge waits until every member of the layer has a route to every
+// other member and a directory contact.
+func (n *Net) Converge(ctx context.Context, layer string) error {
+	for {
+		var lag []string
+		for _, nd := range n.Nodes {
+			info, _, err := nd.N.IPCPDetail(nd.Unicast[layer])
+			if err != nil {
+				return err
+			}
+			if len(info.Routes) < len(n.Nodes)-1 || info.Contacts == 0 {
+				lag = append(lag, fmt.Sprintf("%s(routes %d, contacts %d)", nd.Name, len(info.Routes), info.Contacts))
+			}
+		}
+		if len(lag) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("layer %s did not converge: %v lag", layer, lag)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// Random builds a connected random network of n nodes named n0, n1, ...:
+// a random spanning tree plus extra random links, from seed.
+func (n *Net) Random(nodes, extra int, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, seed^0x5eed))
+	for i := range nodes {
+		n.AddNode(fmt.Sprintf("n%d", i))
+	}
+	linked := map[[2]int]bool{}
+	link := func(i, j int) {
+		if i > j {
+			i, j = j, i
+		}
+		if i == j || linked[[2]int{i, j}] {
+			return
+		}
+		linked[[2]int{i, j}] = true
+		n.Connect(n.Nodes[i], n.Nodes[j])
+	}
+	for i := 1; i < nodes; i++ {
+		link(r.IntN(i), i)
+	}
+	for range extra {
+		link(r.IntN(nodes), r.IntN(nodes))
+	}
+}
