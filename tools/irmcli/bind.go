@@ -42,10 +42,6 @@ const unbindProcessUsage = `Usage: irm unbind process <pid>
 
 const unbindIPCPUsage = "Usage: irm unbind ipcp <name> name <name>\n"
 
-// errIPCPBind is the answer to bind ipcp and unbind ipcp.
-var errIPCPBind = textError("IPCPs run inside onode in this implementation, not as processes, " +
-	"so they cannot be bound to names yet.")
-
 func (c *cli) bind(args []string) error {
 	return c.dispatch(args, group{
 		usage: bindUsage,
@@ -225,16 +221,16 @@ func livePID(s string) (int, error) {
 }
 
 func (c *cli) bindIPCP(args []string) error {
-	return ipcpBindArgs(args, bindIPCPUsage, `%q is unknown, try "irm bind ipcp".`)
+	return c.ipcpBind(args, bindIPCPUsage, `%q is unknown, try "irm bind ipcp".`, ctl.Code_BIND_IPCP)
 }
 
 func (c *cli) unbindIPCP(args []string) error {
-	return ipcpBindArgs(args, unbindIPCPUsage, `%q is unknown, try "irm unbind ipcp".`)
+	return c.ipcpBind(args, unbindIPCPUsage, `%q is unknown, try "irm unbind ipcp".`, ctl.Code_UNBIND_IPCP)
 }
 
-// ipcpBindArgs parses bind ipcp and unbind ipcp (both need the name, as in
-// the reference) and refuses them.
-func ipcpBindArgs(args []string, usage, unknown string) error {
+// ipcpBind binds or unbinds a name to an IPCP of the node (found by exact
+// name); both need the name, as in the reference.
+func (c *cli) ipcpBind(args []string, usage, unknown string, code ctl.Code) error {
 	if err := operand(args, usage); err != nil {
 		return err
 	}
@@ -246,7 +242,15 @@ func ipcpBindArgs(args []string, usage, unknown string) error {
 	if name == "" || ipcp == "" {
 		return &usageError{usage: usage}
 	}
-	return errIPCPBind
+	p, err := c.ipcpByName(ipcp)
+	if err != nil {
+		return err
+	}
+	if code == ctl.Code_BIND_IPCP {
+		c.call(&ctl.Msg{Code: ctl.Code_CREATE_NAME, NameInfo: &ctl.NameInfo{Name: name}}) // may exist
+	}
+	_, err = c.call(&ctl.Msg{Code: code, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Name: name})
+	return err
 }
 
 func (c *cli) unbindProgram(args []string) error {

@@ -1,6 +1,7 @@
 package irmcli
 
 import (
+	"errors"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -94,8 +95,7 @@ type bootArgs struct {
 }
 
 // typeConf holds the type-specific options, parsed and checked as the
-// reference does. The unicast and broadcast ones reach no request yet: the
-// node refuses to create IPCPs of those types.
+// reference does.
 type typeConf struct {
 	ip, dns, dev                          string
 	static                                map[string]string
@@ -287,11 +287,10 @@ func (c *cli) bootstrapOne(p *ctl.IPCPInfo, b *bootArgs) error {
 	if err := b.typed.check(typ); err != nil {
 		return err
 	}
-	if b.autobind && typ != ipcp.Unicast && typ != ipcp.Broadcast {
+	autobind := b.autobind
+	if autobind && typ != ipcp.Unicast && typ != ipcp.Broadcast {
 		c.warnf("Cannot bind this IPCP type, autobind disabled.")
-	} else if b.autobind {
-		return textf("Cannot autobind %s: IPCPs run inside onode in this implementation and cannot be bound "+
-			"as processes yet.", p.GetName())
+		autobind = false
 	}
 	conf := &ctl.IPCPConfig{Layer: b.layer, Type: uint32(typ), HashAlgo: uint32(b.hash)}
 	t := &b.typed
@@ -302,7 +301,47 @@ func (c *cli) bootstrapOne(p *ctl.IPCPInfo, b *bootArgs) error {
 		conf.Eth = &ctl.EthConfig{Dev: t.dev, Ethertype: uint32(t.ethertype)}
 	case ipcp.UDP4, ipcp.UDP6:
 		conf.Udp = &ctl.UDPConfig{Addr: t.ip, Port: uint32(t.port), Dns: t.dns, Static: t.static}
+	case ipcp.Unicast:
+		conf.Unicast = &ctl.UnicastConfig{AddrSize: uint32(t.addr), EidSize: uint32(t.eid), MaxTtl: uint32(t.ttl),
+			AddrAuth: uint32(t.addrAuth), Routing: uint32(t.routing), TRecalc: t.lsRecalc, TUpdate: t.lsUpdate, TTimeo: t.lsTimeo,
+			Directory: uint32(t.directory), DhtAlpha: t.dhtAlpha, DhtK: t.dhtK,
+			DhtTExpire: t.dhtExpire, DhtTRefresh: t.dhtRefresh, DhtTReplicate: t.dhtReplicate,
+			Congestion: uint32(t.congest), CongSet: true}
+	}
+	var bound []string
+	if autobind {
+		var err error
+		if bound, err = c.autobind(p, p.GetName(), b.layer); err != nil {
+			return err
+		}
 	}
 	_, err := c.call(&ctl.Msg{Code: ctl.Code_BOOTSTRAP_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Conf: conf})
+	if err != nil {
+		c.unbindAll(p, bound)
+	}
 	return err
+}
+
+// autobind binds an IPCP to its name and its layer's, as the reference's
+// autobind does, creating the names if need be. It returns what it bound.
+func (c *cli) autobind(p *ctl.IPCPInfo, names ...string) ([]string, error) {
+	var bound []string
+	for _, nm := range names {
+		c.call(&ctl.Msg{Code: ctl.Code_CREATE_NAME, NameInfo: &ctl.NameInfo{Name: nm}}) // may exist
+		if _, err := c.call(&ctl.Msg{Code: ctl.Code_BIND_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Name: nm}); err != nil {
+			if errors.Is(err, ctl.ErrExist) {
+				continue
+			}
+			c.unbindAll(p, bound)
+			return nil, textf("Failed to bind %s to %s: %v", p.GetName(), nm, err)
+		}
+		bound = append(bound, nm)
+	}
+	return bound, nil
+}
+
+func (c *cli) unbindAll(p *ctl.IPCPInfo, names []string) {
+	for _, nm := range names {
+		c.call(&ctl.Msg{Code: ctl.Code_UNBIND_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Name: nm})
+	}
 }

@@ -176,7 +176,11 @@ func (c *cli) warnf(format string, a ...any) {
 }
 
 // call sends one request to the node.
-func (c *cli) call(m *ctl.Msg) (*ctl.Msg, error) {
+func (c *cli) call(m *ctl.Msg) (*ctl.Msg, error) { return c.callTimeout(m, callTimeout) }
+
+// callTimeout sends one request that may take up to timeout.
+func (c *cli) callTimeout(m *ctl.Msg, timeout time.Duration) (*ctl.Msg, error) {
+	callTimeout := timeout
 	ctx, cancel := context.WithTimeout(c.ctx, callTimeout)
 	defer cancel()
 	reply, f, err := ctl.Call(ctx, c.sock, m)

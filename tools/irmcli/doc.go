@@ -8,9 +8,10 @@
 // is connect); wildcards are '*' only. Its quirks are kept too (ipcp list
 // ignores its filters, name list prints a name only when the name is a
 // prefix of the filter, register and unregister use wildcards in opposite
-// directions). Where this onode cannot do what was asked (enrollment,
-// binding IPCPs as processes, name security), irm says so and fails rather
-// than pretend.
+// directions). Where this onode cannot do what was asked (name security),
+// irm says so and fails rather than pretend. IPCPs run inside onode, so irm
+// bind ipcp and autobind bind names to the IPCP itself (control message
+// BIND_IPCP), not to a process id.
 //
 // Output goes to stdout, messages about failures to stderr; the exit status
 // is 0 on success and 1 otherwise.

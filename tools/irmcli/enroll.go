@@ -1,5 +1,13 @@
 package irmcli
 
+import (
+	"time"
+
+	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/qos"
+)
+
 const enrollUsage = `Usage: irm ipcp enroll
                 name <ipcp name>
                 [layer <layer to enroll with>]
@@ -28,13 +36,6 @@ const disconnectUsage = `Usage: irm ipcp disconnect
 where COMPONENT in {dt mgmt}
 `
 
-// notYet is the answer to the operations that need unicast or broadcast
-// layers, which this onode does not have.
-func notYet(what string) error {
-	return textf("Cannot %s: that needs a unicast or broadcast layer, and this version of onode "+
-		"implements local IPCPs only.", what)
-}
-
 func (c *cli) ipcpEnroll(args []string) error {
 	var name, typ, layer, dst string
 	var autobind bool
@@ -50,16 +51,97 @@ func (c *cli) ipcpEnroll(args []string) error {
 	if name == "" || layer == "" && dst == "" {
 		return &usageError{usage: enrollUsage}
 	}
-	if typ != "" && typ != "unicast" && typ != "broadcast" {
+	if dst == "" {
+		dst = layer
+	}
+	want := ipcp.Unicast
+	switch typ {
+	case "", "unicast":
+	case "broadcast":
+		want = ipcp.Broadcast
+	default:
 		return &usageError{note: textf("IPCP type %q cannot enroll.", typ).Error(), usage: enrollUsage}
 	}
-	return notYet("enroll " + name)
+	ipcps, err := c.listIPCPs()
+	if err != nil {
+		return err
+	}
+	var targets []*ctl.IPCPInfo
+	for _, p := range ipcps {
+		if wildcard(p.GetName(), name) && p.GetType() == uint32(want) {
+			targets = append(targets, p)
+		}
+	}
+	if len(targets) == 0 {
+		id, err := c.createIPCP(name, want)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, &ctl.IPCPInfo{Id: id, Name: name, Type: uint32(want)})
+	}
+	for _, p := range targets {
+		if _, err := c.callTimeout(&ctl.Msg{Code: ctl.Code_ENROLL_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Dst: dst}, enrollTimeout); err != nil {
+			return err
+		}
+		got := ""
+		if l, err := c.listIPCPs(); err == nil {
+			for _, q := range l {
+				if q.GetId() == p.GetId() {
+					got = q.GetLayer()
+				}
+			}
+		}
+		if layer != "" && got != layer {
+			return textError("Enrollment destination does not match requested layer.")
+		}
+		if autobind {
+			if _, err := c.autobind(p, p.GetName(), got); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// enrollTimeout and connectTimeout are the reference's IRMd timeouts.
+const (
+	enrollTimeout  = 20 * time.Second
+	connectTimeout = 20 * time.Second
+)
+
+// ipcpByName finds an IPCP by exact name.
+func (c *cli) ipcpByName(name string) (*ctl.IPCPInfo, error) {
+	ipcps, err := c.listIPCPs()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ipcps {
+		if p.GetName() == name {
+			return p, nil
+		}
+	}
+	return nil, textf("No IPCP named %s.", name)
+}
+
+// components are those of a connect or disconnect, in the reference's
+// order: the component value is a pattern against dt and mgmt.
+func components(pattern string, order ...string) []string {
+	if pattern == "" {
+		pattern = "*"
+	}
+	var l []string
+	for _, c := range order {
+		if wildcard(pattern, c) {
+			l = append(l, c)
+		}
+	}
+	return l
 }
 
 func (c *cli) ipcpConnect(args []string) error {
-	var name, dst, comp, qos string
+	var name, dst, comp, qs string
 	s := optSet{
-		opts:    []opt{str("name", &name), str("dst", &dst), str("component", &comp), str("qos", &qos)},
+		opts:    []opt{str("name", &name), str("dst", &dst), str("component", &comp), str("qos", &qs)},
 		usage:   connectUsage,
 		unknown: `%q is unknown, try "irm ipcp connect".`,
 	}
@@ -69,12 +151,38 @@ func (c *cli) ipcpConnect(args []string) error {
 	if name == "" || dst == "" {
 		return &usageError{usage: connectUsage}
 	}
-	switch qos {
-	case "", "raw", "best", "voice", "video", "data":
+	spec := qos.Raw
+	switch qs {
+	case "", "raw":
+	case "best":
+		spec = qos.BestEffort
+	case "voice":
+		spec = qos.Voice
+	case "video":
+		spec = qos.Video
+	case "data":
+		spec = qos.Data
 	default:
 		c.warnf("Unknown QoS cube, defaulting to raw.")
 	}
-	return notYet("connect " + name + " to " + dst)
+	p, err := c.ipcpByName(name)
+	if err != nil {
+		return err
+	}
+	comps := components(comp, ipcp.CompMgmt, ipcp.CompDT)
+	if len(comps) == 0 {
+		return &usageError{note: textf("Unknown component %q.", comp).Error(), usage: connectUsage}
+	}
+	for _, cp := range comps {
+		m := &ctl.Msg{Code: ctl.Code_CONNECT_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Dst: dst, Comp: cp, Qos: ctl.QoSToMsg(spec)}
+		if cp == ipcp.CompMgmt {
+			m.Qos = ctl.QoSToMsg(qos.Raw)
+		}
+		if _, err := c.callTimeout(m, connectTimeout); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *cli) ipcpDisconnect(args []string) error {
@@ -90,5 +198,18 @@ func (c *cli) ipcpDisconnect(args []string) error {
 	if name == "" || dst == "" {
 		return &usageError{usage: disconnectUsage}
 	}
-	return notYet("disconnect " + name + " from " + dst)
+	p, err := c.ipcpByName(name)
+	if err != nil {
+		return err
+	}
+	comps := components(comp, ipcp.CompDT, ipcp.CompMgmt)
+	if len(comps) == 0 {
+		return &usageError{note: textf("Unknown component %q.", comp).Error(), usage: disconnectUsage}
+	}
+	for _, cp := range comps {
+		if _, err := c.call(&ctl.Msg{Code: ctl.Code_DISCONNECT_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Dst: dst, Comp: cp}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

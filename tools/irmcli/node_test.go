@@ -71,8 +71,19 @@ func TestIPCPCommands(t *testing.T) {
 		t.Errorf("node IPCPs = %+v", l)
 	}
 	fails(t, sock, "Types do not match.", "ipcp", "bootstrap", "name", "spare", "type", "unicast", "layer", "l2")
-	fails(t, sock, "not available yet", "ipcp", "create", "name", "u", "type", "unicast")
-	fails(t, sock, "not available yet", "ipcp", "bootstrap", "name", "b", "type", "broadcast", "layer", "l")
+	// Unicast IPCPs bootstrap with their options, and bind with autobind.
+	ok(t, sock, "ipcp", "bootstrap", "name", "uni", "type", "unicast", "layer", "net", "routing", "lfa", "ls_t_update", "2", "autobind")
+	fails(t, sock, "address size 3", "ipcp", "bootstrap", "name", "uni2", "type", "unicast", "layer", "net2", "addr", "3")
+	fails(t, sock, "already bound", "bind", "ipcp", "uni", "name", "net")
+	ok(t, sock, "unbind", "ipcp", "uni", "name", "net")
+	ok(t, sock, "bind", "ipcp", "uni", "name", "net")
+	fails(t, sock, "only unicast and broadcast", "bind", "ipcp", "lo", "name", "x")
+	fails(t, sock, "No IPCP named nope.", "ipcp", "connect", "name", "nope", "dst", "x")
+	fails(t, sock, "no process accepts", "ipcp", "connect", "name", "uni", "dst", "nobody", "component", "mgmt")
+	fails(t, sock, "no mgmt connection to x", "ipcp", "disconnect", "name", "uni", "dst", "x", "component", "mgmt")
+	fails(t, sock, "only unicast and broadcast IPCPs enroll", "ipcp", "connect", "name", "lo", "dst", "x")
+	ok(t, sock, "ipcp", "destroy", "name", "uni")
+	ok(t, sock, "ipcp", "destroy", "name", "uni2")
 	// The shims exist; their bootstrap reaches the IPCP, which reports what
 	// the system says (an address this host does not have, TEST-NET-1; an
 	// interface that does not exist: no host interface is touched).
@@ -179,7 +190,7 @@ func TestBindCommands(t *testing.T) {
 	fails(t, sock, "not bound", "unbind", "process", pid, "name", "srv")
 	fails(t, sock, `"2147483600" is not a valid process id.`, "bind", "process", "2147483600", "name", "srv")
 	fails(t, sock, "not attached to this node", "unbind", "process", "2147483600")
-	fails(t, sock, "cannot be bound to names yet", "bind", "ipcp", "lo", "name", "x")
+	fails(t, sock, "No IPCP named nope.", "bind", "ipcp", "nope", "name", "x")
 }
 
 func TestFlowList(t *testing.T) {
