@@ -2,6 +2,7 @@ package irmcli
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/o7s/ouroboros/stack/ctl"
@@ -86,8 +87,14 @@ func flowTable(flows []*ctl.FlowInfo) string {
 		if f.GetDirect() {
 			layer = "(direct)"
 		}
-		fmt.Fprintf(&b, "| %5d | %7d | %7d | %15s | %20s | %20s | %8d |\n",
-			f.GetId(), f.GetNPid(), f.GetN_1Pid(), flowState(f.GetState()), f.GetName(), layer, f.GetMpl())
+		// IPCPs run inside onode: a flow one holds in a lower layer shows
+		// its owner as ipcp:<id>.
+		npid := strconv.FormatUint(uint64(f.GetNPid()), 10)
+		if id := int32(f.GetNPid()); id < 0 {
+			npid = "ipcp:" + strconv.Itoa(int(-id))
+		}
+		fmt.Fprintf(&b, "| %5d | %7s | %7d | %15s | %20s | %20s | %8d |\n",
+			f.GetId(), npid, f.GetN_1Pid(), flowState(f.GetState()), f.GetName(), layer, f.GetMpl())
 	}
 	b.WriteString(flowBorder)
 	b.WriteString("\n")
