@@ -385,13 +385,40 @@ func (n *Node) findLayer(ctx context.Context, dst string, exclude uint32) (*ipcp
 		}
 	}
 	n.mu.Unlock()
-	for _, e := range cands {
-		hash := e.layer.Hash.Sum(dst)
-		qctx, cancel := context.WithTimeout(ctx, QueryTimeout)
-		err := e.impl.Query(qctx, hash)
-		cancel()
-		if err == nil {
-			return e, hash, nil
+	// Every layer is asked at once (the reference asks one after the
+	// other, each with its own timeout, so a layer that does not know the
+	// name costs a whole timeout); the first to answer that it knows the
+	// name wins, and of those answered by then, the first in order.
+	qctx, cancel := context.WithTimeout(ctx, QueryTimeout)
+	defer cancel()
+	type answer struct {
+		i   int
+		err error
+	}
+	answers := make(chan answer, len(cands))
+	for i, e := range cands {
+		go func() { answers <- answer{i, e.impl.Query(qctx, e.layer.Hash.Sum(dst))} }()
+	}
+	best := -1
+	for range cands {
+		a := <-answers
+		if a.err == nil && (best < 0 || a.i < best) {
+			best = a.i
+		}
+		if best >= 0 {
+			// take any other positive answer that is already in
+			for drained := false; !drained; {
+				select {
+				case b := <-answers:
+					if b.err == nil && b.i < best {
+						best = b.i
+					}
+				default:
+					drained = true
+				}
+			}
+			e := cands[best]
+			return e, e.layer.Hash.Sum(dst), nil
 		}
 	}
 	if ctx.Err() != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/ipcp/broadcast"
 	"github.com/o7s/ouroboros/stack/ipcp/eth"
 	"github.com/o7s/ouroboros/stack/ipcp/local"
 	"github.com/o7s/ouroboros/stack/ipcp/udp"
@@ -97,12 +98,13 @@ type Constructor func(id uint32, irm ipcp.IRM, log *slog.Logger) ipcp.IPCP
 
 // constructors make an IPCP of each available type.
 var constructors = map[ipcp.Type]Constructor{
-	ipcp.Local:   func(id uint32, irm ipcp.IRM, log *slog.Logger) ipcp.IPCP { return local.New(id, irm, log) },
-	ipcp.Unicast: unicast.New,
-	ipcp.EthDIX:  eth.NewDIX,
-	ipcp.EthLLC:  eth.NewLLC,
-	ipcp.UDP4:    udp.New4,
-	ipcp.UDP6:    udp.New6,
+	ipcp.Local:     func(id uint32, irm ipcp.IRM, log *slog.Logger) ipcp.IPCP { return local.New(id, irm, log) },
+	ipcp.Unicast:   unicast.New,
+	ipcp.Broadcast: broadcast.New,
+	ipcp.EthDIX:    eth.NewDIX,
+	ipcp.EthLLC:    eth.NewLLC,
+	ipcp.UDP4:      udp.New4,
+	ipcp.UDP6:      udp.New6,
 }
 
 func available() string {

@@ -25,9 +25,46 @@ type conn struct {
 	dst  string // the name we reached it by; empty if it connected to us
 	up   atomic.Bool
 	once sync.Once
+	// Management flows: LSUs to send, written in order by the conn's
+	// writer, so that a flood never blocks a reader and a burst (the
+	// whole LSDB to a new neighbour) is not cut short by a full socket.
+	out  chan []byte
+	done chan struct{}
 }
 
-func (c *conn) close() { c.once.Do(func() { c.lf.Conn.Close() }) }
+// mgmtQueue bounds the LSUs waiting for one management flow.
+const mgmtQueue = 1 << 14
+
+func (c *conn) close() {
+	c.once.Do(func() {
+		c.lf.Conn.Close()
+		if c.done != nil {
+			close(c.done)
+		}
+	})
+}
+
+// send queues an LSU; a full queue drops it (the periodic update repeats
+// it).
+func (c *conn) send(b []byte) {
+	select {
+	case c.out <- b:
+	default:
+	}
+}
+
+func (c *conn) writer() {
+	for {
+		select {
+		case b := <-c.out:
+			if c.lf.Conn.Write(b) != nil {
+				return
+			}
+		case <-c.done:
+			return
+		}
+	}
+}
 
 // info is a component's connection information with the own address.
 func (p *IPCP) info(comp string) (connmgr.Info, bool) {
@@ -174,6 +211,9 @@ func (p *IPCP) Disconnect(dst, comp string) error {
 func (p *IPCP) addConn(lf ipcp.LowerFlow, comp string, peer uint64, dst string) {
 	c := &conn{lf: lf, comp: comp, peer: peer, dst: dst}
 	c.up.Store(true)
+	if comp == ipcp.CompMgmt {
+		c.out, c.done = make(chan []byte, mgmtQueue), make(chan struct{})
+	}
 	p.mu.Lock()
 	if p.ctx.Err() != nil {
 		p.mu.Unlock()
@@ -196,6 +236,8 @@ func (p *IPCP) addConn(lf ipcp.LowerFlow, comp string, peer uint64, dst string) 
 		go p.dtReader(c)
 		p.ls.dtAdd(c)
 	} else {
+		p.wg.Add(1)
+		go func() { defer p.wg.Done(); c.writer() }()
 		go p.ls.mgmtReader(c)
 		p.ls.mgmtAdd(c)
 	}

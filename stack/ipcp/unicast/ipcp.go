@@ -252,7 +252,10 @@ func (p *IPCP) republish() {
 }
 
 // dhtBootstrap asks the enroller's DHT for our neighbourhood, retrying
-// with backoff from 1 ms to 1 s until a route to it exists (spec §8.7).
+// with backoff from 1 ms to 1 s until a route to it exists (spec §8.7),
+// and, unlike the reference, until an answer has given us contacts: the
+// first request often goes out before the enroller has a route back, and
+// the reference's own retry waits a whole periodic-task round (minutes).
 func (p *IPCP) dhtBootstrap(peer uint64) {
 	defer p.wg.Done()
 	if peer == 0 {
@@ -260,15 +263,17 @@ func (p *IPCP) dhtBootstrap(peer uint64) {
 	}
 	wait := time.Millisecond
 	for {
-		err := p.dht.Bootstrap()
-		if err == nil {
-			break
+		if p.dht.Bootstrap() == nil {
+			wait = max(wait, 100*time.Millisecond) // time for the answer
 		}
 		select {
 		case <-p.ctx.Done():
 			return
 		case <-p.kick:
 		case <-time.After(wait):
+		}
+		if p.dht.Contacts() > 0 {
+			return
 		}
 		wait = min(2*wait, time.Second)
 	}
@@ -288,8 +293,35 @@ func (p *IPCP) Reg(hash []byte) error {
 	}
 	p.mu.Lock()
 	p.regs[string(hash)] = true
+	p.wg.Add(1)
 	p.mu.Unlock()
+	go p.place(hash)
 	return nil
+}
+
+// place stores a registered name again, at the k closest contacts, once a
+// lookup of it has found the nodes whose ids are closest to it. The
+// reference stores only at the alpha closest contacts the registering node
+// happens to know, which in a large layer are often not the nodes a lookup
+// ends at (spec SYSTEM §8.7); the lookup and the STOREs are ordinary DHT
+// messages.
+func (p *IPCP) place(hash []byte) {
+	defer p.wg.Done()
+	p.dht.Query(hash) // a FIND_VALUE lookup: it learns the closest nodes
+	for _, wait := range []time.Duration{500 * time.Millisecond, 2 * time.Second} {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		p.mu.Lock()
+		reg := p.regs[string(hash)]
+		p.mu.Unlock()
+		if !reg {
+			return
+		}
+		p.dht.Spread(hash)
+	}
 }
 
 // Unreg implements ipcp.IPCP.

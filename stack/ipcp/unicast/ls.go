@@ -47,7 +47,7 @@ type sends []struct {
 
 func (s sends) run() {
 	for _, x := range s {
-		x.c.lf.Conn.TryWrite(x.b)
+		x.c.send(x.b)
 	}
 }
 
@@ -145,7 +145,7 @@ func (ls *linkState) mgmtReader(c *conn) {
 			}
 			return
 		}
-		ls.receive(c, buf[:n])
+		ls.receive(c, buf[:min(n, len(buf))]) // a longer SDU is not an LSU
 	}
 }
 

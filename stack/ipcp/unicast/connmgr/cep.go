@@ -90,6 +90,9 @@ func recv(c Conn) (Info, error) {
 	if err != nil {
 		return Info{}, fmt.Errorf("connmgr: no cep_msg from the peer: %w", err)
 	}
+	if n > len(buf) { // the rest is lost: it cannot parse
+		return Info{}, fmt.Errorf("%w: %d bytes, more than %d", ErrMsg, n, len(buf))
+	}
 	return Parse(buf[:n])
 }
 

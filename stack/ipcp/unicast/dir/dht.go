@@ -313,3 +313,27 @@ func (d *DHT) Contacts() int {
 	defer d.mu.Unlock()
 	return d.numContacts()
 }
+
+// Spread sends a STORE of the local value of key to the k closest
+// contacts, not only the alpha the reference's Reg reaches. The IPCP calls
+// it once a lookup has taught it the nodes closest to the key, so that the
+// value sits where lookups end. It is a no-op for a key not registered here.
+func (d *DHT) Spread(key []byte) error {
+	if err := d.checkKey(key); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	now := d.cfg.Clock()
+	e := d.entries[string(key)]
+	v := addrToVal(d.cfg.Addr)
+	if e == nil || e.getLval(v) == nil {
+		d.mu.Unlock()
+		return nil
+	}
+	exp := now.Add(d.cfg.TExpire)
+	e.updateLval(v, exp, now)
+	for _, c := range d.contactList(key, d.cfg.K) {
+		d.queue(c.addr, d.storeMsg(key, v, uint32(exp.Unix())))
+	}
+	return d.unlock()
+}

@@ -82,6 +82,12 @@ func ConfMsg(c Conf) *pb.IpcpConfigMsg {
 // ConfFromMsg decodes an ipcp_config_msg.
 func ConfFromMsg(m *pb.IpcpConfigMsg) (Conf, error) {
 	c := Conf{Layer: ipcp.Layer{Name: m.GetLayerInfo().GetName(), Hash: ipcp.HashAlgo(m.GetLayerInfo().GetDirHashAlgo())}, Type: ipcp.Type(m.GetIpcpType())}
+	if m.GetIpcpType() > 255 {
+		return c, fmt.Errorf("%w: IPCP type %d", ErrType, m.GetIpcpType())
+	}
+	if m.GetLayerInfo().GetDirHashAlgo() > uint32(ipcp.SHA3_512) {
+		return c, fmt.Errorf("%w: hash algorithm %d", ErrMsg, m.GetLayerInfo().GetDirHashAlgo())
+	}
 	if c.Layer.Name == "" || c.Layer.Hash.Len() == 0 {
 		return c, fmt.Errorf("%w: configuration without a layer name or with hash algorithm %d", ErrMsg, m.GetLayerInfo().GetDirHashAlgo())
 	}
@@ -106,6 +112,9 @@ func recv(c Conn, buf []byte) ([]byte, error) {
 	n, err := c.Read(buf)
 	if err != nil {
 		return nil, err
+	}
+	if n > len(buf) { // the rest is lost: it cannot parse
+		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrMsg, n, len(buf))
 	}
 	return buf[:n], nil
 }
@@ -168,6 +177,9 @@ func Serve(c Conn, conf Conf) (int32, error) {
 	var req pb.EnrollReqMsg
 	if err := proto.Unmarshal(b, &req); err != nil {
 		return NoAck, fmt.Errorf("%w: %w", ErrMsg, err)
+	}
+	if len(req.GetId()) != IDLen {
+		return NoAck, fmt.Errorf("%w: an id of %d bytes, not %d", ErrMsg, len(req.GetId()), IDLen)
 	}
 	now := time.Now()
 	resp, _ := proto.Marshal(&pb.EnrollRespMsg{Id: req.Id, TSec: proto.Int64(now.Unix()), TNsec: proto.Int32(int32(now.Nanosecond())),

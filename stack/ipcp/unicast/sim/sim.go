@@ -35,6 +35,8 @@ type Net struct {
 	Links []*Link
 	byNm  map[string]*Node
 	log   *slog.Logger
+	// Phases of the last Layer call.
+	Phases Phases
 }
 
 // Node is one system.
@@ -56,6 +58,7 @@ type Node struct {
 type Link struct {
 	A, B  *Node
 	Layer string
+	Hub   *ethtest.Hub
 	pa    *ethtest.Port
 	pb    *ethtest.Port
 }
@@ -115,7 +118,7 @@ func (n *Net) AddNode(name string) *Node {
 // Connect joins a and b with a link and brings up its eth-dix layer.
 func (n *Net) Connect(a, b *Node) *Link {
 	hub := ethtest.NewHub()
-	l := &Link{A: a, B: b, Layer: fmt.Sprintf("e-%s-%s", a.Name, b.Name)}
+	l := &Link{A: a, B: b, Layer: fmt.Sprintf("e-%s-%s", a.Name, b.Name), Hub: hub}
 	for i := 2; n.hasLayer(l.Layer); i++ {
 		l.Layer = fmt.Sprintf("e-%s-%s-%d", a.Name, b.Name, i)
 	}
@@ -172,8 +175,9 @@ func IPCPName(layer, node string) string { return layer + "." + node }
 // the first node bootstraps, the others enroll breadth-first through a
 // neighbour, and every link gets management and data-transfer adjacencies.
 func (n *Net) Layer(name string, conf *ipcp.UnicastConfig) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	n.Phases = Phases{Start: time.Now()}
 	for _, nd := range n.Nodes {
 		id, err := nd.N.CreateIPCP(IPCPName(name, nd.Name), ipcp.Unicast)
 		if err != nil {
@@ -197,6 +201,7 @@ func (n *Net) Layer(name string, conf *ipcp.UnicastConfig) error {
 	if len(n.Nodes) == 0 {
 		return nil
 	}
+	n.Phases.Created = time.Now()
 	first := n.Nodes[0]
 	if err := first.N.BootstrapIPCP(ctx, first.Unicast[name], ipcp.Config{Layer: name, Hash: ipcp.SHA3_256, Unicast: conf}); err != nil {
 		return fmt.Errorf("%s: bootstrap: %w", first.Name, err)
@@ -218,12 +223,30 @@ func (n *Net) Layer(name string, conf *ipcp.UnicastConfig) error {
 			queue = append(queue, nb)
 		}
 	}
+	n.Phases.Enrolled = time.Now()
 	for _, l := range n.Links {
 		if err := l.A.N.ConnectIPCP(ctx, l.A.Unicast[name], IPCPName(name, l.B.Name), "", qos.Raw); err != nil {
-			return fmt.Errorf("%s: connect to %s: %w", l.A.Name, l.B.Name, err)
+			return fmt.Errorf("%s: connect to %s: %w (hub: %d delivered, %d dropped full, %d no port)", l.A.Name, l.B.Name, err,
+				l.Hub.Stats.Delivered.Load(), l.Hub.Stats.DropFull.Load(), l.Hub.Stats.DropNoPort.Load())
 		}
 	}
-	return n.Converge(ctx, name)
+	n.Phases.Connected = time.Now()
+	cctx, ccancel := context.WithTimeout(ctx, 30*time.Second)
+	err := n.Converge(cctx, name)
+	ccancel()
+	n.Phases.Converged = time.Now()
+	return err
+}
+
+// Phases are when the steps of the last Layer ended.
+type Phases struct {
+	Start, Created, Enrolled, Connected, Converged time.Time
+}
+
+func (p Phases) String() string {
+	return fmt.Sprintf("create %v, enroll %v, connect %v, converge %v",
+		p.Created.Sub(p.Start).Round(time.Millisecond), p.Enrolled.Sub(p.Created).Round(time.Millisecond),
+		p.Connected.Sub(p.Enrolled).Round(time.Millisecond), p.Converged.Sub(p.Connected).Round(time.Millisecond))
 }
 
 // Converge waits until every member of the layer has a route to every
@@ -275,4 +298,29 @@ func (n *Net) Random(nodes, extra int, seed uint64) {
 	for range extra {
 		link(r.IntN(nodes), r.IntN(nodes))
 	}
+}
+
+// NextHopLink returns the link from's IPCP in layer forwards on towards
+// to's, or nil.
+func (n *Net) NextHopLink(from, to *Node, layer string) *Link {
+	dst, _, err := to.N.IPCPDetail(to.Unicast[layer])
+	if err != nil {
+		return nil
+	}
+	info, _, err := from.N.IPCPDetail(from.Unicast[layer])
+	if err != nil {
+		return nil
+	}
+	for _, r := range info.Routes {
+		if r.Dst != dst.Addr || len(r.NextHops) == 0 {
+			continue
+		}
+		for _, l := range from.links {
+			nb, _, err := l.Other(from).N.IPCPDetail(l.Other(from).Unicast[layer])
+			if err == nil && nb.Addr == r.NextHops[0] {
+				return l
+			}
+		}
+	}
+	return nil
 }
