@@ -66,13 +66,27 @@ func deployLab(ctx context.Context, file, lab string) {
 	requireRoot()
 	DeferCleanup(func(ctx SpecContext) {
 		if CurrentSpecReport().Failed() {
-			out, _ := otb(ctx, "inspect", lab, "-o", "json")
-			AddReportEntry("otb inspect", out)
+			attachState(ctx, lab)
 		}
 		mustOTB(ctx, "destroy", lab)
 		Expect(leftovers(lab)).To(BeEmpty())
 	})
 	mustOTB(ctx, "deploy", file)
+}
+
+// attachState adds a lab's inspect output and the tail of each node's
+// onode log to the report.
+func attachState(ctx context.Context, lab string) {
+	out, _ := otb(ctx, "inspect", lab, "-o", "json")
+	AddReportEntry("otb inspect "+lab, out)
+	logs, _ := filepath.Glob("/run/o7s/labs/" + lab + "/*/onode.log")
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		if len(b) > 8000 {
+			b = b[len(b)-8000:]
+		}
+		AddReportEntry(l, string(b))
+	}
 }
 
 // on runs a tool on a node of a lab and returns its output.
@@ -89,10 +103,10 @@ func serve(lab, node string, argv ...string) *gexec.Session {
 	return s
 }
 
-var _ = Describe("the default topology", Ordered, Label("tier:e2e", "runtime:netns", "layer:eth-dix", "layer:eth-llc", "layer:udp"), func() {
-	const lab = "default"
+var _ = Describe("every shim layer type", Ordered, Label("tier:e2e", "runtime:netns", "layer:eth-dix", "layer:eth-llc", "layer:udp"), func() {
+	const lab = "shims"
 	BeforeAll(func(ctx SpecContext) {
-		deployLab(ctx, "../topologies/default.yaml", lab)
+		deployLab(ctx, "../topologies/shims.yaml", lab)
 		for _, l := range []string{"dix", "llc", "udp4", "udp6"} {
 			on(ctx, lab, "b", binDir+"/irm", "bind", "program", binDir+"/oping", "name", "oping-"+l)
 		}
@@ -132,7 +146,7 @@ var _ = Describe("the default topology", Ordered, Label("tier:e2e", "runtime:net
 	}, SpecTimeout(time.Minute))
 
 	It("deploys again without changing anything", func(ctx SpecContext) {
-		Expect(mustOTB(ctx, "deploy", "../topologies/default.yaml")).To(ContainSubstring("nothing to do"))
+		Expect(mustOTB(ctx, "deploy", "../topologies/shims.yaml")).To(ContainSubstring("nothing to do"))
 		Expect(on(ctx, lab, "a", binDir+"/oping", "-n", "oping-dix", "-c", "3", "-i", "10ms")).To(ContainSubstring("3 received"))
 	}, SpecTimeout(time.Minute))
 })
@@ -177,7 +191,7 @@ var _ = Describe("bad input to the testbed", Label("tier:robustness", "runtime:n
 
 	It("leaves nothing destroy cannot find when otb is killed during deploy", func(ctx SpecContext) {
 		requireRoot()
-		for _, after := range []time.Duration{5 * time.Millisecond, 30 * time.Millisecond, 100 * time.Millisecond} {
+		for _, after := range []time.Duration{5 * time.Millisecond, 30 * time.Millisecond, 100 * time.Millisecond, 400 * time.Millisecond} {
 			c := exec.Command(filepath.Join(binDir, "otb"), "deploy", "../topologies/default.yaml")
 			Expect(c.Start()).To(Succeed())
 			time.AfterFunc(after, func() { c.Process.Signal(syscall.SIGKILL) })

@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# make testbed: deploy the default topology, run oping and operf across
-# each of its layers, print a results table, destroy the lab. Needs root.
-# Exits non-zero on any failure; the lab is destroyed whatever happens.
+# make testbed: deploy the default topology (four nodes in a line, a unicast
+# layer over three kinds of shim), run oping and operf across the unicast
+# layer end to end (multi-hop) and across single shims, print a results
+# table with the kernel's own figures over the same veth, destroy the lab.
+# Needs root. Exits non-zero on any failure; the lab is destroyed whatever
+# happens.
 set -uo pipefail
 bin=$(cd "${1:-bin}" && pwd)
 topo=${2:-topologies/default.yaml}
 otb=$bin/otb
-layers=(dix llc udp4 udp6)
+# Each row: label, client node, server node, oping name, operf name, path.
+# The names are registered by the topology file; a unicast layer's name is
+# served wherever it is registered, so net's flows cross every hop.
+rows=(
+	"net a d oping operf a-b-c-d, 3 hops"
+	"eth-ab a b oping-dix operf-dix a-b, eth-dix"
+	"udp-bc b c oping-udp operf-udp b-c, udp4"
+)
+kernel_from=b kernel_to=c kernel_ip=198.18.0.2 # the veth under udp-bc
 fail=0
 pids=()
 
@@ -27,43 +38,51 @@ trap cleanup EXIT INT TERM
 
 echo "== otb deploy $topo"
 "$otb" deploy "$topo" || { fail=1; exit; }
+echo
+"$otb" inspect "$lab" | sed -n '/ (unicast)$/,$p'
 
 on() { local node=$1; shift; "$otb" exec --lab "$lab" "$node" -- "$@"; }
-for l in "${layers[@]}"; do
-	on b "$bin/irm" bind program "$bin/oping" name "oping-$l" >/dev/null || fail=1
-	on b "$bin/irm" bind program "$bin/operf" name "operf-$l" >/dev/null || fail=1
-done
 logdir=$(mktemp -d /tmp/o7s-testbed.XXXXXX)
-# Servers: otb exec becomes the tool (same PID), so $! is the server's PID.
-"$otb" exec --lab "$lab" b -- "$bin/oping" --listen -Q >"$logdir/oping-server.log" 2>&1 &
-pids+=($!)
-"$otb" exec --lab "$lab" b -- "$bin/operf" --listen -Q >"$logdir/operf-server.log" 2>&1 &
-pids+=($!)
+# Servers, one oping and one operf per server node, bound to that node's
+# names. otb exec becomes the tool (same PID), so $! is the server's PID.
+declare -A served
+for r in "${rows[@]}"; do
+	read -r _ _ srv pingname perfname _ <<<"$r"
+	on "$srv" "$bin/irm" bind program "$bin/oping" name "$pingname" >/dev/null || fail=1
+	on "$srv" "$bin/irm" bind program "$bin/operf" name "$perfname" >/dev/null || fail=1
+	[ -n "${served[$srv]:-}" ] && continue
+	served[$srv]=1
+	"$otb" exec --lab "$lab" "$srv" -- "$bin/oping" --listen -Q >"$logdir/oping-$srv.log" 2>&1 &
+	pids+=($!)
+	"$otb" exec --lab "$lab" "$srv" -- "$bin/operf" --listen -Q >"$logdir/operf-$srv.log" 2>&1 &
+	pids+=($!)
+done
 # The kernel's own figures over the same veth, for comparison in this run.
-ip4=198.18.0.2
-"$otb" exec --lab "$lab" b -- "$bin/kbase" udp-server $ip4:7000 >/dev/null 2>&1 &
+"$otb" exec --lab "$lab" $kernel_to -- "$bin/kbase" udp-server $kernel_ip:7000 >/dev/null 2>&1 &
 pids+=($!)
-"$otb" exec --lab "$lab" b -- "$bin/kbase" udp-sink $ip4:7001 >"$logdir/sink.log" 2>&1 &
+"$otb" exec --lab "$lab" $kernel_to -- "$bin/kbase" udp-sink $kernel_ip:7001 >"$logdir/sink.log" 2>&1 &
 sink=$!
 pids+=($sink)
 sleep 0.5
 
-printf '\n%-6s %-24s %-6s %-32s %-32s\n' layer "oping -f rtt p50/p99" loss "operf -f 64 B, at receiver" "operf -f 1400 B, at receiver"
-for l in "${layers[@]}"; do
+fmt='%-7s %-16s %-24s %-6s %-30s %-30s\n'
+printf "\n$fmt" layer path "oping -f rtt p50/p99" loss "operf -f 64 B, at receiver" "operf -f 1400 B, at receiver"
+for r in "${rows[@]}"; do
+	read -r label cli srv pingname perfname path <<<"$r"
 	# -f: ping-pong, so the figures are round trips, not queueing
-	out=$(on a "$bin/oping" -n "oping-$l" -c 2000 -f -Q 2>&1) || { echo "$out"; fail=1; }
+	out=$(on "$cli" "$bin/oping" -n "$pingname" -c 2000 -f -Q 2>&1) || { echo "$out"; fail=1; }
 	rtt=$(sed -n 's/^rtt p50\/p99 = \(.*\)$/\1/p' <<<"$out")
 	loss=$(sed -n 's/.* \([0-9]*%\) packet loss.*/\1/p' <<<"$out")
 	[ "$loss" = "0%" ] || fail=1
 	perf=()
 	for size in 64 1400; do
-		before=$(wc -l <"$logdir/operf-server.log")
-		on a "$bin/operf" -n "operf-$l" -s "$size" -f -d 2s >/dev/null 2>&1 || fail=1
+		before=$(wc -l <"$logdir/operf-$srv.log")
+		on "$cli" "$bin/operf" -n "$perfname" -s "$size" -f -d 2s >/dev/null 2>&1 || fail=1
 		# The server ends the flow after a second of silence and prints its
 		# summary: wait for that line.
 		line=
 		for _ in $(seq 50); do
-			line=$(tail -n +$((before + 1)) "$logdir/operf-server.log" | grep -m1 -E ' pps' || true)
+			line=$(tail -n +$((before + 1)) "$logdir/operf-$srv.log" | grep -m1 -E ' pps' || true)
 			[ -n "$line" ] && break
 			sleep 0.1
 		done
@@ -72,21 +91,21 @@ for l in "${layers[@]}"; do
 		[ -n "$pps" ] || fail=1
 		perf+=("${pps:-?} ${mbps:+($mbps)}")
 	done
-	printf '%-6s %-24s %-6s %-32s %-32s\n' "$l" "${rtt:-FAILED}" "${loss:-?}" "${perf[0]}" "${perf[1]}"
+	printf "$fmt" "$label" "$path" "${rtt:-FAILED}" "${loss:-?}" "${perf[0]}" "${perf[1]}"
 done
-icmp=$(on a "$bin/kbase" icmp $ip4 -c 2000 2>&1 | sed -n 's/.*rtt p50\/p99 = \(.*\)$/\1/p')
-udp=$(on a "$bin/kbase" udp-ping $ip4:7000 -c 2000 2>&1 | sed -n 's/.*rtt p50\/p99 = \(.*\)$/\1/p')
+icmp=$(on $kernel_from "$bin/kbase" icmp $kernel_ip -c 2000 2>&1 | sed -n 's/.*rtt p50\/p99 = \(.*\)$/\1/p')
+udp=$(on $kernel_from "$bin/kbase" udp-ping $kernel_ip:7000 -c 2000 2>&1 | sed -n 's/.*rtt p50\/p99 = \(.*\)$/\1/p')
 blast=()
 for size in 64 1400; do
 	kill -USR1 $sink
-	on a "$bin/kbase" udp-blast $ip4:7001 -s $size -d 2s >/dev/null 2>&1
+	on $kernel_from "$bin/kbase" udp-blast $kernel_ip:7001 -s $size -d 2s >/dev/null 2>&1
 	sleep 0.2
 	kill -USR1 $sink
 	sleep 0.2
 	pps=$(tail -1 "$logdir/sink.log" | grep -oE '[0-9]+ pps')
 	blast+=("${pps:-?} ($(awk -v p="${pps% pps}" -v s=$size 'BEGIN {printf "%.1f Mbps", p*s*8/1e6}'))")
 done
-printf '%-6s %-24s %-6s %-32s %-32s\n' "kernel" "${udp:-?} (udp)" "" "${blast[0]} (udp)" "${blast[1]} (udp)"
-printf '%-6s %-24s\n' "" "${icmp:-?} (icmp)"
+printf "$fmt" "kernel" "$kernel_from-$kernel_to, veth" "${udp:-?} (udp)" "" "${blast[0]} (udp)" "${blast[1]} (udp)"
+printf "$fmt" "" "" "${icmp:-?} (icmp)" "" "" ""
 echo
 [ $fail -eq 0 ] && echo "testbed: all layers passed" || echo "testbed: FAILED (server logs in $logdir)"

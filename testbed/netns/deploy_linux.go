@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
-	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/testbed/topo"
 )
 
@@ -73,7 +72,7 @@ func Deploy(ctx context.Context, t *topo.Topology, o Options) (*Lab, error) {
 	if err := l.save(); err != nil { // what we intend, before making it
 		return nil, fmt.Errorf("lab directory: %w", err)
 	}
-	d := &deployer{t: t, l: l, o: o, onode: onode}
+	d := &deployer{t: t, l: l, o: o, onode: onode, enrolled: map[string]time.Duration{}}
 	if err := d.run(ctx); err != nil {
 		fmt.Fprintf(o.Out, "deploy failed; removing what was made\n")
 		Destroy(t.Name, o)
@@ -92,10 +91,30 @@ func plan(t *topo.Topology, root string) *Lab {
 		}
 		l.Nodes[n.Name] = ns
 	}
+	for _, lk := range t.Links {
+		ls := LinkState{ID: lk.ID(), Type: lk.Type, Bridge: lk.Bridge}
+		for _, e := range lk.Endpoints {
+			end := LinkEnd{Node: e.Node, NS: NSName(t.Name, e.Node), Iface: e.Iface}
+			if e.Addr.IsValid() {
+				end.Addr = e.Addr.String()
+			}
+			ls.Ends = append(ls.Ends, end)
+			if lk.Type == topo.LinkBridge {
+				ls.Ports = append(ls.Ports, LinkEnd{Node: lk.Bridge, NS: NSName(t.Name, lk.Bridge), Iface: bridgePort(e)})
+			}
+		}
+		l.Links = append(l.Links, ls)
+	}
 	for _, ly := range t.Layers {
 		ls := LayerState{Name: ly.Name, Type: ly.Type, Link: ly.Link, IPCPs: map[string]string{}}
 		for _, m := range ly.Members {
 			ls.IPCPs[m] = topo.IPCPName(ly.Name, m)
+		}
+		if ly.Upper() {
+			for _, s := range ly.Steps {
+				ls.Members = append(ls.Members, s.Node)
+			}
+			ls.Lower = ly.Lower
 		}
 		l.Layers = append(l.Layers, ls)
 	}
@@ -103,10 +122,11 @@ func plan(t *topo.Topology, root string) *Lab {
 }
 
 type deployer struct {
-	t     *topo.Topology
-	l     *Lab
-	o     Options
-	onode string
+	t        *topo.Topology
+	l        *Lab
+	o        Options
+	onode    string
+	enrolled map[string]time.Duration // node "/" IPCP -> how long it took
 }
 
 func (d *deployer) step(node, what string, err error) error {
@@ -147,15 +167,8 @@ func (d *deployer) run(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, ly := range d.t.Layers {
-		if err := d.layer(ctx, ly); err != nil {
-			return err
-		}
-	}
-	for _, n := range d.t.Nodes {
-		if err := d.names(ctx, n); err != nil {
-			return err
-		}
+	if err := d.steps(ctx); err != nil {
+		return err
 	}
 	fmt.Fprintf(d.o.Out, "lab %s up in %v\n", d.t.Name, time.Since(start).Round(time.Millisecond))
 	return nil
@@ -233,89 +246,123 @@ func call(ctx context.Context, sock string, m *ctl.Msg) (*ctl.Msg, *os.File, err
 	return ctl.Call(cctx, sock, m)
 }
 
-func (d *deployer) layer(ctx context.Context, ly *topo.Layer) error {
-	typ, err := ipcp.ParseType(ly.Type)
-	if err != nil {
-		return d.step(ly.Members[0], "layer "+ly.Name, err)
+// steps runs the deploy steps (Steps) in order.
+func (d *deployer) steps(ctx context.Context) error {
+	ids := map[string]uint32{} // node "/" IPCP name -> IPCP id
+	for _, s := range Steps(d.t) {
+		start := time.Now()
+		if err := d.exec(ctx, s, ids); err != nil {
+			return d.step(s.Node, s.String(), err)
+		}
+		if s.Op == OpEnroll {
+			d.enrolled[s.Node+"/"+s.IPCP] = time.Since(start)
+		}
+		if s.Done != "" {
+			fmt.Fprintln(d.o.Out, s.Done+d.took(s))
+		}
 	}
-	for _, m := range ly.Members {
-		sock := d.l.Nodes[m].Sock
-		name := topo.IPCPName(ly.Name, m)
-		r, _, err := call(ctx, sock, &ctl.Msg{Code: ctl.Code_CREATE_IPCP, Ipcp: &ctl.IPCPInfo{Type: uint32(typ), Name: name}})
+	return nil
+}
+
+// took says how long a member's enrollment took, for the progress line
+// that ends its steps.
+func (d *deployer) took(s Step) string {
+	if t, ok := d.enrolled[s.Node+"/"+s.IPCP]; ok && (s.Op == OpConnect || s.Op == OpEnroll) {
+		return fmt.Sprintf(" (enrolled in %v)", t.Round(time.Millisecond))
+	}
+	return ""
+}
+
+// Timeouts of the steps that wait for the layer: enrollment and
+// adjacencies go through lower layers whose directories may still be
+// filling, so they are tried again until these run out.
+const (
+	enrollTimeout   = 30 * time.Second
+	connectTimeout  = 20 * time.Second
+	registerTimeout = 10 * time.Second
+)
+
+func (d *deployer) exec(ctx context.Context, s Step, ids map[string]uint32) error {
+	sock := d.l.Nodes[s.Node].Sock
+	id := func(p string) (*ctl.IPCPInfo, error) {
+		v, ok := ids[s.Node+"/"+p]
+		if !ok {
+			return nil, fmt.Errorf("no IPCP %s on %s", p, s.Node)
+		}
+		return &ctl.IPCPInfo{Id: v}, nil
+	}
+	var m *ctl.Msg
+	limit := time.Duration(0)
+	switch s.Op {
+	case OpCreate:
+		r, _, err := call(ctx, sock, &ctl.Msg{Code: ctl.Code_CREATE_IPCP, Ipcp: &ctl.IPCPInfo{Type: uint32(s.Type), Name: s.IPCP}})
 		if err != nil {
-			return d.step(m, "create IPCP "+name, err)
+			return err
 		}
-		conf := d.ipcpConf(ly, typ, m)
-		if _, _, err := call(ctx, sock, &ctl.Msg{Code: ctl.Code_BOOTSTRAP_IPCP, Ipcp: &ctl.IPCPInfo{Id: r.GetIpcp().GetId()}, Conf: conf}); err != nil {
-			return d.step(m, "bootstrap IPCP "+name, err)
-		}
-	}
-	fmt.Fprintf(d.o.Out, "%-10s %s on %s: %s\n", "layer", ly.Name, ly.Link, strings.Join(ly.Members, ", "))
-	return nil
-}
-
-// ipcpConf is the bootstrap configuration of node's IPCP in a shim layer.
-// UDP IPCPs learn the names the other members register from the file as
-// static directory entries.
-func (d *deployer) ipcpConf(ly *topo.Layer, typ ipcp.Type, node string) *ctl.IPCPConfig {
-	conf := &ctl.IPCPConfig{Layer: ly.Name, Type: uint32(typ), HashAlgo: uint32(ipcp.DefaultHash)}
-	ep := ly.EndpointOf(d.t, node)
-	switch typ {
-	case ipcp.EthDIX, ipcp.EthLLC:
-		conf.Eth = &ctl.EthConfig{Dev: ep.Iface, Ethertype: ipcp.DefaultEthertype}
-	case ipcp.UDP4, ipcp.UDP6:
-		u := &ctl.UDPConfig{Addr: ep.Addr.Addr().String(), Port: ipcp.DefaultUDPPort, Static: map[string]string{}}
-		for _, m := range ly.Members {
-			if m == node {
-				continue
-			}
-			for name, layers := range d.t.Node(m).Names {
-				for _, l := range layers {
-					if l == ly.Name {
-						u.Static[name] = ly.EndpointOf(d.t, m).Addr.Addr().String()
-					}
-				}
-			}
-		}
-		conf.Udp = u
-	}
-	return conf
-}
-
-func (d *deployer) names(ctx context.Context, n *topo.Node) error {
-	if len(n.Names) == 0 {
+		ids[s.Node+"/"+s.IPCP] = r.GetIpcp().GetId()
 		return nil
+	case OpName:
+		m = &ctl.Msg{Code: ctl.Code_CREATE_NAME, NameInfo: &ctl.NameInfo{Name: s.Name, PolLb: 1}}
+	case OpBootstrap:
+		m = &ctl.Msg{Code: ctl.Code_BOOTSTRAP_IPCP, Conf: s.Conf}
+	case OpBind:
+		m = &ctl.Msg{Code: ctl.Code_BIND_IPCP, Name: s.Name}
+	case OpRegister:
+		m, limit = &ctl.Msg{Code: ctl.Code_REG_NAME, Name: s.Name}, registerTimeout
+	case OpEnroll:
+		m, limit = &ctl.Msg{Code: ctl.Code_ENROLL_IPCP, Dst: s.Dst}, enrollTimeout
+	case OpConnect:
+		m, limit = &ctl.Msg{Code: ctl.Code_CONNECT_IPCP, Dst: s.Dst, Comp: s.Comp}, connectTimeout
+	default:
+		return fmt.Errorf("unknown step %q", s.Op)
 	}
-	sock := d.l.Nodes[n.Name].Sock
-	r, _, err := call(ctx, sock, &ctl.Msg{Code: ctl.Code_LIST_IPCPS})
-	if err != nil {
-		return d.step(n.Name, "list IPCPs", err)
-	}
-	for name, layers := range n.Names {
-		if _, _, err := call(ctx, sock, &ctl.Msg{Code: ctl.Code_CREATE_NAME, NameInfo: &ctl.NameInfo{Name: name, PolLb: 1}}); err != nil {
-			return d.step(n.Name, "create name "+name, err)
+	if s.IPCP != "" {
+		p, err := id(s.IPCP)
+		if err != nil {
+			return err
 		}
-		for _, ly := range layers {
-			id, ok := ipcpID(r.GetIpcps(), topo.IPCPName(ly, n.Name))
-			if !ok {
-				return d.step(n.Name, "register "+name, fmt.Errorf("no IPCP of layer %s", ly))
-			}
-			if _, _, err := call(ctx, sock, &ctl.Msg{Code: ctl.Code_REG_NAME, Name: name, Ipcp: &ctl.IPCPInfo{Id: id}}); err != nil {
-				return d.step(n.Name, "register "+name+" in "+ly, err)
-			}
-		}
-		fmt.Fprintf(d.o.Out, "%-10s name %s in %s\n", n.Name, name, strings.Join(layers, ", "))
+		m.Ipcp = p
 	}
-	return nil
+	if limit == 0 {
+		_, _, err := call(ctx, sock, m)
+		return err
+	}
+	return retry(ctx, limit, func(ctx context.Context, left time.Duration) error {
+		m.TimeoutNs = uint64(left)
+		_, _, err := ctl.Call(ctx, sock, m)
+		return err
+	})
 }
 
-func ipcpID(l []*ctl.IPCPInfo, name string) (uint32, bool) {
-	for _, e := range l {
-		if e.GetName() == name {
-			return e.GetId(), true
+// retry calls fn until it succeeds, fails for good, or limit has passed;
+// fn gets a context and the time left.
+func retry(ctx context.Context, limit time.Duration, fn func(context.Context, time.Duration) error) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	wait := 100 * time.Millisecond
+	for {
+		err := fn(ctx, time.Until(deadline))
+		if err == nil || permanent(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// permanent tells errors that trying again will not mend.
+func permanent(err error) bool {
+	for _, e := range []error{errors.ErrUnsupported, ctl.ErrIPCPType, ctl.ErrInvalid, ctl.ErrNode, context.Canceled} {
+		if errors.Is(err, e) {
+			return true
 		}
 	}
-	return 0, false
+	return false
 }
 
 // tail returns the last n lines of a file.

@@ -1,8 +1,11 @@
 // Package netns is the testbed's network-namespace runtime: it makes a
 // topology real on this kernel (one named network namespace per node, veth
 // pairs created with their ends directly in the namespaces, a namespace
-// holding a bridge per LAN, addresses for UDP links, one onode per node)
-// and removes it again.
+// holding a bridge per LAN, addresses for UDP links, one onode per node),
+// brings its layers up through each node's control socket (Steps: shim
+// IPCPs bootstrapped on their links, then each unicast and broadcast layer
+// bootstrapped on its first member and enrolled and connected member by
+// member), and removes it again.
 //
 // Ownership: every namespace is named o7s-<lab>-<node> and carries the
 // marker "o7s.lab=<lab>" as the alias of its loopback interface. Destroy

@@ -4,8 +4,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/testbed/topo"
 )
 
 // NodeReport is one node as inspect shows it.
@@ -24,10 +27,10 @@ type NodeReport struct {
 
 // Report is a lab as inspect shows it.
 type Report struct {
-	Lab    string       `json:"lab"`
-	File   string       `json:"file"`
-	Nodes  []NodeReport `json:"nodes"`
-	Layers []LayerState `json:"layers"`
+	Lab    string        `json:"lab"`
+	File   string        `json:"file"`
+	Nodes  []NodeReport  `json:"nodes"`
+	Layers []LayerReport `json:"layers"`
 }
 
 // Inspect asks every node of a lab for its state.
@@ -37,7 +40,7 @@ func Inspect(ctx context.Context, lab string, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Lab: l.Name, File: l.File, Layers: l.Layers}
+	r := &Report{Lab: l.Name, File: l.File}
 	for _, name := range l.NodeNames() {
 		n := l.Nodes[name]
 		nr := NodeReport{Name: name, Kind: n.Kind, NS: n.NS, PID: n.PID, Sock: n.Sock}
@@ -48,6 +51,9 @@ func Inspect(ctx context.Context, lab string, o Options) (*Report, error) {
 			nr.fill(ctx, n.Sock)
 		}
 		r.Nodes = append(r.Nodes, nr)
+	}
+	for _, ls := range l.Layers {
+		r.Layers = append(r.Layers, layerReport(ctx, l, ls, r.Nodes))
 	}
 	return r, nil
 }
@@ -83,4 +89,58 @@ func Exec(lab, node string, argv []string, o Options) int {
 		os.Setenv("OUROBOROS_SOCK", n.Sock)
 	}
 	return RunNSExec(append([]string{n.NS}, argv...))
+}
+
+// layerReport asks the members of an upper layer for their IPCP's state.
+func layerReport(ctx context.Context, l *Lab, ls LayerState, nodes []NodeReport) LayerReport {
+	lr := LayerReport{LayerState: ls}
+	if ls.Type != topo.LayerUnicast && ls.Type != topo.LayerBroadcast {
+		return lr
+	}
+	members := ls.Members
+	if len(members) == 0 { // recorded by an older otb
+		for m := range ls.IPCPs {
+			members = append(members, m)
+		}
+		slices.Sort(members)
+	}
+	for _, m := range members {
+		st := IPCPStatus{Node: m, IPCP: ls.IPCPs[m], State: StateMissing}
+		var info *ctl.IPCPInfo
+		for _, nr := range nodes {
+			if nr.Name != m {
+				continue
+			}
+			for _, p := range nr.IPCPs {
+				if p.GetName() == st.IPCP {
+					info = p
+				}
+			}
+			if nr.Error != "" && info == nil {
+				st.Error = nr.Error
+			}
+		}
+		if info != nil {
+			st.ID, st.Layer = info.GetId(), info.GetLayer()
+			state := ipcp.State(info.GetState())
+			st.State = state.String()
+			st.Enrolled = st.Layer == ls.Name && state == ipcp.StateOperational
+			if n := l.Nodes[m]; n != nil && n.Sock != "" {
+				st.detail(ctx, n.Sock)
+			}
+		}
+		lr.Status = append(lr.Status, st)
+	}
+	return lr
+}
+
+func (st *IPCPStatus) detail(ctx context.Context, sock string) {
+	r, _, err := call(ctx, sock, &ctl.Msg{Code: ctl.Code_IPCP_INFO, Ipcp: &ctl.IPCPInfo{Id: st.ID}})
+	if err != nil {
+		st.Error = err.Error()
+		return
+	}
+	d := r.GetIpcpDetail()
+	st.Addr, st.Neighbours, st.Routes = d.GetAddr(), d.GetNeighbours(), d.GetRoutes()
+	st.Names, st.Unnamed, st.Flows = d.GetNames(), d.GetUnnamed(), d.GetFlows()
 }

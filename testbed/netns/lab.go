@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -20,7 +21,27 @@ type Lab struct {
 	Dir     string                `json:"dir"`
 	Created time.Time             `json:"created"`
 	Nodes   map[string]*NodeState `json:"nodes"`
+	Links   []LinkState           `json:"links,omitempty"`
 	Layers  []LayerState          `json:"layers"`
+}
+
+// LinkState is one link of a lab: its ends, by namespace and interface.
+// A LAN's link lists each member's end and, in Ports, its port on the
+// bridge.
+type LinkState struct {
+	ID     string    `json:"id"`
+	Type   string    `json:"type"`
+	Bridge string    `json:"bridge,omitempty"`
+	Ends   []LinkEnd `json:"ends"`
+	Ports  []LinkEnd `json:"ports,omitempty"`
+}
+
+// LinkEnd is one interface of a link.
+type LinkEnd struct {
+	Node  string `json:"node"`
+	NS    string `json:"netns"`
+	Iface string `json:"iface"`
+	Addr  string `json:"addr,omitempty"` // with its prefix length
 }
 
 // NodeState is one node of a lab.
@@ -37,8 +58,12 @@ type NodeState struct {
 type LayerState struct {
 	Name  string            `json:"name"`
 	Type  string            `json:"type"`
-	Link  string            `json:"link"`
-	IPCPs map[string]string `json:"ipcps"` // node -> IPCP name
+	Link  string            `json:"link,omitempty"` // shim layers
+	IPCPs map[string]string `json:"ipcps"`          // node -> IPCP name
+	// Members in enrollment order, the first bootstrapped, and each
+	// one's lower layers (unicast and broadcast layers).
+	Members []string            `json:"members,omitempty"`
+	Lower   map[string][]string `json:"lower,omitempty"`
 }
 
 func labDir(root, lab string) string { return filepath.Join(root, lab) }
@@ -104,4 +129,40 @@ func errNoNode(lab, node string, have []string) error {
 func fail(err error) int {
 	fmt.Fprintf(os.Stderr, "otb: %v\n", err)
 	return 1
+}
+
+// linkEnds finds the interfaces of a link by what a user writes: a
+// point-to-point link's ID either way round, a LAN's bridge name, or
+// NODE:IFACE (a LAN member's end with its bridge port; a point-to-point
+// link's end stands for the whole link).
+func (l *Lab) linkEnds(id string) ([]LinkEnd, error) {
+	links := l.Links
+	if len(links) == 0 {
+		return nil, fmt.Errorf("lab %s recorded no links (deployed by an older otb): destroy and deploy it again", l.Name)
+	}
+	var ids []string
+	for _, ls := range links {
+		ids = append(ids, ls.ID)
+		switch {
+		case ls.ID == id:
+			return append(slices.Clone(ls.Ends), ls.Ports...), nil
+		case ls.Type != "bridge" && len(ls.Ends) == 2 && reversed(ls) == id:
+			return slices.Clone(ls.Ends), nil
+		}
+		for i, e := range ls.Ends {
+			if e.Node+":"+e.Iface != id {
+				continue
+			}
+			if ls.Type == "bridge" && i < len(ls.Ports) {
+				return []LinkEnd{e, ls.Ports[i]}, nil
+			}
+			return slices.Clone(ls.Ends), nil
+		}
+	}
+	return nil, fmt.Errorf("lab %s has no link %q; name one as A:IF--B:IF, a LAN by its bridge, or a LAN member's end as NODE:IF (links: %s)",
+		l.Name, id, strings.Join(ids, ", "))
+}
+
+func reversed(ls LinkState) string {
+	return ls.Ends[1].Node + ":" + ls.Ends[1].Iface + "--" + ls.Ends[0].Node + ":" + ls.Ends[0].Iface
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	vns "github.com/vishvananda/netns"
@@ -103,5 +104,76 @@ func enslave(ns, port string) error {
 			return err
 		}
 		return h.LinkSetMaster(p, br)
+	})
+}
+
+// SetLinkState takes a running link down or brings it up again by its
+// interfaces: both ends of a point-to-point link (veth or udp), every end
+// and bridge port of a LAN named by its bridge, or one member's end and its
+// port when the link is named as NODE:IFACE of a LAN. Both sides of a veth
+// pair see the carrier go; nothing is recorded (the kernel is the state).
+// Bringing a udp link up again restores its addresses (the kernel drops
+// IPv6 ones when an interface goes down).
+func SetLinkState(lab, id string, up bool, o Options) error {
+	o.fill()
+	l, err := LoadLab(o.Root, lab)
+	if err != nil {
+		return err
+	}
+	ends, err := l.linkEnds(id)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, e := range ends {
+		if err := setIfaceState(e, up); err != nil {
+			return fmt.Errorf("link %s: %w", id, err)
+		}
+		names = append(names, e.Node+":"+e.Iface)
+	}
+	state := "down"
+	if up {
+		state = "up"
+	}
+	fmt.Fprintf(o.Out, "link %s %s (%s)\n", id, state, strings.Join(names, ", "))
+	return nil
+}
+
+func setIfaceState(e LinkEnd, up bool) error {
+	return withHandle(e.NS, func(h *netlink.Handle) error {
+		l, err := h.LinkByName(e.Iface)
+		if err != nil {
+			return fmt.Errorf("%s in %s: %w", e.Iface, e.NS, err)
+		}
+		if !up {
+			return h.LinkSetDown(l)
+		}
+		if err := h.LinkSetUp(l); err != nil {
+			return fmt.Errorf("up %s in %s: %w", e.Iface, e.NS, err)
+		}
+		if e.Addr == "" {
+			return nil
+		}
+		p, err := netip.ParsePrefix(e.Addr)
+		if err != nil {
+			return err
+		}
+		addrs, err := h.AddrList(l, netlink.FAMILY_ALL)
+		if err != nil {
+			return err
+		}
+		for _, a := range addrs {
+			if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.Unmap() == p.Addr() {
+				return nil
+			}
+		}
+		addr := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
+		if p.Addr().Is6() {
+			addr.Flags = unix.IFA_F_NODAD
+		}
+		if err := h.AddrAdd(l, addr); err != nil {
+			return fmt.Errorf("address %v on %s in %s: %w", p, e.Iface, e.NS, err)
+		}
+		return nil
 	})
 }

@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/o7s/ouroboros/testbed/netns"
 	"github.com/o7s/ouroboros/testbed/topo"
@@ -20,20 +20,36 @@ import (
 const usage = `Usage: otb COMMAND [ARGS]
 
 The Ouroboros testbed: a topology file becomes nodes in network namespaces,
-joined by veth links, LAN bridges and UDP links, each running onode.
+joined by veth links, LAN bridges and UDP links, each running onode, with
+shim layers on the links and unicast and broadcast layers over them.
 
 Commands:
-  deploy FILE [--dry-run]          make the lab real (again: nothing changes if it is up)
+  deploy FILE [--dry-run]          make the lab real: namespaces, links, onodes,
+                                   then each layer (shims; unicast and broadcast
+                                   layers bootstrapped, enrolled, connected);
+                                   --dry-run prints every step instead. Again on
+                                   a lab that is up: nothing changes
   destroy (FILE | LAB | --all)     remove exactly what the lab made; gone already is fine
-  inspect [LAB] [-o json]          nodes, namespaces, onode, IPCPs, names and flows
+  inspect [LAB] [-o json]          nodes, onode, IPCPs, names, flows; for unicast and
+                                   broadcast layers each member's state, address,
+                                   neighbours, routes and registered names
   exec [--lab LAB] NODE -- CMD...  run CMD inside NODE with OUROBOROS_SOCK set for it
-  graph FILE [--format dot|mermaid]  draw the topology
+  graph FILE [--layer L [--live]] [--format dot|mermaid]
+                                   draw the topology, or one layer's graph (its
+                                   adjacencies and enrollments as planned; --live
+                                   adds addresses and adjacency state from the
+                                   running lab named in FILE)
+  link set LINK --state down|up [--lab LAB]
+                                   take a running link's interfaces down or up in
+                                   both namespaces (LINK: A:IF--B:IF, a LAN's bridge,
+                                   or a LAN member's NODE:IF)
   gc                               remove labs whose directory or namespaces are gone
   help                             this text
 
 LAB defaults to the only lab deployed. Lab state lives in %s/<lab>.
-Needs root (network namespaces). Not yet: docker runtime, impairment, link
-set, node stop/start, capture, story (see the design in TESTBED.md).
+deploy (but --dry-run), destroy, exec, link and gc need root. Not yet:
+docker runtime, impairment, link show, node stop/start, capture, story (see
+the design in TESTBED.md).
 `
 
 // Main runs otb and returns its exit status.
@@ -61,7 +77,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "exec":
 		return c.exec(args[1:])
 	case "graph":
-		err = c.graph(args[1:])
+		err = c.graph(ctx, args[1:])
+	case "link":
+		err = c.link(args[1:])
 	case "gc":
 		err = c.gc()
 	case "help", "-h", "--help":
@@ -86,7 +104,7 @@ var errUsage = errors.New("usage")
 // needsRoot tells whether a command changes or enters namespaces.
 func needsRoot(args []string) bool {
 	switch args[0] {
-	case "destroy", "exec", "gc":
+	case "destroy", "exec", "gc", "link":
 		return true
 	case "deploy":
 		for _, a := range args[1:] {
@@ -146,29 +164,6 @@ func (c *cli) deploy(ctx context.Context, args []string) error {
 	}
 	_, err = netns.Deploy(ctx, t, c.o)
 	return err
-}
-
-func printPlan(w io.Writer, t *topo.Topology) error {
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "lab %s (%s)\n", t.Name, t.File)
-	for _, n := range t.Nodes {
-		fmt.Fprintf(tw, "node\t%s\t%s\tnetns %s\n", n.Name, n.Kind, netns.NSName(t.Name, n.Name))
-	}
-	for _, l := range t.Links {
-		var eps []string
-		for _, e := range l.Endpoints {
-			s := e.Node + ":" + e.Iface
-			if e.Addr.IsValid() {
-				s += " " + e.Addr.String()
-			}
-			eps = append(eps, s)
-		}
-		fmt.Fprintf(tw, "link\t%s\t%s\t%s\n", l.ID(), l.Type, strings.Join(eps, ", "))
-	}
-	for _, ly := range t.Layers {
-		fmt.Fprintf(tw, "layer\t%s\t%s\ton %s: %s\n", ly.Name, ly.Type, ly.Link, strings.Join(ly.Members, ", "))
-	}
-	return tw.Flush()
 }
 
 // labArg resolves a lab from a topology file, a lab name, or the only lab.
@@ -238,37 +233,6 @@ func (c *cli) inspect(ctx context.Context, args []string) error {
 	return printReport(c.out, r)
 }
 
-func printReport(w io.Writer, r *netns.Report) error {
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "lab %s (%s)\n\nNODE\tKIND\tNETNS\tONODE\tIPCPS\tNAMES\tFLOWS\n", r.Lab, r.File)
-	for _, n := range r.Nodes {
-		state := "-"
-		if n.Kind == topo.KindNode {
-			state = fmt.Sprintf("pid %d", n.PID)
-			if !n.Up {
-				state += " DOWN"
-			}
-		}
-		var ipcps, names []string
-		for _, p := range n.IPCPs {
-			ipcps = append(ipcps, p.GetName())
-		}
-		for _, nm := range n.Names {
-			names = append(names, nm.GetName())
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", n.Name, n.Kind, n.NS, state, strings.Join(ipcps, ","), strings.Join(names, ","), len(n.Flows))
-	}
-	fmt.Fprintf(tw, "\nLAYER\tTYPE\tLINK\tIPCPS\n")
-	for _, l := range r.Layers {
-		var ps []string
-		for node, p := range l.IPCPs {
-			ps = append(ps, node+"="+p)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Name, l.Type, l.Link, strings.Join(ps, " "))
-	}
-	return tw.Flush()
-}
-
 func (c *cli) exec(args []string) int {
 	lab := ""
 	if len(args) >= 2 && args[0] == "--lab" {
@@ -286,21 +250,99 @@ func (c *cli) exec(args []string) int {
 	return netns.Exec(lab, args[0], args[2:], c.o)
 }
 
-func (c *cli) graph(args []string) error {
+func (c *cli) graph(ctx context.Context, args []string) error {
 	fs := c.flags("graph")
 	format := fs.String("format", "dot", "dot or mermaid")
+	layer := fs.String("layer", "", "draw this layer's graph")
+	live := fs.Bool("live", false, "with --layer: add the running lab's addresses and adjacencies")
 	pos, err := parse(fs, args)
-	if err != nil || len(pos) != 1 || (*format != "dot" && *format != "mermaid") {
-		return c.usageErr("usage: otb graph FILE [--format dot|mermaid]")
+	if err != nil || len(pos) != 1 || (*format != "dot" && *format != "mermaid") || (*live && *layer == "") {
+		return c.usageErr("usage: otb graph FILE [--layer L [--live]] [--format dot|mermaid]")
 	}
 	t, err := topo.Load(pos[0])
 	if err != nil {
 		return err
 	}
-	if *format == "mermaid" {
-		return t.Mermaid(c.out)
+	if *layer == "" {
+		if *format == "mermaid" {
+			return t.Mermaid(c.out)
+		}
+		return t.Dot(c.out)
 	}
-	return t.Dot(c.out)
+	g := t.LayerGraph(*layer)
+	if g == nil {
+		var names []string
+		for _, ly := range t.Layers {
+			names = append(names, ly.Name)
+		}
+		return fmt.Errorf("%s has no layer %q (layers: %s)", pos[0], *layer, strings.Join(names, ", "))
+	}
+	if *live {
+		if ly := t.Layer(*layer); !ly.Upper() {
+			return fmt.Errorf("--live shows adjacencies of unicast and broadcast layers; %s is %s (drop --live)", ly.Name, ly.Type)
+		}
+		r, err := netns.Inspect(ctx, t.Name, c.o)
+		if err != nil {
+			return fmt.Errorf("--live: %w", err)
+		}
+		g.Live(liveMembers(r, *layer))
+	}
+	if *format == "mermaid" {
+		return g.Mermaid(c.out)
+	}
+	return g.Dot(c.out)
+}
+
+// liveMembers is what the members of a layer report, for its graph.
+func liveMembers(r *netns.Report, layer string) []topo.LiveMember {
+	var l []topo.LiveMember
+	for _, lr := range r.Layers {
+		if lr.Name != layer {
+			continue
+		}
+		for _, st := range lr.Status {
+			lm := topo.LiveMember{Node: st.Node, Addr: st.Addr}
+			for _, nb := range st.Neighbours {
+				if nb.GetComp() == "dt" || nb.GetComp() == "" {
+					lm.Neighbours = append(lm.Neighbours, topo.LiveNeighbour{Addr: nb.GetAddr(), Comp: nb.GetComp(), Up: nb.GetUp()})
+				}
+			}
+			l = append(l, lm)
+		}
+	}
+	return l
+}
+
+func (c *cli) link(args []string) error {
+	const use = "usage: otb link set LINK --state down|up [--lab LAB]"
+	if len(args) == 0 || args[0] != "set" {
+		if len(args) > 0 && args[0] == "show" {
+			return errors.New("otb link show is not available yet; otb inspect shows the lab")
+		}
+		return c.usageErr(use)
+	}
+	fs := c.flags("link set")
+	state := fs.String("state", "", "down or up")
+	lab := fs.String("lab", "", "the lab (default: the only one deployed)")
+	pos, err := parse(fs, args[1:])
+	if err != nil || len(pos) != 1 || (*state != "down" && *state != "up") {
+		return c.usageErr(use)
+	}
+	name, err := c.labArg(*lab)
+	if err != nil {
+		return err
+	}
+	if labs := netns.Labs(netns.DefaultRoot); !slices.Contains(labs, name) {
+		return fmt.Errorf("no lab %s is deployed (deployed: %s)", name, orNone(labs))
+	}
+	return netns.SetLinkState(name, pos[0], *state == "up", c.o)
+}
+
+func orNone(l []string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return strings.Join(l, ", ")
 }
 
 func (c *cli) gc() error {

@@ -3,6 +3,7 @@ package otb
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,9 @@ func TestUsage(t *testing.T) {
 		{[]string{"graph", "../../topologies/lan.yaml", "--format", "png"}, 2, "usage: otb graph FILE"},
 		{[]string{"inspect", "-o", "yaml"}, 2, "usage: otb inspect"},
 		{[]string{"deploy", "/nonexistent.yaml", "--dry-run"}, 1, "nonexistent.yaml"},
+		{[]string{"graph", "../../topologies/ring.yaml", "--live"}, 2, "usage: otb graph FILE [--layer L [--live]]"},
+		{[]string{"graph", "../../topologies/ring.yaml", "--layer", "nope"}, 1, `has no layer "nope" (layers: dix-a-b, dix-b-c, dix-c-d, dix-d-a, net)`},
+		{[]string{"graph", "../../topologies/ring.yaml", "--layer", "dix-a-b", "--live"}, 1, "--live shows adjacencies of unicast and broadcast layers; dix-a-b is eth-dix"},
 	} {
 		code, out, errw := run(tc.args...)
 		if code != tc.code || !strings.Contains(out+errw, tc.want) {
@@ -37,11 +41,71 @@ func TestUsage(t *testing.T) {
 	}
 }
 
+// TestLinkUsage: otb link set checks its arguments before it needs a lab
+// (as root; without root it stops at that).
+func TestLinkUsage(t *testing.T) {
+	if os.Geteuid() != 0 {
+		code, _, errw := run("link", "set", "a:e1--b:e1", "--state", "down")
+		if code != 1 || !strings.Contains(errw, "needs root") {
+			t.Errorf("otb link set without root = %d, %q", code, errw)
+		}
+		return
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"link"}, 2, "usage: otb link set LINK --state down|up [--lab LAB]"},
+		{[]string{"link", "set", "a:e1--b:e1"}, 2, "usage: otb link set"},
+		{[]string{"link", "set", "a:e1--b:e1", "--state", "sideways"}, 2, "usage: otb link set"},
+		{[]string{"link", "show", "a:e1--b:e1"}, 1, "otb link show is not available yet"},
+		{[]string{"link", "set", "a:e1--b:e1", "--state", "down", "--lab", "nolabhere"}, 1, "no lab nolabhere is deployed"},
+	} {
+		code, out, errw := run(tc.args...)
+		if code != tc.code || !strings.Contains(out+errw, tc.want) {
+			t.Errorf("otb %v = %d, %q %q; want %d and %q", tc.args, code, out, errw, tc.code, tc.want)
+		}
+	}
+}
+
+// TestHelp: the help names every command and flag it has, and does not
+// call implemented ones unavailable.
+func TestHelp(t *testing.T) {
+	_, out, _ := run("help")
+	for _, w := range []string{"deploy FILE [--dry-run]", "destroy (FILE | LAB | --all)", "inspect [LAB] [-o json]", "exec [--lab LAB] NODE -- CMD",
+		"graph FILE [--layer L [--live]] [--format dot|mermaid]", "link set LINK --state down|up [--lab LAB]", "gc", "unicast and broadcast"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("help lacks %q", w)
+		}
+	}
+	notYet := out[strings.Index(out, "Not yet:"):]
+	for _, w := range []string{"link set", "unicast", "broadcast"} {
+		if strings.Contains(notYet, w) {
+			t.Errorf("help says %q is not available yet:\n%s", w, notYet)
+		}
+	}
+}
+
+// TestLayerGraph draws one layer.
+func TestLayerGraph(t *testing.T) {
+	code, out, errw := run("graph", "../../topologies/default.yaml", "--layer", "net")
+	if code != 0 || !strings.Contains(out, `"b" -- "a" [label="eth-ab\nb enrolls via a", dir=forward, style=bold];`) {
+		t.Fatalf("graph --layer net = %d\n%s%s", code, out, errw)
+	}
+	code, out, _ = run("graph", "../../topologies/lan-broadcast.yaml", "--layer", "bc", "--format", "mermaid")
+	if code != 0 || !strings.Contains(out, `n3 ==>|"lan<br>d enrolls via a"| n0`) {
+		t.Fatalf("graph --layer bc mermaid = %d\n%s", code, out)
+	}
+}
+
 func TestDryRunAndGraph(t *testing.T) {
 	code, out, errw := run("deploy", "../../topologies/default.yaml", "--dry-run")
-	if code != 0 || !strings.Contains(out, "netns o7s-default-a") || !strings.Contains(out, "a:u0 198.18.0.1/30") ||
-		!strings.Contains(out, "layer  llc-ab") {
-		t.Fatalf("dry run = %d\n%s%s", code, out, errw)
+	for _, w := range []string{"netns o7s-default-a", "b:u0 198.18.0.1/30", "layer  llc-cd", "over eth-ab, udp-bc, llc-cd: a, b, c, d; enrollment minimal, connect minimal",
+		"c  enroll net.c via net.b", "d  connect net.d to net.c (dt)", "b  register net.b in udp-bc (udp-bc.b)", "a  bootstrap net.a in net (unicast"} {
+		if code != 0 || !strings.Contains(out, w) {
+			t.Fatalf("dry run = %d, want %q in\n%s%s", code, w, out, errw)
+		}
 	}
 	code, out, _ = run("graph", "../../topologies/lan.yaml", "--format", "mermaid")
 	if code != 0 || !strings.HasPrefix(out, "graph LR") {
@@ -56,7 +120,7 @@ func TestDryRunAndGraph(t *testing.T) {
 func TestNeedsRoot(t *testing.T) {
 	for args, want := range map[string]bool{
 		"deploy f": true, "deploy f --dry-run": false, "destroy x": true, "exec a -- true": true,
-		"gc": true, "inspect": false, "graph f": false, "help": false,
+		"gc": true, "inspect": false, "graph f": false, "help": false, "link set x --state down": true,
 	} {
 		if got := needsRoot(strings.Fields(args)); got != want {
 			t.Errorf("needsRoot(%s) = %v, want %v", args, got, want)

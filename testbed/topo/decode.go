@@ -70,6 +70,26 @@ type (
 	}
 	rawLayer struct {
 		name, typ, link scalar
+		// Unicast and broadcast layers.
+		membersAt           pos // zero: no members key
+		members             []scalar
+		membersBad          bool // members: is not a list of strings
+		lowerAt             pos
+		lower               []rawLower
+		enrollment, connect scalar
+		policiesAt          pos
+		policies            []rawPolicy
+		adjacenciesAt       pos
+		adjacencies         [][]scalar
+		adjacencyAt         []pos // where each adjacency starts
+	}
+	rawLower struct {
+		member scalar
+		layers []scalar
+	}
+	rawPolicy struct {
+		key, val scalar
+		number   bool // the key takes a whole number (val is its text)
 	}
 )
 
@@ -84,13 +104,7 @@ var (
 	laterLink = map[string]string{
 		"impair": "link impairments are not available yet; remove impair:",
 	}
-	laterLayer = map[string]string{
-		"members":    "members are for unicast and broadcast layers, which are not available yet; a shim layer's members are its link's nodes, remove members:",
-		"lower":      "lower layers are for unicast and broadcast layers, which are not available yet; remove lower:",
-		"enrollment": "enrollment is for unicast and broadcast layers, which are not available yet; remove enrollment:",
-		"connect":    "connect is for unicast and broadcast layers, which are not available yet; remove connect:",
-		"policies":   "policies are for unicast and broadcast layers, which are not available yet; remove policies:",
-	}
+	laterLayer = map[string]string{}
 )
 
 // Bounds on what anchors can make of a small file.

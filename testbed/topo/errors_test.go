@@ -68,7 +68,7 @@ func TestBroken(t *testing.T) {
 		f + `18:18: layer eth-ab is eth-dix, which needs a veth or bridge link, but a:u0--b:u0 is a udp link; write type: udp4, or put the layer on an Ethernet link`,
 		f + `19:3: layer name "Bad_Layer" is not valid; use lower-case letters, digits, '-' and '.', starting with a letter or digit`,
 		f + `19:36: layer Bad_Layer names link "a:e9--b:e9", which is not under links:; did you mean "a:e1--x:e1"?`,
-		f + `20:15: layer type unicast is not available yet; write type: eth-dix, eth-llc, udp4 or udp6 (shim layers only, for now)`,
+		f + `20:3: layer net has no members; add members: [a, b], the nodes with an IPCP in it (the first bootstraps the layer)`,
 		f + `21:1: storyboards are not available yet; remove story:`,
 	}
 	if diff := cmp.Diff(want, lines(list)); diff != "" {
@@ -123,9 +123,9 @@ var ruleCases = []ruleCase{
 	{"unknown layer key", valid + "layers:\n  l: {type: eth-dix, link: \"a:e1--b:e1\", lnk: x}\n", []string{
 		`t.yaml:6:42: unknown key "lnk" in layer "l"; did you mean "link"?`,
 	}},
-	{"later keys", valid + "    impair: {delay: 5ms}\nlayers:\n  l: {type: eth-dix, link: \"a:e1--b:e1\", lower: {}}\n", []string{
+	{"later keys and upper keys on a shim", valid + "    impair: {delay: 5ms}\nlayers:\n  l: {type: eth-dix, link: \"a:e1--b:e1\", lower: {}}\n", []string{
 		`t.yaml:5:5: link impairments are not available yet; remove impair:`,
-		`t.yaml:7:42: lower layers are for unicast and broadcast layers, which are not available yet; remove lower:`,
+		`t.yaml:7:42: lower is for unicast and broadcast layers, but l is eth-dix, which runs on its link; remove lower:`,
 	}},
 	{"per-node runtime", "name: t\nnodes: {a: {runtime: docker}}\n", []string{
 		`t.yaml:2:13: a per-node runtime is not available yet; remove runtime: (the file's runtime applies)`,
@@ -316,13 +316,13 @@ var ruleCases = []ruleCase{
 		`t.yaml:6:3: layer name "Eth_ab" is not valid; use lower-case letters, digits, '-' and '.', starting with a letter or digit`,
 	}},
 	{"layer without type", valid + "layers:\n  l: {link: \"a:e1--b:e1\"}\n", []string{
-		`t.yaml:6:3: layer l has no type; add type: eth-dix, eth-llc, udp4 or udp6`,
+		`t.yaml:6:3: layer l has no type; add type: eth-dix, eth-llc, udp4, udp6, unicast or broadcast`,
 	}},
 	{"unknown layer type", valid + "layers:\n  l: {type: eth, link: \"a:e1--b:e1\"}\n", []string{
-		`t.yaml:6:13: unknown layer type "eth"; write type: eth-dix, eth-llc, udp4 or udp6`,
+		`t.yaml:6:13: unknown layer type "eth"; write type: eth-dix, eth-llc, udp4, udp6, unicast or broadcast`,
 	}},
-	{"broadcast layer", valid + "layers:\n  l: {type: broadcast}\n", []string{
-		`t.yaml:6:13: layer type broadcast is not available yet; write type: eth-dix, eth-llc, udp4 or udp6 (shim layers only, for now)`,
+	{"broadcast layer without members", valid + "layers:\n  l: {type: broadcast}\n", []string{
+		`t.yaml:6:3: layer l has no members; add members: [a, b], the nodes with an IPCP in it (the first bootstraps the layer)`,
 	}},
 	{"layer without link", valid + "layers:\n  l: {type: eth-dix}\n", []string{
 		`t.yaml:6:3: layer l has no link; add link: "a:e1--b:e1", or the bridge's name for a LAN`,

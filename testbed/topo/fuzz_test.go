@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/o7s/ouroboros/testbed/topo"
@@ -23,7 +24,7 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	for _, tc := range ruleCases {
+	for _, tc := range append(ruleCases, upperCases...) {
 		f.Add([]byte(tc.yaml))
 	}
 	f.Add([]byte("a: &x {<<: *x}\nname: t\nnodes: {b: *x}\n")) // a merge of itself
@@ -54,11 +55,8 @@ func checkProblems(t *testing.T, err error) {
 }
 
 func checkTopology(t *testing.T, tp *topo.Topology) {
+	seen := map[string]bool{} // layers before this one
 	for _, ly := range tp.Layers {
-		l := tp.LinkByID(ly.Link)
-		if l == nil {
-			t.Fatalf("layer %s is on link %q, which LinkByID does not find", ly.Name, ly.Link)
-		}
 		if len(ly.Members) == 0 {
 			t.Fatalf("layer %s has no members", ly.Name)
 		}
@@ -66,10 +64,13 @@ func checkTopology(t *testing.T, tp *topo.Topology) {
 			if n := tp.Node(m); n == nil || n.Kind != topo.KindNode {
 				t.Fatalf("layer %s has member %q, which is not a node of kind node", ly.Name, m)
 			}
-			if e := ly.EndpointOf(tp, m); e.Node != m {
-				t.Fatalf("layer %s: EndpointOf(%s) = %+v", ly.Name, m, e)
-			}
 		}
+		if ly.Upper() {
+			checkUpper(t, tp, ly, seen)
+		} else {
+			checkShim(t, tp, ly)
+		}
+		seen[ly.Name] = true
 	}
 	for _, l := range tp.Links {
 		for _, e := range l.Endpoints {
@@ -87,6 +88,61 @@ func checkTopology(t *testing.T, tp *topo.Topology) {
 	}
 	if err := tp.Mermaid(io.MultiWriter(&b)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func checkShim(t *testing.T, tp *topo.Topology, ly *topo.Layer) {
+	if l := tp.LinkByID(ly.Link); l == nil {
+		t.Fatalf("layer %s is on link %q, which LinkByID does not find", ly.Name, ly.Link)
+	}
+	for _, m := range ly.Members {
+		if e := ly.EndpointOf(tp, m); e.Node != m {
+			t.Fatalf("layer %s: EndpointOf(%s) = %+v", ly.Name, m, e)
+		}
+	}
+}
+
+// checkUpper: an upper layer runs over layers before it that its members
+// are in, and its steps enroll every member once, each through and
+// connecting to members enrolled before it that it shares a lower layer
+// with; a broadcast layer's adjacencies form a tree.
+func checkUpper(t *testing.T, tp *topo.Topology, ly *topo.Layer, before map[string]bool) {
+	for m, lower := range ly.Lower {
+		for _, name := range lower {
+			lo := tp.Layer(name)
+			if !before[name] || lo == nil || !slices.Contains(lo.Members, m) || lo.Type == topo.LayerBroadcast {
+				t.Fatalf("layer %s: %s's lower layer %s is not a layer before it with %s in it", ly.Name, m, name, m)
+			}
+		}
+	}
+	if len(ly.Steps) != len(ly.Members) || ly.Steps[0].Node != ly.Members[0] || ly.Steps[0].Via != "" {
+		t.Fatalf("layer %s: steps %+v do not start with the bootstrapper and cover every member", ly.Name, ly.Steps)
+	}
+	enrolled := map[string]bool{}
+	edges := 0
+	for _, s := range ly.Steps[1:] {
+		enrolled[ly.Steps[0].Node] = true
+		if enrolled[s.Node] || !enrolled[s.Via] || len(ly.Shared(s.Node, s.Via)) == 0 {
+			t.Fatalf("layer %s: step %+v enrolls twice, or through a member not enrolled or not a neighbour", ly.Name, s)
+		}
+		for _, p := range s.Connect {
+			if !enrolled[p] || len(ly.Shared(s.Node, p)) == 0 {
+				t.Fatalf("layer %s: step %+v connects to a member not enrolled or not a neighbour", ly.Name, s)
+			}
+		}
+		edges += len(s.Connect)
+		enrolled[s.Node] = true
+	}
+	if ly.Type == topo.LayerBroadcast && edges != len(ly.Members)-1 {
+		t.Fatalf("broadcast layer %s has %d adjacencies among %d members: not a tree", ly.Name, edges, len(ly.Members))
+	}
+	if (ly.Type == topo.LayerUnicast) != (ly.Policies != nil) {
+		t.Fatalf("layer %s (%s): policies %+v", ly.Name, ly.Type, ly.Policies)
+	}
+	g := tp.LayerGraph(ly.Name)
+	var a, b bytes.Buffer
+	if g.Dot(&a) != nil || g.Mermaid(&b) != nil {
+		t.Fatal("layer graph")
 	}
 }
 

@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// Dot writes the physical graph in Graphviz DOT: nodes as boxes, bridges
+// Dot writes the physical graph in Graphviz DOT, captioned with the
+// unicast and broadcast layers if there are any: nodes as boxes, bridges
 // as diamonds (labelled with the layers on their LAN), hosts as ellipses;
 // each point-to-point link as an edge with its interfaces at its ends
 // (and addresses, on udp links, which are dashed) and its layers and
@@ -17,6 +18,9 @@ func (t *Topology) Dot(w io.Writer) error {
 	var b strings.Builder
 	on := t.layersByLink()
 	fmt.Fprintf(&b, "graph %s {\n", dotQuote(t.Name))
+	if up := t.upperSummary(); len(up) > 0 {
+		fmt.Fprintf(&b, "\tlabel=%s;\n\tlabelloc=b;\n\tfontname=\"sans-serif\";\n", dotQuote(strings.Join(up, "\n")))
+	}
 	b.WriteString("\tnode [fontname=\"sans-serif\"];\n\tedge [fontname=\"sans-serif\", fontsize=10];\n")
 	for _, n := range t.Nodes {
 		switch n.Kind {
@@ -55,7 +59,8 @@ func (t *Topology) Dot(w io.Writer) error {
 	return err
 }
 
-// Mermaid writes the physical graph as a Mermaid flowchart (graph LR):
+// Mermaid writes the physical graph as a Mermaid flowchart (graph LR),
+// titled with the unicast and broadcast layers if there are any:
 // nodes as rectangles, bridges as hexagons, hosts as stadiums, with the
 // same labels as Dot. Mermaid ids are n0, n1, ... in node order, so that
 // no node name can clash with Mermaid's syntax.
@@ -63,6 +68,9 @@ func (t *Topology) Mermaid(w io.Writer) error {
 	var b strings.Builder
 	on := t.layersByLink()
 	id := map[string]string{}
+	if up := t.upperSummary(); len(up) > 0 {
+		fmt.Fprintf(&b, "---\ntitle: %q\n---\n", strings.Join(up, "; "))
+	}
 	b.WriteString("graph LR\n")
 	for i, n := range t.Nodes {
 		id[n.Name] = "n" + strconv.Itoa(i)
@@ -95,6 +103,19 @@ func (t *Topology) Mermaid(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// upperSummary names the unicast and broadcast layers and what they run
+// over, a line each, for the physical graph's caption (otb graph --layer
+// draws each one).
+func (t *Topology) upperSummary() []string {
+	var s []string
+	for _, ly := range t.Layers {
+		if ly.Upper() {
+			s = append(s, fmt.Sprintf("%s (%s over %s)", ly.Name, ly.Type, strings.Join(ly.LowerLayers(), ", ")))
+		}
+	}
+	return s
 }
 
 // layersByLink labels each link, keyed by its ID: a line per layer on it,

@@ -67,7 +67,9 @@ func udp6Addrs(n int) (netip.Prefix, netip.Prefix) {
 	return at(1), at(2)
 }
 
-// layersOf checks the layers the file declares.
+// layersOf checks the layers the file declares. Unicast and broadcast
+// layers are only started here: their lower layers may be implied ones, so
+// upper checks them once implied has run.
 func (b *builder) layersOf(f *rawFile) {
 	for _, rl := range f.layers {
 		if !layerRe.MatchString(rl.name.s) {
@@ -76,10 +78,19 @@ func (b *builder) layersOf(f *rawFile) {
 		ly := &Layer{Name: rl.name.s, Type: b.layerType(rl), Line: rl.name.line}
 		b.t.Layers = append(b.t.Layers, ly)
 		b.layers[ly.Name] = ly
-		if !rl.link.given() {
-			if rl.typ.s != LayerUnicast && rl.typ.s != LayerBroadcast {
-				b.errorf(rl.name.pos, `layer %s has no link; add link: "a:e1--b:e1", or the bridge's name for a LAN`, ly.Name)
+		if ly.Upper() {
+			b.raw[ly.Name] = rl
+			if rl.link.given() {
+				b.errorf(rl.link.pos, "layer %s is %s, which runs over lower layers, not on a link; remove link: and list each member's lower layers under lower:", ly.Name, ly.Type)
 			}
+			continue
+		}
+		b.shimOnly(rl)
+		if !rl.link.given() {
+			if ly.Type == "" && (rl.membersAt.given() || rl.lowerAt.given()) {
+				continue // no valid type, but members: meant unicast or broadcast
+			}
+			b.errorf(rl.name.pos, `layer %s has no link; add link: "a:e1--b:e1", or the bridge's name for a LAN`, ly.Name)
 			continue
 		}
 		l := b.byID[rl.link.s]
@@ -98,17 +109,46 @@ func (b *builder) layersOf(f *rawFile) {
 	}
 }
 
+// shimOnly reports the keys of unicast and broadcast layers on a layer
+// that is not one (or has no valid type).
+func (b *builder) shimOnly(rl rawLayer) {
+	if !rl.typ.given() || rl.typ.s == "" {
+		return
+	}
+	typ := rl.typ.s
+	if typ != LayerEthDIX && typ != LayerEthLLC && typ != LayerUDP4 && typ != LayerUDP6 {
+		return // an unknown type is reported; its keys may be right
+	}
+	say := func(at pos, key, why string) {
+		if at.given() {
+			b.errorf(at, "%s is for unicast and broadcast layers, but %s is %s%s; remove %s:", key, rl.name.s, typ, why, key)
+		}
+	}
+	say(rl.membersAt, "members", ", whose members are its link's nodes")
+	say(rl.lowerAt, "lower", ", which runs on its link")
+	say(rl.enrollment.pos, "enrollment", "")
+	say(rl.connect.pos, "connect", "")
+	say(rl.policiesAt, "policies", "")
+	say(rl.adjacenciesAt, "adjacencies", "")
+}
+
+const layerTypes = "eth-dix, eth-llc, udp4, udp6, unicast or broadcast"
+
 func (b *builder) layerType(rl rawLayer) string {
 	t := rl.typ
 	switch {
+	case !t.given() && (rl.membersAt.given() || rl.lowerAt.given()):
+		b.errorf(rl.name.pos, "layer %s has no type; add type: unicast or broadcast", rl.name.s)
 	case !t.given():
-		b.errorf(rl.name.pos, "layer %s has no type; add type: eth-dix, eth-llc, udp4 or udp6", rl.name.s)
-	case t.s == LayerEthDIX || t.s == LayerEthLLC || t.s == LayerUDP4 || t.s == LayerUDP6:
+		b.errorf(rl.name.pos, "layer %s has no type; add type: %s", rl.name.s, layerTypes)
+	case t.s == LayerEthDIX || t.s == LayerEthLLC || t.s == LayerUDP4 || t.s == LayerUDP6 || t.s == LayerUnicast || t.s == LayerBroadcast:
 		return t.s
-	case t.s == LayerUnicast || t.s == LayerBroadcast:
-		b.errorf(t.pos, "layer type %s is not available yet; write type: eth-dix, eth-llc, udp4 or udp6 (shim layers only, for now)", t.s)
 	default:
-		b.errorf(t.pos, "unknown layer type %q; write type: eth-dix, eth-llc, udp4 or udp6", t.s)
+		hint := "write type: " + layerTypes
+		if s := suggest(t.s, []string{LayerEthDIX, LayerEthLLC, LayerUDP4, LayerUDP6, LayerUnicast, LayerBroadcast}); s != "" {
+			hint = fmt.Sprintf("did you mean %q?", s)
+		}
+		b.errorf(t.pos, "unknown layer type %q; %s", t.s, hint)
 	}
 	return ""
 }
@@ -256,6 +296,8 @@ func (b *builder) nameLayer(node, name string, s scalar, before []string) {
 		b.errorf(s.pos, "name %q on node %s names layer %q, which does not exist; %s", name, node, s.s, b.layersHint(node))
 	case !slices.Contains(ly.Members, node):
 		b.errorf(s.pos, "name %q on node %s names layer %s, but %s is not a member of it; %s", name, node, s.s, node, b.layersHint(node))
+	case ly.Type == LayerBroadcast:
+		b.errorf(s.pos, "name %q on node %s names layer %s, which is broadcast and has no names (programs join it by its name); register it in a unicast or shim layer", name, node, s.s)
 	}
 }
 

@@ -1,5 +1,7 @@
 package topo
 
+import "slices"
+
 // Node is the node with that name, or nil.
 func (t *Topology) Node(name string) *Node {
 	for _, n := range t.Nodes {
@@ -86,4 +88,27 @@ func (ly *Layer) EndpointOf(t *Topology, node string) Endpoint {
 	}
 	e, _ := l.Endpoint(node)
 	return e
+}
+
+// NamesIn are the names node registers in layer, in this order: the
+// names the file gives it there (sorted), then, for each layer that node
+// runs over layer (in Layers order), that layer's IPCP name on node and
+// the layer's name, so that the other members reach node's IPCP and any
+// member can enroll through it.
+func (t *Topology) NamesIn(layer, node string) []string {
+	var names []string
+	if n := t.Node(node); n != nil {
+		for name, layers := range n.Names {
+			if slices.Contains(layers, layer) {
+				names = append(names, name)
+			}
+		}
+	}
+	slices.Sort(names)
+	for _, up := range t.Layers {
+		if up.Upper() && slices.Contains(up.Lower[node], layer) {
+			names = append(names, IPCPName(up.Name, node), up.Name)
+		}
+	}
+	return names
 }

@@ -11,14 +11,15 @@ const (
 	RuntimeDocker = "docker" // not available yet
 )
 
-// Layer types. Shim layers sit on one link.
+// Layer types. Shim layers sit on one link; unicast and broadcast layers
+// run over lower layers.
 const (
 	LayerEthDIX    = "eth-dix"
 	LayerEthLLC    = "eth-llc"
 	LayerUDP4      = "udp4"
 	LayerUDP6      = "udp6"
-	LayerUnicast   = "unicast"   // not available yet
-	LayerBroadcast = "broadcast" // not available yet
+	LayerUnicast   = "unicast"
+	LayerBroadcast = "broadcast"
 )
 
 // Address families of udp links.
@@ -71,10 +72,14 @@ func Load(path string) (*Topology, error) {
 //     the order the link lists them; a name already taken (by a layer in
 //     the file, or an implied layer before it) gets the first free suffix
 //     -2, -3, ... An implied layer's Line is its link's;
-//   - a layer's members are its link's endpoint nodes of kind node, in
-//     the order the link lists them.
+//   - a shim layer's members are its link's endpoint nodes of kind node, in
+//     the order the link lists them;
+//   - a unicast or broadcast layer's policies get the reference's
+//     defaults, and its Steps say how it comes up (see Layer.Steps).
 //
-// Layers are in file order, implied layers after them in link order.
+// Layers are in dependency order: shim layers first, in file order with
+// implied layers after them in link order, then unicast and broadcast
+// layers, each after the layers it runs over and otherwise in file order.
 func Parse(file string, data []byte) (*Topology, error) {
 	d := &decoder{file: file}
 	f := d.parse(data)

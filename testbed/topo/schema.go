@@ -2,6 +2,7 @@ package topo
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/goccy/go-yaml/ast"
 )
@@ -11,7 +12,12 @@ var (
 	topKeys   = []string{"name", "runtime", "nodes", "links", "layers"}
 	nodeKeys  = []string{"kind", "labels", "names"}
 	linkKeys  = []string{"type", "endpoints", "bridge", "family", "mtu"}
-	layerKeys = []string{"type", "link"}
+	layerKeys = []string{"type", "link", "members", "lower", "enrollment", "connect", "policies", "adjacencies"}
+	// policyKeys are a unicast layer's policies: the names, string-valued
+	// then numeric, are irm ipcp bootstrap's (ca is its congestion).
+	policyKeys    = []string{"routing", "pff", "dir", "addr_auth", "ca", "hash"}
+	policyNumbers = []string{"max_ttl", "ls_t_update", "ls_t_timeo", "ls_t_recalc",
+		"dht_alpha", "dht_k", "dht_t_expire", "dht_t_refresh", "dht_t_replicate"}
 )
 
 // top walks the document: name, runtime, nodes, links, layers.
@@ -121,12 +127,76 @@ func (d *decoder) layer(lp pair) rawLayer {
 	for _, p := range d.object(lp.val, what, example, layerKeys, laterLayer) {
 		switch p.key.s {
 		case "type":
-			ly.typ = d.str(p.val, "type", "type: eth-dix, eth-llc, udp4 or udp6")
+			ly.typ = d.str(p.val, "type", "type: eth-dix, eth-llc, udp4, udp6, unicast or broadcast")
 		case "link":
 			ly.link = d.str(p.val, "link", `link: "a:e1--b:e1"`)
+		case "members":
+			ly.membersAt = p.key.pos
+			var ok bool
+			ly.members, ok = d.strList(p.val, "members", "members: [a, b, c]", false)
+			ly.membersBad = !ok
+		case "lower":
+			ly.lowerAt = p.key.pos
+			sp := mapSpec{"lower", "lower: {a: [eth-ab], b: [eth-ab]}", "member", "list its lower layers once"}
+			for _, q := range d.pairs(p.val, sp) {
+				layers, _ := d.strList(q.val, "a member's lower layers", q.key.s+": [eth-ab]", false)
+				ly.lower = append(ly.lower, rawLower{q.key, layers})
+			}
+		case "enrollment":
+			ly.enrollment = d.str(p.val, "enrollment", "enrollment: minimal, full-mesh or manual")
+		case "connect":
+			ly.connect = d.str(p.val, "connect", "connect: minimal, full-mesh or manual")
+		case "policies":
+			ly.policiesAt = p.key.pos
+			ly.policies = d.policies(p.val, lp.key.s)
+		case "adjacencies":
+			ly.adjacenciesAt = p.key.pos
+			d.adjacencies(p.val, &ly)
 		}
 	}
 	return ly
+}
+
+func (d *decoder) policies(n ast.Node, layer string) []rawPolicy {
+	what := fmt.Sprintf("the policies of layer %q", layer)
+	example := "policies: {routing: link-state, ca: mb-ecn}"
+	var ps []rawPolicy
+	for _, p := range d.object(n, what, example, append(slices.Clip(policyKeys), policyNumbers...), nil) {
+		if slices.Contains(policyNumbers, p.key.s) {
+			eg := fmt.Sprintf("%s: %d", p.key.s, policyRanges[p.key.s].def)
+			ps = append(ps, rawPolicy{key: p.key, val: d.number(p.val, p.key.s, eg), number: true})
+			continue
+		}
+		ps = append(ps, rawPolicy{key: p.key, val: d.str(p.val, p.key.s, example)})
+	}
+	return ps
+}
+
+// adjacencies decodes a list of member pairs: [[a, b], [b, c]].
+func (d *decoder) adjacencies(n ast.Node, ly *rawLayer) {
+	const example = "adjacencies: [[a, b], [b, c]]"
+	n = d.resolve(n)
+	if isNull(n) {
+		return
+	}
+	seq, ok := n.(*ast.SequenceNode)
+	if !ok {
+		d.errorf(posOf(n), "adjacencies must be a list of pairs, not %s; write %s", describe(n), example)
+		return
+	}
+	for _, v := range seq.Values {
+		at := posOf(d.resolve(v))
+		pair, ok := d.strList(v, "an adjacency", example, false)
+		if !ok {
+			continue
+		}
+		if len(pair) != 2 {
+			d.errorf(at, "an adjacency joins 2 members, not %d; write %s", len(pair), example)
+			continue
+		}
+		ly.adjacencies = append(ly.adjacencies, pair)
+		ly.adjacencyAt = append(ly.adjacencyAt, at)
+	}
 }
 
 // suggest is the option nearest to s, if it is near enough to be a typo.

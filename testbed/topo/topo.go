@@ -71,14 +71,87 @@ func (l *Link) ID() string {
 }
 
 // Layer is an Ouroboros layer. Shim layers (eth-dix, eth-llc, udp4,
-// udp6) sit on one link; their members are the link's nodes.
+// udp6) sit on one link; their members are the link's nodes. Unicast and
+// broadcast layers run over lower layers: each member lists the layers
+// below it that it reaches the other members through.
 type Layer struct {
 	Name    string
-	Type    string // eth-dix | eth-llc | udp4 | udp6 (unicast, broadcast come later)
-	Link    string // Link.ID() of the link a shim layer runs on
+	Type    string // eth-dix | eth-llc | udp4 | udp6 | unicast | broadcast
+	Link    string `json:",omitempty"` // Link.ID() of the link a shim layer runs on
 	Members []string
 	Implied bool // made up because the file named no layer for the link
 	Line    int
+
+	// Unicast and broadcast layers only.
+
+	// Lower: each member's lower layers, in the order written.
+	Lower map[string][]string `json:",omitempty"`
+	// Enrollment and Connect are the strategies (Enroll*, Connect*);
+	// Adjacencies the pairs written for manual ones.
+	Enrollment  string      `json:",omitempty"`
+	Connect     string      `json:",omitempty"`
+	Adjacencies [][2]string `json:",omitempty"`
+	// Policies of a unicast layer, with every default filled in; nil for
+	// other layers.
+	Policies *Policies `json:",omitempty"`
+	// Steps is how the layer comes up: the first member bootstraps it,
+	// every other enrolls through a member enrolled before it (breadth
+	// first from the bootstrapper), then makes its adjacencies.
+	Steps []EnrollStep `json:",omitempty"`
+}
+
+// Enrollment and connect strategies.
+const (
+	// StrategyMinimal: enrollment goes along a breadth-first tree from the
+	// bootstrapper over "shares a lower layer"; connect makes adjacencies
+	// along the enrollment relation (for minimal enrollment: with the
+	// member each one enrolled through).
+	StrategyMinimal = "minimal"
+	// StrategyFullMesh: the relation is every pair of members that share a
+	// lower layer (each member still enrolls once, through its tree parent).
+	StrategyFullMesh = "full-mesh"
+	// StrategyManual: the relation is the layer's adjacencies.
+	StrategyManual = "manual"
+)
+
+// EnrollStep is one member joining a layer.
+type EnrollStep struct {
+	Node string
+	// Via is the member it enrolls through; empty for the bootstrapper.
+	Via string `json:",omitempty"`
+	// Connect are the members it makes management and data-transfer
+	// adjacencies with, all enrolled before it (Via first, if among them).
+	Connect []string `json:",omitempty"`
+}
+
+// Policies of a unicast layer (spec SYSTEM §8; irm ipcp bootstrap options).
+type Policies struct {
+	Routing  string // link-state | lfa | ecmp
+	PFF      string // simple | alternate | multipath: follows Routing
+	Dir      string // dht
+	AddrAuth string // flat
+	CA       string // mb-ecn | none: congestion avoidance
+	Hash     string // SHA3_224 | SHA3_256 | SHA3_384 | SHA3_512
+	MaxTTL   int
+	// Link-state timers, in seconds: flood own adjacencies every
+	// LSTUpdate, forget others' after LSTTimeo, recompute at most every
+	// LSTRecalc.
+	LSTUpdate, LSTTimeo, LSTRecalc int
+	// DHT directory parameters; times in seconds.
+	DHTAlpha, DHTK                         int
+	DHTTExpire, DHTTRefresh, DHTTReplicate int
+}
+
+// Upper tells whether a layer runs over other layers (unicast,
+// broadcast) rather than on a link.
+func (ly *Layer) Upper() bool { return ly.Type == LayerUnicast || ly.Type == LayerBroadcast }
+
+// Bootstrapper is the member that bootstraps the layer: the first listed.
+func (ly *Layer) Bootstrapper() string {
+	if len(ly.Members) == 0 {
+		return ""
+	}
+	return ly.Members[0]
 }
 
 // IPCPName is the name of a layer's IPCP on a node: <layer>.<node>.

@@ -52,7 +52,12 @@ func mustLoad(t testing.TB, path string) *topo.Topology {
 // layers with clashing names, hosts, addresses of both families).
 var goldenFiles = []struct{ name, path string }{
 	{"default", "../../topologies/default.yaml"},
+	{"shims", "../../topologies/shims.yaml"},
 	{"lan", "../../topologies/lan.yaml"},
+	{"ring", "../../topologies/ring.yaml"},
+	{"star", "../../topologies/star.yaml"},
+	{"nested", "../../topologies/nested.yaml"},
+	{"lan-broadcast", "../../topologies/lan-broadcast.yaml"},
 	{"implied", "testdata/implied.yaml"},
 }
 
@@ -91,10 +96,10 @@ func TestGoldenGraph(t *testing.T) {
 
 func prefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
-// TestDefault checks by hand what the default topology must give the
-// runtime, independently of the golden file.
-func TestDefault(t *testing.T) {
-	tp := mustLoad(t, "../../topologies/default.yaml")
+// TestShims checks by hand what the shims topology must give the runtime,
+// independently of the golden file.
+func TestShims(t *testing.T) {
+	tp := mustLoad(t, "../../topologies/shims.yaml")
 	wantLinks := []*topo.Link{
 		{Type: topo.LinkVeth, Endpoints: []topo.Endpoint{{Node: "a", Iface: "e1"}, {Node: "b", Iface: "e1"}}, Line: 39},
 		{Type: topo.LinkUDP, Family: topo.FamilyIPv4, Line: 44, Endpoints: []topo.Endpoint{
@@ -116,11 +121,42 @@ func TestDefault(t *testing.T) {
 	if diff := cmp.Diff(wantLayers, tp.Layers); diff != "" {
 		t.Errorf("layers (-want +got):\n%s", diff)
 	}
-	if tp.Name != "default" || tp.Runtime != topo.RuntimeNetns {
-		t.Errorf("name, runtime = %q, %q; want default, netns", tp.Name, tp.Runtime)
+	if tp.Name != "shims" || tp.Runtime != topo.RuntimeNetns {
+		t.Errorf("name, runtime = %q, %q; want shims, netns", tp.Name, tp.Runtime)
 	}
 	if got := tp.Node("b").Names; len(got) != 8 || len(got["oping-dix"]) != 1 || got["oping-dix"][0] != "eth-ab" {
 		t.Errorf("b's names = %v, want one oping and one operf name per layer", got)
+	}
+}
+
+// TestDefault checks the default topology's unicast layer by hand: a line
+// of four nodes over three kinds of shim, enrolled hop by hop.
+func TestDefault(t *testing.T) {
+	tp := mustLoad(t, "../../topologies/default.yaml")
+	var order []string
+	for _, ly := range tp.Layers {
+		order = append(order, ly.Name)
+	}
+	if diff := cmp.Diff([]string{"eth-ab", "udp-bc", "llc-cd", "net"}, order); diff != "" {
+		t.Errorf("layer order (-want +got):\n%s", diff)
+	}
+	net := tp.Layer("net")
+	p := topo.DefaultPolicies()
+	want := &topo.Layer{
+		Name: "net", Type: topo.LayerUnicast, Members: []string{"a", "b", "c", "d"}, Line: net.Line,
+		Lower:      map[string][]string{"a": {"eth-ab"}, "b": {"eth-ab", "udp-bc"}, "c": {"udp-bc", "llc-cd"}, "d": {"llc-cd"}},
+		Enrollment: topo.StrategyMinimal, Connect: topo.StrategyMinimal, Policies: &p,
+		Steps: []topo.EnrollStep{{Node: "a"}, {Node: "b", Via: "a", Connect: []string{"a"}},
+			{Node: "c", Via: "b", Connect: []string{"b"}}, {Node: "d", Via: "c", Connect: []string{"c"}}},
+	}
+	if diff := cmp.Diff(want, net); diff != "" {
+		t.Errorf("net (-want +got):\n%s", diff)
+	}
+	if d := tp.Node("d"); d.Labels["role"] != "server" || len(d.Names["oping"]) != 1 || d.Names["oping"][0] != "net" {
+		t.Errorf("d = %+v, want role server and oping in net", d)
+	}
+	if tp.Name != "default" || tp.Runtime != topo.RuntimeNetns {
+		t.Errorf("name, runtime = %q, %q; want default, netns", tp.Name, tp.Runtime)
 	}
 }
 
@@ -174,7 +210,7 @@ func TestImplied(t *testing.T) {
 }
 
 func TestLookup(t *testing.T) {
-	tp := mustLoad(t, "../../topologies/default.yaml")
+	tp := mustLoad(t, "../../topologies/shims.yaml")
 	if n := tp.Node("b"); n == nil || n.Name != "b" || n.Labels["role"] != "server" {
 		t.Errorf("Node(b) = %+v", n)
 	}

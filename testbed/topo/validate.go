@@ -26,6 +26,7 @@ type builder struct {
 	layers  map[string]*Layer
 	// carried: link ID -> layer type -> the layer of that type on it
 	carried map[string]map[string]*Layer
+	raw     map[string]rawLayer // unicast and broadcast layers as written
 }
 
 func newBuilder(d *decoder) *builder {
@@ -38,6 +39,7 @@ func newBuilder(d *decoder) *builder {
 		byID:    map[string]*Link{},
 		layers:  map[string]*Layer{},
 		carried: map[string]map[string]*Layer{},
+		raw:     map[string]rawLayer{},
 	}
 }
 
@@ -48,6 +50,7 @@ func (b *builder) build(f *rawFile) *Topology {
 	b.addresses()
 	b.layersOf(f)
 	b.implied()
+	b.uppers()
 	b.names(f)
 	return b.t
 }

@@ -1,0 +1,178 @@
+package otb
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/testbed/netns"
+	"github.com/o7s/ouroboros/testbed/topo"
+)
+
+// printPlan prints what deploy would make, step by step.
+func printPlan(w io.Writer, t *topo.Topology) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "lab %s (%s)\n", t.Name, t.File)
+	for _, n := range t.Nodes {
+		fmt.Fprintf(tw, "node\t%s\t%s\tnetns %s\n", n.Name, n.Kind, netns.NSName(t.Name, n.Name))
+	}
+	for _, l := range t.Links {
+		var eps []string
+		for _, e := range l.Endpoints {
+			s := e.Node + ":" + e.Iface
+			if e.Addr.IsValid() {
+				s += " " + e.Addr.String()
+			}
+			eps = append(eps, s)
+		}
+		fmt.Fprintf(tw, "link\t%s\t%s\t%s\n", l.ID(), l.Type, strings.Join(eps, ", "))
+	}
+	for _, ly := range t.Layers {
+		if !ly.Upper() {
+			fmt.Fprintf(tw, "layer\t%s\t%s\ton %s: %s\n", ly.Name, ly.Type, ly.Link, strings.Join(ly.Members, ", "))
+			continue
+		}
+		fmt.Fprintf(tw, "layer\t%s\t%s\tover %s: %s; enrollment %s, connect %s\n", ly.Name, ly.Type,
+			strings.Join(ly.LowerLayers(), ", "), strings.Join(ly.Members, ", "), ly.Enrollment, ly.Connect)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nonce namespaces, links and onodes are up, each node's onode is asked to:\n")
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for i, s := range netns.Steps(t) {
+		fmt.Fprintf(tw, "step\t%d\t%s\t%s\n", i+1, s.Node, s)
+	}
+	return tw.Flush()
+}
+
+func printReport(w io.Writer, r *netns.Report) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "lab %s (%s)\n\nNODE\tKIND\tNETNS\tONODE\tIPCPS\tNAMES\tFLOWS\n", r.Lab, r.File)
+	for _, n := range r.Nodes {
+		state := "-"
+		if n.Kind == topo.KindNode {
+			state = fmt.Sprintf("pid %d", n.PID)
+			if !n.Up {
+				state += " DOWN"
+			}
+		}
+		var ipcps, names []string
+		for _, p := range n.IPCPs {
+			ipcps = append(ipcps, p.GetName())
+		}
+		for _, nm := range n.Names {
+			names = append(names, nm.GetName())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", n.Name, n.Kind, n.NS, state, strings.Join(ipcps, ","), strings.Join(names, ","), len(n.Flows))
+	}
+	fmt.Fprintf(tw, "\nLAYER\tTYPE\tON\tIPCPS\n")
+	for _, l := range r.Layers {
+		var ps []string
+		for _, node := range slices.Sorted(maps.Keys(l.IPCPs)) {
+			ps = append(ps, node+"="+l.IPCPs[node])
+		}
+		on := l.Link
+		if on == "" {
+			on = "over " + strings.Join(lowerOf(l.LayerState), ",")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Name, l.Type, on, strings.Join(ps, " "))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, l := range r.Layers {
+		if len(l.Status) > 0 {
+			printStatus(w, l)
+		}
+	}
+	return nil
+}
+
+// printStatus prints each member's IPCP in an upper layer: neighbours and
+// next hops by IPCP name where the address is a member's.
+func printStatus(w io.Writer, l netns.LayerReport) {
+	name := map[string]string{}
+	for _, st := range l.Status {
+		if st.Addr != "" {
+			name[st.Addr] = st.IPCP
+		}
+	}
+	who := func(addr string) string {
+		if n, ok := name[addr]; ok {
+			return n
+		}
+		return addr
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "\n%s (%s)\nIPCP\tSTATE\tADDR\tNEIGHBOURS\tROUTES\tNAMES\tFLOWS\n", l.Name, l.Type)
+	for _, st := range l.Status {
+		state := st.State
+		if !st.Enrolled && st.State != netns.StateMissing {
+			state += " NOT ENROLLED"
+			if st.Layer != "" && st.Layer != l.Name {
+				state += " (in " + st.Layer + ")"
+			}
+		}
+		if st.Error != "" {
+			state += " ERROR: " + st.Error
+		}
+		nbs := map[string][]string{}
+		var order []string
+		for _, nb := range st.Neighbours {
+			n := who(nb.GetAddr())
+			if _, ok := nbs[n]; !ok {
+				order = append(order, n)
+			}
+			c := nb.GetComp()
+			if !nb.GetUp() {
+				c += " down"
+			}
+			nbs[n] = append(nbs[n], c)
+		}
+		var nb []string
+		for _, n := range order {
+			nb = append(nb, n+" ("+strings.Join(nbs[n], ",")+")")
+		}
+		var routes []string
+		rts := slices.Clone(st.Routes)
+		slices.SortFunc(rts, func(a, b *ctl.Route) int { return strings.Compare(who(a.GetDst()), who(b.GetDst())) })
+		for _, rt := range rts {
+			var hops []string
+			for _, h := range rt.GetNextHops() {
+				hops = append(hops, who(h))
+			}
+			routes = append(routes, who(rt.GetDst())+" via "+strings.Join(hops, "|"))
+		}
+		names := strings.Join(st.Names, ",")
+		if st.Unnamed > 0 {
+			names += fmt.Sprintf(" +%d unnamed", st.Unnamed)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", st.IPCP, state, dash(st.Addr), dash(strings.Join(nb, " ")),
+			dash(strings.Join(routes, "; ")), dash(names), st.Flows)
+	}
+	tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func lowerOf(ls netns.LayerState) []string {
+	var l []string
+	for _, m := range slices.Sorted(maps.Keys(ls.Lower)) {
+		for _, lo := range ls.Lower[m] {
+			if !slices.Contains(l, lo) {
+				l = append(l, lo)
+			}
+		}
+	}
+	return l
+}
