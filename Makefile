@@ -1,7 +1,7 @@
 # Ouroboros in Go: build, test, bench, lint.
 GO      ?= go
 BIN     := bin
-TOOLS   := onode irm oping operf oecho otb kbase
+TOOLS   := onode irm oping operf oecho obc otb kbase
 GOFLAGS ?=
 export CGO_ENABLED = 0
 

@@ -73,6 +73,28 @@ var goldenMsgs = []struct {
 	// went down, then came back up.
 	{"flow-down", &ctl.Msg{Code: ctl.Code_FLOW_DOWN, Flow: &ctl.FlowInfo{Id: 7}}},
 	{"flow-up", &ctl.Msg{Code: ctl.Code_FLOW_UP, Flow: &ctl.FlowInfo{Id: 7}}},
+	// irm ipcp enroll name net.b dst net.a
+	{"enroll-ipcp", &ctl.Msg{Code: ctl.Code_ENROLL_IPCP, Ipcp: &ctl.IPCPInfo{Id: 3}, Dst: "net.a"}},
+	// irm ipcp connect name net.b dst net.a component dt qos voice
+	{"connect-ipcp", &ctl.Msg{Code: ctl.Code_CONNECT_IPCP, Ipcp: &ctl.IPCPInfo{Id: 3}, Dst: "net.a", Comp: "dt",
+		Qos: &ctl.QoS{Delay: 50, Bandwidth: 100e3, Availability: 5, Loss: 1, InOrder: 1, MaxGap: 50, Timeout: 120e3}}},
+	// irm ipcp disconnect name net.b dst net.a component mgmt
+	{"disconnect-ipcp", &ctl.Msg{Code: ctl.Code_DISCONNECT_IPCP, Ipcp: &ctl.IPCPInfo{Id: 3}, Dst: "net.a", Comp: "mgmt"}},
+	// dev.Client.Join(ctx, "bc")
+	{"flow-join", &ctl.Msg{Code: ctl.Code_FLOW_JOIN, Dst: "bc", Flow: &ctl.FlowInfo{NPid: 4242}}},
+	// irm bind ipcp net.b name net / irm unbind ipcp net.b name net
+	{"bind-ipcp", &ctl.Msg{Code: ctl.Code_BIND_IPCP, Ipcp: &ctl.IPCPInfo{Id: 3}, Name: "net"}},
+	{"unbind-ipcp", &ctl.Msg{Code: ctl.Code_UNBIND_IPCP, Ipcp: &ctl.IPCPInfo{Id: 3}, Name: "net"}},
+	// otb inspect, and the node's answer
+	{"ipcp-info", &ctl.Msg{Code: ctl.Code_IPCP_INFO, Ipcp: &ctl.IPCPInfo{Id: 3}}},
+	{"reply-detail", &ctl.Msg{Code: ctl.Code_REPLY, IpcpDetail: &ctl.IPCPDetail{Addr: "01.02.03.04",
+		Neighbours: []*ctl.Neighbour{{Addr: "05.06.07.08", Comp: "dt", Dst: "net.a", Up: true}},
+		Routes:     []*ctl.Route{{Dst: "05.06.07.08", NextHops: []string{"05.06.07.08"}}},
+		Names:      []string{"oping"}, Unnamed: 1, Flows: 2}}},
+	// irm ipcp bootstrap name net.a type unicast layer net routing lfa congestion none
+	{"bootstrap-unicast", &ctl.Msg{Code: ctl.Code_BOOTSTRAP_IPCP, Ipcp: &ctl.IPCPInfo{Id: 2},
+		Conf: &ctl.IPCPConfig{Layer: "net", Type: 1, HashAlgo: 1, Unicast: &ctl.UnicastConfig{AddrSize: 4, EidSize: 8, MaxTtl: 60,
+			Routing: 1, TRecalc: 4, TUpdate: 15, TTimeo: 60, DhtAlpha: 3, DhtK: 8, DhtTExpire: 86400, DhtTRefresh: 900, DhtTReplicate: 900, CongSet: true}}}},
 }
 
 func marshal(t testing.TB, m *ctl.Msg) []byte {

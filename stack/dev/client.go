@@ -165,6 +165,15 @@ func Accept(ctx context.Context) (*Flow, error) {
 	return c.Accept(ctx)
 }
 
+// Join joins a flow to a broadcast layer with the default client.
+func Join(ctx context.Context, layer string) (*Flow, error) {
+	c, err := Default()
+	if err != nil {
+		return nil, err
+	}
+	return c.Join(ctx, layer)
+}
+
 // PID is the process id the node knows this client by.
 func (c *Client) PID() int { return c.pid }
 
@@ -196,6 +205,23 @@ func (c *Client) Alloc(ctx context.Context, name string, qs qos.Spec) (*Flow, er
 	f, err := c.flowCall(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("alloc %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// Join joins a new flow to the broadcast layer named layer (a layer name,
+// not an application name; spec APP §2.4): every SDU written on it goes to
+// every other member of the layer, other joined flows and the layer's
+// other IPCPs, never back to this flow, and every SDU they write arrives
+// on it. SDUs longer than 1400 bytes are dropped by the layer. The flow
+// has QoS np1: no FRCT, no encryption, no keepalive. Without a deadline on
+// ctx the node applies its default (20 s).
+func (c *Client) Join(ctx context.Context, layer string) (*Flow, error) {
+	req := &ctl.Msg{Code: ctl.Code_FLOW_JOIN, Dst: layer, TimeoutNs: timeoutNS(ctx),
+		Flow: &ctl.FlowInfo{NPid: uint32(c.pid), Qos: ctl.QoSToMsg(qos.NP1)}}
+	f, err := c.flowCall(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("join %s: %w", layer, err)
 	}
 	return f, nil
 }

@@ -1,6 +1,7 @@
 // Package dev is the Ouroboros application library: a program attaches to
-// its system's node (onode), allocates flows to names or accepts flows for
-// the names it is bound to, and reads and writes SDUs on them (spec APP §2).
+// its system's node (onode), allocates flows to names, accepts flows for
+// the names it is bound to, or joins flows to broadcast layers (Join), and
+// reads and writes SDUs on them (spec APP §2).
 //
 //	c, err := dev.Dial(ctx, dev.SockPath())   // or use the package functions
 //	f, err := c.Alloc(ctx, "oping", qos.Raw)

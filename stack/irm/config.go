@@ -105,7 +105,7 @@ func LoadConfig(path string) (*fileConfig, error) {
 func (fc *fileConfig) check() error {
 	for typ, m := range map[string]map[string]any{"broadcast": fc.Broadcast, "unicast": fc.Unicast} {
 		if len(m) > 0 {
-			return fmt.Errorf("[%s.*]: IPCP type %s is not available yet in this onode (available: %s)", typ, typ, available())
+			return fmt.Errorf("[%s.*]: %s IPCPs cannot be set up from the configuration file yet (they need enrollment and connections); use irm ipcp bootstrap/enroll/connect", typ, typ)
 		}
 	}
 	for nm, c := range fc.Name {

@@ -60,7 +60,7 @@ func TestConfigErrors(t *testing.T) {
 		{"[bogus.x]\n", `unknown toplevel key "bogus"`},
 		{"[local.lo]\nbootstrp = \"x\"\n", "bootstrp"},
 		{"[name.a]\nlb = \"fast\"\n", `lb = "fast"`},
-		{"[unicast.u]\nbootstrap = \"x\"\n", "not available yet"},
+		{"[unicast.u]\nbootstrap = \"x\"\n", "cannot be set up from the configuration file yet"},
 		{"[eth-dix.e]\nbootstrap = \"l\"\n", "needs an interface name"},
 		{"[eth-dix.e]\nbootstrap = \"l\"\ndev = \"e1\"\nethertype = 12\n", "ethertype"},
 		{"[udp4.u]\nbootstrap = \"l\"\nip = \"::1\"\n", "does not suit"},

@@ -79,7 +79,7 @@ where ALGORITHM in {SHA3_224 SHA3_256 SHA3_384 SHA3_512}
 if TYPE == broadcast
         [autobind]
 
-` + onlyLocal
+`
 
 // bootTypes is the order in which a bootstrap type value is prefix-matched
 // (the reference's: "eth" is eth-dix, "udp" is udp4).

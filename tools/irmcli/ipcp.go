@@ -9,9 +9,6 @@ import (
 
 const typeList = "{unicast broadcast local udp4 udp6 eth-llc eth-dix}"
 
-// onlyLocal is said wherever a usage offers IPCP types this onode lacks.
-const onlyLocal = "This onode implements TYPE local, eth-dix, eth-llc, udp4 and udp6 so far; it refuses unicast and broadcast.\n"
-
 const ipcpUsage = `Usage: irm ipcp [OPERATION]
 
 where OPERATION in {create destroy
@@ -25,7 +22,7 @@ const createUsage = `Usage: irm ipcp create
                 name <ipcp name>
                 type [TYPE]
 
-where TYPE in ` + typeList + "\n" + onlyLocal
+where TYPE in ` + typeList + "\n"
 
 const destroyUsage = `Usage: irm ipcp destroy
                 name <ipcp name>

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"os"
+	"runtime/pprof"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -53,7 +55,7 @@ func echoServer(t testing.TB, nd *Node, layer, name string) {
 // has not learnt it.
 func dial(t testing.TB, nd *Node, name string) *dev.Flow {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := dev.DialAs(ctx, nd.Sock, "client")
 	if err != nil {
@@ -62,12 +64,18 @@ func dial(t testing.TB, nd *Node, name string) *dev.Flow {
 	t.Cleanup(func() { c.Close() })
 	nd.N.CreateName(name, irm.RoundRobin)
 	for {
-		f, err := c.Alloc(ctx, name, qos.Raw)
+		actx, acancel := context.WithTimeout(ctx, 3*time.Second) // a request or reply may be lost
+		f, err := c.Alloc(actx, name, qos.Raw)
+		acancel()
 		if err == nil {
 			t.Cleanup(func() { f.Close() })
 			return f
 		}
 		if ctx.Err() != nil {
+			if f, err := os.Create("/tmp/gor.txt"); err == nil {
+				pprof.Lookup("goroutine").WriteTo(f, 1)
+				f.Close()
+			}
 			t.Fatalf("alloc %s from %s: %v", name, nd.Name, err)
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -1,0 +1,169 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/irm"
+	"github.com/o7s/ouroboros/stack/qos"
+)
+
+// line builds nodes n0..n(hops) in a line with a unicast layer over it,
+// an echo server for "echo" on the last node registered in the unicast
+// layer, and one for "shim" registered in the eth layer of the last link
+// (one hop, no unicast layer).
+func line(b *testing.B, hops int, conf *ipcp.UnicastConfig) *Net {
+	n := New(b)
+	for i := 0; i <= hops; i++ {
+		n.AddNode(fmt.Sprintf("n%d", i))
+		if i > 0 {
+			n.Connect(n.Nodes[i-1], n.Nodes[i])
+		}
+	}
+	if err := n.Layer("net", conf); err != nil {
+		b.Fatal(err)
+	}
+	last := n.Nodes[hops]
+	echoServer(b, last, "net", "echo")
+	// the shim alone: a server registered in the eth layer of the last link
+	srv, err := dev.DialAs(context.Background(), last.Sock, "shim")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	last.N.CreateName("shim", irm.RoundRobin)
+	last.N.BindProcess(srv.PID(), "shim")
+	l := n.Links[len(n.Links)-1]
+	if err := last.N.RegName("shim", last.lower[l.Layer]); err != nil {
+		b.Fatal(err)
+	}
+	go func() {
+		for {
+			f, err := srv.Accept(context.Background())
+			if err != nil {
+				return
+			}
+			go func() {
+				buf := make([]byte, dev.MaxSDU)
+				for {
+					k, err := f.Read(buf)
+					if err != nil {
+						return
+					}
+					f.Write(buf[:k])
+				}
+			}()
+		}
+	}()
+	return n
+}
+
+func reportRTT(b *testing.B, f *dev.Flow) {
+	buf := make([]byte, 64)
+	r := make([]byte, 128)
+	var rtts []time.Duration
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		t0 := time.Now()
+		if _, err := f.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+		f.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := f.Read(r); err != nil {
+			b.Fatal(err)
+		}
+		rtts = append(rtts, time.Since(t0))
+	}
+	sort.Slice(rtts, func(i, j int) bool { return rtts[i] < rtts[j] })
+	b.ReportMetric(float64(rtts[len(rtts)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(rtts[len(rtts)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkRTT: ping-pong round trips of 64 bytes through the unicast
+// layer across 1 and 3 hops, and through the eth shim alone (one hop).
+func BenchmarkRTT(b *testing.B) {
+	for _, hops := range []int{1, 3} {
+		b.Run(fmt.Sprintf("unicast-%dhop", hops), func(b *testing.B) {
+			n := line(b, hops, nil)
+			reportRTT(b, dial(b, n.Nodes[0], "echo"))
+		})
+	}
+	b.Run("shim-1hop", func(b *testing.B) {
+		n := line(b, 1, nil)
+		reportRTT(b, dial(b, n.Nodes[0], "shim"))
+	})
+}
+
+// BenchmarkAlloc: flow allocation across 1 and 3 hops (directory answer
+// cached after the first), next to a ping round trip on the same path.
+func BenchmarkAlloc(b *testing.B) {
+	for _, hops := range []int{1, 3} {
+		b.Run(fmt.Sprintf("%dhop", hops), func(b *testing.B) {
+			n := line(b, hops, nil)
+			first := n.Nodes[0]
+			dial(b, first, "echo").Close() // warm the directory
+			c, err := dev.DialAs(context.Background(), first.Sock, "allocator")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			b.ResetTimer()
+			for b.Loop() {
+				f, err := c.Alloc(context.Background(), "echo", qos.Raw)
+				if err != nil {
+					b.Fatal(err)
+				}
+				f.Close()
+			}
+		})
+	}
+}
+
+// BenchmarkThroughput: one-way 64- and 1400-byte SDUs as fast as the
+// sender can write, counted at the receiver, through the unicast layer
+// across 1 and 3 hops and through the shim alone.
+func BenchmarkThroughput(b *testing.B) {
+	for _, size := range []int{64, 1400} {
+		for _, c := range []struct {
+			name string
+			hops int
+			dst  string
+		}{{"unicast-1hop", 1, "echo"}, {"unicast-3hop", 3, "echo"}, {"shim-1hop", 1, "shim"}} {
+			b.Run(fmt.Sprintf("%s-%dB", c.name, size), func(b *testing.B) {
+				n := line(b, c.hops, nil)
+				f := dial(b, n.Nodes[0], c.dst)
+				got := make(chan int, 1)
+				go func() { // the echo comes back: count it
+					r := make([]byte, 2048)
+					k := 0
+					for {
+						f.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+						if _, err := f.Read(r); err != nil {
+							got <- k
+							return
+						}
+						k++
+					}
+				}()
+				buf := make([]byte, size)
+				start := time.Now()
+				sent := 0
+				for b.Loop() {
+					if _, err := f.Write(buf); err != nil {
+						b.Fatal(err)
+					}
+					sent++
+				}
+				k := <-got
+				el := time.Since(start) - 500*time.Millisecond
+				b.ReportMetric(float64(k)/el.Seconds(), "echoed-pps")
+				b.ReportMetric(100*float64(sent-k)/float64(sent), "lost-%")
+			})
+		}
+	}
+}
