@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"os"
-	"runtime/pprof"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -72,10 +70,6 @@ func dial(t testing.TB, nd *Node, name string) *dev.Flow {
 			return f
 		}
 		if ctx.Err() != nil {
-			if f, err := os.Create("/tmp/gor.txt"); err == nil {
-				pprof.Lookup("goroutine").WriteTo(f, 1)
-				f.Close()
-			}
 			t.Fatalf("alloc %s from %s: %v", name, nd.Name, err)
 		}
 		time.Sleep(50 * time.Millisecond)
