@@ -164,6 +164,7 @@ func (p *IPCP) FlowAlloc(ctx context.Context, f ipcp.Flow, hash, data []byte) er
 		f.End.Close()
 		return fmt.Errorf("send the flow request to %s: %w", AddrString(addr), err)
 	}
+	p.log.Debug("flow request sent", "flow", f.Key.ID, "to", AddrString(addr))
 	return nil
 }
 
@@ -200,6 +201,7 @@ func (a *flowAllocator) handle(b []byte) {
 	}
 	switch m.Code {
 	case fa.FlowReq:
+		p.log.Debug("flow request arrived", "from", AddrString(m.SAddr))
 		if m.SAddr == 0 {
 			p.stats.malformed.Add(1)
 			return
@@ -214,6 +216,7 @@ func (a *flowAllocator) handle(b []byte) {
 		go a.flowReq(m, bytes.Clone(hash), bytes.Clone(data))
 	case fa.FlowReply:
 		fl := a.byEID(m.REID)
+		p.log.Debug("flow reply arrived", "known", fl != nil, "response", m.Response)
 		if fl == nil {
 			return
 		}

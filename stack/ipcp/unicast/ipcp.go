@@ -280,7 +280,11 @@ func (p *IPCP) dhtBootstrap(peer uint64) {
 }
 
 func (p *IPCP) dhtSend(dst uint64, msg []byte) error {
-	return p.sendComp(dst, dtDHTEID, msg)
+	err := p.sendComp(dst, dtDHTEID, msg)
+	if err != nil {
+		p.log.Debug("directory message not sent", "to", AddrString(dst), "err", err)
+	}
+	return err
 }
 
 // Reg implements ipcp.IPCP: publish the name in the DHT.

@@ -9,6 +9,10 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+// maxLookup is how long a lookup that found nothing is continued before it
+// starts over.
+const maxLookup = 2 * tResp
+
 // peer is a node asked within a lookup.
 type peer struct {
 	cookie uint64
@@ -21,6 +25,7 @@ type lookup struct {
 	code  Code             // strongest request sent so far
 	peers map[uint64]*peer // by address
 	exp   time.Time        // dropped after exp unless done
+	start time.Time        // restarted after maxLookup unless done
 	vals  [][]byte         // values found, cached until tCache
 	done  bool
 	tDone time.Time
@@ -36,9 +41,17 @@ func (d *DHT) lookupFor(key []byte, code Code, now time.Time) *lookup {
 	if l != nil && l.done && now.After(l.tDone.Add(tCache)) {
 		l = nil
 	}
+	// A lookup polled again and again (Query) would be kept alive for ever
+	// and never ask a peer twice, so a lost answer, or a value stored after
+	// the peer was asked, would never be found: an old unanswered lookup
+	// starts over. (Local behaviour: the messages are the same.)
+	if l != nil && !l.done && now.Sub(l.start) > maxLookup {
+		l = nil
+	}
 	if l == nil {
 		l = newLookup(key, code)
 		l.exp = now.Add(tResp)
+		l.start = now
 		d.lookups[string(key)] = l
 	}
 	if code == CodeFindValueReq {
