@@ -5,7 +5,7 @@ TOOLS   := onode irm oping operf oecho obc otb kbase
 GOFLAGS ?=
 export CGO_ENABLED = 0
 
-.PHONY: all build demo testbed test unit e2e bench lint clean
+.PHONY: bench-layers all build demo testbed test unit e2e bench lint clean
 
 all: build
 
@@ -36,6 +36,12 @@ e2e: build
 ## bench: round trip and throughput, ours next to the kernel's, in one run
 bench:
 	$(GO) test -run '^$$' -bench . ./tools/oping ./tools/operf ./stack/dev ./stack/seqpkt
+
+# The layers in one process (no root): RTT, allocation and throughput across
+# 1 and 3 unicast hops next to the shim alone, and a 100-node layer's memory.
+bench-layers:
+	$(GO) test -run '^$$' -bench 'RTT|Alloc|Throughput' -benchtime 2000x ./stack/ipcp/unicast/sim
+	$(GO) test -run '^$$' -bench HundredNodes -benchtime 1x ./stack/ipcp/unicast/sim
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
