@@ -253,9 +253,9 @@ func (p *IPCP) republish() {
 
 // dhtBootstrap asks the enroller's DHT for our neighbourhood, retrying
 // with backoff from 1 ms to 1 s until a route to it exists (spec §8.7),
-// and, unlike the reference, until an answer has given us contacts: the
-// first request often goes out before the enroller has a route back, and
-// the reference's own retry waits a whole periodic-task round (minutes).
+// and, unlike the reference, until the enroller has answered: the first
+// request often goes out before the enroller has a route back, and the
+// reference's own retry waits a whole periodic-task round (minutes).
 func (p *IPCP) dhtBootstrap(peer uint64) {
 	defer p.wg.Done()
 	if peer == 0 {
@@ -272,7 +272,7 @@ func (p *IPCP) dhtBootstrap(peer uint64) {
 		case <-p.kick:
 		case <-time.After(wait):
 		}
-		if p.dht.Contacts() > 0 {
+		if p.dht.Knows(peer) { // the enroller answered: it knows us too
 			return
 		}
 		wait = min(2*wait, time.Second)

@@ -337,3 +337,11 @@ func (d *DHT) Spread(key []byte) error {
 	}
 	return d.unlock()
 }
+
+// Knows reports whether addr is a contact (or an alternate).
+func (d *DHT) Knows(addr uint64) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.where[addr]
+	return ok
+}
