@@ -53,23 +53,23 @@ func TestFixedOversizedMessagePanics(t *testing.T) {
 	check("Serve, request", call(func() error { _, err := Serve(b, defaultConf()); return err }))
 
 	// Enroller, oversized ack.
-	a, b = pair(t)
+	a2, b2 := pair(t)
 	go func() {
-		a.Write(goldenReq)
-		a.SetReadDeadline(time.Now().Add(5 * time.Second))
-		a.Read(make([]byte, BufLen))
-		a.Write(big)
+		a2.Write(goldenReq)
+		a2.SetReadDeadline(time.Now().Add(5 * time.Second))
+		a2.Read(make([]byte, BufLen))
+		a2.Write(big)
 	}()
-	check("Serve, ack", call(func() error { _, err := Serve(b, defaultConf()); return err }))
+	check("Serve, ack", call(func() error { _, err := Serve(b2, defaultConf()); return err }))
 
 	// Enrollee, oversized response.
-	a, b = pair(t)
+	a3, b3 := pair(t)
 	go func() {
-		b.SetReadDeadline(time.Now().Add(5 * time.Second))
-		b.Read(make([]byte, BufLen))
-		b.Write(big)
+		b3.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b3.Read(make([]byte, BufLen))
+		b3.Write(big)
 	}()
-	check("Request", call(func() error { _, _, _, err := Request(a, ipcp.Unicast); return err }))
+	check("Request", call(func() error { _, _, _, err := Request(a3, ipcp.Unicast); return err }))
 }
 
 // TestBugConfFromMsgTruncatesTypeAndHash: ipcp_type and dir_hash_algo are
@@ -91,9 +91,9 @@ func TestFixedConfFromMsgTruncatesTypeAndHash(t *testing.T) {
 		t.Errorf("ipcp_type 257: Request = %v, %v; want ErrType", confString(c), err)
 	}
 
-	m = ConfMsg(defaultConf())
-	m.LayerInfo.DirHashAlgo = proto.Uint32(0x101)
-	if c, err := ConfFromMsg(m); !errors.Is(err, ErrMsg) {
+	m2 := ConfMsg(defaultConf())
+	m2.LayerInfo.DirHashAlgo = proto.Uint32(0x101)
+	if c, err := ConfFromMsg(m2); !errors.Is(err, ErrMsg) {
 		t.Errorf("dir_hash_algo 257: ConfFromMsg = %v (hash %v), want ErrMsg", err, c.Layer.Hash)
 	}
 }
