@@ -53,9 +53,8 @@ type flow struct {
 	closedO bool     // direct: the owner has deallocated
 	closedP bool     // direct: the peer has deallocated
 	err     error
-	// OAP (IPCP flows only): the client's pending request, and the
-	// response (the server's, to send; or the one the client received).
-	oapReq *oap.Request
+	// OAP (IPCP flows only): the response (the server's, to send; or the
+	// one the client received).
 	oapRes []byte
 }
 
@@ -315,45 +314,19 @@ func (n *Node) allocIPCP(ctx context.Context, pid int, dst string, qs qos.Spec, 
 	if err != nil {
 		return FlowInfo{}, nil, err
 	}
-	nodeEnd, appEnd, err := seqpkt.NodePair()
-	if err != nil {
-		return FlowInfo{}, nil, fmt.Errorf("%w: %w", ctl.ErrResources, err)
-	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	f, err := n.newFlow(pid, FlowAllocPending)
-	if err != nil {
-		nodeEnd.Close()
-		appEnd.Close()
-		return FlowInfo{}, nil, err
-	}
-	f.ipcp, f.peer, f.qos, f.appEnd, f.name = e, int(e.id), qs, appEnd, dst
-	f.oapReq = oap.NewRequest(time.Now())
-	n.mu.Unlock()
-	err = e.impl.FlowAlloc(ctx, ipcp.Flow{Key: f.key, End: nodeEnd, QoS: qs}, hash, f.oapReq.Bytes)
-	n.mu.Lock()
-	if err != nil {
-		n.destroy(f)
-		return FlowInfo{}, nil, fmt.Errorf("allocate through %s: %w", e.name, err)
-	}
-	for f.state == FlowAllocPending {
-		if !n.wait(ctx, limit) && f.state == FlowAllocPending {
-			f.state = FlowDeallocPending
-			n.mu.Unlock()
-			n.releaseIPCPFlow(e, f)
-			n.mu.Lock()
-			if ctx.Err() != nil {
-				return FlowInfo{}, nil, context.Canceled
-			}
-			return FlowInfo{}, nil, fmt.Errorf("%w: no answer from %q through layer %s", ctl.ErrTimeout, dst, e.layer.Name)
+	req := oap.NewRequest(time.Now())
+	f, err := n.ipcpFlow(ctx, e, pid, dst, qs, limit, func(fl ipcp.Flow) error {
+		if err := e.impl.FlowAlloc(ctx, fl, hash, req.Bytes); err != nil {
+			return fmt.Errorf("allocate through %s: %w", e.name, err)
 		}
-	}
-	if f.state != FlowAllocated {
-		err := f.err
-		n.destroy(f)
+		return nil
+	}, fmt.Errorf("%w: no answer from %q through layer %s", ctl.ErrTimeout, dst, e.layer.Name))
+	if err != nil {
 		return FlowInfo{}, nil, err
 	}
-	if err := f.oapReq.Complete(f.oapRes); err != nil {
+	if err := req.Complete(f.oapRes); err != nil {
 		f.state = FlowDeallocPending
 		n.mu.Unlock()
 		n.releaseIPCPFlow(e, f)
@@ -365,6 +338,51 @@ func (n *Node) allocIPCP(ctx context.Context, pid int, dst string, qs qos.Spec, 
 	info := f.info(pid)
 	n.log.Info("flow allocated", "flow", info.ID, "pid", pid, "name", dst, "layer", e.layer.Name)
 	return info, file, nil
+}
+
+// ipcpFlow makes a flow of process pid through IPCP e to name, hands the
+// node's end to the IPCP with start (FlowAlloc, FlowJoin) and waits until
+// limit for the IPCP's answer; noAnswer is the error when none comes. It
+// returns the allocated flow. n.mu is held, and released around start and
+// the wait.
+func (n *Node) ipcpFlow(ctx context.Context, e *ipcpEntry, pid int, name string, qs qos.Spec, limit time.Time,
+	start func(ipcp.Flow) error, noAnswer error) (*flow, error) {
+	nodeEnd, appEnd, err := seqpkt.NodePair()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ctl.ErrResources, err)
+	}
+	f, err := n.newFlow(pid, FlowAllocPending)
+	if err != nil {
+		nodeEnd.Close()
+		appEnd.Close()
+		return nil, err
+	}
+	f.ipcp, f.peer, f.qos, f.appEnd, f.name = e, int(e.id), qs, appEnd, name
+	n.mu.Unlock()
+	err = start(ipcp.Flow{Key: f.key, End: nodeEnd, QoS: qs})
+	n.mu.Lock()
+	if err != nil {
+		n.destroy(f)
+		return nil, err
+	}
+	for f.state == FlowAllocPending {
+		if !n.wait(ctx, limit) && f.state == FlowAllocPending {
+			f.state = FlowDeallocPending
+			n.mu.Unlock()
+			n.releaseIPCPFlow(e, f)
+			n.mu.Lock()
+			if ctx.Err() != nil {
+				return nil, context.Canceled
+			}
+			return nil, noAnswer
+		}
+	}
+	if f.state != FlowAllocated {
+		err := f.err
+		n.destroy(f)
+		return nil, err
+	}
+	return f, nil
 }
 
 // findLayer asks the IPCPs, in order, which one reaches the name; IPCP

@@ -320,38 +320,15 @@ func (n *Node) Join(ctx context.Context, pid int, layer string, timeout time.Dur
 	if !ok {
 		return FlowInfo{}, nil, fmt.Errorf("%w: layer %s is %v; only broadcast layers can be joined", ctl.ErrIPCPType, layer, e.typ)
 	}
-	nodeEnd, appEnd, err := seqpkt.NodePair()
-	if err != nil {
-		return FlowInfo{}, nil, fmt.Errorf("%w: %w", ctl.ErrResources, err)
-	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	f, err := n.newFlow(pid, FlowAllocPending)
-	if err != nil {
-		nodeEnd.Close()
-		appEnd.Close()
-		return FlowInfo{}, nil, err
-	}
-	f.ipcp, f.peer, f.qos, f.appEnd, f.name = e, int(e.id), qos.NP1, appEnd, layer
-	n.mu.Unlock()
-	err = j.FlowJoin(ctx, ipcp.Flow{Key: f.key, End: nodeEnd, QoS: qos.NP1}, e.layer.Hash.Sum(layer))
-	n.mu.Lock()
-	if err != nil {
-		n.destroy(f)
-		return FlowInfo{}, nil, fmt.Errorf("join %s: %w", layer, err)
-	}
-	for f.state == FlowAllocPending {
-		if !n.wait(ctx, limit) && f.state == FlowAllocPending {
-			f.state = FlowDeallocPending
-			n.mu.Unlock()
-			n.releaseIPCPFlow(e, f)
-			n.mu.Lock()
-			return FlowInfo{}, nil, fmt.Errorf("%w: layer %s did not answer the join", ctl.ErrTimeout, layer)
+	f, err := n.ipcpFlow(ctx, e, pid, layer, qos.NP1, limit, func(fl ipcp.Flow) error {
+		if err := j.FlowJoin(ctx, fl, e.layer.Hash.Sum(layer)); err != nil {
+			return fmt.Errorf("join %s: %w", layer, err)
 		}
-	}
-	if f.state != FlowAllocated {
-		err := f.err
-		n.destroy(f)
+		return nil
+	}, fmt.Errorf("%w: layer %s did not answer the join", ctl.ErrTimeout, layer))
+	if err != nil {
 		return FlowInfo{}, nil, err
 	}
 	file := f.appEnd

@@ -180,15 +180,14 @@ func (c *cli) call(m *ctl.Msg) (*ctl.Msg, error) { return c.callTimeout(m, callT
 
 // callTimeout sends one request that may take up to timeout.
 func (c *cli) callTimeout(m *ctl.Msg, timeout time.Duration) (*ctl.Msg, error) {
-	callTimeout := timeout
-	ctx, cancel := context.WithTimeout(c.ctx, callTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, timeout)
 	defer cancel()
 	reply, f, err := ctl.Call(ctx, c.sock, m)
 	if f != nil {
 		f.Close() // management requests never carry a flow
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("%w: no reply to %v within %v", ctl.ErrNode, m.GetCode(), callTimeout)
+		return nil, fmt.Errorf("%w: no reply to %v within %v", ctl.ErrNode, m.GetCode(), timeout)
 	}
 	return reply, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
@@ -30,38 +29,15 @@ func compInfo(comp string) (connmgr.Info, bool) {
 // IPCP, and hands each to its component after the CEP exchange.
 func (p *IPCP) acceptor() {
 	defer p.wg.Done()
-	for {
-		lf, err := p.lower.LowerAccept(p.ctx, p.id)
-		if err != nil {
-			if p.ctx.Err() != nil {
-				return
-			}
-			p.log.Debug("accept", "err", err)
-			select {
-			case <-p.ctx.Done():
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			continue
-		}
+	connmgr.AcceptLoop(p.ctx, p.lower, p.id, p.log, func(lf ipcp.LowerFlow) {
 		p.wg.Add(1)
 		go p.incoming(lf)
-	}
+	})
 }
-
-// drainTimeout bounds the wait for the lower layer to take what was
-// written on a flow before it is released.
-const drainTimeout = time.Second
 
 // drop releases a short-lived lower flow (enrollment, a refused
 // connection) once the layer below has read what was written on it.
-func (p *IPCP) drop(lf ipcp.LowerFlow) {
-	for deadline := time.Now().Add(drainTimeout); lf.Conn.Unsent() > 0 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
-	lf.Conn.Close()
-	p.lower.LowerDealloc(p.id, lf.ID)
-}
+func (p *IPCP) drop(lf ipcp.LowerFlow) { connmgr.Release(p.lower, p.id, lf) }
 
 func (p *IPCP) incoming(lf ipcp.LowerFlow) {
 	defer p.wg.Done()
@@ -82,16 +58,7 @@ func (p *IPCP) incoming(lf ipcp.LowerFlow) {
 		p.mu.Lock()
 		c := enroll.Conf{Layer: p.layer, Type: ipcp.Broadcast}
 		p.mu.Unlock()
-		res, err := enroll.Serve(lf.Conn, c)
-		switch {
-		case err != nil:
-			p.log.Warn("enrollment failed", "flow", lf.ID, "err", err)
-		case res != 0:
-			p.log.Warn("enrollment failed at remote", "flow", lf.ID, "result", res)
-		default:
-			p.log.Info("enrollment completed", "flow", lf.ID)
-		}
-		p.drop(lf)
+		enroll.ServeFlow(p.lower, p.id, lf, c, p.log)
 	case connmgr.BroadcastDT.Comp:
 		p.addConn(lf, "")
 	}

@@ -49,9 +49,7 @@ import (
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/connmgr"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/enroll"
-	"github.com/o7s/ouroboros/stack/qos"
 )
 
 // MPL is the maximum packet lifetime the IPCP reports for joined flows.
@@ -150,15 +148,17 @@ func (p *IPCP) Enroll(ctx context.Context, dst string) (ipcp.Layer, error) {
 		return ipcp.Layer{}, fmt.Errorf("%w: in layer %s already", ctl.ErrIPCPState, p.layer.Name)
 	}
 	p.mu.Unlock()
-	lf, err := p.lower.LowerAlloc(ctx, p.id, dst, qos.Raw)
-	if err != nil {
-		return ipcp.Layer{}, fmt.Errorf("no flow to %s in a lower layer: %w", dst, err)
-	}
-	defer p.drop(lf)
-	if _, err := connmgr.Initiate(lf.Conn, connmgr.Enrollment); err != nil {
-		return ipcp.Layer{}, fmt.Errorf("%s does not answer as an enroller: %w", dst, err)
-	}
-	c, id, skew, err := enroll.Request(lf.Conn, ipcp.Broadcast)
+	var layer ipcp.Layer
+	_, err := enroll.Join(ctx, p.lower, p.id, dst, ipcp.Broadcast, p.log, func(c enroll.Conf) error {
+		layer = c.Layer
+		if layer.Hash != ipcp.SHA3_256 {
+			// A broadcast layer hashes with SHA3-256 (its bootstrap forces
+			// it); the hash serves only the join check, which is local.
+			p.log.Warn("the enroller's layer hashes with another algorithm; using SHA3-256", "hash", layer.Hash)
+			layer.Hash = ipcp.SHA3_256
+		}
+		return p.start(layer)
+	})
 	if errors.Is(err, enroll.ErrType) {
 		// The enroller waits for an ack that Request, having no id to
 		// give, cannot send; it times out and logs a failed enrollment.
@@ -166,23 +166,6 @@ func (p *IPCP) Enroll(ctx context.Context, dst string) (ipcp.Layer, error) {
 	}
 	if err != nil {
 		return ipcp.Layer{}, err
-	}
-	if skew > enroll.ClockWarn {
-		p.log.Warn("clock offset above threshold", "offset", skew)
-	}
-	layer := c.Layer
-	if layer.Hash != ipcp.SHA3_256 {
-		// A broadcast layer hashes with SHA3-256 (its bootstrap forces it);
-		// the hash serves only the join check, which is local.
-		p.log.Warn("the enroller's layer hashes with another algorithm; using SHA3-256", "hash", layer.Hash)
-		layer.Hash = ipcp.SHA3_256
-	}
-	if err := p.start(layer); err != nil {
-		enroll.Ack(lf.Conn, id, -1)
-		return ipcp.Layer{}, err
-	}
-	if err := enroll.Ack(lf.Conn, id, 0); err != nil {
-		p.log.Warn("enrollment ack not sent", "err", err)
 	}
 	p.log.Info("enrolled", "layer", layer.Name, "dst", dst)
 	return layer, nil

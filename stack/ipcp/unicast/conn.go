@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
@@ -88,41 +87,13 @@ func (p *IPCP) info(comp string) (connmgr.Info, bool) {
 // IPCP, and hands each to its component after the CEP exchange.
 func (p *IPCP) acceptor() {
 	defer p.wg.Done()
-	for {
-		lf, err := p.lower.LowerAccept(p.ctx, p.id)
-		if err != nil {
-			if p.ctx.Err() != nil {
-				return
-			}
-			p.log.Debug("accept", "err", err)
-			select {
-			case <-p.ctx.Done():
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			continue
-		}
+	connmgr.AcceptLoop(p.ctx, p.lower, p.id, p.log, func(lf ipcp.LowerFlow) {
 		p.wg.Add(1)
 		go p.incoming(lf)
-	}
+	})
 }
 
-// drainTimeout bounds the wait for the lower layer to take what was
-// written on a flow before it is released.
-const drainTimeout = time.Second
-
-// drain waits until the layer below has read everything written on c.
-func drain(c interface{ Unsent() int }) {
-	for deadline := time.Now().Add(drainTimeout); c.Unsent() > 0 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
-}
-
-func (p *IPCP) drop(lf ipcp.LowerFlow) {
-	drain(lf.Conn)
-	lf.Conn.Close()
-	p.lower.LowerDealloc(p.id, lf.ID)
-}
+func (p *IPCP) drop(lf ipcp.LowerFlow) { connmgr.Release(p.lower, p.id, lf) }
 
 func (p *IPCP) incoming(lf ipcp.LowerFlow) {
 	defer p.wg.Done()
@@ -138,16 +109,7 @@ func (p *IPCP) incoming(lf ipcp.LowerFlow) {
 		c := enroll.Conf{Layer: p.layer, Type: ipcp.Unicast, Unicast: new(ipcp.UnicastConfig)}
 		*c.Unicast = p.conf
 		p.mu.Unlock()
-		res, err := enroll.Serve(lf.Conn, c)
-		switch {
-		case err != nil:
-			p.log.Warn("enrollment failed", "flow", lf.ID, "err", err)
-		case res != 0:
-			p.log.Warn("enrollment failed at remote", "flow", lf.ID, "result", res)
-		default:
-			p.log.Info("enrollment completed", "flow", lf.ID)
-		}
-		p.drop(lf)
+		enroll.ServeFlow(p.lower, p.id, lf, c, p.log)
 	case connmgr.DT.Comp:
 		p.addConn(lf, ipcp.CompDT, peer.Addr, "")
 	case connmgr.Management.Comp:

@@ -111,7 +111,7 @@ func (a *flowAllocator) resolve(ctx context.Context, hash []byte) (uint64, error
 		a.mu.Unlock()
 	}()
 	addr, err := a.p.dht.Query(hash)
-	a.p.log.Debug("directory query", "contacts", a.p.dht.Contacts(), "addr", AddrString(addr), "err", err)
+	a.p.log.Debug("directory query", "addr", AddrString(addr), "err", err)
 	switch {
 	case err == nil:
 		return addr, nil

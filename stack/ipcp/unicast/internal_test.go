@@ -87,6 +87,12 @@ func TestRequestFloodBounded(t *testing.T) {
 		msg := fa.AppendFlowReq(nil, 0x1234, fa.MakeEID(1, uint32(i)), qos.Raw, hash, nil)
 		p.fa.handle(msg)
 	}
+	// The requests reach the IRM from goroutines of their own: wait for
+	// them, then give any beyond the bound the time to show.
+	for deadline := time.Now().Add(5 * time.Second); len(f.waiting) < maxReqs && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
 	if n := len(f.waiting); n != maxReqs {
 		t.Errorf("%d requests wait for an acceptor, want %d", n, maxReqs)
 	}

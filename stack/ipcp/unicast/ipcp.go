@@ -26,12 +26,10 @@ import (
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/connmgr"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/dir"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/enroll"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/pff"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/routing"
-	"github.com/o7s/ouroboros/stack/qos"
 )
 
 // MPL is the maximum packet lifetime the IPCP reports for its flows.
@@ -133,40 +131,23 @@ func (p *IPCP) Enroll(ctx context.Context, dst string) (ipcp.Layer, error) {
 		return ipcp.Layer{}, fmt.Errorf("%w: in layer %s already", ctl.ErrIPCPState, p.layer.Name)
 	}
 	p.mu.Unlock()
-	lf, err := p.lower.LowerAlloc(ctx, p.id, dst, qos.Raw)
-	if err != nil {
-		return ipcp.Layer{}, fmt.Errorf("no flow to %s in a lower layer: %w", dst, err)
-	}
-	defer p.drop(lf)
-	if _, err := connmgr.Initiate(lf.Conn, connmgr.Enrollment); err != nil {
-		return ipcp.Layer{}, fmt.Errorf("%s does not answer as an enroller: %w", dst, err)
-	}
-	c, id, skew, err := enroll.Request(lf.Conn, ipcp.Unicast)
+	c, err := enroll.Join(ctx, p.lower, p.id, dst, ipcp.Unicast, p.log, func(c enroll.Conf) error {
+		if c.Unicast == nil {
+			return fmt.Errorf("%w: the enroller sent no unicast configuration", enroll.ErrMsg)
+		}
+		u := *c.Unicast
+		if u.AddrSize != 4 || u.AddrAuth != ipcp.AddrAuthFlat || u.Dir != ipcp.DirDHT || u.Routing > 2 || u.Cong > ipcp.CongMBECN {
+			return fmt.Errorf("unicast: the layer's configuration is not supported here (address size %d, address authority %d, directory %d, routing %d, congestion %d)",
+				u.AddrSize, u.AddrAuth, u.Dir, u.Routing, u.Cong)
+		}
+		u.EIDSize = 8
+		u.Defaults()
+		return p.start(c.Layer, u)
+	})
 	if err != nil {
 		return ipcp.Layer{}, err
 	}
-	if skew > enroll.ClockWarn {
-		p.log.Warn("clock offset above threshold", "offset", skew)
-	}
-	if c.Unicast == nil {
-		enroll.Ack(lf.Conn, id, -1)
-		return ipcp.Layer{}, fmt.Errorf("%w: the enroller sent no unicast configuration", enroll.ErrMsg)
-	}
-	u := *c.Unicast
-	if u.AddrSize != 4 || u.AddrAuth != ipcp.AddrAuthFlat || u.Dir != ipcp.DirDHT || u.Routing > 2 || u.Cong > ipcp.CongMBECN {
-		enroll.Ack(lf.Conn, id, -1)
-		return ipcp.Layer{}, fmt.Errorf("unicast: the layer's configuration is not supported here (address size %d, address authority %d, directory %d, routing %d, congestion %d)",
-			u.AddrSize, u.AddrAuth, u.Dir, u.Routing, u.Cong)
-	}
-	u.EIDSize = 8
-	u.Defaults()
-	if err := p.start(c.Layer, u); err != nil {
-		enroll.Ack(lf.Conn, id, -1)
-		return ipcp.Layer{}, err
-	}
-	if err := enroll.Ack(lf.Conn, id, 0); err != nil {
-		p.log.Warn("enrollment ack not sent", "err", err)
-	}
+	u := c.Unicast
 	p.log.Info("enrolled", "layer", c.Layer.Name, "dst", dst, "addr", AddrString(uint64(p.addr)), "peer", AddrString(u.DHTPeer))
 	return c.Layer, nil
 }

@@ -40,7 +40,9 @@ func newLinkState(p *IPCP, pol routing.Policy, tUpdate, tTimeo, tRecalc time.Dur
 }
 
 // sends are LSUs to write once the lock is released.
-type sends []struct {
+type sends []lsuOut
+
+type lsuOut struct {
 	c *conn
 	b []byte
 }
@@ -55,10 +57,7 @@ func (s sends) run() {
 func (ls *linkState) flood(b []byte, from *conn, out *sends) {
 	for _, c := range ls.mgmt {
 		if c != from {
-			*out = append(*out, struct {
-				c *conn
-				b []byte
-			}{c, b})
+			*out = append(*out, lsuOut{c, b})
 		}
 	}
 }
@@ -118,10 +117,7 @@ func (ls *linkState) mgmtAdd(c *conn) {
 	ls.mgmt = append(ls.mgmt, c)
 	var out sends
 	for k, e := range ls.db {
-		out = append(out, struct {
-			c *conn
-			b []byte
-		}{c, routing.LSU{Src: k[0], Dst: k[1], SeqNo: e.seq}.Append(nil)})
+		out = append(out, lsuOut{c, routing.LSU{Src: k[0], Dst: k[1], SeqNo: e.seq}.Append(nil)})
 	}
 	ls.mu.Unlock()
 	out.run()

@@ -9,7 +9,6 @@ import (
 
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/ipcp"
-	"github.com/o7s/ouroboros/stack/irm"
 	"github.com/o7s/ouroboros/stack/qos"
 )
 
@@ -31,35 +30,7 @@ func line(b *testing.B, hops int, conf *ipcp.UnicastConfig) *Net {
 	last := n.Nodes[hops]
 	echoServer(b, last, "net", "echo")
 	// the shim alone: a server registered in the eth layer of the last link
-	srv, err := dev.DialAs(context.Background(), last.Sock, "shim")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Close() })
-	last.N.CreateName("shim", irm.RoundRobin)
-	last.N.BindProcess(srv.PID(), "shim")
-	l := n.Links[len(n.Links)-1]
-	if err := last.N.RegName("shim", last.lower[l.Layer]); err != nil {
-		b.Fatal(err)
-	}
-	go func() {
-		for {
-			f, err := srv.Accept(context.Background())
-			if err != nil {
-				return
-			}
-			go func() {
-				buf := make([]byte, dev.MaxSDU)
-				for {
-					k, err := f.Read(buf)
-					if err != nil {
-						return
-					}
-					f.Write(buf[:k])
-				}
-			}()
-		}
-	}()
+	serveEcho(b, last, "shim", last.lower[n.Links[len(n.Links)-1].Layer])
 	return n
 }
 

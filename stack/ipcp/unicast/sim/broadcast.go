@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ipcp"
-	"github.com/o7s/ouroboros/stack/irm"
-	"github.com/o7s/ouroboros/stack/qos"
 )
 
 // Broadcast forms a broadcast layer over every node and link of the
@@ -24,55 +22,9 @@ func (n *Net) Broadcast(name string) (map[string]uint32, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ids := map[string]uint32{}
-	for _, nd := range n.Nodes {
-		id, err := nd.N.CreateIPCP(IPCPName(name, nd.Name), ipcp.Broadcast)
-		if err != nil {
-			return nil, err
-		}
-		ids[nd.Name] = id
-		for _, nm := range []string{IPCPName(name, nd.Name), name} {
-			if err := nd.N.CreateName(nm, irm.RoundRobin); err != nil && nm != name {
-				return nil, err
-			}
-			if err := nd.N.BindIPCP(id, nm); err != nil {
-				return nil, err
-			}
-			for _, l := range nd.links {
-				if err := nd.N.RegName(nm, nd.lower[l.Layer]); err != nil {
-					return nil, fmt.Errorf("%s: register %s in %s: %w", nd.Name, nm, l.Layer, err)
-				}
-			}
-		}
-	}
-	if len(n.Nodes) == 0 {
-		return ids, nil
-	}
-	first := n.Nodes[0]
-	if err := first.N.BootstrapIPCP(ctx, ids[first.Name], ipcp.Config{Layer: name}); err != nil {
-		return nil, fmt.Errorf("%s: bootstrap: %w", first.Name, err)
-	}
-	in := map[*Node]bool{first: true}
-	queue := []*Node{first}
-	for len(queue) > 0 {
-		nd := queue[0]
-		queue = queue[1:]
-		for _, l := range nd.links {
-			nb := l.Other(nd)
-			if in[nb] {
-				continue
-			}
-			in[nb] = true
-			if err := nb.N.EnrollIPCP(ctx, ids[nb.Name], IPCPName(name, nd.Name)); err != nil {
-				return nil, fmt.Errorf("%s: enroll through %s: %w", nb.Name, nd.Name, err)
-			}
-			queue = append(queue, nb)
-		}
-	}
-	for _, l := range n.Links {
-		if err := l.A.N.ConnectIPCP(ctx, ids[l.A.Name], IPCPName(name, l.B.Name), ipcp.CompDT, qos.Raw); err != nil {
-			return nil, fmt.Errorf("%s: connect to %s: %w", l.A.Name, l.B.Name, err)
-		}
+	ids, err := n.form(ctx, name, ipcp.Broadcast, ipcp.Config{Layer: name}, ipcp.CompDT)
+	if err != nil {
+		return nil, err
 	}
 	// The accepting side adds its adjacency after the connect returns.
 	for {

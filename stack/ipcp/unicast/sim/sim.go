@@ -174,37 +174,61 @@ func IPCPName(layer, node string) string { return layer + "." + node }
 // Layer forms a unicast layer over every node and link of the network:
 // the first node bootstraps, the others enroll breadth-first through a
 // neighbour, and every link gets management and data-transfer adjacencies.
+// It returns once the layer has converged.
 func (n *Net) Layer(name string, conf *ipcp.UnicastConfig) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	n.Phases = Phases{Start: time.Now()}
+	ids, err := n.form(ctx, name, ipcp.Unicast, ipcp.Config{Layer: name, Hash: ipcp.SHA3_256, Unicast: conf}, "")
+	if err != nil {
+		return err
+	}
 	for _, nd := range n.Nodes {
-		id, err := nd.N.CreateIPCP(IPCPName(name, nd.Name), ipcp.Unicast)
+		nd.Unicast[name] = ids[nd.Name]
+	}
+	n.Phases.Connected = time.Now()
+	cctx, ccancel := context.WithTimeout(ctx, 30*time.Second)
+	err = n.Converge(cctx, name)
+	ccancel()
+	n.Phases.Converged = time.Now()
+	return err
+}
+
+// form takes an operator's steps for a layer of type typ over every node
+// and link: on every node create an IPCP named <layer>.<node>, bind it to
+// that name and to the layer's and register both in the node's link
+// layers; bootstrap the first node with conf, enroll the others
+// breadth-first through a neighbour, and connect every link with component
+// comp (empty: both). It returns the IPCP of each node, by node name.
+func (n *Net) form(ctx context.Context, name string, typ ipcp.Type, conf ipcp.Config, comp string) (map[string]uint32, error) {
+	ids := map[string]uint32{}
+	for _, nd := range n.Nodes {
+		id, err := nd.N.CreateIPCP(IPCPName(name, nd.Name), typ)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		nd.Unicast[name] = id
+		ids[nd.Name] = id
 		for _, nm := range []string{IPCPName(name, nd.Name), name} {
 			if err := nd.N.CreateName(nm, irm.RoundRobin); err != nil && nm != name {
-				return err
+				return nil, err
 			}
 			if err := nd.N.BindIPCP(id, nm); err != nil {
-				return err
+				return nil, err
 			}
 			for _, l := range nd.links {
 				if err := nd.N.RegName(nm, nd.lower[l.Layer]); err != nil {
-					return fmt.Errorf("%s: register %s in %s: %w", nd.Name, nm, l.Layer, err)
+					return nil, fmt.Errorf("%s: register %s in %s: %w", nd.Name, nm, l.Layer, err)
 				}
 			}
 		}
 	}
-	if len(n.Nodes) == 0 {
-		return nil
-	}
 	n.Phases.Created = time.Now()
+	if len(n.Nodes) == 0 {
+		return ids, nil
+	}
 	first := n.Nodes[0]
-	if err := first.N.BootstrapIPCP(ctx, first.Unicast[name], ipcp.Config{Layer: name, Hash: ipcp.SHA3_256, Unicast: conf}); err != nil {
-		return fmt.Errorf("%s: bootstrap: %w", first.Name, err)
+	if err := first.N.BootstrapIPCP(ctx, ids[first.Name], conf); err != nil {
+		return nil, fmt.Errorf("%s: bootstrap: %w", first.Name, err)
 	}
 	in := map[*Node]bool{first: true}
 	queue := []*Node{first}
@@ -217,25 +241,20 @@ func (n *Net) Layer(name string, conf *ipcp.UnicastConfig) error {
 				continue
 			}
 			in[nb] = true
-			if err := nb.N.EnrollIPCP(ctx, nb.Unicast[name], IPCPName(name, nd.Name)); err != nil {
-				return fmt.Errorf("%s: enroll through %s: %w", nb.Name, nd.Name, err)
+			if err := nb.N.EnrollIPCP(ctx, ids[nb.Name], IPCPName(name, nd.Name)); err != nil {
+				return nil, fmt.Errorf("%s: enroll through %s: %w", nb.Name, nd.Name, err)
 			}
 			queue = append(queue, nb)
 		}
 	}
 	n.Phases.Enrolled = time.Now()
 	for _, l := range n.Links {
-		if err := l.A.N.ConnectIPCP(ctx, l.A.Unicast[name], IPCPName(name, l.B.Name), "", qos.Raw); err != nil {
-			return fmt.Errorf("%s: connect to %s: %w (hub: %d delivered, %d dropped full, %d no port)", l.A.Name, l.B.Name, err,
+		if err := l.A.N.ConnectIPCP(ctx, ids[l.A.Name], IPCPName(name, l.B.Name), comp, qos.Raw); err != nil {
+			return nil, fmt.Errorf("%s: connect to %s: %w (hub: %d delivered, %d dropped full, %d no port)", l.A.Name, l.B.Name, err,
 				l.Hub.Stats.Delivered.Load(), l.Hub.Stats.DropFull.Load(), l.Hub.Stats.DropNoPort.Load())
 		}
 	}
-	n.Phases.Connected = time.Now()
-	cctx, ccancel := context.WithTimeout(ctx, 30*time.Second)
-	err := n.Converge(cctx, name)
-	ccancel()
-	n.Phases.Converged = time.Now()
-	return err
+	return ids, nil
 }
 
 // Phases are when the steps of the last Layer ended.
