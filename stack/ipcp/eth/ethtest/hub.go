@@ -88,7 +88,7 @@ func (h *Hub) deliver(from *Port, frame []byte) {
 		}
 		mine := string(frame[:6]) == string(p.mac)
 		hit = hit || mine
-		if group || mine || p.promisc.Load() {
+		if (group || mine || p.promisc.Load()) && !p.cut.Load() && !from.cut.Load() {
 			p.enqueue(frame)
 		}
 	}
@@ -115,6 +115,7 @@ type Port struct {
 	mac     net.HardwareAddr
 	mtu     int
 	promisc atomic.Bool
+	cut     atomic.Bool   // Cut: frames from and to the port are lost
 	wake    chan struct{} // a frame was queued (capacity 1)
 	done    chan struct{} // closed by Close
 	once    sync.Once
@@ -211,6 +212,11 @@ func (p *Port) WriteBatch(frames [][]byte) (int, error) {
 	}
 	return len(frames), nil
 }
+
+// Cut makes the port lose every frame it sends or would receive (true),
+// as a broken cable does, or carry them again (false). It says nothing to
+// the IPCP: SetCarrier does that.
+func (p *Port) Cut(cut bool) { p.cut.Store(cut) }
 
 // Carrier reports the changes SetCarrier makes (eth.Carrier).
 func (p *Port) Carrier() <-chan bool { return p.carrier }

@@ -154,8 +154,11 @@ func (n *Net) hasLayer(name string) bool {
 	return false
 }
 
-// SetUp takes the link's carrier down or up at both ends.
+// SetUp takes the link down (frames are lost, and both ends see the
+// carrier go) or up again.
 func (l *Link) SetUp(up bool) {
+	l.pa.Cut(!up)
+	l.pb.Cut(!up)
 	l.pa.SetCarrier(up)
 	l.pb.SetCarrier(up)
 }
