@@ -927,6 +927,7 @@ type Neighbour struct {
 	Comp          string                 `protobuf:"bytes,2,opt,name=comp,proto3" json:"comp,omitempty"` // dt | mgmt
 	Dst           string                 `protobuf:"bytes,3,opt,name=dst,proto3" json:"dst,omitempty"`   // the name it was reached by; empty if it connected to us
 	Up            bool                   `protobuf:"varint,4,opt,name=up,proto3" json:"up,omitempty"`
+	Cube          string                 `protobuf:"bytes,5,opt,name=cube,proto3" json:"cube,omitempty"` // QoS cube of a data-transfer flow: best-effort | video | voice
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -987,6 +988,13 @@ func (x *Neighbour) GetUp() bool {
 		return x.Up
 	}
 	return false
+}
+
+func (x *Neighbour) GetCube() string {
+	if x != nil {
+		return x.Cube
+	}
+	return ""
 }
 
 type Route struct {
@@ -1410,12 +1418,13 @@ const file_ctl_proto_rawDesc = "" +
 	"\x05local\x18\x04 \x01(\v2\x14.o7s.ctl.LocalConfigR\x05local\x12$\n" +
 	"\x03eth\x18\x05 \x01(\v2\x12.o7s.ctl.EthConfigR\x03eth\x12$\n" +
 	"\x03udp\x18\x06 \x01(\v2\x12.o7s.ctl.UDPConfigR\x03udp\x120\n" +
-	"\aunicast\x18\a \x01(\v2\x16.o7s.ctl.UnicastConfigR\aunicast\"U\n" +
+	"\aunicast\x18\a \x01(\v2\x16.o7s.ctl.UnicastConfigR\aunicast\"i\n" +
 	"\tNeighbour\x12\x12\n" +
 	"\x04addr\x18\x01 \x01(\tR\x04addr\x12\x12\n" +
 	"\x04comp\x18\x02 \x01(\tR\x04comp\x12\x10\n" +
 	"\x03dst\x18\x03 \x01(\tR\x03dst\x12\x0e\n" +
-	"\x02up\x18\x04 \x01(\bR\x02up\"6\n" +
+	"\x02up\x18\x04 \x01(\bR\x02up\x12\x12\n" +
+	"\x04cube\x18\x05 \x01(\tR\x04cube\"6\n" +
 	"\x05Route\x12\x10\n" +
 	"\x03dst\x18\x01 \x01(\tR\x03dst\x12\x1b\n" +
 	"\tnext_hops\x18\x02 \x03(\tR\bnextHops\"\xc2\x01\n" +

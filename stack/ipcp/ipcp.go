@@ -294,6 +294,7 @@ type Neighbour struct {
 	Comp string // CompDT or CompMgmt (broadcast: dt)
 	Dst  string // the name it was reached by (empty if it connected to us)
 	Up   bool
+	Cube qos.Cube // the QoS cube of a data-transfer flow
 }
 
 // Route is one forwarding entry: a destination and its next hops.
@@ -308,6 +309,7 @@ type LowerFlow struct {
 	Conn  *seqpkt.Conn // the IPCP's end
 	Name  string       // the name at the other end (allocated flows)
 	Layer string
+	QoS   qos.Spec // as requested by the side that allocated it
 }
 
 // Lower is what a node offers the IPCPs that use other layers (unicast,

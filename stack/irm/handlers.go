@@ -178,12 +178,20 @@ func confFromMsg(c *ctl.IPCPConfig) (ipcp.Config, error) {
 func detailMsg(info ipcp.Info, named []string) *ctl.IPCPDetail {
 	d := &ctl.IPCPDetail{Addr: info.Addr, Names: named, Unnamed: uint32(len(info.Names)), Flows: uint32(info.Flows)}
 	for _, nb := range info.Neighbours {
-		d.Neighbours = append(d.Neighbours, &ctl.Neighbour{Addr: nb.Addr, Comp: nb.Comp, Dst: nb.Dst, Up: nb.Up})
+		d.Neighbours = append(d.Neighbours, &ctl.Neighbour{Addr: nb.Addr, Comp: nb.Comp, Dst: nb.Dst, Up: nb.Up, Cube: cubeName(nb)})
 	}
 	for _, r := range info.Routes {
 		d.Routes = append(d.Routes, &ctl.Route{Dst: r.Dst, NextHops: r.NextHops})
 	}
 	return d
+}
+
+// cubeName is the QoS cube of a data-transfer neighbour, as text.
+func cubeName(nb ipcp.Neighbour) string {
+	if nb.Comp != ipcp.CompDT {
+		return ""
+	}
+	return nb.Cube.String()
 }
 
 // BindAuto is the bind-program option that enables auto-start.

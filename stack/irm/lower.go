@@ -113,12 +113,20 @@ func (n *Node) LowerAlloc(ctx context.Context, self uint32, dst string, qs qos.S
 	if dst == "" || len(dst) > MaxName {
 		return ipcp.LowerFlow{}, fmt.Errorf("%w: a destination name has 1 to %d bytes", ctl.ErrName, MaxName)
 	}
+	if qs.NeedsFRCT() {
+		return ipcp.LowerFlow{}, errLowerFRCT
+	}
 	fi, f, err := n.allocIPCP(ctx, pid, dst, qs, time.Now().Add(n.cfg.AllocTimeout), self)
 	if err != nil {
 		return ipcp.LowerFlow{}, err
 	}
 	return n.lowerFlow(pid, fi, f)
 }
+
+// errLowerFRCT refuses a lower flow that would need FRCT: the reference's
+// IPCPs run it on N-1 flows with in-order QoS (irm ipcp connect ... qos
+// voice), and this version has none.
+var errLowerFRCT = fmt.Errorf("%w: in-order delivery and loss recovery on the N-1 flow need FRCT, which this version does not have yet; use qos raw, raw-voice or raw-video", ctl.ErrQoS)
 
 // LowerAccept implements ipcp.Lower.
 func (n *Node) LowerAccept(ctx context.Context, self uint32) (ipcp.LowerFlow, error) {
@@ -128,6 +136,14 @@ func (n *Node) LowerAccept(ctx context.Context, self uint32) (ipcp.LowerFlow, er
 	}
 	for {
 		fi, f, err := n.Accept(ctx, pid, 0)
+		if err == nil && fi.QoS.NeedsFRCT() {
+			// The peer runs FRCT on this flow; its packets would not parse.
+			n.log.Warn("refused a lower flow that asks for in-order delivery or no loss (FRCT, not implemented)",
+				"ipcp", self, "flow", fi.ID, "qos", fi.QoS.String())
+			f.Close()
+			n.Dealloc(pid, fi.ID)
+			continue
+		}
 		if err == nil {
 			return n.lowerFlow(pid, fi, f)
 		}
@@ -143,7 +159,7 @@ func (n *Node) lowerFlow(pid int, fi FlowInfo, f *os.File) (ipcp.LowerFlow, erro
 		n.Dealloc(pid, fi.ID)
 		return ipcp.LowerFlow{}, fmt.Errorf("%w: %w", ctl.ErrResources, err)
 	}
-	return ipcp.LowerFlow{ID: fi.ID, Conn: c, Name: fi.Name, Layer: fi.Layer}, nil
+	return ipcp.LowerFlow{ID: fi.ID, Conn: c, Name: fi.Name, Layer: fi.Layer, QoS: fi.QoS}, nil
 }
 
 // LowerDealloc implements ipcp.Lower.

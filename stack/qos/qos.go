@@ -30,12 +30,18 @@ var (
 	Video       = Spec{Delay: 100, Bandwidth: math.MaxUint64, Availability: 3, Loss: 1, InOrder: 1, MaxGap: 100, Timeout: DefaultPeerTimeout}
 	Voice       = Spec{Delay: 50, Bandwidth: 100000, Availability: 5, Loss: 1, InOrder: 1, MaxGap: 50, Timeout: DefaultPeerTimeout}
 	Data        = Spec{Delay: 1000, Loss: 0, BER: 0, InOrder: 1, MaxGap: 2000, Timeout: DefaultPeerTimeout}
+	// RawVideo and RawVoice are ours: the video and voice bounds without
+	// in-order delivery, so a flow with them needs no FRCT. They map to the
+	// video and voice cubes, in the reference as here; irm ipcp connect
+	// uses them to put a data-transfer flow in those cubes.
+	RawVideo = Spec{Delay: 100, Bandwidth: math.MaxUint64, Availability: 3, Loss: 1, BER: 1, MaxGap: 100, Timeout: DefaultPeerTimeout}
+	RawVoice = Spec{Delay: 50, Bandwidth: 100000, Availability: 5, Loss: 1, BER: 1, MaxGap: 50, Timeout: DefaultPeerTimeout}
 	// NP1 is what IPCPs and broadcast joins use internally.
 	NP1 = Spec{Delay: math.MaxUint32, Loss: math.MaxUint32, BER: math.MaxUint32, MaxGap: math.MaxUint32}
 )
 
 // ByName returns the predefined spec the tools call name (raw, best, video,
-// voice, data).
+// voice, data, and ours: raw-video, raw-voice).
 func ByName(name string) (Spec, bool) {
 	switch name {
 	case "raw":
@@ -48,6 +54,10 @@ func ByName(name string) (Spec, bool) {
 		return Voice, true
 	case "data":
 		return Data, true
+	case "raw-video":
+		return RawVideo, true
+	case "raw-voice":
+		return RawVoice, true
 	}
 	return Spec{}, false
 }

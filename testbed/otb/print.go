@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/testbed/netns"
 	"github.com/o7s/ouroboros/testbed/topo"
 )
@@ -129,6 +130,9 @@ func printStatus(w io.Writer, l netns.LayerReport) {
 				order = append(order, n)
 			}
 			c := nb.GetComp()
+			if q := nb.GetCube(); q != "" && q != qos.CubeBE.String() {
+				c += " " + q
+			}
 			if !nb.GetUp() {
 				c += " down"
 			}

@@ -25,7 +25,11 @@ where COMPONENT in {dt mgmt}
 
 if COMPONENT == dt
                 [qos       [QOS]
-where QOS in {raw, best, voice, video, data}
+where QOS in {raw, best, voice, video, data, raw-voice, raw-video}
+
+best, voice, video and data ask for in-order delivery, which needs FRCT on
+the flow; this version has none and refuses them. raw-voice and raw-video
+put the data-transfer flow in the voice or video QoS cube without it.
 `
 
 const disconnectUsage = `Usage: irm ipcp disconnect
@@ -152,18 +156,12 @@ func (c *cli) ipcpConnect(args []string) error {
 		return &usageError{usage: connectUsage}
 	}
 	spec := qos.Raw
-	switch qs {
-	case "", "raw":
-	case "best":
-		spec = qos.BestEffort
-	case "voice":
-		spec = qos.Voice
-	case "video":
-		spec = qos.Video
-	case "data":
-		spec = qos.Data
-	default:
-		c.warnf("Unknown QoS cube, defaulting to raw.")
+	if qs != "" {
+		var ok bool
+		if spec, ok = qos.ByName(qs); !ok {
+			spec = qos.Raw
+			c.warnf("Unknown QoS cube, defaulting to raw.")
+		}
 	}
 	p, err := c.ipcpByName(name)
 	if err != nil {

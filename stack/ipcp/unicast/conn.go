@@ -19,9 +19,10 @@ import (
 // management (enrollment flows are short-lived and not kept).
 type conn struct {
 	lf   ipcp.LowerFlow
-	comp string // ipcp.CompDT or ipcp.CompMgmt
-	peer uint64 // the neighbour's address, from its cep_msg
-	dst  string // the name we reached it by; empty if it connected to us
+	comp string   // ipcp.CompDT or ipcp.CompMgmt
+	peer uint64   // the neighbour's address, from its cep_msg
+	dst  string   // the name we reached it by; empty if it connected to us
+	cube qos.Cube // data-transfer flows: the cube of the flow's QoS
 	up   atomic.Bool
 	once sync.Once
 	// Management flows: LSUs to send, written in order by the conn's
@@ -135,6 +136,7 @@ func (p *IPCP) Connect(ctx context.Context, dst, comp string, qs qos.Spec) error
 	if err != nil {
 		return fmt.Errorf("no flow to %s in a lower layer: %w", dst, err)
 	}
+	lf.QoS = qs
 	peer, err := connmgr.Initiate(lf.Conn, local)
 	if err == nil && peer.Addr == 0 {
 		err = errors.New("the peer gave no address")
@@ -171,7 +173,7 @@ func (p *IPCP) Disconnect(dst, comp string) error {
 }
 
 func (p *IPCP) addConn(lf ipcp.LowerFlow, comp string, peer uint64, dst string) {
-	c := &conn{lf: lf, comp: comp, peer: peer, dst: dst}
+	c := &conn{lf: lf, comp: comp, peer: peer, dst: dst, cube: lf.QoS.Cube()}
 	c.up.Store(true)
 	if comp == ipcp.CompMgmt {
 		c.out, c.done = make(chan []byte, mgmtQueue), make(chan struct{})
@@ -195,6 +197,7 @@ func (p *IPCP) addConn(lf ipcp.LowerFlow, comp string, peer uint64, dst string) 
 	p.mu.Unlock()
 	p.log.Info("connection added", "comp", comp, "peer", AddrString(peer), "flow", lf.ID, "dst", dst)
 	if comp == ipcp.CompDT {
+		p.sched.use(c.cube, true)
 		go p.dtReader(c)
 		p.ls.dtAdd(c)
 	} else {
@@ -226,6 +229,7 @@ func (p *IPCP) removeConn(c *conn) {
 	p.mu.Unlock()
 	c.close()
 	if c.comp == ipcp.CompDT {
+		p.sched.use(c.cube, false)
 		p.ls.dtDel(c)
 	} else {
 		p.ls.mgmtDel(c)

@@ -8,7 +8,6 @@ import (
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/ca"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/dt"
 	"github.com/o7s/ouroboros/stack/qos"
-	"github.com/o7s/ouroboros/stack/seqpkt"
 )
 
 const (
@@ -26,21 +25,15 @@ type counters struct {
 	forwarded, delivered, ttlDrops, noRoute, malformed, full atomic.Uint64
 }
 
-// dtReader reads one N-1 data-transfer flow and forwards or delivers every
-// packet. When the flow ends, the connection goes.
+// dtReader reads one N-1 data-transfer flow through the packet scheduler,
+// which forwards or delivers every packet. When the flow ends, the
+// connection goes.
 func (p *IPCP) dtReader(c *conn) {
 	defer p.wg.Done()
-	buf := make([]byte, seqpkt.MaxPacket)
-	for {
-		n, err := c.lf.Conn.Read(buf)
-		if err != nil {
-			if p.ctx.Err() == nil {
-				p.log.Info("data-transfer flow ended", "peer", AddrString(c.peer), "err", err)
-				go p.removeConn(c)
-			}
-			return
-		}
-		p.receive(buf[:n])
+	err := p.sched.read(c.lf.Conn, c.cube)
+	if p.ctx.Err() == nil {
+		p.log.Info("data-transfer flow ended", "peer", AddrString(c.peer), "err", err)
+		go p.removeConn(c)
 	}
 }
 

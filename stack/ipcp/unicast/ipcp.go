@@ -7,7 +7,9 @@
 // (routing), the DHT directory (dir), and the flow allocator (fa).
 //
 // Goroutines: one acceptor of lower flows; one reader per N-1 data-transfer
-// flow, which forwards or delivers every packet it reads; one reader per
+// flow, which forwards or delivers every packet it reads, or, while flows
+// of more than one QoS cube are in use, hands it to the packet scheduler's
+// workers, who take the highest cube first (psched.go); one reader per
 // management flow (link-state updates); one reader per N+1 flow, which
 // writes to the next hop itself; and one timer goroutine for the link-state
 // and DHT periodic tasks. Forwarding looks up lock-free snapshots.
@@ -68,6 +70,7 @@ type IPCP struct {
 	dht    *dir.DHT
 	ls     *linkState
 	dt     atomic.Pointer[map[int]*conn] // DT conns by lower flow id
+	sched  *psched
 	fa     flowAllocator
 	reqs   chan struct{}
 	stats  counters
@@ -181,6 +184,7 @@ func (p *IPCP) start(layer ipcp.Layer, u ipcp.UnicastConfig) error {
 		return fmt.Errorf("unicast: directory: %w", err)
 	}
 	p.dht = d
+	p.sched = newPsched(p.receive, p.ctx.Done(), &p.wg)
 	u.DHTPeer = uint64(p.addr) // enrollees bootstrap their DHT against us
 	p.conf, p.layer, p.started = u, layer, true
 	p.state = ipcp.StateOperational
@@ -370,7 +374,7 @@ func (p *IPCP) Inspect() ipcp.Info {
 	}
 	for _, c := range p.conns {
 		if c.comp == ipcp.CompDT || c.comp == ipcp.CompMgmt {
-			info.Neighbours = append(info.Neighbours, ipcp.Neighbour{Addr: AddrString(c.peer), Comp: c.comp, Dst: c.dst, Up: c.up.Load()})
+			info.Neighbours = append(info.Neighbours, ipcp.Neighbour{Addr: AddrString(c.peer), Comp: c.comp, Dst: c.dst, Up: c.up.Load(), Cube: c.cube})
 		}
 	}
 	for h := range p.regs {

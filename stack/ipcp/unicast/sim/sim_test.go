@@ -2,8 +2,16 @@ package sim
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/qos"
 )
 
 // TestLineMultiHop: a flow across three hops of a unicast layer carries
@@ -28,5 +36,62 @@ func TestLineMultiHop(t *testing.T) {
 	k, err := f.Read(buf)
 	if err != nil || !bytes.Equal(buf[:k], msg) {
 		t.Fatalf("read %q, %v", buf[:k], err)
+	}
+}
+
+// TestVoiceAdjacency: a data-transfer adjacency connected with QoS
+// raw-voice is in the voice cube at both ends (the accepting end learns it
+// from the flow request in the layer below); with a best-effort adjacency
+// beside it, the packets cross the scheduler's queues and arrive
+// unchanged. QoS voice, which asks for in-order delivery (FRCT on the N-1
+// flow), is refused.
+func TestVoiceAdjacency(t *testing.T) {
+	n := New(t)
+	a, b, c := n.AddNode("a"), n.AddNode("b"), n.AddNode("c")
+	n.Connect(a, b)
+	n.Connect(b, c)
+	if err := n.Layer("net", nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := a.N.ConnectIPCP(ctx, a.Unicast["net"], IPCPName("net", "b"), ipcp.CompDT, qos.Voice)
+	if !errors.Is(err, ctl.ErrQoS) {
+		t.Fatalf("connect with in-order QoS: %v, want %v", err, ctl.ErrQoS)
+	}
+	if err := a.N.ConnectIPCP(ctx, a.Unicast["net"], IPCPName("net", "b"), ipcp.CompDT, qos.RawVoice); err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range []*Node{a, b} {
+		info, _, err := nd.N.IPCPDetail(nd.Unicast["net"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cubes []qos.Cube
+		for _, nb := range info.Neighbours {
+			if nb.Comp == ipcp.CompDT {
+				cubes = append(cubes, nb.Cube)
+			}
+		}
+		if !slices.Contains(cubes, qos.CubeVoice) || !slices.Contains(cubes, qos.CubeBE) {
+			t.Fatalf("%s: data-transfer cubes %v, want a voice and a best-effort one", nd.Name, cubes)
+		}
+	}
+	echoServer(t, c, "net", "echo")
+	f := dial(t, a, "echo")
+	buf := make([]byte, 2000)
+	for i := range 200 {
+		msg := make([]byte, 1+i*7)
+		for j := range msg {
+			msg[j] = byte(i + j)
+		}
+		if _, err := f.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		f.SetReadDeadline(time.Now().Add(5 * time.Second))
+		k, err := f.Read(buf)
+		if err != nil || sha256.Sum256(buf[:k]) != sha256.Sum256(msg) {
+			t.Fatalf("echo %d: %d bytes back, %v", i, k, err)
+		}
 	}
 }

@@ -1,0 +1,159 @@
+package unicast
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/o7s/ouroboros/stack/qos"
+	"github.com/o7s/ouroboros/stack/seqpkt"
+)
+
+// nCubes is the number of QoS cubes (BE, video, voice).
+const nCubes = int(qos.CubeVoice) + 1
+
+// schedQueue bounds the packets of one cube waiting for a worker. A reader
+// that finds its cube's queue full waits, so the packets stay in its N-1
+// flow, as they do in the reference when its readers fall behind.
+const schedQueue = 256
+
+// pktBuf is the size of the pooled buffers packets are handed over in;
+// larger packets get a buffer of their own.
+const pktBuf = 2048
+
+// psched is the packet scheduler of the N-1 data-transfer flows (spec
+// SYSTEM §8.11). Every such flow is in the cube of the QoS it was allocated
+// with (irm ipcp connect ... qos voice). The reference reads each cube's
+// flows with threads of a higher real-time priority: voice before video
+// before best effort. Goroutines have no priorities, so here:
+//
+//   - while every data-transfer flow is in one cube, there is nothing to
+//     put before anything else: each flow's reader handles its packets
+//     itself, with no hand-off (the common case costs nothing);
+//   - while flows of more than one cube are in use, readers hand their
+//     packets to a queue per cube, and one worker always takes the highest
+//     cube that has a packet waiting: under load, voice waits for no
+//     best-effort packet. One worker keeps each flow's packets in order
+//     (the reference's two threads per cube do not) and makes the order
+//     between cubes exact; the readers still read in parallel.
+type psched struct {
+	handle func([]byte)
+	done   <-chan struct{}
+	wg     *sync.WaitGroup
+
+	mu      sync.Mutex
+	inUse   [nCubes]int // data-transfer flows per cube
+	started bool
+	mixed   atomic.Bool // flows of more than one cube are in use
+
+	q    [nCubes]chan *[]byte
+	pool sync.Pool
+	// handled counts the packets that went through the queues, per cube.
+	handled [nCubes]atomic.Uint64
+}
+
+func newPsched(handle func([]byte), done <-chan struct{}, wg *sync.WaitGroup) *psched {
+	s := &psched{handle: handle, done: done, wg: wg}
+	for i := range s.q {
+		s.q[i] = make(chan *[]byte, schedQueue)
+	}
+	s.pool.New = func() any { b := make([]byte, pktBuf); return &b }
+	return s
+}
+
+// use counts a data-transfer flow in cube c (add) or takes it out.
+func (s *psched) use(c qos.Cube, add bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		s.inUse[c]++
+	} else {
+		s.inUse[c]--
+	}
+	cubes := 0
+	for _, n := range s.inUse {
+		if n > 0 {
+			cubes++
+		}
+	}
+	if cubes > 1 && !s.started {
+		s.started = true
+		s.start(1)
+	}
+	s.mixed.Store(cubes > 1)
+}
+
+func (s *psched) start(workers int) {
+	s.wg.Add(workers)
+	for range workers {
+		go func() {
+			defer s.wg.Done()
+			s.worker()
+		}()
+	}
+}
+
+// read serves one N-1 flow of cube c until it ends, and returns why.
+func (s *psched) read(conn *seqpkt.Conn, c qos.Cube) error {
+	buf := make([]byte, seqpkt.MaxPacket)
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			return err
+		}
+		if !s.mixed.Load() {
+			s.handle(buf[:n])
+			continue
+		}
+		var b *[]byte
+		if n <= pktBuf {
+			b = s.pool.Get().(*[]byte)
+			*b = (*b)[:n]
+		} else {
+			nb := make([]byte, n)
+			b = &nb
+		}
+		copy(*b, buf[:n])
+		select {
+		case s.q[c] <- b:
+		case <-s.done:
+			return nil
+		}
+	}
+}
+
+func (s *psched) worker() {
+	for {
+		c, b := s.next()
+		if b == nil {
+			return
+		}
+		s.handle(*b)
+		s.handled[c].Add(1)
+		if cap(*b) == pktBuf {
+			*b = (*b)[:pktBuf]
+			s.pool.Put(b)
+		}
+	}
+}
+
+// next takes a packet of the highest cube that has one waiting, or waits
+// for one; nil when the IPCP shuts down.
+func (s *psched) next() (qos.Cube, *[]byte) {
+	for c := nCubes - 1; c >= 0; c-- {
+		select {
+		case b := <-s.q[c]:
+			return qos.Cube(c), b
+		default:
+		}
+	}
+	select {
+	case b := <-s.q[qos.CubeVoice]:
+		return qos.CubeVoice, b
+	case b := <-s.q[qos.CubeVideo]:
+		return qos.CubeVideo, b
+	case b := <-s.q[qos.CubeBE]:
+		return qos.CubeBE, b
+	case <-s.done:
+		return 0, nil
+	}
+}
