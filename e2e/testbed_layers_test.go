@@ -38,6 +38,7 @@ type (
 			Addr string `json:"addr"`
 			Comp string `json:"comp"`
 			Up   bool   `json:"up"`
+			Cube string `json:"cube"`
 		} `json:"neighbours"`
 		Routes []struct {
 			Dst      string   `json:"dst"`
@@ -235,10 +236,20 @@ var _ = Describe("a star over every shim type", Ordered, Label("tier:e2e", "runt
 		serveOping(ctx, lab, "s4", "oping")
 	}, NodeTimeout(time.Minute))
 
-	It("enrolls every spoke through the hub", func(ctx SpecContext) {
+	It("enrolls every spoke through the hub, with its adjacencies in the voice cube", func(ctx SpecContext) {
 		l := expectEnrolled(ctx, lab, "net", "hub", "s1", "s2", "s3", "s4")
 		for _, s := range []string{"s1", "s2", "s3"} {
 			Expect(nextHop(l, s, "s4")).To(Equal(addrOf(l, "hub")), "%s reaches s4 through the hub", s)
+		}
+		for _, st := range l.Status {
+			dt := 0
+			for _, nb := range st.Neighbours {
+				if nb.Comp == "dt" {
+					dt++
+					Expect(nb.Cube).To(Equal("voice"), "%s: a data-transfer adjacency (dt_qos: raw-voice)", st.IPCP)
+				}
+			}
+			Expect(dt).NotTo(BeZero(), st.IPCP)
 		}
 	}, SpecTimeout(30*time.Second))
 

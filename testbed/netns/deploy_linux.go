@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/testbed/topo"
 )
 
@@ -313,6 +314,13 @@ func (d *deployer) exec(ctx context.Context, s Step, ids map[string]uint32) erro
 		m, limit = &ctl.Msg{Code: ctl.Code_ENROLL_IPCP, Dst: s.Dst}, enrollTimeout
 	case OpConnect:
 		m, limit = &ctl.Msg{Code: ctl.Code_CONNECT_IPCP, Dst: s.Dst, Comp: s.Comp}, connectTimeout
+		if s.QoS != "" {
+			spec, ok := qos.ByName(s.QoS)
+			if !ok {
+				return fmt.Errorf("unknown QoS %q", s.QoS)
+			}
+			m.Qos = ctl.QoSToMsg(spec)
+		}
 	default:
 		return fmt.Errorf("unknown step %q", s.Op)
 	}

@@ -25,6 +25,9 @@ func NSName(lab, node string) string { return nsPrefix + lab + "-" + node }
 // goroutine's thread never leaves its namespace: the work happens on a
 // thread that is thrown away.
 func createNS(name, lab string) error {
+	if err := nsDirMount(); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends in the new namespace
@@ -49,6 +52,29 @@ func createNS(name, lab string) error {
 		}
 		return h.LinkSetUp(lo)
 	})
+}
+
+// nsDirMount makes the namespace directory a shared mount point of its
+// own, as ip netns add does before it makes its first namespace. Without
+// it, the first later ip netns add mounts the directory over itself and the
+// namespaces made before are hidden under it (seen here: a lab's
+// namespaces could no longer be entered, destroyed or collected). The
+// mount is plumbing shared with iproute2 and stays, as iproute2's does.
+func nsDirMount() error {
+	if err := os.MkdirAll(nsDir, 0o755); err != nil {
+		return fmt.Errorf("namespace directory: %w", err)
+	}
+	err := unix.Mount("", nsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
+	if err == unix.EINVAL { // not a mount point yet
+		if err := unix.Mount(nsDir, nsDir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s over itself: %w", nsDir, err)
+		}
+		err = unix.Mount("", nsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
+	}
+	if err != nil {
+		return fmt.Errorf("make %s a shared mount: %w", nsDir, err)
+	}
+	return nil
 }
 
 // withHandle runs fn with a netlink handle working inside the namespace.

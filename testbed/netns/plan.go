@@ -38,6 +38,7 @@ type Step struct {
 	Name string          // OpName, OpBind, OpRegister
 	Dst  string          // OpEnroll, OpConnect: the peer IPCP's name
 	Comp string          // OpConnect: mgmt or dt
+	QoS  string          // OpConnect dt: the QoS by name (qos.ByName); empty is raw
 	Conf *ctl.IPCPConfig // OpBootstrap
 	// Done is a progress line to print once the step succeeded, if any.
 	Done string `json:",omitempty"`
@@ -58,6 +59,9 @@ func (s Step) String() string {
 	case OpEnroll:
 		return fmt.Sprintf("enroll %s via %s", s.IPCP, s.Dst)
 	case OpConnect:
+		if s.QoS != "" && s.QoS != "raw" {
+			return fmt.Sprintf("connect %s to %s (%s, qos %s)", s.IPCP, s.Dst, s.Comp, s.QoS)
+		}
 		return fmt.Sprintf("connect %s to %s (%s)", s.IPCP, s.Dst, s.Comp)
 	}
 	return string(s.Op)
@@ -133,7 +137,11 @@ func upperSteps(t *topo.Topology, ly *topo.Layer) []Step {
 		st = append(st, Step{Op: OpEnroll, Node: m, Layer: ly.Name, IPCP: p, Dst: topo.IPCPName(ly.Name, es.Via)})
 		for _, peer := range es.Connect {
 			for _, c := range comps {
-				st = append(st, Step{Op: OpConnect, Node: m, Layer: ly.Name, IPCP: p, Dst: topo.IPCPName(ly.Name, peer), Comp: c})
+				s := Step{Op: OpConnect, Node: m, Layer: ly.Name, IPCP: p, Dst: topo.IPCPName(ly.Name, peer), Comp: c}
+				if c == ipcp.CompDT && ly.Policies != nil {
+					s.QoS = ly.Policies.DTQoS
+				}
+				st = append(st, s)
 			}
 		}
 		var peers []string

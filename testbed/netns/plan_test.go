@@ -114,6 +114,9 @@ func TestStepsBroadcastNested(t *testing.T) {
 			t.Errorf("broadcast bootstrap %v has a unicast configuration", s)
 		}
 	}
+	if got := lines(Steps(load(t, "star")), "net"); !slices.Contains(got, "s1: connect net.s1 to net.hub (dt, qos raw-voice)") || !slices.Contains(got, "s1: connect net.s1 to net.hub (mgmt)") {
+		t.Errorf("star's steps do not connect data transfer with raw-voice and management with raw:\n%s", strings.Join(got, "\n"))
+	}
 	got := lines(st, "bc")
 	for _, w := range []string{"d: enroll bc.d via bc.a", "d: connect bc.d to bc.a (dt)", "d: register bc in lan (lan.d)"} {
 		if !slices.Contains(got, w) {

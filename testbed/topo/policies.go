@@ -28,6 +28,7 @@ var policyValues = map[string][]string{
 	"addr_auth": {"flat"},
 	"ca":        {CAMBECN, CANone},
 	"hash":      {"SHA3_224", "SHA3_256", "SHA3_384", "SHA3_512"},
+	"dt_qos":    {"raw", "raw-voice", "raw-video"},
 }
 
 // policyRange is a numeric policy's bounds and default (spec SYSTEM
@@ -53,7 +54,7 @@ var policyRanges = map[string]policyRange{
 // the reference's defaults.
 func DefaultPolicies() Policies {
 	return Policies{
-		Routing: RoutingLinkState, PFF: pffOf[RoutingLinkState], Dir: "dht", AddrAuth: "flat", CA: CAMBECN, Hash: "SHA3_256",
+		Routing: RoutingLinkState, PFF: pffOf[RoutingLinkState], Dir: "dht", AddrAuth: "flat", CA: CAMBECN, Hash: "SHA3_256", DTQoS: "raw",
 		MaxTTL:    policyRanges["max_ttl"].def,
 		LSTUpdate: policyRanges["ls_t_update"].def, LSTTimeo: policyRanges["ls_t_timeo"].def, LSTRecalc: policyRanges["ls_t_recalc"].def,
 		DHTAlpha: policyRanges["dht_alpha"].def, DHTK: policyRanges["dht_k"].def,
@@ -75,6 +76,8 @@ func (p *Policies) str(key string) *string {
 		return &p.CA
 	case "hash":
 		return &p.Hash
+	case "dt_qos":
+		return &p.DTQoS
 	}
 	return nil
 }
@@ -161,6 +164,15 @@ func (b *builder) policyString(p *Policies, rp rawPolicy) {
 		return
 	}
 	hint := fmt.Sprintf("write %s: %s", rp.key.s, orList(values))
+	if rp.key.s == "dt_qos" && slices.Contains([]string{"best", "voice", "video", "data"}, rp.val.s) {
+		cube := "raw"
+		if rp.val.s == "voice" || rp.val.s == "video" {
+			cube = "raw-" + rp.val.s
+		}
+		*p.str(rp.key.s) = ""
+		b.errorf(rp.val.pos, "dt_qos %s asks for in-order delivery, which needs FRCT on the data-transfer flows, and this version has none; write dt_qos: %s (the same QoS cube without it)", rp.val.s, cube)
+		return
+	}
 	if s := suggest(rp.val.s, values); s != "" {
 		hint = fmt.Sprintf("did you mean %s: %s?", rp.key.s, s)
 	}

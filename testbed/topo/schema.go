@@ -15,7 +15,7 @@ var (
 	layerKeys = []string{"type", "link", "members", "lower", "enrollment", "connect", "policies", "adjacencies"}
 	// policyKeys are a unicast layer's policies: the names, string-valued
 	// then numeric, are irm ipcp bootstrap's (ca is its congestion).
-	policyKeys    = []string{"routing", "pff", "dir", "addr_auth", "ca", "hash"}
+	policyKeys    = []string{"routing", "pff", "dir", "addr_auth", "ca", "hash", "dt_qos"}
 	policyNumbers = []string{"max_ttl", "ls_t_update", "ls_t_timeo", "ls_t_recalc",
 		"dht_alpha", "dht_k", "dht_t_expire", "dht_t_refresh", "dht_t_replicate"}
 )

@@ -132,7 +132,10 @@ type Policies struct {
 	AddrAuth string // flat
 	CA       string // mb-ecn | none: congestion avoidance
 	Hash     string // SHA3_224 | SHA3_256 | SHA3_384 | SHA3_512
-	MaxTTL   int
+	// DTQoS is the QoS the data-transfer adjacencies are connected with:
+	// raw, raw-voice or raw-video; it sets their QoS cube.
+	DTQoS  string
+	MaxTTL int
 	// Link-state timers, in seconds: flood own adjacencies every
 	// LSTUpdate, forget others' after LSTTimeo, recompute at most every
 	// LSTRecalc.

@@ -145,6 +145,12 @@ var upperCases = []ruleCase{
 		`t.yaml:9:194: unknown dir policy "kademlia"; write dir: dht`,
 		`t.yaml:9:210: unknown hash policy "sha3-256"; write hash: SHA3_224, SHA3_256, SHA3_384 or SHA3_512`,
 	}},
+	{"dt_qos", up(", policies: {dt_qos: voice}"), []string{
+		`t.yaml:9:167: dt_qos voice asks for in-order delivery, which needs FRCT on the data-transfer flows, and this version has none; write dt_qos: raw-voice (the same QoS cube without it)`,
+	}},
+	{"dt_qos unknown", up(", policies: {dt_qos: fast}"), []string{
+		`t.yaml:9:167: unknown dt_qos policy "fast"; write dt_qos: raw, raw-voice or raw-video`,
+	}},
 	{"policy numbers", up(", policies: {max_ttl: 0, ls_t_update: 99999, dht_k: 30, dht_alpha: x, ls_t_recalc: -1}"), []string{
 		`t.yaml:9:168: max_ttl 0 is out of range; write a whole number from 1 to 255 (hops), e.g. max_ttl: 60`,
 		`t.yaml:9:184: ls_t_update 99999 is out of range; write a whole number from 1 to 3600 (seconds), e.g. ls_t_update: 15`,
@@ -154,7 +160,7 @@ var upperCases = []ruleCase{
 	}},
 	{"unknown policy", up(", policies: {routng: lfa, congestion: none}"), []string{
 		`t.yaml:9:159: unknown key "routng" in the policies of layer "net"; did you mean "routing"?`,
-		`t.yaml:9:172: unknown key "congestion" in the policies of layer "net"; write one of routing, pff, dir, addr_auth, ca, hash, max_ttl, ls_t_update, ls_t_timeo, ls_t_recalc, dht_alpha, dht_k, dht_t_expire, dht_t_refresh, dht_t_replicate`,
+		`t.yaml:9:172: unknown key "congestion" in the policies of layer "net"; write one of routing, pff, dir, addr_auth, ca, hash, dt_qos, max_ttl, ls_t_update, ls_t_timeo, ls_t_recalc, dht_alpha, dht_k, dht_t_expire, dht_t_refresh, dht_t_replicate`,
 	}},
 	{"pff against routing", up(", policies: {routing: lfa, pff: multipath}"), []string{
 		`t.yaml:9:178: pff multipath does not go with routing lfa, whose forwarding table is alternate; write pff: alternate, or leave pff out`,

@@ -107,8 +107,8 @@ func TestNamesIn(t *testing.T) {
 // TestPolicies: defaults, values given, pff following routing.
 func TestPolicies(t *testing.T) {
 	tp := mustParse(t, ring4+"  net: {type: unicast, members: [a, b, c, d], lower: "+ringLower+
-		", policies: {pff: multipath, ca: none, hash: SHA3_512, max_ttl: 9, ls_t_update: 2, ls_t_timeo: 7, ls_t_recalc: 1, dht_alpha: 2, dht_k: 4, dht_t_expire: 60, dht_t_refresh: 30, dht_t_replicate: 40}}\n")
-	want := topo.Policies{Routing: topo.RoutingECMP, PFF: "multipath", Dir: "dht", AddrAuth: "flat", CA: topo.CANone, Hash: "SHA3_512",
+		", policies: {pff: multipath, ca: none, hash: SHA3_512, dt_qos: raw-video, max_ttl: 9, ls_t_update: 2, ls_t_timeo: 7, ls_t_recalc: 1, dht_alpha: 2, dht_k: 4, dht_t_expire: 60, dht_t_refresh: 30, dht_t_replicate: 40}}\n")
+	want := topo.Policies{Routing: topo.RoutingECMP, PFF: "multipath", Dir: "dht", AddrAuth: "flat", CA: topo.CANone, Hash: "SHA3_512", DTQoS: "raw-video",
 		MaxTTL: 9, LSTUpdate: 2, LSTTimeo: 7, LSTRecalc: 1, DHTAlpha: 2, DHTK: 4, DHTTExpire: 60, DHTTRefresh: 30, DHTTReplicate: 40}
 	if diff := cmp.Diff(&want, tp.Layer("net").Policies); diff != "" {
 		t.Errorf("policies (-want +got):\n%s", diff)
