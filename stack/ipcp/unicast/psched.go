@@ -1,6 +1,7 @@
 package unicast
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -29,12 +30,15 @@ const pktBuf = 2048
 //   - while every data-transfer flow is in one cube, there is nothing to
 //     put before anything else: each flow's reader handles its packets
 //     itself, with no hand-off (the common case costs nothing);
-//   - while flows of more than one cube are in use, readers hand their
-//     packets to a queue per cube, and one worker always takes the highest
-//     cube that has a packet waiting: under load, voice waits for no
-//     best-effort packet. One worker keeps each flow's packets in order
-//     (the reference's two threads per cube do not) and makes the order
-//     between cubes exact; the readers still read in parallel.
+//   - while flows of more than one cube are in use, the readers of the
+//     highest cube in use still handle their packets themselves, and those
+//     of the lower cubes hand theirs to a queue per cube, which one worker
+//     serves, always taking the highest cube that has a packet waiting,
+//     and yielding the processor before each packet while a reader of the
+//     highest cube is at work. So the highest cube waits in no queue, and
+//     the lower ones share one goroutine's worth of processing between
+//     them, in order. One worker also keeps each flow's packets in order
+//     (the reference's two threads per cube do not).
 type psched struct {
 	handle func([]byte)
 	done   <-chan struct{}
@@ -43,7 +47,9 @@ type psched struct {
 	mu      sync.Mutex
 	inUse   [nCubes]int // data-transfer flows per cube
 	started bool
-	mixed   atomic.Bool // flows of more than one cube are in use
+	mixed   atomic.Bool  // flows of more than one cube are in use
+	top     atomic.Int32 // the highest cube in use
+	busy    atomic.Int32 // readers of the highest cube handling a packet
 
 	q    [nCubes]chan *[]byte
 	pool sync.Pool
@@ -69,12 +75,13 @@ func (s *psched) use(c qos.Cube, add bool) {
 	} else {
 		s.inUse[c]--
 	}
-	cubes := 0
-	for _, n := range s.inUse {
+	cubes, top := 0, 0
+	for c, n := range s.inUse {
 		if n > 0 {
-			cubes++
+			cubes, top = cubes+1, c
 		}
 	}
+	s.top.Store(int32(top))
 	if cubes > 1 && !s.started {
 		s.started = true
 		s.start(1)
@@ -104,6 +111,12 @@ func (s *psched) read(conn *seqpkt.Conn, c qos.Cube) error {
 			s.handle(buf[:n])
 			continue
 		}
+		if int32(c) >= s.top.Load() {
+			s.busy.Add(1)
+			s.handle(buf[:n])
+			s.busy.Add(-1)
+			continue
+		}
 		var b *[]byte
 		if n <= pktBuf {
 			b = s.pool.Get().(*[]byte)
@@ -126,6 +139,9 @@ func (s *psched) worker() {
 		c, b := s.next()
 		if b == nil {
 			return
+		}
+		if s.busy.Load() > 0 {
+			runtime.Gosched()
 		}
 		s.handle(*b)
 		s.handled[c].Add(1)

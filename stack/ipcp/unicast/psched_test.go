@@ -113,6 +113,9 @@ func TestPschedMixed(t *testing.T) {
 			t.Fatalf("step %d (%v, add %v): mixed %v, want %v", i, st.c, st.add, s.mixed.Load(), st.mixed)
 		}
 	}
+	if top := qos.Cube(s.top.Load()); top != qos.CubeVideo {
+		t.Fatalf("highest cube in use %v, want video", top)
+	}
 	if !s.started {
 		t.Fatal("no workers were started")
 	}
@@ -121,23 +124,25 @@ func TestPschedMixed(t *testing.T) {
 }
 
 // Packets read from a flow reach the handler whole, in order, both when
-// the reader handles them itself and when they go through the queues.
+// the reader handles them itself (one cube in use, or the flow is in the
+// highest) and when they go through the queues (a lower cube).
 func TestPschedRead(t *testing.T) {
-	for _, mixed := range []bool{false, true} {
+	for _, tc := range []struct {
+		cube, other qos.Cube
+		queued      bool
+	}{{qos.CubeVideo, qos.CubeVideo, false}, {qos.CubeVideo, qos.CubeBE, false}, {qos.CubeVideo, qos.CubeVoice, true}} {
 		var r recorder
 		done := make(chan struct{})
 		var wg sync.WaitGroup
 		s := newPsched(r.handle, done, &wg)
-		s.use(qos.CubeBE, true)
-		if mixed {
-			s.use(qos.CubeVoice, true)
-		}
+		s.use(tc.cube, true)
+		s.use(tc.other, true)
 		a, b, err := seqpkt.Pair()
 		if err != nil {
 			t.Fatal(err)
 		}
 		ended := make(chan error, 1)
-		go func() { ended <- s.read(b, qos.CubeVoice) }()
+		go func() { ended <- s.read(b, tc.cube) }()
 		var sent [][]byte
 		for i := range 100 {
 			p := bytes.Repeat([]byte{byte(i)}, 1+i*37%3000) // some above pktBuf
@@ -149,11 +154,11 @@ func TestPschedRead(t *testing.T) {
 		got := r.wait(t, len(sent))
 		for i := range sent {
 			if !bytes.Equal(got[i], sent[i]) {
-				t.Fatalf("mixed %v: packet %d: %d bytes, want %d", mixed, i, len(got[i]), len(sent[i]))
+				t.Fatalf("%v beside %v: packet %d: %d bytes, want %d", tc.cube, tc.other, i, len(got[i]), len(sent[i]))
 			}
 		}
-		if n := s.handled[qos.CubeVoice].Load(); mixed != (n == 100) {
-			t.Fatalf("mixed %v: %d packets went through the voice queue", mixed, n)
+		if n := s.handled[tc.cube].Load(); tc.queued != (n == 100) || (!tc.queued && n != 0) {
+			t.Fatalf("%v beside %v: %d packets went through the queue", tc.cube, tc.other, n)
 		}
 		a.Close()
 		if err := <-ended; err == nil {

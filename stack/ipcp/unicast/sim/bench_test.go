@@ -138,3 +138,54 @@ func BenchmarkThroughput(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPriority: ping round trips of 64 bytes from s2 to s3 through a
+// hub, while s1 floods s4 through the same hub with 1400-byte SDUs as fast
+// as it can write (no congestion avoidance): the two share the hub, not
+// its outgoing flows. In "best-effort" every
+// adjacency is in the best-effort cube, and the hub's readers forward
+// their own packets; in "voice" the ping's adjacencies (s2-hub, s3-hub)
+// are in the voice cube, and the hub's scheduler takes them before the
+// flood. "idle" is the ping without the flood.
+func BenchmarkPriority(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		flood bool
+		ping  qos.Spec
+	}{{"idle", false, qos.Raw}, {"best-effort", true, qos.Raw}, {"voice", true, qos.RawVoice}} {
+		b.Run(c.name, func(b *testing.B) {
+			n := New(b)
+			hub, s1, s2, s3, s4 := n.AddNode("hub"), n.AddNode("s1"), n.AddNode("s2"), n.AddNode("s3"), n.AddNode("s4")
+			n.Connect(s1, hub)
+			n.Connect(s4, hub)
+			n.Connect(s2, hub).DTQoS = c.ping
+			n.Connect(s3, hub).DTQoS = c.ping
+			if err := n.Layer("net", &ipcp.UnicastConfig{Cong: ipcp.CongNone}); err != nil {
+				b.Fatal(err)
+			}
+			echoServer(b, s3, "net", "echo")
+			sinkServer(b, s4, "net", "sink")
+			ping := dial(b, s2, "echo")
+			if c.flood {
+				f := dial(b, s1, "sink")
+				stop := make(chan struct{})
+				defer close(stop)
+				go func() {
+					buf := make([]byte, 1400)
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						if _, err := f.Write(buf); err != nil {
+							return
+						}
+					}
+				}()
+				time.Sleep(100 * time.Millisecond) // the hub's queues fill
+			}
+			reportRTT(b, ping)
+		})
+	}
+}

@@ -23,7 +23,21 @@ func echoServer(t testing.TB, nd *Node, layer, name string) {
 // echoes every flow it accepts.
 func serveEcho(t testing.TB, nd *Node, name string, id uint32) {
 	t.Helper()
-	srv, err := dev.DialAs(context.Background(), nd.Sock, "echo")
+	serve(t, nd, "echo", name, id, func(f *dev.Flow, sdu []byte) { f.Write(sdu) })
+}
+
+// sinkServer binds a server on nd to name, registers it in unicast layer
+// layer and drops what every flow it accepts carries.
+func sinkServer(t testing.TB, nd *Node, layer, name string) {
+	t.Helper()
+	serve(t, nd, "sink", name, nd.Unicast[layer], func(*dev.Flow, []byte) {})
+}
+
+// serve runs program prog on nd, bound to name and registered through
+// IPCP id, and calls handle with every SDU of every flow it accepts.
+func serve(t testing.TB, nd *Node, prog, name string, id uint32, handle func(f *dev.Flow, sdu []byte)) {
+	t.Helper()
+	srv, err := dev.DialAs(context.Background(), nd.Sock, prog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +62,7 @@ func serveEcho(t testing.TB, nd *Node, name string, id uint32) {
 					if err != nil {
 						return
 					}
-					f.Write(buf[:k])
+					handle(f, buf[:k])
 				}
 			}()
 		}

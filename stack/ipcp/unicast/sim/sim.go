@@ -59,6 +59,9 @@ type Link struct {
 	A, B  *Node
 	Layer string
 	Hub   *ethtest.Hub
+	// DTQoS is what the layers over the link connect data transfer with
+	// (its QoS cube); the zero value is raw.
+	DTQoS qos.Spec
 	pa    *ethtest.Port
 	pb    *ethtest.Port
 }
@@ -252,7 +255,11 @@ func (n *Net) form(ctx context.Context, name string, typ ipcp.Type, conf ipcp.Co
 	}
 	n.Phases.Enrolled = time.Now()
 	for _, l := range n.Links {
-		if err := l.A.N.ConnectIPCP(ctx, ids[l.A.Name], IPCPName(name, l.B.Name), comp, qos.Raw); err != nil {
+		qs := l.DTQoS
+		if qs == (qos.Spec{}) {
+			qs = qos.Raw
+		}
+		if err := l.A.N.ConnectIPCP(ctx, ids[l.A.Name], IPCPName(name, l.B.Name), comp, qs); err != nil {
 			return nil, fmt.Errorf("%s: connect to %s: %w (hub: %d delivered, %d dropped full, %d no port)", l.A.Name, l.B.Name, err,
 				l.Hub.Stats.Delivered.Load(), l.Hub.Stats.DropFull.Load(), l.Hub.Stats.DropNoPort.Load())
 		}
