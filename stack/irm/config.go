@@ -7,17 +7,23 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/qos"
 )
 
 // The configuration file (spec SYSTEM §2.14): the reference's TOML keys for
 // what this node has. Unlike the reference, every table is checked before
-// anything is created, and the IPCP tables are processed in name order.
+// anything is created; the shim IPCP tables are processed first, in name
+// order, then the unicast and broadcast ones in file order (a layer over
+// another comes after it, as an operator writes them).
 type fileConfig struct {
 	Name      map[string]nameConf `toml:"name"`
 	Local     map[string]ipcpConf `toml:"local"`
@@ -25,8 +31,15 @@ type fileConfig struct {
 	EthDIX    map[string]ipcpConf `toml:"eth-dix"`
 	UDP4      map[string]ipcpConf `toml:"udp4"`
 	UDP6      map[string]ipcpConf `toml:"udp6"`
-	Broadcast map[string]any      `toml:"broadcast"`
-	Unicast   map[string]any      `toml:"unicast"`
+	Broadcast map[string]upperConf `toml:"broadcast"`
+	Unicast   map[string]upperConf `toml:"unicast"`
+	// upper is the order of the unicast and broadcast tables in the file.
+	upper []upperRef
+}
+
+type upperRef struct {
+	typ  ipcp.Type
+	name string
 }
 
 type nameConf struct {
@@ -55,6 +68,146 @@ type ipcpConf struct {
 	IP        string `toml:"ip"`
 	Port      *int   `toml:"port"`
 	DNS       string `toml:"dns"`
+}
+
+// upperConf is a unicast or broadcast IPCP's table: the keys of every IPCP
+// and the unicast bootstrap keys (spec SYSTEM §2.14). Unlike the
+// reference, hash is honoured for unicast, and congestion takes "mb-ecn"
+// as well as the reference's "lfa".
+type upperConf struct {
+	Bootstrap string   `toml:"bootstrap"`
+	Enrol     string   `toml:"enrol"`
+	Autobind  *bool    `toml:"autobind"`
+	Reg       []string `toml:"reg"`
+	Conn      []string `toml:"conn"`
+	Hash      string   `toml:"hash"`
+
+	AddrSize      *int   `toml:"addr_size"`
+	EIDSize       *int   `toml:"eid_size"`
+	MaxTTL        *int   `toml:"max_ttl"`
+	AddrAuth      string `toml:"addr-auth"`
+	Routing       string `toml:"routing"`
+	LSTRecalc     *int   `toml:"ls_t_recalc"`
+	LSTUpdate     *int   `toml:"ls_t_update"`
+	LSTTimeo      *int   `toml:"ls_t_timeo"`
+	Congestion    string `toml:"congestion"`
+	Directory     string `toml:"directory"`
+	DHTAlpha      *int   `toml:"dht_alpha"`
+	DHTK          *int   `toml:"dht_k"`
+	DHTTExpire    *int   `toml:"dht_t_expire"`
+	DHTTRefresh   *int   `toml:"dht_t_refresh"`
+	DHTTReplicate *int   `toml:"dht_t_replicate"`
+}
+
+// unicastKeys tells whether any unicast bootstrap key is set.
+func (c *upperConf) unicastKeys() bool {
+	return c.AddrSize != nil || c.EIDSize != nil || c.MaxTTL != nil || c.AddrAuth != "" || c.Routing != "" ||
+		c.LSTRecalc != nil || c.LSTUpdate != nil || c.LSTTimeo != nil || c.Congestion != "" || c.Directory != "" ||
+		c.DHTAlpha != nil || c.DHTK != nil || c.DHTTExpire != nil || c.DHTTRefresh != nil || c.DHTTReplicate != nil
+}
+
+func (c *upperConf) check(typ ipcp.Type) error {
+	if c.Bootstrap != "" && c.Enrol != "" {
+		return errors.New("both bootstrap and enrol; write one (the reference ignores bootstrap)")
+	}
+	if len(c.Conn) > 0 && c.Enrol == "" {
+		return errors.New("conn applies to an IPCP that enrols (enrol = \"<dst>\")")
+	}
+	if typ == ipcp.Broadcast {
+		if c.unicastKeys() || c.Hash != "" {
+			return errors.New("a broadcast IPCP takes no bootstrap options (its hash is SHA3_256)")
+		}
+	} else if c.unicastKeys() && c.Bootstrap == "" {
+		return errors.New("bootstrap options apply to the IPCP that bootstraps; an enrolling IPCP gets the layer's from its enroller")
+	}
+	for _, nm := range append(append([]string{c.Bootstrap, c.Enrol}, c.Reg...), c.Conn...) {
+		if nm == "" {
+			continue
+		}
+		if err := checkName(nm); err != nil {
+			return err
+		}
+	}
+	if c.Bootstrap == "" {
+		return nil
+	}
+	conf, err := c.config(typ)
+	if err != nil {
+		return err
+	}
+	return checkConf(typ, &conf)
+}
+
+// config is the bootstrap configuration the table describes.
+func (c *upperConf) config(typ ipcp.Type) (ipcp.Config, error) {
+	conf := ipcp.Config{Layer: c.Bootstrap, Hash: ipcp.DefaultHash}
+	if c.Hash != "" {
+		var err error
+		if conf.Hash, err = ipcp.ParseHashAlgo(c.Hash); err != nil {
+			return conf, err
+		}
+	}
+	if typ != ipcp.Unicast {
+		conf.Hash = ipcp.SHA3_256
+		return conf, nil
+	}
+	u := &ipcp.UnicastConfig{Cong: ipcp.CongMBECN}
+	var err error
+	num := func(key string, p *int, lo, hi int) int {
+		if p == nil || err != nil {
+			return 0
+		}
+		if *p < lo || *p > hi {
+			err = fmt.Errorf("%s = %d is not in %d..%d", key, *p, lo, hi)
+			return 0
+		}
+		return *p
+	}
+	secs := func(key string, p *int, lo, hi int) time.Duration {
+		return time.Duration(num(key, p, lo, hi)) * time.Second
+	}
+	u.AddrSize = uint8(num("addr_size", c.AddrSize, 1, 8))
+	u.EIDSize = uint8(num("eid_size", c.EIDSize, 1, 8))
+	u.MaxTTL = uint8(num("max_ttl", c.MaxTTL, 1, 255))
+	u.TRecalc = secs("ls_t_recalc", c.LSTRecalc, 1, 3600)
+	u.TUpdate = secs("ls_t_update", c.LSTUpdate, 1, 3600)
+	u.TTimeo = secs("ls_t_timeo", c.LSTTimeo, 1, 86400)
+	u.DHTAlpha = uint32(num("dht_alpha", c.DHTAlpha, 1, 10))
+	u.DHTK = uint32(num("dht_k", c.DHTK, 1, 20))
+	u.TExpire = secs("dht_t_expire", c.DHTTExpire, 10, 86400)
+	u.TRefresh = secs("dht_t_refresh", c.DHTTRefresh, 3, 3600)
+	u.TReplicate = secs("dht_t_replicate", c.DHTTReplicate, 3, 3600)
+	if err != nil {
+		return conf, err
+	}
+	switch c.AddrAuth {
+	case "", "flat":
+	default:
+		return conf, fmt.Errorf("addr-auth = %q, want \"flat\"", c.AddrAuth)
+	}
+	switch c.Routing {
+	case "", "link-state":
+	case "lfa":
+		u.Routing = 1
+	case "ecmp":
+		u.Routing = 2
+	default:
+		return conf, fmt.Errorf("routing = %q, want \"link-state\", \"lfa\" or \"ecmp\"", c.Routing)
+	}
+	switch c.Congestion {
+	case "", "lfa", "mb-ecn": // "lfa" is how the reference spells MB-ECN here
+	case "none":
+		u.Cong = ipcp.CongNone
+	default:
+		return conf, fmt.Errorf("congestion = %q, want \"none\" or \"mb-ecn\" (the reference writes \"lfa\")", c.Congestion)
+	}
+	switch c.Directory {
+	case "", "DHT", "dht":
+	default:
+		return conf, fmt.Errorf("directory = %q, want \"DHT\"", c.Directory)
+	}
+	conf.Unicast = u
+	return conf, nil
 }
 
 // ipcpTables are the IPCP tables of the file by type, in the order they
@@ -99,13 +252,50 @@ func LoadConfig(path string) (*fileConfig, error) {
 	if err := fc.check(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	fc.upper = upperOrder(b, &fc)
 	return &fc, nil
 }
 
+// upperHeader is a unicast or broadcast table's header: [unicast.x],
+// [broadcast."x.y"].
+var upperHeader = regexp.MustCompile(`(?m)^\s*\[\s*(unicast|broadcast)\s*\.\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*\]`)
+
+// upperOrder lists the unicast and broadcast tables in the order of their
+// headers in the file; tables written another way follow in name order.
+func upperOrder(b []byte, fc *fileConfig) []upperRef {
+	var refs []upperRef
+	seen := map[upperRef]bool{}
+	add := func(r upperRef) {
+		if !seen[r] {
+			seen[r] = true
+			refs = append(refs, r)
+		}
+	}
+	for _, m := range upperHeader.FindAllSubmatch(b, -1) {
+		typ, name := ipcp.Unicast, string(m[2])+string(m[3])+string(m[4])
+		tab := fc.Unicast
+		if string(m[1]) == "broadcast" {
+			typ, tab = ipcp.Broadcast, fc.Broadcast
+		}
+		if _, ok := tab[name]; ok {
+			add(upperRef{typ, name})
+		}
+	}
+	for _, nm := range sortedKeys(fc.Unicast) {
+		add(upperRef{ipcp.Unicast, nm})
+	}
+	for _, nm := range sortedKeys(fc.Broadcast) {
+		add(upperRef{ipcp.Broadcast, nm})
+	}
+	return refs
+}
+
 func (fc *fileConfig) check() error {
-	for typ, m := range map[string]map[string]any{"broadcast": fc.Broadcast, "unicast": fc.Unicast} {
-		if len(m) > 0 {
-			return fmt.Errorf("[%s.*]: %s IPCPs cannot be set up from the configuration file yet (they need enrollment and connections); use irm ipcp bootstrap/enroll/connect", typ, typ)
+	for typ, m := range map[ipcp.Type]map[string]upperConf{ipcp.Broadcast: fc.Broadcast, ipcp.Unicast: fc.Unicast} {
+		for nm, c := range m {
+			if err := c.check(typ); err != nil {
+				return fmt.Errorf("[%v.%q]: %w", typ, nm, err)
+			}
 		}
 	}
 	for nm, c := range fc.Name {
@@ -206,6 +396,68 @@ func (n *Node) ApplyConfig(ctx context.Context, path string) error {
 			if err := n.applyIPCP(ctx, nm, tab.typ, tab.m[nm]); err != nil {
 				return fmt.Errorf("config %s: [%v.%q]: %w", path, tab.typ, nm, err)
 			}
+		}
+	}
+	for _, r := range fc.upper {
+		c := fc.Unicast[r.name]
+		if r.typ == ipcp.Broadcast {
+			c = fc.Broadcast[r.name]
+		}
+		if err := n.applyUpper(ctx, r.name, r.typ, c); err != nil {
+			return fmt.Errorf("config %s: [%v.%q]: %w", path, r.typ, r.name, err)
+		}
+	}
+	return nil
+}
+
+// applyUpper creates a unicast or broadcast IPCP, then bootstraps it
+// (autobind, reg) or enrols it (autobind with the layer learnt, reg, conn:
+// management then data transfer, raw QoS), as the reference does.
+func (n *Node) applyUpper(ctx context.Context, nm string, typ ipcp.Type, c upperConf) error {
+	id, err := n.CreateIPCP(nm, typ)
+	if err != nil {
+		return err
+	}
+	switch {
+	case c.Enrol != "":
+		if err := n.EnrollIPCP(ctx, id, c.Enrol); err != nil {
+			return err
+		}
+	case c.Bootstrap != "":
+		conf, err := c.config(typ)
+		if err != nil {
+			return err
+		}
+		if err := n.BootstrapIPCP(ctx, id, conf); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	if c.Autobind != nil { // the reference tests presence only
+		n.mu.Lock()
+		layer := n.ipcps[id].layer.Name
+		n.mu.Unlock()
+		for _, b := range []string{nm, layer} {
+			if err := n.CreateName(b, Spillover); err != nil && !errors.Is(err, ctl.ErrExist) {
+				return err
+			}
+			if err := n.BindIPCP(id, b); err != nil && !errors.Is(err, ctl.ErrExist) {
+				return err
+			}
+		}
+	}
+	for _, r := range c.Reg {
+		if err := n.CreateName(r, Spillover); err != nil && !errors.Is(err, ctl.ErrExist) {
+			return err
+		}
+		if err := n.RegName(r, id); err != nil {
+			return err
+		}
+	}
+	for _, dst := range c.Conn {
+		if err := n.ConnectIPCP(ctx, id, dst, "", qos.Raw); err != nil {
+			return err
 		}
 	}
 	return nil

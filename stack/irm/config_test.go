@@ -4,8 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/o7s/ouroboros/stack/ipcp"
 )
@@ -55,12 +57,86 @@ reg = ["oping", "extra"]
 	}
 }
 
+// TestConfigUpper: unicast and broadcast tables bootstrap their IPCPs with
+// the options given, bind them to their own and their layer's names
+// (autobind) and register names in them, in file order.
+func TestConfigUpper(t *testing.T) {
+	n := New(Config{})
+	defer n.Close()
+	p := writeConf(t, `
+[unicast."top.a"]
+bootstrap = "top"
+autobind = true
+reg = ["svc"]
+
+[broadcast.bc]
+bootstrap = "chat"
+autobind = false
+
+[unicast.net]
+bootstrap = "net"
+routing = "lfa"
+congestion = "lfa"
+max_ttl = 9
+ls_t_update = 2
+ls_t_timeo = 7
+hash = "SHA3_512"
+`)
+	if err := n.ApplyConfig(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	fc, err := LoadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fc.upper) != 3 || fc.upper[0].name != "top.a" || fc.upper[1].name != "bc" || fc.upper[2].name != "net" {
+		t.Fatalf("order %+v, want the file's", fc.upper)
+	}
+	netConf := fc.Unicast["net"]
+	conf, err := netConf.config(ipcp.Unicast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := conf.Unicast; u.Routing != 1 || u.Cong != ipcp.CongMBECN || u.MaxTTL != 9 || u.TUpdate != 2*time.Second || u.TTimeo != 7*time.Second || conf.Hash != ipcp.SHA3_512 {
+		t.Fatalf("net's configuration %+v hash %v", *u, conf.Hash)
+	}
+	layers := map[string]string{}
+	for _, i := range n.ListIPCPs() {
+		layers[i.Name] = i.Layer
+	}
+	if layers["top.a"] != "top" || layers["bc"] != "chat" || layers["net"] != "net" {
+		t.Fatalf("layers %v", layers)
+	}
+	n.mu.Lock()
+	var bound map[string][]string = map[string][]string{}
+	for _, e := range n.ipcps {
+		if p := n.procs[ipcpPID(e.id)]; p != nil {
+			bound[e.name] = append([]string(nil), p.names...)
+		}
+	}
+	n.mu.Unlock()
+	if !slices.Equal(bound["top.a"], []string{"top.a", "top"}) || !slices.Equal(bound["bc"], []string{"bc", "chat"}) || len(bound["net"]) != 0 {
+		t.Fatalf("bound names %v, want top.a and bc autobound (autobind = false binds too, as in the reference), net not", bound)
+	}
+	if !slices.Contains(n.ListNames(), NameInfo{"svc", Spillover}) {
+		t.Fatalf("names %v lack svc", n.ListNames())
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ conf, want string }{
 		{"[bogus.x]\n", `unknown toplevel key "bogus"`},
 		{"[local.lo]\nbootstrp = \"x\"\n", "bootstrp"},
 		{"[name.a]\nlb = \"fast\"\n", `lb = "fast"`},
-		{"[unicast.u]\nbootstrap = \"x\"\n", "cannot be set up from the configuration file yet"},
+		{"[unicast.u]\nbootstrap = \"x\"\nenrol = \"y\"\n", "both bootstrap and enrol"},
+		{"[unicast.u]\nbootstrap = \"x\"\nconn = [\"y\"]\n", "conn applies to an IPCP that enrols"},
+		{"[unicast.u]\nenrol = \"x\"\nrouting = \"lfa\"\n", "gets the layer's from its enroller"},
+		{"[unicast.u]\nbootstrap = \"x\"\nrouting = \"ospf\"\n", `routing = "ospf"`},
+		{"[unicast.u]\nbootstrap = \"x\"\ncongestion = \"cubic\"\n", `congestion = "cubic"`},
+		{"[unicast.u]\nbootstrap = \"x\"\ndht_k = 30\n", "dht_k = 30 is not in 1..20"},
+		{"[unicast.u]\nbootstrap = \"x\"\nls_t_update = 10\nls_t_timeo = 5\n", "t_timeo 5s at least t_update"},
+		{"[unicast.u]\nbootstrap = \"x\"\ndev = \"e1\"\n", "dev"},
+		{"[broadcast.b]\nbootstrap = \"x\"\nmax_ttl = 3\n", "takes no bootstrap options"},
 		{"[eth-dix.e]\nbootstrap = \"l\"\n", "needs an interface name"},
 		{"[eth-dix.e]\nbootstrap = \"l\"\ndev = \"e1\"\nethertype = 12\n", "ethertype"},
 		{"[udp4.u]\nbootstrap = \"l\"\nip = \"::1\"\n", "does not suit"},

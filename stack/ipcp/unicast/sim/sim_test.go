@@ -5,12 +5,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/irm"
 	"github.com/o7s/ouroboros/stack/qos"
 )
 
@@ -93,5 +96,64 @@ func TestVoiceAdjacency(t *testing.T) {
 		if err != nil || sha256.Sum256(buf[:k]) != sha256.Sum256(msg) {
 			t.Fatalf("echo %d: %d bytes back, %v", i, k, err)
 		}
+	}
+}
+
+// TestConfigFile: a unicast layer set up from configuration files, as
+// onode --config does: a bootstraps (autobind), b enrols through a and
+// connects to it (conn); a flow crosses the layer.
+func TestConfigFile(t *testing.T) {
+	n := New(t)
+	a, b := n.AddNode("a"), n.AddNode("b")
+	l := n.Connect(a, b)
+	for _, x := range []struct {
+		nd   *Node
+		conf string
+	}{
+		{a, "[unicast.\"net.a\"]\nbootstrap = \"net\"\nautobind = true\nls_t_update = 1\nls_t_timeo = 3\n"},
+		{b, "[unicast.\"net.b\"]\nenrol = \"net.a\"\nautobind = true\nconn = [\"net.a\"]\n"},
+	} {
+		// The names the peers reach each other by are registered in the
+		// link's layer first (in a file: reg in the eth table).
+		for _, nm := range []string{"net." + x.nd.Name, "net"} {
+			if err := x.nd.N.CreateName(nm, irm.Spillover); err != nil {
+				t.Fatal(err)
+			}
+			if err := x.nd.N.RegName(nm, x.nd.lower[l.Layer]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := filepath.Join(t.TempDir(), "onode.conf")
+		if err := os.WriteFile(p, []byte(x.conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err := x.nd.N.ApplyConfig(ctx, p)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", x.nd.Name, err)
+		}
+		for _, i := range x.nd.N.ListIPCPs() {
+			if i.Name == "net."+x.nd.Name {
+				x.nd.Unicast["net"] = i.ID
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := n.Converge(ctx, "net"); err != nil {
+		t.Fatal(err)
+	}
+	echoServer(t, b, "net", "echo")
+	f := dial(t, a, "echo")
+	msg := []byte("configured")
+	if _, err := f.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 100)
+	f.SetReadDeadline(time.Now().Add(5 * time.Second))
+	k, err := f.Read(buf)
+	if err != nil || !bytes.Equal(buf[:k], msg) {
+		t.Fatalf("read %q, %v", buf[:k], err)
 	}
 }
