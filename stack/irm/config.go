@@ -25,12 +25,12 @@ import (
 // order, then the unicast and broadcast ones in file order (a layer over
 // another comes after it, as an operator writes them).
 type fileConfig struct {
-	Name      map[string]nameConf `toml:"name"`
-	Local     map[string]ipcpConf `toml:"local"`
-	EthLLC    map[string]ipcpConf `toml:"eth-llc"`
-	EthDIX    map[string]ipcpConf `toml:"eth-dix"`
-	UDP4      map[string]ipcpConf `toml:"udp4"`
-	UDP6      map[string]ipcpConf `toml:"udp6"`
+	Name      map[string]nameConf  `toml:"name"`
+	Local     map[string]ipcpConf  `toml:"local"`
+	EthLLC    map[string]ipcpConf  `toml:"eth-llc"`
+	EthDIX    map[string]ipcpConf  `toml:"eth-dix"`
+	UDP4      map[string]ipcpConf  `toml:"udp4"`
+	UDP6      map[string]ipcpConf  `toml:"udp6"`
 	Broadcast map[string]upperConf `toml:"broadcast"`
 	Unicast   map[string]upperConf `toml:"unicast"`
 	// upper is the order of the unicast and broadcast tables in the file.
