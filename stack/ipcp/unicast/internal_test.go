@@ -10,6 +10,7 @@ import (
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/dt"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/fa"
+	"github.com/o7s/ouroboros/stack/ipcp/unicast/routing"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/stack/seqpkt"
 )
@@ -99,4 +100,47 @@ func TestRequestFloodBounded(t *testing.T) {
 	if grown := runtime.NumGoroutine() - before; grown > maxReqs+8 {
 		t.Errorf("%d goroutines more after %d requests, want at most %d", grown, 20*maxReqs, maxReqs)
 	}
+}
+
+// TestNewAdjacencyAnnouncedTwice: a new data-transfer adjacency is
+// announced to the management neighbours at once and again at the next
+// tick, with the next seqno; after that only at the periodic update.
+func TestNewAdjacencyAnnouncedTwice(t *testing.T) {
+	p, _ := started(t)
+	mgmt := &conn{comp: ipcp.CompMgmt, peer: 0x0a, out: make(chan []byte, 16), done: make(chan struct{})}
+	p.ls.mgmtAdd(mgmt)
+	ea, eb, err := seqpkt.Pair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eb.Close()
+	p.addConn(ipcp.LowerFlow{ID: 3, Conn: ea}, ipcp.CompDT, 0x0b, "")
+	want := func(seq uint64) {
+		t.Helper()
+		select {
+		case b := <-mgmt.out:
+			u, err := routing.ParseLSU(b)
+			if err != nil || u.Src != uint64(p.addr) || u.Dst != 0x0b || u.SeqNo != seq {
+				t.Fatalf("LSU %+v (%v), want %x -> 0b seqno %d", u, err, p.addr, seq)
+			}
+		default:
+			t.Fatalf("no LSU queued, want seqno %d", seq)
+		}
+	}
+	none := func() {
+		t.Helper()
+		select {
+		case b := <-mgmt.out:
+			t.Fatalf("unexpected LSU %x", b)
+		default:
+		}
+	}
+	want(0)
+	now := time.Now()
+	p.ls.tick(now.Add(time.Second))
+	want(1)
+	p.ls.tick(now.Add(2 * time.Second))
+	none()
+	p.ls.tick(now.Add(p.ls.tUpdate + time.Second))
+	want(2)
 }

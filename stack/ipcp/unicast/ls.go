@@ -31,6 +31,9 @@ type linkState struct {
 type lsEntry struct {
 	seq   uint64
 	stamp time.Time
+	// fresh: one of our adjacencies, announced once; the next tick
+	// announces it again (see dtAdd).
+	fresh bool
 }
 
 func newLinkState(p *IPCP, pol routing.Policy, tUpdate, tTimeo, tRecalc time.Duration) *linkState {
@@ -80,7 +83,14 @@ func (ls *linkState) dtAdd(c *conn) {
 			seq++ // peers may still hold the old one: go past it
 		}
 		ls.ownSeq[c.peer] = seq
-		ls.db[k] = &lsEntry{seq: seq, stamp: time.Now()}
+		// A new adjacency is announced now and again at the next tick (a
+		// local decision: one more LSU of the usual kind). A reference
+		// peer was seen to lose the first announcement of the adjacency
+		// with itself, which our accepting side sends over the management
+		// flow while the CEP reply of the data-transfer flow may still be
+		// on its way; without the repeat, routes through the link waited
+		// for the periodic update (ls_t_update, 15 s by default).
+		ls.db[k] = &lsEntry{seq: seq, stamp: time.Now(), fresh: true}
 		ls.g.AddEdge(k[0], k[1])
 		ls.flood(routing.LSU{Src: k[0], Dst: k[1], SeqNo: seq}.Append(nil), nil, &out)
 	}
@@ -182,21 +192,22 @@ func (ls *linkState) receive(from *conn, b []byte) {
 func (ls *linkState) tick(now time.Time) {
 	ls.mu.Lock()
 	var out sends
-	if now.Sub(ls.updated) >= ls.tUpdate {
+	periodic := now.Sub(ls.updated) >= ls.tUpdate
+	if periodic {
 		ls.updated = now
-		for k, e := range ls.db {
-			if k[0] == ls.self() {
-				e.seq++
-				e.stamp = now
-				ls.ownSeq[k[1]] = e.seq
-				ls.flood(routing.LSU{Src: k[0], Dst: k[1], SeqNo: e.seq}.Append(nil), nil, &out)
-				continue
-			}
-			if now.Sub(e.stamp) > ls.tTimeo {
-				delete(ls.db, k)
-				ls.g.DelEdge(k[0], k[1])
-				ls.dirty = true
-			}
+	}
+	for k, e := range ls.db {
+		switch {
+		case k[0] == ls.self() && (periodic || e.fresh):
+			e.fresh = false
+			e.seq++
+			e.stamp = now
+			ls.ownSeq[k[1]] = e.seq
+			ls.flood(routing.LSU{Src: k[0], Dst: k[1], SeqNo: e.seq}.Append(nil), nil, &out)
+		case periodic && k[0] != ls.self() && now.Sub(e.stamp) > ls.tTimeo:
+			delete(ls.db, k)
+			ls.g.DelEdge(k[0], k[1])
+			ls.dirty = true
 		}
 	}
 	if ls.dirty && now.Sub(ls.recalc) >= ls.tRecalc {
