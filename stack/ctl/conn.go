@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,9 +22,14 @@ var errTruncated = errors.New("ctl: message truncated")
 // concurrent Recv; one sender and one receiver may run at once.
 type Conn struct {
 	uc  *net.UnixConn
-	buf []byte
 	oob []byte
 }
+
+// recvBufs holds receive buffers of MaxMsg+1 bytes. Most connections carry
+// one request and its reply, so a buffer per connection would be a fresh
+// 64 KiB to allocate and clear for every request; Recv borrows one for the
+// read and the decoding only (Decode copies what it keeps).
+var recvBufs = sync.Pool{New: func() any { b := make([]byte, MaxMsg+1); return &b }}
 
 // Cred is the identity of the process at the other end of a connection,
 // taken from the kernel (SO_PEERCRED), never from the message.
@@ -32,7 +38,7 @@ type Cred struct {
 }
 
 func newConn(uc *net.UnixConn) *Conn {
-	return &Conn{uc: uc, buf: make([]byte, MaxMsg+1), oob: make([]byte, syscall.CmsgSpace(4*4))}
+	return &Conn{uc: uc, oob: make([]byte, syscall.CmsgSpace(4*4))}
 }
 
 // Dial connects to the node's control socket at path.
@@ -66,7 +72,10 @@ func (c *Conn) Send(m *Msg, f *os.File) error {
 // message that is not a well-formed Msg is an error; extra descriptors are
 // closed.
 func (c *Conn) Recv() (*Msg, *os.File, error) {
-	n, oobn, flags, _, err := c.uc.ReadMsgUnix(c.buf, c.oob)
+	bp := recvBufs.Get().(*[]byte)
+	defer recvBufs.Put(bp)
+	buf := *bp
+	n, oobn, flags, _, err := c.uc.ReadMsgUnix(buf, c.oob)
 	// A descriptor may come with an empty datagram, which Go reports as
 	// io.EOF: take it first so that it is closed whatever happens next.
 	f, ferr := takeFile(c.oob[:oobn])
@@ -82,7 +91,7 @@ func (c *Conn) Recv() (*Msg, *os.File, error) {
 		closeFile(f)
 		return nil, nil, ferr
 	}
-	m, err := Decode(c.buf[:n])
+	m, err := Decode(buf[:n])
 	if err != nil {
 		closeFile(f)
 		return nil, nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
@@ -82,16 +83,20 @@ func (f *flow) info(self int) FlowInfo {
 	return fi
 }
 
-// newFlow creates a flow with the lowest free id; n.mu is held.
+// newFlow creates a flow with the lowest free id; n.mu is held. The search
+// starts at n.freeFrom, below which every id is taken, so that many flows
+// open at once do not make each allocation go over all of them.
 func (n *Node) newFlow(owner int, st FlowState) (*flow, error) {
-	for id := 1; id < MaxFlows; id++ {
+	for id := n.freeFrom; id < MaxFlows; id++ {
 		if _, used := n.flows[id]; !used {
 			n.serial++
 			f := &flow{key: ipcp.FlowKey{ID: id, Serial: n.serial}, state: st, owner: owner}
 			n.flows[id] = f
+			n.freeFrom = id + 1
 			return f, nil
 		}
 	}
+	n.freeFrom = MaxFlows
 	return nil, fmt.Errorf("%w: all %d flow ids are in use", ctl.ErrResources, MaxFlows-1)
 }
 
@@ -106,6 +111,7 @@ func (n *Node) flowByKey(k ipcp.FlowKey) *flow {
 func (n *Node) destroy(f *flow) {
 	if n.flows[f.key.ID] == f {
 		delete(n.flows, f.key.ID)
+		n.freeFrom = min(n.freeFrom, f.key.ID)
 	}
 	for _, e := range []**os.File{&f.appEnd, &f.peerEnd} {
 		if *e != nil {
@@ -591,7 +597,9 @@ func (n *Node) processGone(pid int, want *process) {
 		n.mu.Unlock()
 		return
 	}
-	for _, f := range p.accepts {
+	// dropAccept deletes from p.accepts in place (clearing the tail): go
+	// over a copy.
+	for _, f := range slices.Clone(p.accepts) {
 		n.dropAccept(f)
 		f.state, f.err = FlowDeallocated, fmt.Errorf("%w: process %d is gone", ctl.ErrFlowDown, pid)
 	}

@@ -71,6 +71,7 @@ type Node struct {
 	procs    map[int]*process
 	ipcps    map[uint32]*ipcpEntry
 	flows    map[int]*flow
+	freeFrom int // every flow id below it is in use
 	serial   uint64
 	nextIPCP uint32
 	children map[int]*exec.Cmd  // auto-started programs
@@ -100,6 +101,7 @@ func New(cfg Config) *Node {
 		procs:    make(map[int]*process),
 		ipcps:    make(map[uint32]*ipcpEntry),
 		flows:    make(map[int]*flow),
+		freeFrom: 1,
 		children: make(map[int]*exec.Cmd),
 		conns:    make(map[*ctl.Conn]bool),
 		sessions: make(map[int][]*session),

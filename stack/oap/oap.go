@@ -168,13 +168,21 @@ func (r *Request) Complete(resp []byte) error {
 
 // Server answers requests and remembers them for the replay window.
 type Server struct {
-	mu   sync.Mutex // guards seen
+	mu   sync.Mutex // guards seen and order
 	seen map[seenKey]time.Time
+	// order holds the keys of seen in the order they came, to forget them
+	// from the oldest without going over the whole cache every request.
+	order []seenEntry
 }
 
 type seenKey struct {
 	id    [idLen]byte
 	stamp uint64
+}
+
+type seenEntry struct {
+	k seenKey
+	t time.Time
 }
 
 // NewServer returns a server with an empty replay cache.
@@ -210,14 +218,18 @@ func (s *Server) Respond(req []byte, now time.Time) ([]byte, error) {
 func (s *Server) remember(k seenKey, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for old, t := range s.seen {
-		if now.Sub(t) > ReplayWindow {
-			delete(s.seen, old)
-		}
+	// Forget from the oldest on until one is still fresh. Arrival times
+	// grow, so this forgets every expired entry; if a caller's clock steps
+	// back, entries behind a fresher one are forgotten a little late, which
+	// only refuses a replay a little longer.
+	for len(s.order) > 0 && now.Sub(s.order[0].t) > ReplayWindow {
+		delete(s.seen, s.order[0].k)
+		s.order = s.order[1:]
 	}
 	if _, ok := s.seen[k]; ok {
 		return fmt.Errorf("%w: replayed request", ctl.ErrAuth)
 	}
 	s.seen[k] = now
+	s.order = append(s.order, seenEntry{k, now})
 	return nil
 }

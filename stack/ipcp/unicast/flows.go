@@ -371,10 +371,18 @@ func (a *flowAllocator) start(fl *npFlow) {
 	go a.sender(fl)
 }
 
+// sendBufs holds the senders' buffers (a DT header and the largest SDU):
+// a flow's sender keeps one while the flow lives, and a flow that ends
+// leaves it to the next instead of a fresh 64 KiB to allocate and clear.
+// p.write hands the packet to the lower flow before it returns.
+var sendBufs = sync.Pool{New: func() any { b := make([]byte, dt.HeaderLen+seqpkt.MaxPacket); return &b }}
+
 func (a *flowAllocator) sender(fl *npFlow) {
 	p := a.p
 	defer p.wg.Done()
-	buf := make([]byte, dt.HeaderLen+seqpkt.MaxPacket)
+	bp := sendBufs.Get().(*[]byte)
+	defer sendBufs.Put(bp)
+	buf := *bp
 	reid := fl.reid.Load()
 	for {
 		n, err := fl.end.Read(buf[dt.HeaderLen:])
