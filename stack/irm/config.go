@@ -55,13 +55,18 @@ type nameConf struct {
 	ClientKey string `toml:"client_key_file"`
 }
 
-type ipcpConf struct {
+// ipcpKeys are the keys of every IPCP table.
+type ipcpKeys struct {
 	Bootstrap string   `toml:"bootstrap"`
 	Enrol     string   `toml:"enrol"`
 	Autobind  *bool    `toml:"autobind"`
 	Reg       []string `toml:"reg"`
 	Conn      []string `toml:"conn"`
 	Hash      string   `toml:"hash"`
+}
+
+type ipcpConf struct {
+	ipcpKeys
 	// Type-specific bootstrap keys (spec SYSTEM §2.14).
 	Dev       string `toml:"dev"`
 	Ethertype *int   `toml:"ethertype"`
@@ -75,12 +80,7 @@ type ipcpConf struct {
 // reference, hash is honoured for unicast, and congestion takes "mb-ecn"
 // as well as the reference's "lfa".
 type upperConf struct {
-	Bootstrap string   `toml:"bootstrap"`
-	Enrol     string   `toml:"enrol"`
-	Autobind  *bool    `toml:"autobind"`
-	Reg       []string `toml:"reg"`
-	Conn      []string `toml:"conn"`
-	Hash      string   `toml:"hash"`
+	ipcpKeys
 
 	AddrSize      *int   `toml:"addr_size"`
 	EIDSize       *int   `toml:"eid_size"`
@@ -128,10 +128,16 @@ func (c *upperConf) check(typ ipcp.Type) error {
 			return err
 		}
 	}
-	if c.Bootstrap == "" {
+	return checkBootstrap(typ, c.Bootstrap, c.config)
+}
+
+// checkBootstrap checks the bootstrap configuration of a table that
+// bootstraps its IPCP.
+func checkBootstrap(typ ipcp.Type, bootstrap string, config func(ipcp.Type) (ipcp.Config, error)) error {
+	if bootstrap == "" {
 		return nil
 	}
-	conf, err := c.config(typ)
+	conf, err := config(typ)
 	if err != nil {
 		return err
 	}
@@ -334,14 +340,7 @@ func (c *ipcpConf) check(typ ipcp.Type) error {
 			return err
 		}
 	}
-	if c.Bootstrap == "" {
-		return nil
-	}
-	conf, err := c.config(typ)
-	if err != nil {
-		return err
-	}
-	return checkConf(typ, &conf)
+	return checkBootstrap(typ, c.Bootstrap, c.config)
 }
 
 // config is the bootstrap configuration the table describes.

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/irm"
 	"github.com/o7s/ouroboros/stack/qos"
@@ -29,16 +29,20 @@ func TestLineMultiHop(t *testing.T) {
 		t.Fatal(err)
 	}
 	echoServer(t, d, "net", "echo")
-	f := dial(t, a, "echo")
-	msg := []byte("hello across three hops")
-	if _, err := f.Write(msg); err != nil {
+	echoOnce(t, dial(t, a, "echo"), "hello across three hops")
+}
+
+// echoOnce writes msg on f and expects it back unchanged.
+func echoOnce(t *testing.T, f *dev.Flow, msg string) {
+	t.Helper()
+	if _, err := f.Write([]byte(msg)); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 100)
 	f.SetReadDeadline(time.Now().Add(5 * time.Second))
 	k, err := f.Read(buf)
-	if err != nil || !bytes.Equal(buf[:k], msg) {
-		t.Fatalf("read %q, %v", buf[:k], err)
+	if err != nil || string(buf[:k]) != msg {
+		t.Fatalf("read %q, %v; want %q", buf[:k], err, msg)
 	}
 }
 
@@ -145,15 +149,5 @@ func TestConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	echoServer(t, b, "net", "echo")
-	f := dial(t, a, "echo")
-	msg := []byte("configured")
-	if _, err := f.Write(msg); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 100)
-	f.SetReadDeadline(time.Now().Add(5 * time.Second))
-	k, err := f.Read(buf)
-	if err != nil || !bytes.Equal(buf[:k], msg) {
-		t.Fatalf("read %q, %v", buf[:k], err)
-	}
+	echoOnce(t, dial(t, a, "echo"), "configured")
 }
