@@ -136,7 +136,6 @@ func (p *IPCP) Connect(ctx context.Context, dst, comp string, qs qos.Spec) error
 	if err != nil {
 		return fmt.Errorf("no flow to %s in a lower layer: %w", dst, err)
 	}
-	lf.QoS = qs
 	peer, err := connmgr.Initiate(lf.Conn, local)
 	if err == nil && peer.Addr == 0 {
 		err = errors.New("the peer gave no address")

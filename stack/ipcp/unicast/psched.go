@@ -84,19 +84,18 @@ func (s *psched) use(c qos.Cube, add bool) {
 	s.top.Store(int32(top))
 	if cubes > 1 && !s.started {
 		s.started = true
-		s.start(1)
+		s.startWorker()
 	}
 	s.mixed.Store(cubes > 1)
 }
 
-func (s *psched) start(workers int) {
-	s.wg.Add(workers)
-	for range workers {
-		go func() {
-			defer s.wg.Done()
-			s.worker()
-		}()
-	}
+// startWorker starts the one worker that serves the queues.
+func (s *psched) startWorker() {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.worker()
+	}()
 }
 
 // read serves one N-1 flow of cube c until it ends, and returns why.

@@ -63,7 +63,7 @@ func TestPschedStrictPriority(t *testing.T) {
 		b := []byte{byte(c), byte(i)}
 		s.q[c] <- &b
 	}
-	s.start(1)
+	s.startWorker()
 	got := r.wait(t, len(arrivals))
 	close(done)
 	wg.Wait()
