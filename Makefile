@@ -40,8 +40,8 @@ bench:
 # The layers in one process (no root): RTT, allocation and throughput across
 # 1 and 3 unicast hops next to the shim alone, and a 100-node layer's memory.
 bench-layers:
-	$(GO) test -run '^$$' -bench 'RTT|Alloc|Throughput|Priority' -benchtime 2000x ./stack/ipcp/unicast/sim
-	$(GO) test -run '^$$' -bench HundredNodes -benchtime 1x ./stack/ipcp/unicast/sim
+	$(GO) test -run '^$$' -bench 'RTT|Alloc|Throughput|Priority' -benchtime 2000x ./stack/sim
+	$(GO) test -run '^$$' -bench HundredNodes -benchtime 1x ./stack/sim
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/errs"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -46,7 +47,7 @@ func Dial(ctx context.Context, path string) (*Conn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unixpacket", path)
 	if err != nil {
-		return nil, fmt.Errorf("%w at %s: %w (is onode running? set OUROBOROS_SOCK or --sock)", ErrNode, path, err)
+		return nil, fmt.Errorf("%w at %s: %w (is onode running? set OUROBOROS_SOCK or --sock)", errs.ErrNode, path, err)
 	}
 	return newConn(c.(*net.UnixConn)), nil
 }
@@ -58,7 +59,7 @@ func (c *Conn) Send(m *Msg, f *os.File) error {
 		return fmt.Errorf("ctl: encode %v: %w", m.GetCode(), err)
 	}
 	if len(b) > MaxMsg {
-		return fmt.Errorf("ctl: %v message of %d bytes: %w", m.GetCode(), len(b), ErrMsgSize)
+		return fmt.Errorf("ctl: %v message of %d bytes: %w", m.GetCode(), len(b), errs.ErrMsgSize)
 	}
 	var oob []byte
 	if f != nil {
@@ -170,14 +171,14 @@ func Call(ctx context.Context, path string, req *Msg) (*Msg, *os.File, error) {
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if err := c.Send(req, nil); err != nil {
-		return nil, nil, fmt.Errorf("%w: send %v: %w", ErrNode, req.GetCode(), err)
+		return nil, nil, fmt.Errorf("%w: send %v: %w", errs.ErrNode, req.GetCode(), err)
 	}
 	m, f, err := c.Recv()
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, context.Cause(ctx)
 		}
-		return nil, nil, fmt.Errorf("%w: no reply to %v: %w", ErrNode, req.GetCode(), err)
+		return nil, nil, fmt.Errorf("%w: no reply to %v: %w", errs.ErrNode, req.GetCode(), err)
 	}
 	if err := FromReply(m); err != nil {
 		closeFile(f)
@@ -196,7 +197,7 @@ type Listener struct {
 func Listen(path string) (*Listener, error) {
 	if c, err := net.DialTimeout("unixpacket", path, time.Second); err == nil {
 		c.Close()
-		return nil, fmt.Errorf("a node is already running on %s (stop it, or start this one with another --sock): %w", path, ErrExist)
+		return nil, fmt.Errorf("a node is already running on %s (stop it, or start this one with another --sock): %w", path, errs.ErrExist)
 	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/o7s/ouroboros/stack/errs"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -281,8 +282,8 @@ func TestConnMaxMsg(t *testing.T) {
 func TestConnSendRefusesOversize(t *testing.T) {
 	cli, _ := pair(t)
 	err := cli.Send(&Msg{Code: Code_LIST_NAMES, Detail: strings.Repeat("x", MaxMsg)}, nil)
-	if !errors.Is(err, ErrMsgSize) {
-		t.Fatalf("Send of an oversize message = %v, want ErrMsgSize", err)
+	if !errors.Is(err, errs.ErrMsgSize) {
+		t.Fatalf("Send of an oversize message = %v, want errs.ErrMsgSize", err)
 	}
 }
 
@@ -427,8 +428,8 @@ func TestListenRefusesLiveSocket(t *testing.T) {
 		ln.Close()
 		t.Fatal("second Listen on a live socket succeeded")
 	}
-	if !errors.Is(err, ErrExist) || !strings.Contains(err.Error(), path) {
-		t.Errorf("second Listen = %v, want ErrExist naming %s", err, path)
+	if !errors.Is(err, errs.ErrExist) || !strings.Contains(err.Error(), path) {
+		t.Errorf("second Listen = %v, want errs.ErrExist naming %s", err, path)
 	}
 	c, err := Dial(context.Background(), path) // the first node is untouched
 	if err != nil {
@@ -509,8 +510,8 @@ func TestListenRefusesNonSocket(t *testing.T) {
 func TestDialNoNode(t *testing.T) {
 	path := sockPath(t)
 	_, err := Dial(context.Background(), path)
-	if !errors.Is(err, ErrNode) || !strings.Contains(err.Error(), path) {
-		t.Fatalf("Dial with no node = %v, want ErrNode naming %s", err, path)
+	if !errors.Is(err, errs.ErrNode) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Dial with no node = %v, want errs.ErrNode naming %s", err, path)
 	}
 }
 
@@ -544,11 +545,11 @@ func TestCallErrorReplyClosesDescriptor(t *testing.T) {
 	path := sockPath(t)
 	ln := listen(t, path)
 	r, w := pipe(t)
-	reply := Reply(ErrExist)
+	reply := Reply(errs.ErrExist)
 	reqc := serveOne(t, ln, reply, w)
 	m, f, err := Call(context.Background(), path, &Msg{Code: Code_CREATE_NAME, NameInfo: &NameInfo{Name: "x"}})
-	if !errors.Is(err, ErrExist) || f != nil || !proto.Equal(m, reply) {
-		t.Fatalf("Call = %v, %v, %v; want the reply, no file and ErrExist", m, f, err)
+	if !errors.Is(err, errs.ErrExist) || f != nil || !proto.Equal(m, reply) {
+		t.Fatalf("Call = %v, %v, %v; want the reply, no file and errs.ErrExist", m, f, err)
 	}
 	if req := <-reqc; req.GetNameInfo().GetName() != "x" {
 		t.Errorf("request = %v", req)
@@ -629,7 +630,7 @@ func TestCallNoReply(t *testing.T) {
 		c.Close() // hangs up without answering
 	}()
 	_, _, err := Call(context.Background(), path, &Msg{Code: Code_LIST_NAMES})
-	if !errors.Is(err, ErrNode) {
-		t.Fatalf("Call answered by a hang-up = %v, want ErrNode", err)
+	if !errors.Is(err, errs.ErrNode) {
+		t.Fatalf("Call answered by a hang-up = %v, want errs.ErrNode", err)
 	}
 }

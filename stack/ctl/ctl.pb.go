@@ -1139,7 +1139,7 @@ func (x *IPCPDetail) GetFlows() uint32 {
 type Msg struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Code  Code                   `protobuf:"varint,1,opt,name=code,proto3,enum=o7s.ctl.Code" json:"code,omitempty"`
-	// Replies: 0 or a negative error code (ctl.Result), with a detail text.
+	// Replies: 0 or a negative error code (errs.Code), with a detail text.
 	Result   int32       `protobuf:"zigzag32,2,opt,name=result,proto3" json:"result,omitempty"`
 	Detail   string      `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
 	Pid      int32       `protobuf:"zigzag32,4,opt,name=pid,proto3" json:"pid,omitempty"`

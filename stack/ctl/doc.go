@@ -17,7 +17,7 @@
 //     request, so a blocking Accept or Alloc is cancelled by closing it.
 //
 // Errors cross the channel as a negative result code plus a detail text
-// (Result and FromReply, the one place where errors become codes and back).
+// (Reply and FromReply, over the code table of package errs).
 package ctl
 
 //go:generate protoc --go_out=. --go_opt=paths=source_relative ctl.proto

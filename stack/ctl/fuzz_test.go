@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 )
 
 // goldenMsgs are representative messages, one per code, as the dev library,
@@ -281,27 +282,27 @@ var wireCodes = []struct {
 	err  error
 	code int32
 }{
-	{ctl.ErrNotAllocated, -1000},
-	{ctl.ErrIPCPType, -1001},
-	{ctl.ErrNode, -1002},
-	{ctl.ErrIPCP, -1003},
-	{ctl.ErrIPCPState, -1004},
-	{ctl.ErrFlowDown, -1005},
-	{ctl.ErrFlowPeer, -1006},
-	{ctl.ErrName, -1007},
-	{ctl.ErrCrypt, -1008},
-	{ctl.ErrAuth, -1009},
-	{ctl.ErrTimeout, -110},           // ETIMEDOUT
-	{ctl.ErrInvalid, -22},            // EINVAL
-	{ctl.ErrPermission, -1},          // EPERM
-	{ctl.ErrExist, -17},              // EEXIST
-	{ctl.ErrNotFound, -2},            // ENOENT
-	{ctl.ErrMsgSize, -90},            // EMSGSIZE
-	{ctl.ErrResources, -12},          // ENOMEM
+	{errs.ErrNotAllocated, -1000},
+	{errs.ErrIPCPType, -1001},
+	{errs.ErrNode, -1002},
+	{errs.ErrIPCP, -1003},
+	{errs.ErrIPCPState, -1004},
+	{errs.ErrFlowDown, -1005},
+	{errs.ErrFlowPeer, -1006},
+	{errs.ErrName, -1007},
+	{errs.ErrCrypt, -1008},
+	{errs.ErrAuth, -1009},
+	{errs.ErrTimeout, -110},          // ETIMEDOUT
+	{errs.ErrInvalid, -22},           // EINVAL
+	{errs.ErrPermission, -1},         // EPERM
+	{errs.ErrExist, -17},             // EEXIST
+	{errs.ErrNotFound, -2},           // ENOENT
+	{errs.ErrMsgSize, -90},           // EMSGSIZE
+	{errs.ErrResources, -12},         // ENOMEM
 	{errors.ErrUnsupported, -95},     // ENOTSUP
 	{context.Canceled, -125},         // ECANCELED
-	{ctl.ErrQoS, -71},                // EPROTO
-	{context.DeadlineExceeded, -110}, // travels as ErrTimeout
+	{errs.ErrQoS, -71},               // EPROTO
+	{context.DeadlineExceeded, -110}, // travels as errs.ErrTimeout
 }
 
 func TestResultRoundTrip(t *testing.T) {
@@ -312,8 +313,8 @@ func TestResultRoundTrip(t *testing.T) {
 			if m.GetCode() != ctl.Code_REPLY {
 				t.Errorf("Reply code = %v, want REPLY", m.GetCode())
 			}
-			if got := m.GetResult(); got != ctl.Result(err) || got >= 0 {
-				t.Fatalf("Reply result = %d, Result = %d, want the same negative code", got, ctl.Result(err))
+			if got := m.GetResult(); got != errs.Code(err) || got >= 0 {
+				t.Fatalf("Reply result = %d, Result = %d, want the same negative code", got, errs.Code(err))
 			}
 			if runtime.GOOS == "linux" && m.GetResult() != w.code {
 				t.Errorf("Result = %d, want %d", m.GetResult(), w.code)
@@ -326,7 +327,7 @@ func TestResultRoundTrip(t *testing.T) {
 			got := ctl.FromReply(m2)
 			want := w.err
 			if want == context.DeadlineExceeded {
-				want = ctl.ErrTimeout
+				want = errs.ErrTimeout
 			}
 			if !errors.Is(got, want) {
 				t.Errorf("FromReply = %v, does not wrap %v", got, want)
@@ -334,12 +335,12 @@ func TestResultRoundTrip(t *testing.T) {
 			if got.Error() != err.Error() {
 				t.Errorf("FromReply text = %q, want %q", got.Error(), err.Error())
 			}
-			var ce *ctl.Error
+			var ce *errs.Error
 			if !errors.As(got, &ce) || ce.Code != m.GetResult() || ce.Detail != err.Error() {
-				t.Errorf("FromReply = %#v, want a *ctl.Error with code %d and the detail", got, m.GetResult())
+				t.Errorf("FromReply = %#v, want a *errs.Error with code %d and the detail", got, m.GetResult())
 			}
-			if ctl.Result(got) != m.GetResult() {
-				t.Errorf("Result(FromReply) = %d, want %d (relaying keeps the code)", ctl.Result(got), m.GetResult())
+			if errs.Code(got) != m.GetResult() {
+				t.Errorf("errs.Code(FromReply) = %d, want %d (relaying keeps the code)", errs.Code(got), m.GetResult())
 			}
 			for _, o := range wireCodes {
 				if o.code != w.code && errors.Is(got, o.err) {
@@ -356,7 +357,7 @@ func TestResultCodesDistinct(t *testing.T) {
 		if w.err == context.DeadlineExceeded {
 			continue
 		}
-		c := ctl.Result(w.err)
+		c := errs.Code(w.err)
 		if prev, dup := seen[c]; dup {
 			t.Errorf("%v and %v share code %d", prev, w.err, c)
 		}
@@ -365,8 +366,8 @@ func TestResultCodesDistinct(t *testing.T) {
 }
 
 func TestResultNil(t *testing.T) {
-	if got := ctl.Result(nil); got != 0 {
-		t.Errorf("Result(nil) = %d, want 0", got)
+	if got := errs.Code(nil); got != 0 {
+		t.Errorf("errs.Code(nil) = %d, want 0", got)
 	}
 	m := ctl.Reply(nil)
 	if m.GetResult() != 0 || m.GetDetail() != "" || m.GetCode() != ctl.Code_REPLY {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/stack/seqpkt"
 )
@@ -284,7 +285,7 @@ func (c *Client) takeFD() (int, error) {
 			return fd, nil
 		}
 	}
-	return 0, fmt.Errorf("%w: all %d flow descriptors are in use", ctl.ErrResources, maxFDs-firstFD)
+	return 0, fmt.Errorf("%w: all %d flow descriptors are in use", errs.ErrResources, maxFDs-firstFD)
 }
 
 func (c *Client) release(f *Flow) {

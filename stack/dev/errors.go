@@ -6,22 +6,22 @@ import (
 	"net"
 	"os"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 )
 
 // Errors, usable with errors.Is. Errors reported by the node wrap the same
 // sentinels.
 var (
-	ErrFlowDown     = ctl.ErrFlowDown     // the other end is gone
-	ErrNotAllocated = ctl.ErrNotAllocated // the node does not know the flow
-	ErrName         = ctl.ErrName         // a naming error
-	ErrIPCP         = ctl.ErrIPCP         // no layer reaches the name
-	ErrNode         = ctl.ErrNode         // the node cannot be reached
-	ErrTimeout      = ctl.ErrTimeout      // a timeout or deadline passed
-	ErrQoS          = ctl.ErrQoS          // the QoS needs what this version lacks
-	ErrMsgSize      = ctl.ErrMsgSize      // an SDU too large
-	ErrPermission   = ctl.ErrPermission   // e.g. writing a read-only flow
-	ErrInvalid      = ctl.ErrInvalid      // a bad argument
+	ErrFlowDown     = errs.ErrFlowDown     // the other end is gone
+	ErrNotAllocated = errs.ErrNotAllocated // the node does not know the flow
+	ErrName         = errs.ErrName         // a naming error
+	ErrIPCP         = errs.ErrIPCP         // no layer reaches the name
+	ErrNode         = errs.ErrNode         // the node cannot be reached
+	ErrTimeout      = errs.ErrTimeout      // a timeout or deadline passed
+	ErrQoS          = errs.ErrQoS          // the QoS needs what this version lacks
+	ErrMsgSize      = errs.ErrMsgSize      // an SDU too large
+	ErrPermission   = errs.ErrPermission   // e.g. writing a read-only flow
+	ErrInvalid      = errs.ErrInvalid      // a bad argument
 	// ErrWouldBlock is returned by non-blocking reads and writes.
 	ErrWouldBlock = errors.New("flow: operation would block")
 	// ErrFlowClosed is returned after Close; it wraps net.ErrClosed.

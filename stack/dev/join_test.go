@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/irm"
 	"github.com/o7s/ouroboros/stack/qos"
@@ -126,7 +126,7 @@ func TestJoinRefused(t *testing.T) {
 	if _, err := cl.Join(ctx, "nochat"); !errors.Is(err, dev.ErrIPCP) {
 		t.Errorf("join of a layer the node is not in: %v, want ErrIPCP", err)
 	}
-	if _, err := cl.Join(ctx, "local"); !errors.Is(err, ctl.ErrIPCPType) {
+	if _, err := cl.Join(ctx, "local"); !errors.Is(err, errs.ErrIPCPType) {
 		t.Errorf("join of a local layer: %v, want ErrIPCPType", err)
 	}
 }

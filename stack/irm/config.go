@@ -14,7 +14,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
 )
@@ -438,16 +438,16 @@ func (n *Node) applyUpper(ctx context.Context, nm string, typ ipcp.Type, c upper
 		layer := n.ipcps[id].layer.Name
 		n.mu.Unlock()
 		for _, b := range []string{nm, layer} {
-			if err := n.CreateName(b, Spillover); err != nil && !errors.Is(err, ctl.ErrExist) {
+			if err := n.CreateName(b, Spillover); err != nil && !errors.Is(err, errs.ErrExist) {
 				return err
 			}
-			if err := n.BindIPCP(id, b); err != nil && !errors.Is(err, ctl.ErrExist) {
+			if err := n.BindIPCP(id, b); err != nil && !errors.Is(err, errs.ErrExist) {
 				return err
 			}
 		}
 	}
 	for _, r := range c.Reg {
-		if err := n.CreateName(r, Spillover); err != nil && !errors.Is(err, ctl.ErrExist) {
+		if err := n.CreateName(r, Spillover); err != nil && !errors.Is(err, errs.ErrExist) {
 			return err
 		}
 		if err := n.RegName(r, id); err != nil {

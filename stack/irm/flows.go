@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/oap"
 	"github.com/o7s/ouroboros/stack/qos"
@@ -97,7 +97,7 @@ func (n *Node) newFlow(owner int, st FlowState) (*flow, error) {
 		}
 	}
 	n.freeFrom = MaxFlows
-	return nil, fmt.Errorf("%w: all %d flow ids are in use", ctl.ErrResources, MaxFlows-1)
+	return nil, fmt.Errorf("%w: all %d flow ids are in use", errs.ErrResources, MaxFlows-1)
 }
 
 func (n *Node) flowByKey(k ipcp.FlowKey) *flow {
@@ -147,7 +147,7 @@ func (n *Node) Accept(ctx context.Context, pid int, timeout time.Duration) (Flow
 	defer n.mu.Unlock()
 	p := n.procs[pid]
 	if p == nil {
-		return FlowInfo{}, nil, fmt.Errorf("%w: process %d has not announced itself to this node", ctl.ErrInvalid, pid)
+		return FlowInfo{}, nil, fmt.Errorf("%w: process %d has not announced itself to this node", errs.ErrInvalid, pid)
 	}
 	f, err := n.newFlow(pid, FlowAcceptPending)
 	if err != nil {
@@ -175,7 +175,7 @@ func (n *Node) Accept(ctx context.Context, pid int, timeout time.Duration) (Flow
 	if !handOver {
 		err := f.err
 		if err == nil {
-			err = fmt.Errorf("%w: the flow ended before it was accepted", ctl.ErrFlowDown)
+			err = fmt.Errorf("%w: the flow ended before it was accepted", errs.ErrFlowDown)
 		}
 		n.destroy(f)
 		return FlowInfo{}, nil, err
@@ -207,14 +207,14 @@ func (n *Node) Accept(ctx context.Context, pid int, timeout time.Duration) (Flow
 func (n *Node) acceptGiveUp(ctx context.Context, p *process) error {
 	switch {
 	case n.ctx.Err() != nil:
-		return fmt.Errorf("%w: the node is shutting down", ctl.ErrNode)
+		return fmt.Errorf("%w: the node is shutting down", errs.ErrNode)
 	case ctx.Err() != nil:
 		return context.Canceled
 	case len(p.names) == 0:
 		return fmt.Errorf("%w: no flow request arrived; process %d (%s) is bound to no name, bind it with 'irm bind process %d name NAME' or 'irm bind program %s name NAME'",
-			ctl.ErrTimeout, p.pid, p.prog, p.pid, p.prog)
+			errs.ErrTimeout, p.pid, p.prog, p.pid, p.prog)
 	}
-	return fmt.Errorf("%w: no flow request arrived for %v", ctl.ErrTimeout, p.names)
+	return fmt.Errorf("%w: no flow request arrived for %v", errs.ErrTimeout, p.names)
 }
 
 // waitAcceptor waits for a process accepting flows for the name, starting a
@@ -234,7 +234,7 @@ func (n *Node) waitAcceptor(ctx context.Context, nmName string, limit time.Time)
 		}
 		for {
 			if nm = n.names[nmName]; nm == nil {
-				return nil, fmt.Errorf("%w: name %q was destroyed", ctl.ErrName, nmName)
+				return nil, fmt.Errorf("%w: name %q was destroyed", errs.ErrName, nmName)
 			}
 			if len(nm.active) > 0 {
 				f := nm.active[0]
@@ -250,14 +250,14 @@ func (n *Node) waitAcceptor(ctx context.Context, nmName string, limit time.Time)
 			return nil, context.Canceled
 		}
 		if started || len(nm.autoExec) == 0 || (!limit.IsZero() && !time.Now().Before(limit)) {
-			return nil, fmt.Errorf("%w: nobody accepted a flow for %q within %v", ctl.ErrTimeout, nmName, n.cfg.ReqArrTimeout)
+			return nil, fmt.Errorf("%w: nobody accepted a flow for %q within %v", errs.ErrTimeout, nmName, n.cfg.ReqArrTimeout)
 		}
 		argv := nm.autoExec[0]
 		n.mu.Unlock()
 		err := n.spawn(argv)
 		n.mu.Lock()
 		if err != nil {
-			return nil, fmt.Errorf("%w: auto-start of %s for %q: %w", ctl.ErrName, argv[0], nmName, err)
+			return nil, fmt.Errorf("%w: auto-start of %s for %q: %w", errs.ErrName, argv[0], nmName, err)
 		}
 		started = true
 	}
@@ -267,7 +267,7 @@ func (n *Node) waitAcceptor(ctx context.Context, nmName string, limit time.Time)
 // the node's default allocation timeout.
 func (n *Node) Alloc(ctx context.Context, pid int, dst string, qs qos.Spec, timeout time.Duration) (FlowInfo, *os.File, error) {
 	if dst == "" || len(dst) > MaxName {
-		return FlowInfo{}, nil, fmt.Errorf("%w: a destination name has 1 to %d bytes", ctl.ErrName, MaxName)
+		return FlowInfo{}, nil, fmt.Errorf("%w: a destination name has 1 to %d bytes", errs.ErrName, MaxName)
 	}
 	if timeout <= 0 {
 		timeout = n.cfg.AllocTimeout
@@ -276,7 +276,7 @@ func (n *Node) Alloc(ctx context.Context, pid int, dst string, qs qos.Spec, time
 	n.mu.Lock()
 	if n.procs[pid] == nil {
 		n.mu.Unlock()
-		return FlowInfo{}, nil, fmt.Errorf("%w: process %d has not announced itself to this node", ctl.ErrInvalid, pid)
+		return FlowInfo{}, nil, fmt.Errorf("%w: process %d has not announced itself to this node", errs.ErrInvalid, pid)
 	}
 	if !n.cfg.NoDirect {
 		acc, err := n.waitAcceptor(ctx, dst, limit)
@@ -298,7 +298,7 @@ func (n *Node) Alloc(ctx context.Context, pid int, dst string, qs qos.Spec, time
 func (n *Node) direct(acc *flow, pid int, qs qos.Spec) (FlowInfo, *os.File, error) {
 	a, b, err := seqpkt.FilePair()
 	if err != nil {
-		acc.state, acc.err = FlowDeallocated, fmt.Errorf("%w: %w", ctl.ErrResources, err)
+		acc.state, acc.err = FlowDeallocated, fmt.Errorf("%w: %w", errs.ErrResources, err)
 		n.notify()
 		return FlowInfo{}, nil, acc.err
 	}
@@ -328,7 +328,7 @@ func (n *Node) allocIPCP(ctx context.Context, pid int, dst string, qs qos.Spec, 
 			return fmt.Errorf("allocate through %s: %w", e.name, err)
 		}
 		return nil
-	}, fmt.Errorf("%w: no answer from %q through layer %s", ctl.ErrTimeout, dst, e.layer.Name))
+	}, fmt.Errorf("%w: no answer from %q through layer %s", errs.ErrTimeout, dst, e.layer.Name))
 	if err != nil {
 		return FlowInfo{}, nil, err
 	}
@@ -355,7 +355,7 @@ func (n *Node) ipcpFlow(ctx context.Context, e *ipcpEntry, pid int, name string,
 	start func(ipcp.Flow) error, noAnswer error) (*flow, error) {
 	nodeEnd, appEnd, err := seqpkt.NodePair()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ctl.ErrResources, err)
+		return nil, fmt.Errorf("%w: %w", errs.ErrResources, err)
 	}
 	f, err := n.newFlow(pid, FlowAllocPending)
 	if err != nil {
@@ -449,7 +449,7 @@ func (n *Node) findLayer(ctx context.Context, dst string, exclude uint32) (*ipcp
 		return nil, nil, context.Canceled
 	}
 	return nil, nil, fmt.Errorf("%w: nobody serves %q: no process accepts for it on this system and no layer knows it (bind a server to it, or register it in a layer with 'irm name register %s layer LAYER')",
-		ctl.ErrIPCP, dst, dst)
+		errs.ErrIPCP, dst, dst)
 }
 
 // releaseIPCPFlow asks the IPCP to let go of a flow, and forgets the flow
@@ -468,7 +468,7 @@ func (n *Node) Dealloc(pid, id int) error {
 	f := n.flows[id]
 	if f == nil || (f.owner != pid && !(f.direct && f.peer == pid)) || f.state == FlowAcceptPending || f.state == FlowAllocPending {
 		n.mu.Unlock()
-		return fmt.Errorf("%w: flow %d is not allocated to process %d", ctl.ErrNotAllocated, id, pid)
+		return fmt.Errorf("%w: flow %d is not allocated to process %d", errs.ErrNotAllocated, id, pid)
 	}
 	if f.direct {
 		switch {
@@ -478,7 +478,7 @@ func (n *Node) Dealloc(pid, id int) error {
 			f.closedP = true
 		default:
 			n.mu.Unlock()
-			return fmt.Errorf("%w: flow %d was already deallocated by process %d", ctl.ErrNotAllocated, id, pid)
+			return fmt.Errorf("%w: flow %d was already deallocated by process %d", errs.ErrNotAllocated, id, pid)
 		}
 		f.state = FlowDeallocPending
 		if f.closedO && f.closedP {
@@ -495,7 +495,7 @@ func (n *Node) Dealloc(pid, id int) error {
 	}
 	if f.appEnd != nil { // arrived, not handed to the acceptor yet: Accept finishes it
 		n.mu.Unlock()
-		return fmt.Errorf("%w: flow %d is not accepted yet", ctl.ErrNotAllocated, id)
+		return fmt.Errorf("%w: flow %d is not accepted yet", errs.ErrNotAllocated, id)
 	}
 	f.state = FlowDeallocPending
 	e := f.ipcp
@@ -514,7 +514,7 @@ func (n *Node) FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.
 	defer n.mu.Unlock()
 	e := n.ipcps[from]
 	if e == nil {
-		return ipcp.Flow{}, fmt.Errorf("%w: no IPCP %d", ctl.ErrIPCP, from)
+		return ipcp.Flow{}, fmt.Errorf("%w: no IPCP %d", errs.ErrIPCP, from)
 	}
 	nmName := ""
 	for s := range n.names {
@@ -524,18 +524,18 @@ func (n *Node) FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.
 		}
 	}
 	if nmName == "" {
-		return ipcp.Flow{}, fmt.Errorf("%w: no name on this node has that hash", ctl.ErrName)
+		return ipcp.Flow{}, fmt.Errorf("%w: no name on this node has that hash", errs.ErrName)
 	}
 	acc, err := n.waitAcceptor(ctx, nmName, time.Time{})
 	if acc == nil {
 		if err == nil {
-			err = fmt.Errorf("%w: nobody on this system serves %q", ctl.ErrName, nmName)
+			err = fmt.Errorf("%w: nobody on this system serves %q", errs.ErrName, nmName)
 		}
 		return ipcp.Flow{}, err
 	}
 	nodeEnd, appEnd, err := seqpkt.NodePair()
 	if err != nil {
-		acc.state, acc.err = FlowDeallocated, fmt.Errorf("%w: %w", ctl.ErrResources, err)
+		acc.state, acc.err = FlowDeallocated, fmt.Errorf("%w: %w", errs.ErrResources, err)
 		n.notify()
 		return ipcp.Flow{}, acc.err
 	}
@@ -571,7 +571,7 @@ func (n *Node) FlowDeallocated(key ipcp.FlowKey) {
 	if f := n.flowByKey(key); f != nil {
 		switch f.state {
 		case FlowAllocPending: // the IPCP gave up before replying
-			f.state, f.err = FlowDeallocated, fmt.Errorf("%w: the layer released the flow", ctl.ErrFlowDown)
+			f.state, f.err = FlowDeallocated, fmt.Errorf("%w: the layer released the flow", errs.ErrFlowDown)
 			n.notify()
 		default:
 			n.destroy(f)
@@ -601,7 +601,7 @@ func (n *Node) processGone(pid int, want *process) {
 	// over a copy.
 	for _, f := range slices.Clone(p.accepts) {
 		n.dropAccept(f)
-		f.state, f.err = FlowDeallocated, fmt.Errorf("%w: process %d is gone", ctl.ErrFlowDown, pid)
+		f.state, f.err = FlowDeallocated, fmt.Errorf("%w: process %d is gone", errs.ErrFlowDown, pid)
 	}
 	var ids []int
 	for id, f := range n.flows {

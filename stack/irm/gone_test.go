@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 )
 
 // TestGoneWithTwoAccepts: a process that goes away with two accepts
@@ -19,11 +20,11 @@ func TestGoneWithTwoAccepts(t *testing.T) {
 	if _, err := n.announce(ctl.Cred{PID: pid}, "server"); err != nil {
 		t.Fatal(err)
 	}
-	errs := make(chan error, 2)
+	errc := make(chan error, 2)
 	for range 2 {
 		go func() {
 			_, _, err := n.Accept(context.Background(), pid, 0)
-			errs <- err
+			errc <- err
 		}()
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; {
@@ -47,9 +48,9 @@ func TestGoneWithTwoAccepts(t *testing.T) {
 	}
 	for range 2 {
 		select {
-		case err := <-errs:
-			if !errors.Is(err, ctl.ErrFlowDown) {
-				t.Errorf("accept ended with %v, want %v", err, ctl.ErrFlowDown)
+		case err := <-errc:
+			if !errors.Is(err, errs.ErrFlowDown) {
+				t.Errorf("accept ended with %v, want %v", err, errs.ErrFlowDown)
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatal("an accept is still waiting")

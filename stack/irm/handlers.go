@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
 )
@@ -54,7 +55,7 @@ func (n *Node) handle(ctx context.Context, cred ctl.Cred, m *ctl.Msg) (*ctl.Msg,
 	case ctl.Code_CREATE_IPCP:
 		var id uint32
 		if t := m.GetIpcp().GetType(); t > uint32(ipcp.UDP6) {
-			err = fmt.Errorf("%w: type %d", ctl.ErrIPCPType, t)
+			err = fmt.Errorf("%w: type %d", errs.ErrIPCPType, t)
 		} else {
 			id, err = n.CreateIPCP(m.GetIpcp().GetName(), ipcp.Type(t))
 			reply.Ipcp = &ctl.IPCPInfo{Id: id}
@@ -125,7 +126,7 @@ func confFromMsg(c *ctl.IPCPConfig) (ipcp.Config, error) {
 	conf := ipcp.Config{Layer: c.GetLayer(), Hash: ipcp.HashAlgo(c.GetHashAlgo())}
 	if e := c.GetEth(); e != nil {
 		if e.GetEthertype() > 0xFFFF {
-			return conf, fmt.Errorf("%w: ethertype %#x does not fit 16 bits", ctl.ErrInvalid, e.GetEthertype())
+			return conf, fmt.Errorf("%w: ethertype %#x does not fit 16 bits", errs.ErrInvalid, e.GetEthertype())
 		}
 		conf.Eth = &ipcp.EthConfig{Dev: e.GetDev(), Ethertype: uint16(e.GetEthertype())}
 	}
@@ -141,7 +142,7 @@ func confFromMsg(c *ctl.IPCPConfig) (ipcp.Config, error) {
 			Cong: ipcp.CongMBECN,
 		}
 		if u.GetMaxTtl() > 255 {
-			return conf, fmt.Errorf("%w: ttl %d does not fit 8 bits", ctl.ErrInvalid, u.GetMaxTtl())
+			return conf, fmt.Errorf("%w: ttl %d does not fit 8 bits", errs.ErrInvalid, u.GetMaxTtl())
 		}
 		if u.GetCongSet() {
 			conf.Unicast.Cong = small(u.GetCongestion())
@@ -149,22 +150,22 @@ func confFromMsg(c *ctl.IPCPConfig) (ipcp.Config, error) {
 	}
 	if u := c.GetUdp(); u != nil {
 		if u.GetPort() > 0xFFFF {
-			return conf, fmt.Errorf("%w: port %d", ctl.ErrInvalid, u.GetPort())
+			return conf, fmt.Errorf("%w: port %d", errs.ErrInvalid, u.GetPort())
 		}
 		conf.UDP = &ipcp.UDPConfig{Port: uint16(u.GetPort())}
 		var err error
 		if conf.UDP.Addr, err = netip.ParseAddr(u.GetAddr()); err != nil {
-			return conf, fmt.Errorf("%w: ip %q: %w", ctl.ErrInvalid, u.GetAddr(), err)
+			return conf, fmt.Errorf("%w: ip %q: %w", errs.ErrInvalid, u.GetAddr(), err)
 		}
 		if u.GetDns() != "" {
 			if conf.UDP.DNS, err = netip.ParseAddr(u.GetDns()); err != nil {
-				return conf, fmt.Errorf("%w: dns %q: %w", ctl.ErrInvalid, u.GetDns(), err)
+				return conf, fmt.Errorf("%w: dns %q: %w", errs.ErrInvalid, u.GetDns(), err)
 			}
 		}
 		for name, a := range u.GetStatic() {
 			addr, err := netip.ParseAddr(a)
 			if err != nil {
-				return conf, fmt.Errorf("%w: static entry %s=%q: %w", ctl.ErrInvalid, name, a, err)
+				return conf, fmt.Errorf("%w: static entry %s=%q: %w", errs.ErrInvalid, name, a, err)
 			}
 			if conf.UDP.Static == nil {
 				conf.UDP.Static = make(map[string]netip.Addr)

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/broadcast"
 	"github.com/o7s/ouroboros/stack/ipcp/eth"
@@ -39,16 +39,16 @@ type IPCPInfo struct {
 // CreateIPCP creates an IPCP in state boot and returns its id.
 func (n *Node) CreateIPCP(nm string, typ ipcp.Type) (uint32, error) {
 	if nm == "" || len(nm) > MaxName {
-		return 0, fmt.Errorf("%w: an IPCP name has 1 to %d bytes", ctl.ErrInvalid, MaxName)
+		return 0, fmt.Errorf("%w: an IPCP name has 1 to %d bytes", errs.ErrInvalid, MaxName)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
-		return 0, fmt.Errorf("%w: the node is shutting down", ctl.ErrNode)
+		return 0, fmt.Errorf("%w: the node is shutting down", errs.ErrNode)
 	}
 	for _, e := range n.ipcps {
 		if e.name == nm {
-			return 0, fmt.Errorf("%w: an IPCP named %q exists", ctl.ErrExist, nm)
+			return 0, fmt.Errorf("%w: an IPCP named %q exists", errs.ErrExist, nm)
 		}
 	}
 	id := n.nextIPCP
@@ -57,7 +57,7 @@ func (n *Node) CreateIPCP(nm string, typ ipcp.Type) (uint32, error) {
 		mk = constructors[typ]
 	}
 	if mk == nil {
-		return 0, fmt.Errorf("IPCP type %v is not available yet in this onode (available: %s): %w", typ, available(), ctl.ErrIPCPType)
+		return 0, fmt.Errorf("IPCP type %v is not available yet in this onode (available: %s): %w", typ, available(), errs.ErrIPCPType)
 	}
 	impl := mk(id, n, n.log.With("ipcp", nm))
 	n.nextIPCP++
@@ -72,7 +72,7 @@ func (n *Node) ipcp(id uint32) (*ipcpEntry, error) {
 	defer n.mu.Unlock()
 	e := n.ipcps[id]
 	if e == nil {
-		return nil, fmt.Errorf("%w: no IPCP with id %d", ctl.ErrIPCP, id)
+		return nil, fmt.Errorf("%w: no IPCP with id %d", errs.ErrIPCP, id)
 	}
 	return e, nil
 }
@@ -85,7 +85,7 @@ func (n *Node) DestroyIPCP(id uint32) error {
 	n.notify()
 	n.mu.Unlock()
 	if e == nil {
-		return fmt.Errorf("%w: no IPCP with id %d", ctl.ErrIPCP, id)
+		return fmt.Errorf("%w: no IPCP with id %d", errs.ErrIPCP, id)
 	}
 	e.impl.Close()
 	n.processGone(ipcpPID(id), nil) // its names, and lower flows it left
@@ -121,30 +121,30 @@ func available() string {
 // applies the reference's rules (UDP layers hash with MD5).
 func checkConf(typ ipcp.Type, conf *ipcp.Config) error {
 	if conf.Layer == "" || len(conf.Layer) > MaxName {
-		return fmt.Errorf("%w: a layer name has 1 to %d bytes", ctl.ErrInvalid, MaxName)
+		return fmt.Errorf("%w: a layer name has 1 to %d bytes", errs.ErrInvalid, MaxName)
 	}
 	switch typ {
 	case ipcp.UDP4, ipcp.UDP6:
 		conf.Hash = ipcp.MD5
 		if conf.UDP == nil || !conf.UDP.Addr.IsValid() || conf.UDP.Addr.IsUnspecified() {
-			return fmt.Errorf("%w: a %v IPCP needs the address to bind (ip)", ctl.ErrInvalid, typ)
+			return fmt.Errorf("%w: a %v IPCP needs the address to bind (ip)", errs.ErrInvalid, typ)
 		}
 		if conf.UDP.Addr.Is4() != (typ == ipcp.UDP4) {
-			return fmt.Errorf("%w: address %v does not suit a %v IPCP", ctl.ErrInvalid, conf.UDP.Addr, typ)
+			return fmt.Errorf("%w: address %v does not suit a %v IPCP", errs.ErrInvalid, conf.UDP.Addr, typ)
 		}
 		if conf.UDP.Port == 0 {
 			conf.UDP.Port = ipcp.DefaultUDPPort
 		}
 	case ipcp.EthDIX, ipcp.EthLLC:
 		if conf.Eth == nil || conf.Eth.Dev == "" || len(conf.Eth.Dev) > 15 {
-			return fmt.Errorf("%w: an %v IPCP needs an interface name of 1 to 15 bytes (dev)", ctl.ErrInvalid, typ)
+			return fmt.Errorf("%w: an %v IPCP needs an interface name of 1 to 15 bytes (dev)", errs.ErrInvalid, typ)
 		}
 		if typ == ipcp.EthDIX {
 			if conf.Eth.Ethertype == 0 {
 				conf.Eth.Ethertype = ipcp.DefaultEthertype
 			}
 			if conf.Eth.Ethertype < 0x0600 || conf.Eth.Ethertype == 0xFFFF {
-				return fmt.Errorf("%w: ethertype %#04x is not in 0x0600..0xFFFE (0xA000..0xEFFF recommended)", ctl.ErrInvalid, conf.Eth.Ethertype)
+				return fmt.Errorf("%w: ethertype %#04x is not in 0x0600..0xFFFE (0xA000..0xEFFF recommended)", errs.ErrInvalid, conf.Eth.Ethertype)
 			}
 		}
 	case ipcp.Broadcast:
@@ -158,23 +158,23 @@ func checkConf(typ ipcp.Type, conf *ipcp.Config) error {
 		u.EIDSize = 8 // the reference warns and forces 8
 		switch {
 		case u.AddrSize != 4:
-			return fmt.Errorf("%w: address size %d: the flat address authority takes 4 bytes only (addr 4)", ctl.ErrInvalid, u.AddrSize)
+			return fmt.Errorf("%w: address size %d: the flat address authority takes 4 bytes only (addr 4)", errs.ErrInvalid, u.AddrSize)
 		case u.AddrAuth != ipcp.AddrAuthFlat:
-			return fmt.Errorf("%w: address authority %d: only flat (0) exists", ctl.ErrInvalid, u.AddrAuth)
+			return fmt.Errorf("%w: address authority %d: only flat (0) exists", errs.ErrInvalid, u.AddrAuth)
 		case u.Dir != ipcp.DirDHT:
-			return fmt.Errorf("%w: directory %d: only DHT (0) exists", ctl.ErrInvalid, u.Dir)
+			return fmt.Errorf("%w: directory %d: only DHT (0) exists", errs.ErrInvalid, u.Dir)
 		case u.Routing > 2:
-			return fmt.Errorf("%w: routing policy %d: link_state (0), lfa (1) or ecmp (2)", ctl.ErrInvalid, u.Routing)
+			return fmt.Errorf("%w: routing policy %d: link_state (0), lfa (1) or ecmp (2)", errs.ErrInvalid, u.Routing)
 		case u.Cong > ipcp.CongMBECN:
-			return fmt.Errorf("%w: congestion avoidance %d: none (0) or mb-ecn (1)", ctl.ErrInvalid, u.Cong)
+			return fmt.Errorf("%w: congestion avoidance %d: none (0) or mb-ecn (1)", errs.ErrInvalid, u.Cong)
 		case u.TUpdate < time.Second || u.TTimeo < u.TUpdate || u.TRecalc < time.Second:
-			return fmt.Errorf("%w: link-state timers: t_update %v and t_recalc %v need at least 1 s, t_timeo %v at least t_update", ctl.ErrInvalid, u.TUpdate, u.TRecalc, u.TTimeo)
+			return fmt.Errorf("%w: link-state timers: t_update %v and t_recalc %v need at least 1 s, t_timeo %v at least t_update", errs.ErrInvalid, u.TUpdate, u.TRecalc, u.TTimeo)
 		case u.DHTK == 0 || u.DHTAlpha == 0 || u.DHTAlpha > u.DHTK:
-			return fmt.Errorf("%w: dht_alpha %d must be 1..dht_k (%d)", ctl.ErrInvalid, u.DHTAlpha, u.DHTK)
+			return fmt.Errorf("%w: dht_alpha %d must be 1..dht_k (%d)", errs.ErrInvalid, u.DHTAlpha, u.DHTK)
 		}
 	}
 	if conf.Hash.Len() == 0 {
-		return fmt.Errorf("%w: unknown hash algorithm %d", ctl.ErrInvalid, conf.Hash)
+		return fmt.Errorf("%w: unknown hash algorithm %d", errs.ErrInvalid, conf.Hash)
 	}
 	return nil
 }
@@ -236,14 +236,14 @@ func (n *Node) regArgs(nm string, id uint32) (*ipcpEntry, []byte, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.names[nm] == nil {
-		return nil, nil, fmt.Errorf("%w: name %q does not exist (create it with 'irm name create %s')", ctl.ErrName, nm, nm)
+		return nil, nil, fmt.Errorf("%w: name %q does not exist (create it with 'irm name create %s')", errs.ErrName, nm, nm)
 	}
 	e := n.ipcps[id]
 	if e == nil {
-		return nil, nil, fmt.Errorf("%w: no IPCP with id %d", ctl.ErrIPCP, id)
+		return nil, nil, fmt.Errorf("%w: no IPCP with id %d", errs.ErrIPCP, id)
 	}
 	if e.state != ipcp.StateOperational {
-		return nil, nil, fmt.Errorf("%w: IPCP %s is not in a layer yet (bootstrap it first)", ctl.ErrIPCPState, e.name)
+		return nil, nil, fmt.Errorf("%w: IPCP %s is not in a layer yet (bootstrap it first)", errs.ErrIPCPState, e.name)
 	}
 	return e, e.layer.Hash.Sum(nm), nil
 }

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/stack/seqpkt"
@@ -53,14 +53,14 @@ func (n *Node) BindIPCP(id uint32, nm string) error {
 	defer n.mu.Unlock()
 	e := n.ipcps[id]
 	if e == nil {
-		return fmt.Errorf("%w: no IPCP with id %d", ctl.ErrIPCP, id)
+		return fmt.Errorf("%w: no IPCP with id %d", errs.ErrIPCP, id)
 	}
 	if e.typ != ipcp.Unicast && e.typ != ipcp.Broadcast {
-		return fmt.Errorf("%w: IPCP %s is %v; only unicast and broadcast IPCPs accept flows", ctl.ErrIPCPType, e.name, e.typ)
+		return fmt.Errorf("%w: IPCP %s is %v; only unicast and broadcast IPCPs accept flows", errs.ErrIPCPType, e.name, e.typ)
 	}
 	p := n.ipcpProc(e)
 	if slices.Contains(p.names, nm) {
-		return fmt.Errorf("%w: IPCP %s is already bound to %q", ctl.ErrExist, e.name, nm)
+		return fmt.Errorf("%w: IPCP %s is already bound to %q", errs.ErrExist, e.name, nm)
 	}
 	n.bindProc(p, nm)
 	n.log.Info("IPCP bound", "ipcp", e.name, "name", nm)
@@ -74,11 +74,11 @@ func (n *Node) UnbindIPCP(id uint32, nm string) error {
 	defer n.mu.Unlock()
 	e := n.ipcps[id]
 	if e == nil {
-		return fmt.Errorf("%w: no IPCP with id %d", ctl.ErrIPCP, id)
+		return fmt.Errorf("%w: no IPCP with id %d", errs.ErrIPCP, id)
 	}
 	p := n.procs[ipcpPID(id)]
 	if p == nil || !slices.Contains(p.names, nm) {
-		return fmt.Errorf("%w: IPCP %s is not bound to %q", ctl.ErrNotFound, e.name, nm)
+		return fmt.Errorf("%w: IPCP %s is not bound to %q", errs.ErrNotFound, e.name, nm)
 	}
 	p.names = remove(p.names, nm)
 	if x := n.names[nm]; x != nil {
@@ -97,7 +97,7 @@ func (n *Node) lowerProc(self uint32) (int, error) {
 	defer n.mu.Unlock()
 	e := n.ipcps[self]
 	if e == nil {
-		return 0, fmt.Errorf("%w: no IPCP with id %d", ctl.ErrIPCP, self)
+		return 0, fmt.Errorf("%w: no IPCP with id %d", errs.ErrIPCP, self)
 	}
 	n.ipcpProc(e)
 	return ipcpPID(self), nil
@@ -111,7 +111,7 @@ func (n *Node) LowerAlloc(ctx context.Context, self uint32, dst string, qs qos.S
 		return ipcp.LowerFlow{}, err
 	}
 	if dst == "" || len(dst) > MaxName {
-		return ipcp.LowerFlow{}, fmt.Errorf("%w: a destination name has 1 to %d bytes", ctl.ErrName, MaxName)
+		return ipcp.LowerFlow{}, fmt.Errorf("%w: a destination name has 1 to %d bytes", errs.ErrName, MaxName)
 	}
 	if qs.NeedsFRCT() {
 		return ipcp.LowerFlow{}, errLowerFRCT
@@ -126,7 +126,7 @@ func (n *Node) LowerAlloc(ctx context.Context, self uint32, dst string, qs qos.S
 // errLowerFRCT refuses a lower flow that would need FRCT: the reference's
 // IPCPs run it on N-1 flows with in-order QoS (irm ipcp connect ... qos
 // voice), and this version has none.
-var errLowerFRCT = fmt.Errorf("%w: in-order delivery and loss recovery on the N-1 flow need FRCT, which this version does not have yet; use qos raw, raw-voice or raw-video", ctl.ErrQoS)
+var errLowerFRCT = fmt.Errorf("%w: in-order delivery and loss recovery on the N-1 flow need FRCT, which this version does not have yet; use qos raw, raw-voice or raw-video", errs.ErrQoS)
 
 // LowerAccept implements ipcp.Lower.
 func (n *Node) LowerAccept(ctx context.Context, self uint32) (ipcp.LowerFlow, error) {
@@ -147,7 +147,7 @@ func (n *Node) LowerAccept(ctx context.Context, self uint32) (ipcp.LowerFlow, er
 		if err == nil {
 			return n.lowerFlow(pid, fi, f)
 		}
-		if ctx.Err() != nil || n.ctx.Err() != nil || !errors.Is(err, ctl.ErrTimeout) {
+		if ctx.Err() != nil || n.ctx.Err() != nil || !errors.Is(err, errs.ErrTimeout) {
 			return ipcp.LowerFlow{}, err
 		}
 	}
@@ -157,7 +157,7 @@ func (n *Node) lowerFlow(pid int, fi FlowInfo, f *os.File) (ipcp.LowerFlow, erro
 	c, err := seqpkt.FromFile(f)
 	if err != nil {
 		n.Dealloc(pid, fi.ID)
-		return ipcp.LowerFlow{}, fmt.Errorf("%w: %w", ctl.ErrResources, err)
+		return ipcp.LowerFlow{}, fmt.Errorf("%w: %w", errs.ErrResources, err)
 	}
 	return ipcp.LowerFlow{ID: fi.ID, Conn: c, Name: fi.Name, Layer: fi.Layer, QoS: fi.QoS}, nil
 }
@@ -190,7 +190,7 @@ func (n *Node) enroller(id uint32) (*ipcpEntry, ipcp.Enroller, error) {
 	}
 	en, ok := e.impl.(ipcp.Enroller)
 	if !ok {
-		return nil, nil, fmt.Errorf("%w: IPCP %s is %v; only unicast and broadcast IPCPs enroll and connect", ctl.ErrIPCPType, e.name, e.typ)
+		return nil, nil, fmt.Errorf("%w: IPCP %s is %v; only unicast and broadcast IPCPs enroll and connect", errs.ErrIPCPType, e.name, e.typ)
 	}
 	return e, en, nil
 }
@@ -203,13 +203,13 @@ func (n *Node) EnrollIPCP(ctx context.Context, id uint32, dst string) error {
 		return err
 	}
 	if dst == "" {
-		return fmt.Errorf("%w: enrollment needs a destination (dst or layer)", ctl.ErrInvalid)
+		return fmt.Errorf("%w: enrollment needs a destination (dst or layer)", errs.ErrInvalid)
 	}
 	n.mu.Lock()
 	st := e.state
 	n.mu.Unlock()
 	if st == ipcp.StateOperational {
-		return fmt.Errorf("%w: IPCP %s is in layer %s already", ctl.ErrIPCPState, e.name, e.layer.Name)
+		return fmt.Errorf("%w: IPCP %s is in layer %s already", errs.ErrIPCPState, e.name, e.layer.Name)
 	}
 	layer, err := en.Enroll(ctx, dst)
 	if err != nil {
@@ -256,14 +256,14 @@ func (n *Node) DisconnectIPCP(id uint32, dst, comp string) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
+	var fails []error
 	for _, c := range comps {
 		if err := en.Disconnect(dst, c); err != nil {
-			errs = append(errs, fmt.Errorf("disconnect %s from %s (%s): %w", e.name, dst, c, err))
+			fails = append(fails, fmt.Errorf("disconnect %s from %s (%s): %w", e.name, dst, c, err))
 		}
 	}
-	if len(errs) == len(comps) {
-		return errors.Join(errs...)
+	if len(fails) == len(comps) {
+		return errors.Join(fails...)
 	}
 	return nil
 }
@@ -275,7 +275,7 @@ func compList(comp string, both ...string) ([]string, error) {
 	case ipcp.CompDT, ipcp.CompMgmt:
 		return []string{comp}, nil
 	}
-	return nil, fmt.Errorf("%w: unknown component %q (dt or mgmt)", ctl.ErrInvalid, comp)
+	return nil, fmt.Errorf("%w: unknown component %q (dt or mgmt)", errs.ErrInvalid, comp)
 }
 
 // IPCPDetail describes an IPCP's state in its layer; registered names are
@@ -319,7 +319,7 @@ func (n *Node) Join(ctx context.Context, pid int, layer string, timeout time.Dur
 	n.mu.Lock()
 	if n.procs[pid] == nil {
 		n.mu.Unlock()
-		return FlowInfo{}, nil, fmt.Errorf("%w: process %d has not announced itself to this node", ctl.ErrInvalid, pid)
+		return FlowInfo{}, nil, fmt.Errorf("%w: process %d has not announced itself to this node", errs.ErrInvalid, pid)
 	}
 	var e *ipcpEntry
 	for _, x := range n.sortedIPCPs() {
@@ -330,11 +330,11 @@ func (n *Node) Join(ctx context.Context, pid int, layer string, timeout time.Dur
 	}
 	n.mu.Unlock()
 	if e == nil {
-		return FlowInfo{}, nil, fmt.Errorf("%w: no IPCP of this node is in a layer named %q", ctl.ErrIPCP, layer)
+		return FlowInfo{}, nil, fmt.Errorf("%w: no IPCP of this node is in a layer named %q", errs.ErrIPCP, layer)
 	}
 	j, ok := e.impl.(ipcp.Joiner)
 	if !ok {
-		return FlowInfo{}, nil, fmt.Errorf("%w: layer %s is %v; only broadcast layers can be joined", ctl.ErrIPCPType, layer, e.typ)
+		return FlowInfo{}, nil, fmt.Errorf("%w: layer %s is %v; only broadcast layers can be joined", errs.ErrIPCPType, layer, e.typ)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -343,7 +343,7 @@ func (n *Node) Join(ctx context.Context, pid int, layer string, timeout time.Dur
 			return fmt.Errorf("join %s: %w", layer, err)
 		}
 		return nil
-	}, fmt.Errorf("%w: layer %s did not answer the join", ctl.ErrTimeout, layer))
+	}, fmt.Errorf("%w: layer %s did not answer the join", errs.ErrTimeout, layer))
 	if err != nil {
 		return FlowInfo{}, nil, err
 	}

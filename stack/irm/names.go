@@ -7,7 +7,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 )
 
 // NameInfo describes a name to a client.
@@ -18,7 +18,7 @@ type NameInfo struct {
 
 func checkName(nm string) error {
 	if nm == "" || len(nm) > MaxName {
-		return fmt.Errorf("%w: a name has 1 to %d bytes", ctl.ErrName, MaxName)
+		return fmt.Errorf("%w: a name has 1 to %d bytes", errs.ErrName, MaxName)
 	}
 	return nil
 }
@@ -29,7 +29,7 @@ func (n *Node) CreateName(nm string, lb LB) error {
 		return err
 	}
 	if lb != RoundRobin && lb != Spillover {
-		return fmt.Errorf("%w: unknown load-balancing policy %d", ctl.ErrInvalid, lb)
+		return fmt.Errorf("%w: unknown load-balancing policy %d", errs.ErrInvalid, lb)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -55,7 +55,7 @@ func (n *Node) DestroyName(nm string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.names[nm] == nil {
-		return fmt.Errorf("%w: name %q does not exist", ctl.ErrName, nm)
+		return fmt.Errorf("%w: name %q does not exist", errs.ErrName, nm)
 	}
 	delete(n.names, nm)
 	for _, p := range n.progs {
@@ -87,7 +87,7 @@ func (n *Node) BindProgram(argv []string, nm string, auto bool) error {
 		return err
 	}
 	if len(argv) == 0 || argv[0] == "" {
-		return fmt.Errorf("%w: bind program needs a program path", ctl.ErrInvalid)
+		return fmt.Errorf("%w: bind program needs a program path", errs.ErrInvalid)
 	}
 	key := filepath.Base(argv[0]) // programs are keyed by basename
 	n.mu.Lock()
@@ -98,7 +98,7 @@ func (n *Node) BindProgram(argv []string, nm string, auto bool) error {
 		n.progs[key] = pg
 	}
 	if slices.Contains(pg.names, nm) {
-		return fmt.Errorf("%w: program %s is already bound to %q", ctl.ErrExist, key, nm)
+		return fmt.Errorf("%w: program %s is already bound to %q", errs.ErrExist, key, nm)
 	}
 	e := n.ensureName(nm)
 	pg.names = append(pg.names, nm)
@@ -118,12 +118,12 @@ func (n *Node) UnbindProgram(prog, nm string) error {
 	defer n.mu.Unlock()
 	pg := n.progs[prog]
 	if pg == nil {
-		return fmt.Errorf("%w: program %s is not bound", ctl.ErrNotFound, prog)
+		return fmt.Errorf("%w: program %s is not bound", errs.ErrNotFound, prog)
 	}
 	names := pg.names
 	if nm != "" {
 		if !slices.Contains(pg.names, nm) {
-			return fmt.Errorf("%w: program %s is not bound to %q", ctl.ErrNotFound, prog, nm)
+			return fmt.Errorf("%w: program %s is not bound to %q", errs.ErrNotFound, prog, nm)
 		}
 		names = []string{nm}
 	}
@@ -165,12 +165,12 @@ func (n *Node) BindProcess(pid int, nm string) error {
 	deadline := time.Now().Add(BindProcessWait)
 	for n.procs[pid] == nil {
 		if !n.wait(n.ctx, deadline) && n.procs[pid] == nil {
-			return fmt.Errorf("%w: process %d is not attached to this node (it must run with the Ouroboros library and this node's socket)", ctl.ErrNotFound, pid)
+			return fmt.Errorf("%w: process %d is not attached to this node (it must run with the Ouroboros library and this node's socket)", errs.ErrNotFound, pid)
 		}
 	}
 	p := n.procs[pid]
 	if slices.Contains(p.names, nm) {
-		return fmt.Errorf("%w: process %d is already bound to %q", ctl.ErrExist, pid, nm)
+		return fmt.Errorf("%w: process %d is already bound to %q", errs.ErrExist, pid, nm)
 	}
 	n.bindProc(p, nm)
 	n.log.Info("process bound", "pid", pid, "name", nm)
@@ -185,7 +185,7 @@ func (n *Node) UnbindProcess(pid int, nm string) error {
 	p := n.procs[pid]
 	if p == nil {
 		n.mu.Unlock()
-		return fmt.Errorf("%w: process %d is not attached to this node", ctl.ErrNotFound, pid)
+		return fmt.Errorf("%w: process %d is not attached to this node", errs.ErrNotFound, pid)
 	}
 	if nm == "" {
 		p.sessions = 1
@@ -195,7 +195,7 @@ func (n *Node) UnbindProcess(pid int, nm string) error {
 	}
 	defer n.mu.Unlock()
 	if !slices.Contains(p.names, nm) {
-		return fmt.Errorf("%w: process %d is not bound to %q", ctl.ErrNotFound, pid, nm)
+		return fmt.Errorf("%w: process %d is not bound to %q", errs.ErrNotFound, pid, nm)
 	}
 	p.names = remove(p.names, nm)
 	if e := n.names[nm]; e != nil {

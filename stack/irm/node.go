@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/oap"
 )
@@ -188,7 +189,7 @@ func (n *Node) serve() {
 	for {
 		c, err := n.ln.Accept()
 		if err != nil {
-			if !errors.Is(err, ctl.ErrNode) && n.ctx.Err() == nil {
+			if !errors.Is(err, errs.ErrNode) && n.ctx.Err() == nil {
 				n.log.Warn("control socket accept failed", "err", err)
 			}
 			return
@@ -361,7 +362,7 @@ func (n *Node) FlowState(key ipcp.FlowKey, up bool) {
 // its program.
 func (n *Node) announce(cred ctl.Cred, prog string) (*process, error) {
 	if prog == "" || len(prog) > MaxName {
-		return nil, fmt.Errorf("%w: announce needs a program name of 1 to %d bytes", ctl.ErrInvalid, MaxName)
+		return nil, fmt.Errorf("%w: announce needs a program name of 1 to %d bytes", errs.ErrInvalid, MaxName)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()

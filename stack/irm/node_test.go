@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/irm"
 	"github.com/o7s/ouroboros/stack/qos"
@@ -180,7 +180,7 @@ func TestAllocUnknownName(t *testing.T) {
 	n := startNode(t, irm.Config{Sock: sock})
 	cli := attach(t, n, sock, "cli")
 	_, err := cli.Alloc(ctxT(t, 5*time.Second), "nobody", qos.Raw)
-	if !errors.Is(err, ctl.ErrIPCP) {
+	if !errors.Is(err, errs.ErrIPCP) {
 		t.Fatalf("Alloc(nobody) = %v, want ErrIPCP", err)
 	}
 	waitFlows(t, n, 0)

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/irm"
 	"github.com/o7s/ouroboros/stack/oap"
@@ -37,7 +37,7 @@ func TestFlowRequestOAPChecked(t *testing.T) {
 		"stale":     oap.NewRequest(time.Now().Add(-time.Minute)).Bytes,
 		"garbage":   []byte("not an OAP header at all, but long enough"),
 	} {
-		if _, err := n.FlowReqArr(ctx, id, hash, qos.Raw, time.Second, data); !errors.Is(err, ctl.ErrAuth) {
+		if _, err := n.FlowReqArr(ctx, id, hash, qos.Raw, time.Second, data); !errors.Is(err, errs.ErrAuth) {
 			t.Errorf("%s: FlowReqArr = %v, want ErrAuth", name, err)
 		}
 	}

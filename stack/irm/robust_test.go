@@ -25,6 +25,7 @@ import (
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/irm"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/stack/seqpkt"
@@ -204,7 +205,7 @@ func checkHealthy(t *testing.T, n *irm.Node, sock string) {
 // notAttached checks that the node holds no process entry for pid.
 func notAttached(t *testing.T, n *irm.Node, pid int) {
 	t.Helper()
-	if err := n.BindProcess(pid, "probe"); !errors.Is(err, ctl.ErrNotFound) {
+	if err := n.BindProcess(pid, "probe"); !errors.Is(err, errs.ErrNotFound) {
 		t.Errorf("BindProcess(%d) = %v, want ErrNotFound: the node still holds the process", pid, err)
 	}
 }
@@ -213,7 +214,7 @@ func notAttached(t *testing.T, n *irm.Node, pid int) {
 func waitDetached(t *testing.T, n *irm.Node, pid int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for !errors.Is(n.BindProcess(pid, "probe"), ctl.ErrNotFound) {
+	for !errors.Is(n.BindProcess(pid, "probe"), errs.ErrNotFound) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the node still holds process %d", pid)
 		}
@@ -308,7 +309,7 @@ func TestNodeSurvivesBadInput(t *testing.T) {
 		t.Run(fmt.Sprintf("announce %d-byte program", len(prog)), func(t *testing.T) {
 			c := rawDial(t, sock)
 			m, _ := rawCall(t, c, &ctl.Msg{Code: ctl.Code_PROC_ANNOUNCE, Prog: prog})
-			if err := ctl.FromReply(m); !errors.Is(err, ctl.ErrInvalid) {
+			if err := ctl.FromReply(m); !errors.Is(err, errs.ErrInvalid) {
 				t.Errorf("reply = %v, want ErrInvalid", err)
 			}
 			expectHangUp(t, c)
@@ -423,7 +424,7 @@ func TestAllocUnknownNameFailsFast(t *testing.T) {
 		t.Run(dst, func(t *testing.T) {
 			start := time.Now()
 			_, _, err := ctl.Call(ctxT(t, 30*time.Second), sock, &ctl.Msg{Code: ctl.Code_FLOW_ALLOC, Dst: dst, TimeoutNs: uint64(20 * time.Second)})
-			if !errors.Is(err, ctl.ErrIPCP) {
+			if !errors.Is(err, errs.ErrIPCP) {
 				t.Errorf("FLOW_ALLOC %s = %v, want ErrIPCP", dst, err)
 			}
 			if d := time.Since(start); d > 2*time.Second {
@@ -465,7 +466,7 @@ func TestAcceptDeadlineLeavesNoFlow(t *testing.T) {
 	waitFlows(t, n, 0)
 	// The node's own timeout, with no deadline on the client side.
 	_, _, err := ctl.Call(ctxT(t, 5*time.Second), sock, &ctl.Msg{Code: ctl.Code_FLOW_ACCEPT, TimeoutNs: uint64(100 * time.Millisecond)})
-	if !errors.Is(err, ctl.ErrTimeout) || !strings.Contains(err.Error(), "svc") {
+	if !errors.Is(err, errs.ErrTimeout) || !strings.Contains(err.Error(), "svc") {
 		t.Fatalf("FLOW_ACCEPT with a 100 ms timeout = %v, want ErrTimeout naming svc", err)
 	}
 	waitFlows(t, n, 0)
@@ -638,23 +639,23 @@ func TestDoubleClose(t *testing.T) {
 		}
 		waitFlows(t, n, 0)
 		_, _, err := ctl.Call(ctxT(t, 5*time.Second), sock, &ctl.Msg{Code: ctl.Code_FLOW_DEALLOC, Flow: &ctl.FlowInfo{Id: uint32(id)}})
-		if !errors.Is(err, ctl.ErrNotAllocated) {
+		if !errors.Is(err, errs.ErrNotAllocated) {
 			t.Errorf("FLOW_DEALLOC of a closed flow = %v, want ErrNotAllocated", err)
 		}
 	})
 	t.Run("concurrent", func(t *testing.T) {
 		a, z := directPair(t, srv, cli, "svc")
 		var wg sync.WaitGroup
-		errs := make(chan error, 16)
+		errc := make(chan error, 16)
 		for _, f := range []*dev.Flow{a, z} {
 			for range 8 {
-				wg.Go(func() { errs <- f.Close() })
+				wg.Go(func() { errc <- f.Close() })
 			}
 		}
 		wg.Wait()
-		close(errs)
+		close(errc)
 		ok := 0
-		for err := range errs {
+		for err := range errc {
 			switch {
 			case err == nil:
 				ok++
@@ -675,7 +676,7 @@ func TestDoubleClose(t *testing.T) {
 			}
 		}
 		waitFlows(t, n, 0)
-		if _, _, err := ctl.Call(ctxT(t, 5*time.Second), sock, &ctl.Msg{Code: ctl.Code_FLOW_DEALLOC, Flow: &ctl.FlowInfo{Id: uint32(a.ID())}}); !errors.Is(err, ctl.ErrNotAllocated) {
+		if _, _, err := ctl.Call(ctxT(t, 5*time.Second), sock, &ctl.Msg{Code: ctl.Code_FLOW_DEALLOC, Flow: &ctl.FlowInfo{Id: uint32(a.ID())}}); !errors.Is(err, errs.ErrNotAllocated) {
 			t.Errorf("third FLOW_DEALLOC = %v, want ErrNotAllocated", err)
 		}
 		if err := a.Close(); err != nil { // the node saw it go first
@@ -827,7 +828,7 @@ func TestDeallocOthersFlow(t *testing.T) {
 		return err
 	}
 	pending := n.Flows()[0].ID
-	if err := deallocErr(uint32(pending)); !errors.Is(err, ctl.ErrNotAllocated) {
+	if err := deallocErr(uint32(pending)); !errors.Is(err, errs.ErrNotAllocated) {
 		t.Errorf("FLOW_DEALLOC of another's pending accept = %v, want ErrNotAllocated", err)
 	}
 	ra, fa := rawCall(t, alloc, &ctl.Msg{Code: ctl.Code_FLOW_ALLOC, Dst: "other"})
@@ -844,7 +845,7 @@ func TestDeallocOthersFlow(t *testing.T) {
 		t.Fatalf("alloc %v and accept %v, want one direct flow", ra.GetFlow(), rz.GetFlow())
 	}
 	for _, bad := range []uint32{id, 0, id + 1, irm.MaxFlows, 1 << 31, ^uint32(0)} {
-		if err := deallocErr(bad); !errors.Is(err, ctl.ErrNotAllocated) {
+		if err := deallocErr(bad); !errors.Is(err, errs.ErrNotAllocated) {
 			t.Errorf("FLOW_DEALLOC %d of another's flow = %v, want ErrNotAllocated", bad, err)
 		}
 	}
@@ -897,7 +898,7 @@ func TestOwnerDoubleDeallocKeepsPeer(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	id := uint32(r.f.ID())
-	for i, want := range []error{nil, ctl.ErrNotAllocated} {
+	for i, want := range []error{nil, errs.ErrNotAllocated} {
 		_, _, err := ctl.Call(ctxT(t, 5*time.Second), sock, &ctl.Msg{Code: ctl.Code_FLOW_DEALLOC, Flow: &ctl.FlowInfo{Id: id}})
 		if !errors.Is(err, want) {
 			t.Errorf("FLOW_DEALLOC #%d by the acceptor = %v, want %v", i+1, err, want)
@@ -925,16 +926,16 @@ func TestAcceptWithoutAnnounce(t *testing.T) {
 		return err
 	}
 	start := time.Now()
-	if err := call(&ctl.Msg{Code: ctl.Code_FLOW_ACCEPT, TimeoutNs: uint64(3 * time.Second)}); !errors.Is(err, ctl.ErrInvalid) {
+	if err := call(&ctl.Msg{Code: ctl.Code_FLOW_ACCEPT, TimeoutNs: uint64(3 * time.Second)}); !errors.Is(err, errs.ErrInvalid) {
 		t.Errorf("FLOW_ACCEPT = %v, want ErrInvalid", err)
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("FLOW_ACCEPT took %v, want an answer at once", d)
 	}
-	if err := call(&ctl.Msg{Code: ctl.Code_FLOW_ALLOC, Dst: "x"}); !errors.Is(err, ctl.ErrInvalid) {
+	if err := call(&ctl.Msg{Code: ctl.Code_FLOW_ALLOC, Dst: "x"}); !errors.Is(err, errs.ErrInvalid) {
 		t.Errorf("FLOW_ALLOC = %v, want ErrInvalid", err)
 	}
-	if err := call(&ctl.Msg{Code: ctl.Code_FLOW_DEALLOC, Flow: &ctl.FlowInfo{Id: 1}}); !errors.Is(err, ctl.ErrNotAllocated) {
+	if err := call(&ctl.Msg{Code: ctl.Code_FLOW_DEALLOC, Flow: &ctl.FlowInfo{Id: 1}}); !errors.Is(err, errs.ErrNotAllocated) {
 		t.Errorf("FLOW_DEALLOC = %v, want ErrNotAllocated", err)
 	}
 	waitFlows(t, n, 0)
@@ -942,7 +943,7 @@ func TestAcceptWithoutAnnounce(t *testing.T) {
 	attach(t, n, sock, "us")
 	_, fc := foreignConns(t, sock, 1)
 	m, _ := rawCall(t, fc[0], &ctl.Msg{Code: ctl.Code_FLOW_ACCEPT, Pid: int32(os.Getpid()), Flow: &ctl.FlowInfo{NPid: uint32(os.Getpid())}})
-	if err := ctl.FromReply(m); !errors.Is(err, ctl.ErrInvalid) {
+	if err := ctl.FromReply(m); !errors.Is(err, errs.ErrInvalid) {
 		t.Errorf("foreign FLOW_ACCEPT = %v, want ErrInvalid", err)
 	}
 	checkHealthy(t, n, sock)
@@ -980,7 +981,7 @@ func TestConcurrentAllocUnknownName(t *testing.T) {
 	}
 	base := openFDs()
 	var wg sync.WaitGroup
-	errs := make(chan error, 300)
+	errc := make(chan error, 300)
 	for i := range 300 {
 		wg.Go(func() {
 			dst, ctx := "nobody", ctxT(t, 8*time.Second)
@@ -996,12 +997,12 @@ func TestConcurrentAllocUnknownName(t *testing.T) {
 			} else {
 				err = nil
 			}
-			errs <- err
+			errc <- err
 		})
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
+	close(errc)
+	for err := range errc {
 		if err != nil {
 			t.Error(err)
 		}

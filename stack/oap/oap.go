@@ -24,7 +24,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 )
 
 // Header layout: 36 fixed bytes, all integers big-endian.
@@ -80,7 +80,7 @@ func reqHashOf(req []byte, md uint16) ([]byte, error) {
 	}
 	d, ok := digests[md]
 	if !ok || d.new == nil {
-		return nil, fmt.Errorf("%w: request digest %d is not supported", ctl.ErrCrypt, md)
+		return nil, fmt.Errorf("%w: request digest %d is not supported", errs.ErrCrypt, md)
 	}
 	h := d.new()
 	h.Write(req)
@@ -92,7 +92,7 @@ func reqHashOf(req []byte, md uint16) ([]byte, error) {
 func Parse(b []byte, hlen int) (Header, error) {
 	var h Header
 	if len(b) < HeaderLen {
-		return h, fmt.Errorf("%w: OAP header of %d bytes, at least %d", ctl.ErrAuth, len(b), HeaderLen)
+		return h, fmt.Errorf("%w: OAP header of %d bytes, at least %d", errs.ErrAuth, len(b), HeaderLen)
 	}
 	copy(h.ID[:], b[offID:])
 	h.Stamp = binary.BigEndian.Uint64(b[offStamp:])
@@ -104,16 +104,16 @@ func Parse(b []byte, hlen int) (Header, error) {
 	kex, data := int(kexw&kexLenMask), int(binary.BigEndian.Uint16(b[offDataLen:]))
 	h.KexFlags = kexw &^ kexLenMask
 	if h.Cipher != 0 && !ciphers[h.Cipher] {
-		return h, fmt.Errorf("%w: unknown cipher %d", ctl.ErrAuth, h.Cipher) // a decode error, as the reference
+		return h, fmt.Errorf("%w: unknown cipher %d", errs.ErrAuth, h.Cipher) // a decode error, as the reference
 	}
 	for _, nid := range []uint16{h.KDF, h.MD} {
 		if _, ok := digests[nid]; nid != 0 && !ok {
-			return h, fmt.Errorf("%w: unknown digest %d", ctl.ErrAuth, nid)
+			return h, fmt.Errorf("%w: unknown digest %d", errs.ErrAuth, nid)
 		}
 	}
 	end := HeaderLen + crt + kex + data + hlen
 	if end > len(b) {
-		return h, fmt.Errorf("%w: OAP header lengths exceed its %d bytes", ctl.ErrAuth, len(b))
+		return h, fmt.Errorf("%w: OAP header lengths exceed its %d bytes", errs.ErrAuth, len(b))
 	}
 	off := HeaderLen
 	h.Crt, off = b[off:off+crt], off+crt
@@ -121,7 +121,7 @@ func Parse(b []byte, hlen int) (Header, error) {
 	h.Data, off = b[off:off+data], off+data
 	h.ReqHash, h.Signature = b[off:end], b[end:]
 	if crt == 0 && len(h.Signature) > 0 {
-		return h, fmt.Errorf("%w: unsigned OAP header with %d trailing bytes", ctl.ErrAuth, len(h.Signature))
+		return h, fmt.Errorf("%w: unsigned OAP header with %d trailing bytes", errs.ErrAuth, len(h.Signature))
 	}
 	return h, nil
 }
@@ -157,11 +157,11 @@ func (r *Request) Complete(resp []byte) error {
 	}
 	switch {
 	case h.ID != r.id:
-		return fmt.Errorf("%w: the response answers another request", ctl.ErrCrypt)
+		return fmt.Errorf("%w: the response answers another request", errs.ErrCrypt)
 	case !bytes.Equal(h.ReqHash, r.hash):
-		return fmt.Errorf("%w: the response's request hash does not match", ctl.ErrCrypt)
+		return fmt.Errorf("%w: the response's request hash does not match", errs.ErrCrypt)
 	case len(h.Crt) > 0:
-		return fmt.Errorf("%w: the server authenticates with a certificate, which this version cannot verify yet", ctl.ErrAuth)
+		return fmt.Errorf("%w: the server authenticates with a certificate, which this version cannot verify yet", errs.ErrAuth)
 	}
 	return nil
 }
@@ -196,16 +196,16 @@ func (s *Server) Respond(req []byte, now time.Time) ([]byte, error) {
 	}
 	delta := now.Sub(time.Unix(0, int64(h.Stamp)))
 	if delta < -FutureSlack || delta > ReplayWindow {
-		return nil, fmt.Errorf("%w: request timestamp %v away from now", ctl.ErrAuth, -delta)
+		return nil, fmt.Errorf("%w: request timestamp %v away from now", errs.ErrAuth, -delta)
 	}
 	if err := s.remember(seenKey{h.ID, h.Stamp}, now); err != nil {
 		return nil, err
 	}
 	switch {
 	case len(h.Crt) > 0:
-		return nil, fmt.Errorf("%w: the client authenticates with a certificate, which this version cannot verify yet", ctl.ErrAuth)
+		return nil, fmt.Errorf("%w: the client authenticates with a certificate, which this version cannot verify yet", errs.ErrAuth)
 	case len(h.Kex) > 0 || h.Cipher != 0:
-		return nil, fmt.Errorf("%w: the client asks for encryption, which this version does not have yet", ctl.ErrCrypt)
+		return nil, fmt.Errorf("%w: the client asks for encryption, which this version does not have yet", errs.ErrCrypt)
 	}
 	rh, err := reqHashOf(req, h.MD)
 	if err != nil {
@@ -227,7 +227,7 @@ func (s *Server) remember(k seenKey, now time.Time) error {
 		s.order = s.order[1:]
 	}
 	if _, ok := s.seen[k]; ok {
-		return fmt.Errorf("%w: replayed request", ctl.ErrAuth)
+		return fmt.Errorf("%w: replayed request", errs.ErrAuth)
 	}
 	s.seen[k] = now
 	s.order = append(s.order, seenEntry{k, now})

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 )
 
 var t0 = time.Unix(1700000000, 123456789)
@@ -55,15 +55,15 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := NewRequest(time.Now())
-	if err := other.Complete(resp); !errors.Is(err, ctl.ErrCrypt) {
+	if err := other.Complete(resp); !errors.Is(err, errs.ErrCrypt) {
 		t.Errorf("a response to another request: %v, want ErrCrypt", err)
 	}
 	bad := bytes.Clone(resp)
 	bad[len(bad)-1] ^= 1
-	if err := r.Complete(bad); !errors.Is(err, ctl.ErrCrypt) {
+	if err := r.Complete(bad); !errors.Is(err, errs.ErrCrypt) {
 		t.Errorf("a response with a wrong hash: %v, want ErrCrypt", err)
 	}
-	if err := r.Complete(resp[:60]); !errors.Is(err, ctl.ErrAuth) {
+	if err := r.Complete(resp[:60]); !errors.Is(err, errs.ErrAuth) {
 		t.Errorf("a truncated response: %v, want ErrAuth", err)
 	}
 }
@@ -80,16 +80,16 @@ func TestServerRefuses(t *testing.T) {
 		req  []byte
 		want error
 	}{
-		{"replay", nil, ctl.ErrAuth},
-		{"stale", appendFixed(nil, fixedID(), now.Add(-21*time.Second)), ctl.ErrAuth},
-		{"from the future", appendFixed(nil, fixedID(), now.Add(time.Second)), ctl.ErrAuth},
-		{"truncated", appendFixed(nil, fixedID(), now)[:35], ctl.ErrAuth},
-		{"inflated length", withField(offDataLen, 10, 5), ctl.ErrAuth},
-		{"trailing bytes unsigned", withField(offDataLen, 0, 3), ctl.ErrAuth},
-		{"key exchange", withField(offKexLen, 4, 4), ctl.ErrCrypt},
-		{"cipher", withField(offCipher, 901, 0), ctl.ErrCrypt},
-		{"unknown cipher", withField(offCipher, 7, 0), ctl.ErrAuth},
-		{"certificate", withField(offCrtLen, 2, 4), ctl.ErrAuth},
+		{"replay", nil, errs.ErrAuth},
+		{"stale", appendFixed(nil, fixedID(), now.Add(-21*time.Second)), errs.ErrAuth},
+		{"from the future", appendFixed(nil, fixedID(), now.Add(time.Second)), errs.ErrAuth},
+		{"truncated", appendFixed(nil, fixedID(), now)[:35], errs.ErrAuth},
+		{"inflated length", withField(offDataLen, 10, 5), errs.ErrAuth},
+		{"trailing bytes unsigned", withField(offDataLen, 0, 3), errs.ErrAuth},
+		{"key exchange", withField(offKexLen, 4, 4), errs.ErrCrypt},
+		{"cipher", withField(offCipher, 901, 0), errs.ErrCrypt},
+		{"unknown cipher", withField(offCipher, 7, 0), errs.ErrAuth},
+		{"certificate", withField(offCrtLen, 2, 4), errs.ErrAuth},
 	} {
 		s := NewServer()
 		req := tc.req
@@ -114,7 +114,7 @@ func TestRequestDigest(t *testing.T) {
 	}
 	binary.BigEndian.PutUint16(req[offMD:], 1057) // blake2s256: not in this build
 	req[0]++
-	if _, err := NewServer().Respond(req, time.Now()); !errors.Is(err, ctl.ErrCrypt) {
+	if _, err := NewServer().Respond(req, time.Now()); !errors.Is(err, errs.ErrCrypt) {
 		t.Errorf("blake2s256 request: %v, want ErrCrypt", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/testbed/topo"
 )
@@ -365,7 +366,7 @@ func retry(ctx context.Context, limit time.Duration, fn func(context.Context, ti
 
 // permanent tells errors that trying again will not mend.
 func permanent(err error) bool {
-	for _, e := range []error{errors.ErrUnsupported, ctl.ErrIPCPType, ctl.ErrInvalid, ctl.ErrNode, context.Canceled} {
+	for _, e := range []error{errors.ErrUnsupported, errs.ErrIPCPType, errs.ErrInvalid, errs.ErrNode, context.Canceled} {
 		if errors.Is(err, e) {
 			return true
 		}

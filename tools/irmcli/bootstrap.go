@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 )
 
@@ -329,7 +330,7 @@ func (c *cli) autobind(p *ctl.IPCPInfo, names ...string) ([]string, error) {
 	for _, nm := range names {
 		c.call(&ctl.Msg{Code: ctl.Code_CREATE_NAME, NameInfo: &ctl.NameInfo{Name: nm}}) // may exist
 		if _, err := c.call(&ctl.Msg{Code: ctl.Code_BIND_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Name: nm}); err != nil {
-			if errors.Is(err, ctl.ErrExist) {
+			if errors.Is(err, errs.ErrExist) {
 				continue
 			}
 			c.unbindAll(p, bound)

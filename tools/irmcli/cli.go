@@ -10,6 +10,7 @@ import (
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/errs"
 )
 
 // callTimeout bounds one request to the node; the longest the node itself
@@ -162,7 +163,7 @@ func (c *cli) report(err error) int {
 	switch {
 	case errors.As(err, &ue):
 		io.WriteString(c.errw, ue.Error())
-	case errors.Is(err, ctl.ErrNode):
+	case errors.Is(err, errs.ErrNode):
 		fmt.Fprintf(c.errw, "Failed to communicate with the Ouroboros IPC Resource Manager daemon.\n%v\n", err)
 	default:
 		fmt.Fprintln(c.errw, err)
@@ -187,7 +188,7 @@ func (c *cli) callTimeout(m *ctl.Msg, timeout time.Duration) (*ctl.Msg, error) {
 		f.Close() // management requests never carry a flow
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("%w: no reply to %v within %v", ctl.ErrNode, m.GetCode(), timeout)
+		return nil, fmt.Errorf("%w: no reply to %v within %v", errs.ErrNode, m.GetCode(), timeout)
 	}
 	return reply, err
 }

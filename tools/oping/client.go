@@ -11,8 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/errs"
 )
 
 // floodTimeout is how long a flood read waits for a reply. The reference
@@ -51,7 +51,7 @@ func Run(ctx context.Context, cfg Config, c *dev.Client, out io.Writer) error {
 	defer p.Close()
 	f, err := c.Alloc(ctx, cfg.Name, cfg.QoS)
 	if err != nil {
-		p.Printf("Failed to allocate flow: %d.\n", ctl.Result(err))
+		p.Printf("Failed to allocate flow: %d.\n", errs.Code(err))
 		return err
 	}
 	defer f.Close()

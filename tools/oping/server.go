@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/errs"
 )
 
 // Server timing, as the reference's.
@@ -121,7 +121,7 @@ func (s *server) acceptLoop(ctx context.Context, cancel context.CancelCauseFunc)
 			return
 		}
 		if err != nil {
-			s.p.Printf("Failed to accept flow: %d \n", ctl.Result(err))
+			s.p.Printf("Failed to accept flow: %d \n", errs.Code(err))
 			if errors.Is(err, dev.ErrNode) {
 				cancel(fmt.Errorf("accept: %w", err))
 				return

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/connmgr"
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/enroll"
+	"github.com/o7s/ouroboros/stack/ipcp/connmgr"
+	"github.com/o7s/ouroboros/stack/ipcp/enroll"
 	"github.com/o7s/ouroboros/stack/qos"
 )
 
@@ -95,7 +95,7 @@ func checkComp(comp string) error {
 	case ipcp.CompMgmt:
 		return ErrNoMgmt
 	}
-	return fmt.Errorf("%w: unknown component %q (a broadcast IPCP has dt only)", ctl.ErrInvalid, comp)
+	return fmt.Errorf("%w: unknown component %q (a broadcast IPCP has dt only)", errs.ErrInvalid, comp)
 }
 
 // Disconnect implements ipcp.Enroller: the first dt adjacency made with
@@ -112,7 +112,7 @@ func (p *IPCP) Disconnect(dst, comp string) error {
 	}
 	p.mu.Unlock()
 	if m == nil {
-		return fmt.Errorf("%w: no dt connection to %s", ctl.ErrNotFound, dst)
+		return fmt.Errorf("%w: no dt connection to %s", errs.ErrNotFound, dst)
 	}
 	p.removeConn(m)
 	return nil

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/stack/seqpkt"
@@ -50,7 +50,7 @@ func (f *fakeNode) FlowDeallocated(key ipcp.FlowKey) {
 func (f *fakeNode) FlowState(key ipcp.FlowKey, up bool) {}
 
 func (f *fakeNode) LowerAlloc(ctx context.Context, self uint32, dst string, qs qos.Spec) (ipcp.LowerFlow, error) {
-	return ipcp.LowerFlow{}, fmt.Errorf("%w: fake: no lower layers", ctl.ErrIPCP)
+	return ipcp.LowerFlow{}, fmt.Errorf("%w: fake: no lower layers", errs.ErrIPCP)
 }
 
 func (f *fakeNode) LowerAccept(ctx context.Context, self uint32) (ipcp.LowerFlow, error) {
@@ -209,7 +209,7 @@ func TestJoinChecksTheHash(t *testing.T) {
 	} {
 		node, app, _ := seqpkt.Pair()
 		err := p.FlowJoin(context.Background(), ipcp.Flow{Key: ipcp.FlowKey{ID: 7, Serial: 7}, End: node}, h)
-		if !errors.Is(err, ctl.ErrName) {
+		if !errors.Is(err, errs.ErrName) {
 			t.Errorf("join with hash %x: %v", h, err)
 		}
 		// The IPCP let go of the node's end.
@@ -229,10 +229,10 @@ func TestJoinNeedsALayer(t *testing.T) {
 	defer p.Close()
 	node, app, _ := seqpkt.Pair()
 	defer app.Close()
-	if err := p.FlowJoin(context.Background(), ipcp.Flow{Key: ipcp.FlowKey{ID: 1}, End: node}, ipcp.SHA3_256.Sum(ipcp.NotEnrolled)); !errors.Is(err, ctl.ErrIPCPState) {
+	if err := p.FlowJoin(context.Background(), ipcp.Flow{Key: ipcp.FlowKey{ID: 1}, End: node}, ipcp.SHA3_256.Sum(ipcp.NotEnrolled)); !errors.Is(err, errs.ErrIPCPState) {
 		t.Errorf("join before bootstrap: %v", err)
 	}
-	if err := p.Connect(context.Background(), "x", ipcp.CompDT, qos.Raw); !errors.Is(err, ctl.ErrIPCPState) {
+	if err := p.Connect(context.Background(), "x", ipcp.CompDT, qos.Raw); !errors.Is(err, errs.ErrIPCPState) {
 		t.Errorf("connect before bootstrap: %v", err)
 	}
 }
@@ -383,7 +383,7 @@ func TestDisconnect(t *testing.T) {
 	if err := p.Disconnect("n1", ipcp.CompMgmt); !errors.Is(err, ErrNoMgmt) {
 		t.Errorf("disconnect mgmt: %v", err)
 	}
-	if err := p.Disconnect("n3", ipcp.CompDT); !errors.Is(err, ctl.ErrNotFound) {
+	if err := p.Disconnect("n3", ipcp.CompDT); !errors.Is(err, errs.ErrNotFound) {
 		t.Errorf("disconnect of nothing: %v", err)
 	}
 	if err := p.Disconnect("n1", ipcp.CompDT); err != nil {
@@ -418,7 +418,7 @@ func TestRefusedOperations(t *testing.T) {
 			t.Errorf("%s: %v", what, err)
 		}
 	}
-	if err := p.Connect(ctx, "x", "bogus", qos.Raw); !errors.Is(err, ctl.ErrInvalid) {
+	if err := p.Connect(ctx, "x", "bogus", qos.Raw); !errors.Is(err, errs.ErrInvalid) {
 		t.Errorf("connect bogus: %v", err)
 	}
 	node, app, _ := seqpkt.Pair()
@@ -430,10 +430,10 @@ func TestRefusedOperations(t *testing.T) {
 	if _, err := app.Read(make([]byte, 1)); !errors.Is(err, seqpkt.ErrPeerClosed) {
 		t.Errorf("a refused alloc left the node's end open: %v", err)
 	}
-	if _, err := p.Bootstrap(ctx, ipcp.Config{Layer: "again"}); !errors.Is(err, ctl.ErrIPCPState) {
+	if _, err := p.Bootstrap(ctx, ipcp.Config{Layer: "again"}); !errors.Is(err, errs.ErrIPCPState) {
 		t.Errorf("second bootstrap: %v", err)
 	}
-	if _, err := p.Enroll(ctx, "x"); !errors.Is(err, ctl.ErrIPCPState) {
+	if _, err := p.Enroll(ctx, "x"); !errors.Is(err, errs.ErrIPCPState) {
 		t.Errorf("enroll when in a layer: %v", err)
 	}
 }

@@ -47,9 +47,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/enroll"
+	"github.com/o7s/ouroboros/stack/ipcp/enroll"
 )
 
 // MPL is the maximum packet lifetime the IPCP reports for joined flows.
@@ -65,7 +65,7 @@ var errClosed = errors.New("broadcast: the IPCP is shut down")
 var (
 	ErrNoNames = fmt.Errorf("%w: a broadcast layer has no directory: names are not registered or looked up in it", errors.ErrUnsupported)
 	ErrNoAlloc = fmt.Errorf("%w: flows are not allocated in a broadcast layer; applications join it (flow join, dev.Client.Join)", errors.ErrUnsupported)
-	ErrNoMgmt  = fmt.Errorf("%w: a broadcast IPCP has no management component; use component dt", ctl.ErrInvalid)
+	ErrNoMgmt  = fmt.Errorf("%w: a broadcast IPCP has no management component; use component dt", errs.ErrInvalid)
 )
 
 // Stats counts what the data path did.
@@ -126,7 +126,7 @@ func (p *IPCP) Bootstrap(ctx context.Context, conf ipcp.Config) (ipcp.Layer, err
 		return ipcp.Layer{}, errors.New("broadcast: the node offers no lower layers")
 	}
 	if conf.Layer == "" {
-		return ipcp.Layer{}, fmt.Errorf("%w: bootstrap needs a layer name", ctl.ErrInvalid)
+		return ipcp.Layer{}, fmt.Errorf("%w: bootstrap needs a layer name", errs.ErrInvalid)
 	}
 	layer := ipcp.Layer{Name: conf.Layer, Hash: ipcp.SHA3_256}
 	if err := p.start(layer); err != nil {
@@ -145,7 +145,7 @@ func (p *IPCP) Enroll(ctx context.Context, dst string) (ipcp.Layer, error) {
 	p.mu.Lock()
 	if p.started {
 		p.mu.Unlock()
-		return ipcp.Layer{}, fmt.Errorf("%w: in layer %s already", ctl.ErrIPCPState, p.layer.Name)
+		return ipcp.Layer{}, fmt.Errorf("%w: in layer %s already", errs.ErrIPCPState, p.layer.Name)
 	}
 	p.mu.Unlock()
 	var layer ipcp.Layer
@@ -176,7 +176,7 @@ func (p *IPCP) start(layer ipcp.Layer) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.started {
-		return fmt.Errorf("%w: in layer %s already", ctl.ErrIPCPState, p.layer.Name)
+		return fmt.Errorf("%w: in layer %s already", errs.ErrIPCPState, p.layer.Name)
 	}
 	if p.ctx.Err() != nil {
 		return errClosed
@@ -194,7 +194,7 @@ func (p *IPCP) operational() error {
 		return errClosed
 	}
 	if !p.started {
-		return fmt.Errorf("%w: not in a layer", ctl.ErrIPCPState)
+		return fmt.Errorf("%w: not in a layer", errs.ErrIPCPState)
 	}
 	return nil
 }
@@ -235,7 +235,7 @@ func (p *IPCP) FlowJoin(ctx context.Context, f ipcp.Flow, hash []byte) error {
 	// hashes pass; the comparison here is exact.
 	if !bytes.Equal(hash, ipcp.SHA3_256.Sum(name)) {
 		f.End.Close()
-		return fmt.Errorf("%w: the hash to join is not that of layer %s", ctl.ErrName, name)
+		return fmt.Errorf("%w: the hash to join is not that of layer %s", errs.ErrName, name)
 	}
 	m := &member{end: f.End, key: f.Key}
 	m.up.Store(true)
@@ -248,7 +248,7 @@ func (p *IPCP) FlowJoin(ctx context.Context, f ipcp.Flow, hash []byte) error {
 	if old := p.joined[f.Key.ID]; old != nil {
 		p.mu.Unlock()
 		f.End.Close()
-		return fmt.Errorf("%w: flow %d is joined already", ctl.ErrExist, f.Key.ID)
+		return fmt.Errorf("%w: flow %d is joined already", errs.ErrExist, f.Key.ID)
 	}
 	p.joined[f.Key.ID] = m
 	p.publish()

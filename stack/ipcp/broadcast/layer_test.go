@@ -14,15 +14,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/broadcast"
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/connmgr"
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/enroll"
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/sim"
+	"github.com/o7s/ouroboros/stack/ipcp/connmgr"
+	"github.com/o7s/ouroboros/stack/ipcp/enroll"
 	"github.com/o7s/ouroboros/stack/irm"
 	"github.com/o7s/ouroboros/stack/qos"
+	"github.com/o7s/ouroboros/stack/sim"
 )
 
 // tree builds the network
@@ -203,7 +203,7 @@ func TestConnectMgmtFails(t *testing.T) {
 	a := n.Node("a")
 	for _, comp := range []string{ipcp.CompMgmt, ""} {
 		err := a.N.ConnectIPCP(ctx, ids["a"], sim.IPCPName("bc", "b"), comp, qos.Raw)
-		if !errors.Is(err, ctl.ErrInvalid) || !strings.Contains(err.Error(), "no management component") {
+		if !errors.Is(err, errs.ErrInvalid) || !strings.Contains(err.Error(), "no management component") {
 			t.Errorf("connect %q: %v", comp, err)
 		}
 	}

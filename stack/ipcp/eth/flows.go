@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/seqpkt"
 )
@@ -77,7 +77,7 @@ func (p *IPCP) newFlow(fl ipcp.Flow, raddr MAC, st flowState) (*flow, error) {
 	}
 	lid, ok := p.ids.alloc()
 	if !ok {
-		return nil, fmt.Errorf("%w: all %d endpoints of the layer are in use", ctl.ErrResources, p.ids.end-p.ids.first)
+		return nil, fmt.Errorf("%w: all %d endpoints of the layer are in use", errs.ErrResources, p.ids.end-p.ids.first)
 	}
 	// Received SDUs wait in the end's send buffer for the application;
 	// make room for about as many as the reference's ring (1024). Best
@@ -127,10 +127,10 @@ func (p *IPCP) FlowAlloc(ctx context.Context, fl ipcp.Flow, hash, data []byte) e
 	var f *flow
 	err := p.operational()
 	if err == nil && p.linkDown.Load() {
-		err = fmt.Errorf("%w: the link of layer %s has no carrier", ctl.ErrFlowDown, p.layer.Name)
+		err = fmt.Errorf("%w: the link of layer %s has no carrier", errs.ErrFlowDown, p.layer.Name)
 	}
 	if err == nil && !ok {
-		err = fmt.Errorf("%w: name not in the directory of layer %s (query it first)", ctl.ErrName, p.layer.Name)
+		err = fmt.Errorf("%w: name not in the directory of layer %s (query it first)", errs.ErrName, p.layer.Name)
 	}
 	if err == nil {
 		f, err = p.newFlow(fl, dst, stAllocPending)
@@ -223,7 +223,7 @@ func (p *IPCP) FlowAllocResp(ctx context.Context, key ipcp.FlowKey, response err
 	if !held {
 		return fmt.Errorf("%w: the flow request is gone", ipcp.ErrUnknownFlow)
 	}
-	m := Mgmt{Code: FlowReply, Response: ctl.Result(response)}
+	m := Mgmt{Code: FlowReply, Response: errs.Code(response)}
 	if p.llc {
 		m.SSAP, m.DSAP = uint8(f.lid), uint8(f.rid)
 	} else {

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 )
 
@@ -39,7 +39,7 @@ const (
 	maxFlowReqs  = 64   // FLOW_REQs waiting for an acceptor; more are dropped
 )
 
-var errClosed = fmt.Errorf("%w: the IPCP is shut down", ctl.ErrIPCPState)
+var errClosed = fmt.Errorf("%w: the IPCP is shut down", errs.ErrIPCPState)
 
 // IPCP is an eth-dix or eth-llc IPCP.
 type IPCP struct {
@@ -123,17 +123,17 @@ func (p *IPCP) Bootstrap(_ context.Context, conf ipcp.Config) (ipcp.Layer, error
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.state != ipcp.StateBoot {
-		return ipcp.Layer{}, fmt.Errorf("%w: bootstrap needs state boot, IPCP is %v", ctl.ErrIPCPState, p.state)
+		return ipcp.Layer{}, fmt.Errorf("%w: bootstrap needs state boot, IPCP is %v", errs.ErrIPCPState, p.state)
 	}
 	if conf.Layer == "" || conf.Eth == nil || conf.Eth.Dev == "" || conf.Hash.Len() == 0 {
-		return ipcp.Layer{}, fmt.Errorf("%w: bootstrap needs a layer name, a hash algorithm and an interface", ctl.ErrInvalid)
+		return ipcp.Layer{}, fmt.Errorf("%w: bootstrap needs a layer name, a hash algorithm and an interface", errs.ErrInvalid)
 	}
 	ec := *conf.Eth
 	if !p.llc && ec.Ethertype == 0 {
 		ec.Ethertype = ipcp.DefaultEthertype
 	}
 	if !p.llc && ec.Ethertype <= maxLLCLength {
-		return ipcp.Layer{}, fmt.Errorf("%w: ethertype %#04x is an 802.3 length, not a type", ctl.ErrInvalid, ec.Ethertype)
+		return ipcp.Layer{}, fmt.Errorf("%w: ethertype %#04x is an 802.3 length, not a type", errs.ErrInvalid, ec.Ethertype)
 	}
 	link, err := p.open(ec, p.llc)
 	if err != nil {
@@ -171,7 +171,7 @@ func (p *IPCP) setup(link Link, ec ipcp.EthConfig, hash ipcp.HashAlgo) error {
 	p.maxSDU = MaxPayload(p.mtu, p.llc)
 	p.hashLen = hash.Len()
 	if p.maxSDU < MgmtLen(p.llc)+p.hashLen {
-		return fmt.Errorf("%w: MTU %d of %s is too small for management frames", ctl.ErrInvalid, p.mtu, ec.Dev)
+		return fmt.Errorf("%w: MTU %d of %s is too small for management frames", errs.ErrInvalid, p.mtu, ec.Dev)
 	}
 	p.hl, p.frameLen = DIXHeaderLen, max(MinFrame, ethHdrLen+p.mtu)
 	p.ids = newIDSpace(firstEID, endEID)
@@ -187,7 +187,7 @@ func (p *IPCP) setup(link Link, ec ipcp.EthConfig, hash ipcp.HashAlgo) error {
 
 func (p *IPCP) operational() error {
 	if p.state != ipcp.StateOperational {
-		return fmt.Errorf("%w: IPCP is %v, not operational", ctl.ErrIPCPState, p.state)
+		return fmt.Errorf("%w: IPCP is %v, not operational", errs.ErrIPCPState, p.state)
 	}
 	return nil
 }
@@ -249,7 +249,7 @@ func (p *IPCP) Query(ctx context.Context, hash []byte) error {
 	case <-q.done:
 		return nil
 	case <-t.C:
-		return fmt.Errorf("%w: no answer to the name query in layer %s within %v", ctl.ErrName, layer, NameQueryTimeout)
+		return fmt.Errorf("%w: no answer to the name query in layer %s within %v", errs.ErrName, layer, NameQueryTimeout)
 	case <-ctx.Done():
 		return fmt.Errorf("name query: %w", ctx.Err())
 	case <-p.ctx.Done():
@@ -343,7 +343,7 @@ func (p *IPCP) NumFlows() int {
 
 // errRefused is the error of a flow the peer refused.
 func errRefused(response int32) error {
-	return fmt.Errorf("the peer refused the flow: %w", ctl.FromReply(&ctl.Msg{Result: response}))
+	return fmt.Errorf("the peer refused the flow: %w", errs.Remote(response, ""))
 }
 
 // watchCarrier tells the IRM, for every flow held, when the link goes down

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/eth"
 	"github.com/o7s/ouroboros/stack/ipcp/eth/ethtest"
@@ -141,7 +141,7 @@ func TestLLCSAPExhaustion(t *testing.T) {
 		fps = append(fps, allocate(t, a, b, ia, ib))
 	}
 	_, app, err := ia.alloc(a, hashSrv)
-	if !errors.Is(err, ctl.ErrResources) {
+	if !errors.Is(err, errs.ErrResources) {
 		t.Fatalf("65th alloc = %v, want ErrResources", err)
 	}
 	app.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -198,7 +198,7 @@ func TestOwnershipContract(t *testing.T) {
 		}
 		// Not in the directory: error return, end closed, no callback.
 		_, app, err := ia.alloc(a, ipcp.SHA3_256.Sum("nobody"))
-		if !errors.Is(err, ctl.ErrName) {
+		if !errors.Is(err, errs.ErrName) {
 			t.Errorf("alloc to an unknown name = %v, want ErrName", err)
 		}
 		app.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -216,16 +216,16 @@ func TestOwnershipContract(t *testing.T) {
 		fp2 := allocate(t, a, b, ia, ib)
 		a.Close()
 		ia.waitGone(fp2.keyA)
-		if err := a.Query(context.Background(), hashSrv); !errors.Is(err, ctl.ErrIPCPState) {
+		if err := a.Query(context.Background(), hashSrv); !errors.Is(err, errs.ErrIPCPState) {
 			t.Errorf("Query after Close = %v, want ErrIPCPState", err)
 		}
-		if _, _, err := ia.alloc(a, hashSrv); !errors.Is(err, ctl.ErrIPCPState) {
+		if _, _, err := ia.alloc(a, hashSrv); !errors.Is(err, errs.ErrIPCPState) {
 			t.Errorf("FlowAlloc after Close = %v, want ErrIPCPState", err)
 		}
-		if err := a.Reg(hashSrv); !errors.Is(err, ctl.ErrIPCPState) {
+		if err := a.Reg(hashSrv); !errors.Is(err, errs.ErrIPCPState) {
 			t.Errorf("Reg after Close = %v", err)
 		}
-		if _, err := a.Bootstrap(context.Background(), bootConf("x")); !errors.Is(err, ctl.ErrIPCPState) {
+		if _, err := a.Bootstrap(context.Background(), bootConf("x")); !errors.Is(err, errs.ErrIPCPState) {
 			t.Errorf("Bootstrap after Close = %v", err)
 		}
 	})
@@ -235,18 +235,18 @@ func TestBootstrapChecks(t *testing.T) {
 	irm := newFakeIRM(t)
 	p := eth.New(ipcp.EthDIX, 1, irm, nil, hubOpen(ethtest.NewHub(), 1500, nil))
 	defer p.Close()
-	if err := p.Reg(hashSrv); !errors.Is(err, ctl.ErrIPCPState) {
+	if err := p.Reg(hashSrv); !errors.Is(err, errs.ErrIPCPState) {
 		t.Errorf("Reg before bootstrap = %v", err)
 	}
-	if err := p.Query(context.Background(), hashSrv); !errors.Is(err, ctl.ErrIPCPState) {
+	if err := p.Query(context.Background(), hashSrv); !errors.Is(err, errs.ErrIPCPState) {
 		t.Errorf("Query before bootstrap = %v", err)
 	}
-	if _, err := p.Bootstrap(context.Background(), ipcp.Config{Layer: "eth", Hash: ipcp.SHA3_256}); !errors.Is(err, ctl.ErrInvalid) {
+	if _, err := p.Bootstrap(context.Background(), ipcp.Config{Layer: "eth", Hash: ipcp.SHA3_256}); !errors.Is(err, errs.ErrInvalid) {
 		t.Errorf("Bootstrap without an interface = %v", err)
 	}
 	tiny := eth.New(ipcp.EthLLC, 2, irm, nil, hubOpen(ethtest.NewHub(), 60, nil))
 	defer tiny.Close()
-	if _, err := tiny.Bootstrap(context.Background(), bootConf("t0")); !errors.Is(err, ctl.ErrInvalid) {
+	if _, err := tiny.Bootstrap(context.Background(), bootConf("t0")); !errors.Is(err, errs.ErrInvalid) {
 		t.Errorf("Bootstrap on a 60-byte MTU = %v, want ErrInvalid", err)
 	}
 	fail := eth.New(ipcp.EthLLC, 3, irm, nil, func(ipcp.EthConfig, bool) (eth.Link, error) { return nil, errNope })
@@ -258,7 +258,7 @@ func TestBootstrapChecks(t *testing.T) {
 	if err != nil || l.Name != "eth" || l.Hash != ipcp.SHA3_256 {
 		t.Fatalf("Bootstrap = %+v, %v", l, err)
 	}
-	if _, err := p.Bootstrap(context.Background(), bootConf("lo")); !errors.Is(err, ctl.ErrIPCPState) {
+	if _, err := p.Bootstrap(context.Background(), bootConf("lo")); !errors.Is(err, errs.ErrIPCPState) {
 		t.Errorf("second Bootstrap = %v", err)
 	}
 }
@@ -275,7 +275,7 @@ func TestQueryTimeouts(t *testing.T) {
 	}
 	start = time.Now()
 	err = a.Query(context.Background(), unknown)
-	if d := time.Since(start); !errors.Is(err, ctl.ErrName) || d < eth.NameQueryTimeout || d > eth.NameQueryTimeout+time.Second {
+	if d := time.Since(start); !errors.Is(err, errs.ErrName) || d < eth.NameQueryTimeout || d > eth.NameQueryTimeout+time.Second {
 		t.Errorf("Query without deadline = %v after %v, want ErrName after %v", err, d, eth.NameQueryTimeout)
 	}
 }
@@ -299,16 +299,16 @@ func TestQueryLateReplyAndSharedWait(t *testing.T) {
 			return a.Query(ctxT(t, 20*time.Millisecond), hashSrv) == nil
 		})
 		other := ipcp.SHA3_256.Sum("other")
-		errs := make(chan error, 3)
+		errc := make(chan error, 3)
 		for range 3 {
-			go func() { errs <- a.Query(context.Background(), other) }()
+			go func() { errc <- a.Query(context.Background(), other) }()
 		}
 		for range 3 {
 			readFrame(t, peer)
 		}
 		writeFrames(t, peer, mgmtFrame(llc, a.MAC(), eth.MAC(peer.MAC()), eth.Mgmt{Code: eth.NameQueryReply}, other))
 		for range 3 {
-			if err := <-errs; err != nil {
+			if err := <-errc; err != nil {
 				t.Errorf("waiting query = %v", err)
 			}
 		}

@@ -5,7 +5,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 )
 
 // mgmtFrame is a management message waiting for the management worker.
@@ -104,7 +104,7 @@ func (p *IPCP) onFlowReq(fr mgmtFrame) {
 func (p *IPCP) sendMgmt(ctx context.Context, dst MAC, m *Mgmt, body []byte) error {
 	n := MgmtLen(p.llc) + len(body)
 	if n > p.maxSDU {
-		return fmt.Errorf("%w: management message of %d bytes, the layer carries %d", ctl.ErrMsgSize, n, p.maxSDU)
+		return fmt.Errorf("%w: management message of %d bytes, the layer carries %d", errs.ErrMsgSize, n, p.maxSDU)
 	}
 	pk := p.getPacket()
 	b := m.Append(pk.buf[p.hl:p.hl], p.llc)

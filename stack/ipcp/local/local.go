@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/seqpkt"
 )
@@ -72,10 +72,10 @@ func (p *IPCP) Bootstrap(_ context.Context, conf ipcp.Config) (ipcp.Layer, error
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.state != ipcp.StateBoot {
-		return ipcp.Layer{}, fmt.Errorf("%w: bootstrap needs state boot, IPCP is %v", ctl.ErrIPCPState, p.state)
+		return ipcp.Layer{}, fmt.Errorf("%w: bootstrap needs state boot, IPCP is %v", errs.ErrIPCPState, p.state)
 	}
 	if conf.Layer == "" {
-		return ipcp.Layer{}, fmt.Errorf("%w: bootstrap needs a layer name", ctl.ErrInvalid)
+		return ipcp.Layer{}, fmt.Errorf("%w: bootstrap needs a layer name", errs.ErrInvalid)
 	}
 	p.layer = ipcp.Layer{Name: conf.Layer, Hash: conf.Hash}
 	p.state = ipcp.StateOperational
@@ -85,7 +85,7 @@ func (p *IPCP) Bootstrap(_ context.Context, conf ipcp.Config) (ipcp.Layer, error
 
 func (p *IPCP) operational() error {
 	if p.state != ipcp.StateOperational {
-		return fmt.Errorf("%w: IPCP is %v, not operational", ctl.ErrIPCPState, p.state)
+		return fmt.Errorf("%w: IPCP is %v, not operational", errs.ErrIPCPState, p.state)
 	}
 	return nil
 }
@@ -117,7 +117,7 @@ func (p *IPCP) Query(_ context.Context, hash []byte) error {
 		return err
 	}
 	if !p.reg[string(hash)] {
-		return fmt.Errorf("%w: name not registered in layer %s", ctl.ErrName, p.layer.Name)
+		return fmt.Errorf("%w: name not registered in layer %s", errs.ErrName, p.layer.Name)
 	}
 	return nil
 }
@@ -128,7 +128,7 @@ func (p *IPCP) FlowAlloc(ctx context.Context, fa ipcp.Flow, hash, data []byte) e
 	p.mu.Lock()
 	err := p.operational()
 	if err == nil && !p.reg[string(hash)] {
-		err = fmt.Errorf("%w: name not registered in layer %s", ctl.ErrName, p.layer.Name)
+		err = fmt.Errorf("%w: name not registered in layer %s", errs.ErrName, p.layer.Name)
 	}
 	if err != nil {
 		p.mu.Unlock()

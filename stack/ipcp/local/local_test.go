@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/stack/seqpkt"
@@ -78,20 +78,20 @@ func TestContract(t *testing.T) {
 	irm := newFake()
 	p := New(1, irm, nil)
 	defer p.Close()
-	if err := p.Reg([]byte("h")); !errors.Is(err, ctl.ErrIPCPState) {
+	if err := p.Reg([]byte("h")); !errors.Is(err, errs.ErrIPCPState) {
 		t.Fatalf("Reg before bootstrap = %v, want ErrIPCPState", err)
 	}
 	if _, err := p.Bootstrap(context.Background(), ipcp.Config{Layer: "l", Hash: ipcp.SHA3_256}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Bootstrap(context.Background(), ipcp.Config{Layer: "l"}); !errors.Is(err, ctl.ErrIPCPState) {
+	if _, err := p.Bootstrap(context.Background(), ipcp.Config{Layer: "l"}); !errors.Is(err, errs.ErrIPCPState) {
 		t.Fatalf("second Bootstrap = %v, want ErrIPCPState", err)
 	}
-	if err := p.Query(context.Background(), []byte("h")); !errors.Is(err, ctl.ErrName) {
+	if err := p.Query(context.Background(), []byte("h")); !errors.Is(err, errs.ErrName) {
 		t.Fatalf("Query of an unregistered name = %v, want ErrName", err)
 	}
 	fa := irm.flow(t)
-	if err := p.FlowAlloc(context.Background(), fa, []byte("h"), nil); !errors.Is(err, ctl.ErrName) {
+	if err := p.FlowAlloc(context.Background(), fa, []byte("h"), nil); !errors.Is(err, errs.ErrName) {
 		t.Fatalf("FlowAlloc to an unregistered name = %v, want ErrName", err)
 	}
 	if err := fa.End.Write(nil); !errors.Is(err, seqpkt.ErrPeerClosed) && err == nil {

@@ -8,7 +8,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 )
 
 // DDNSTimeout bounds one dynamic update (Reg, Unreg).
@@ -22,7 +22,7 @@ func HexName(hash []byte) string { return hex.EncodeToString(hash) }
 
 func checkHash(hash []byte) error {
 	if len(hash) != HashLen {
-		return fmt.Errorf("%w: a UDP layer hashes names with MD5 (%d bytes), got %d bytes", ctl.ErrInvalid, HashLen, len(hash))
+		return fmt.Errorf("%w: a UDP layer hashes names with MD5 (%d bytes), got %d bytes", errs.ErrInvalid, HashLen, len(hash))
 	}
 	return nil
 }
@@ -51,7 +51,7 @@ func (p *IPCP) Reg(hash []byte) error {
 		p.mu.Lock()
 		delete(p.reg, string(hash))
 		p.mu.Unlock()
-		return fmt.Errorf("%w: register %s with the DNS server %v: %w", ctl.ErrName, HexName(hash), dns, err)
+		return fmt.Errorf("%w: register %s with the DNS server %v: %w", errs.ErrName, HexName(hash), dns, err)
 	}
 	p.log.Info("name added to DNS", "name", HexName(hash), "dns", dns, "addr", local)
 	return nil
@@ -138,7 +138,7 @@ func (p *IPCP) Query(ctx context.Context, hash []byte) error {
 	}
 	addr, err := p.resolve(ctx, HexName(hash), dns)
 	if err != nil {
-		return fmt.Errorf("%w: %s is not in the directory of this %v layer: %w", ctl.ErrName, HexName(hash), p.typ, err)
+		return fmt.Errorf("%w: %s is not in the directory of this %v layer: %w", errs.ErrName, HexName(hash), p.typ, err)
 	}
 	p.mu.Lock()
 	p.dir[string(hash)] = netip.AddrPortFrom(addr, 0)
@@ -149,25 +149,25 @@ func (p *IPCP) Query(ctx context.Context, hash []byte) error {
 
 // resolve asks the DNS server, if any, then the system resolver.
 func (p *IPCP) resolve(ctx context.Context, name string, dns netip.Addr) (netip.Addr, error) {
-	var errs []error
+	var fails []error
 	if dns.IsValid() {
 		addr, err := p.dnsLookup(ctx, p.dnsServer(dns), name)
 		if err == nil {
 			return addr, nil
 		}
-		errs = append(errs, fmt.Errorf("dns server %v: %w", dns, err))
+		fails = append(fails, fmt.Errorf("dns server %v: %w", dns, err))
 	}
 	if ctx.Err() == nil {
 		addr, err := p.systemLookup(ctx, name)
 		if err == nil {
 			return addr, nil
 		}
-		errs = append(errs, fmt.Errorf("system resolver: %w", err))
+		fails = append(fails, fmt.Errorf("system resolver: %w", err))
 	}
 	if ctx.Err() != nil {
-		errs = append(errs, ctx.Err())
+		fails = append(fails, ctx.Err())
 	}
-	return netip.Addr{}, errors.Join(errs...)
+	return netip.Addr{}, errors.Join(fails...)
 }
 
 func (p *IPCP) systemLookup(ctx context.Context, name string) (netip.Addr, error) {
@@ -184,5 +184,5 @@ func (p *IPCP) systemLookup(ctx context.Context, name string) (netip.Addr, error
 			return a, nil
 		}
 	}
-	return netip.Addr{}, fmt.Errorf("%w: no %s address for %s", ctl.ErrNotFound, network, name)
+	return netip.Addr{}, fmt.Errorf("%w: no %s address for %s", errs.ErrNotFound, network, name)
 }

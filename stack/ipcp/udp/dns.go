@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 )
 
@@ -51,7 +51,7 @@ func (p *IPCP) dnsLookup(ctx context.Context, server netip.AddrPort, name string
 		return netip.Addr{}, err
 	}
 	if resp.RCode != dnsmessage.RCodeSuccess {
-		return netip.Addr{}, fmt.Errorf("%w: server answered %v", ctl.ErrNotFound, resp.RCode)
+		return netip.Addr{}, fmt.Errorf("%w: server answered %v", errs.ErrNotFound, resp.RCode)
 	}
 	for _, rr := range resp.Answers {
 		switch b := rr.Body.(type) {
@@ -65,7 +65,7 @@ func (p *IPCP) dnsLookup(ctx context.Context, server netip.AddrPort, name string
 			}
 		}
 	}
-	return netip.Addr{}, fmt.Errorf("%w: no %v record for %s", ctl.ErrNotFound, p.recordType(), name)
+	return netip.Addr{}, fmt.Errorf("%w: no %v record for %s", errs.ErrNotFound, p.recordType(), name)
 }
 
 // ddnsUpdate adds the record "name TTL A|AAAA addr" at server, or deletes
@@ -163,7 +163,7 @@ func dnsExchange(ctx context.Context, server netip.AddrPort, h dnsmessage.Header
 			return resp, err
 		}
 	}
-	return nil, fmt.Errorf("%w: no answer from %v", ctl.ErrTimeout, server)
+	return nil, fmt.Errorf("%w: no answer from %v", errs.ErrTimeout, server)
 }
 
 // dnsRead waits up to dnsAttempt, and not past ctx's deadline, for the

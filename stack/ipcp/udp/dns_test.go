@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 )
 
@@ -189,7 +189,7 @@ func TestDDNS(t *testing.T) {
 				t.Errorf("delete record %+v, want class ANY, TTL 0, type %v, no data", del, tc.rtype)
 			}
 			c := bootstrap(t, tc.typ, newFakeIRM(), lo(tc.dns, 0), withDNS)
-			if err := c.Query(context.Background(), srvHash); !errors.Is(err, ctl.ErrName) {
+			if err := c.Query(context.Background(), srvHash); !errors.Is(err, errs.ErrName) {
 				t.Fatalf("Query after Unreg = %v, want ErrName", err)
 			}
 		})
@@ -204,7 +204,7 @@ func TestDDNSRefusedFailsReg(t *testing.T) {
 	p := bootstrap(t, ipcp.UDP4, newFakeIRM(), lo("127.0.0.1", 0), func(p *IPCP, c *ipcp.UDPConfig) {
 		c.DNS, p.dnsPort = netip.MustParseAddr("127.0.0.1"), d.port()
 	})
-	if err := p.Reg(srvHash); !errors.Is(err, ctl.ErrName) {
+	if err := p.Reg(srvHash); !errors.Is(err, errs.ErrName) {
 		t.Fatalf("Reg = %v, want ErrName", err)
 	}
 	p.mu.Lock()

@@ -7,7 +7,7 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/stack/seqpkt"
@@ -52,7 +52,7 @@ func (p *IPCP) reserveEIDLocked() (uint32, error) {
 			return eid, nil
 		}
 	}
-	return 0, fmt.Errorf("%w: all %d endpoint ids of the IPCP are in use", ctl.ErrResources, MaxFlows-1)
+	return 0, fmt.Errorf("%w: all %d endpoint ids of the IPCP are in use", errs.ErrResources, MaxFlows-1)
 }
 
 func (p *IPCP) freeEID(eid uint32) {
@@ -100,7 +100,7 @@ func (p *IPCP) FlowAlloc(_ context.Context, fl ipcp.Flow, hash, data []byte) err
 	}
 	if _, err := p.conn.WriteToUDPAddrPort(AppendFlowReq(nil, f.eid, fl.QoS, hash, data), f.peer); err != nil {
 		p.release(fl.Key)
-		return fmt.Errorf("%w: send the flow request to %v: %w", ctl.ErrFlowDown, f.peer, err)
+		return fmt.Errorf("%w: send the flow request to %v: %w", errs.ErrFlowDown, f.peer, err)
 	}
 	p.log.Debug("flow requested", "flow", fl.Key.ID, "eid", f.eid, "dst", f.peer, "name", HexName(hash))
 	return nil
@@ -119,7 +119,7 @@ func (p *IPCP) installAlloc(fl ipcp.Flow, hash []byte) (*flow, error) {
 	}
 	dst, ok := p.lookupLocked(hash)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s is not in the directory (query it first)", ctl.ErrName, HexName(hash))
+		return nil, fmt.Errorf("%w: %s is not in the directory (query it first)", errs.ErrName, HexName(hash))
 	}
 	eid, err := p.reserveEIDLocked()
 	if err != nil {
@@ -138,14 +138,14 @@ func (p *IPCP) FlowAllocResp(ctx context.Context, key ipcp.FlowKey, response err
 		return err
 	}
 	if response != nil {
-		p.sendReply(f.peer, f.reid, 0, ctl.Result(response), nil)
+		p.sendReply(f.peer, f.reid, 0, errs.Code(response), nil)
 		if p.release(key) {
 			p.irm.FlowDeallocated(key)
 		}
 		return nil
 	}
 	if err := p.sendReply(f.peer, f.reid, f.eid, 0, data); err != nil {
-		return fmt.Errorf("%w: answer %v: %w", ctl.ErrFlowDown, f.peer, err) // the IRM deallocates it
+		return fmt.Errorf("%w: answer %v: %w", errs.ErrFlowDown, f.peer, err) // the IRM deallocates it
 	}
 	p.mu.Lock()
 	if p.byKey[key] != f || f.state != respPending || p.state != ipcp.StateOperational {
@@ -234,14 +234,14 @@ func (p *IPCP) flowReq(m Mgmt, rest []byte, src netip.AddrPort) {
 	p.mu.Unlock()
 	if !registered {
 		p.Stats.DropNotReg.Add(1)
-		p.sendReply(src, m.SEID, 0, ctl.Result(ctl.ErrName), nil)
+		p.sendReply(src, m.SEID, 0, errs.Code(errs.ErrName), nil)
 		return
 	}
 	select {
 	case p.reqSem <- struct{}{}:
 	default:
 		p.Stats.DropReqBusy.Add(1)
-		p.sendReply(src, m.SEID, 0, ctl.Result(ctl.ErrResources), nil)
+		p.sendReply(src, m.SEID, 0, errs.Code(errs.ErrResources), nil)
 		return
 	}
 	p.Stats.MgmtRx.Add(1)
@@ -260,13 +260,13 @@ func (p *IPCP) flowReq(m Mgmt, rest []byte, src netip.AddrPort) {
 func (p *IPCP) request(src netip.AddrPort, reid uint32, hash, oap []byte, qs qos.Spec) {
 	eid, err := p.reserveEID()
 	if err != nil {
-		p.sendReply(src, reid, 0, ctl.Result(err), nil)
+		p.sendReply(src, reid, 0, errs.Code(err), nil)
 		return
 	}
 	fl, err := p.irm.FlowReqArr(p.ctx, p.id, hash, qs, MPL, oap)
 	if err != nil {
 		p.freeEID(eid)
-		p.sendReply(src, reid, 0, ctl.Result(err), nil)
+		p.sendReply(src, reid, 0, errs.Code(err), nil)
 		p.log.Debug("flow request not taken", "peer", src, "name", HexName(hash), "err", err)
 		return
 	}
@@ -321,7 +321,7 @@ func (p *IPCP) flowReply(m Mgmt, oap []byte, src netip.AddrPort) {
 // responseErr maps a FLOW_REPLY's response code to the node's error.
 func responseErr(response int32) error {
 	if response == 0 {
-		return fmt.Errorf("%w: the IPCP is shutting down", ctl.ErrIPCPState)
+		return fmt.Errorf("%w: the IPCP is shutting down", errs.ErrIPCPState)
 	}
-	return ctl.FromReply(&ctl.Msg{Result: response})
+	return errs.Remote(response, "")
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
 )
@@ -16,7 +16,7 @@ import (
 type quietIRM struct{}
 
 func (quietIRM) FlowReqArr(context.Context, uint32, []byte, qos.Spec, time.Duration, []byte) (ipcp.Flow, error) {
-	return ipcp.Flow{}, ctl.ErrName
+	return ipcp.Flow{}, errs.ErrName
 }
 func (quietIRM) FlowAllocReply(ipcp.FlowKey, error, time.Duration, []byte) {}
 func (quietIRM) FlowDeallocated(ipcp.FlowKey)                              {}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/stack/seqpkt"
@@ -126,9 +126,9 @@ func TestAllocRefused(t *testing.T) {
 	}
 	req, from := recv(t, peer)
 	m, _, _ := ParseMgmt(req)
-	peer.WriteToUDPAddrPort(AppendFlowReply(nil, m.SEID, 0, ctl.Result(ctl.ErrPermission), nil), from)
+	peer.WriteToUDPAddrPort(AppendFlowReply(nil, m.SEID, 0, errs.Code(errs.ErrPermission), nil), from)
 	r := <-irm.replies
-	if r.key != fl.Key || !errors.Is(r.err, ctl.ErrPermission) {
+	if r.key != fl.Key || !errors.Is(r.err, errs.ErrPermission) {
 		t.Fatalf("FlowAllocReply = %+v, want %v refused with ErrPermission", r, fl.Key)
 	}
 	if err := p.FlowDealloc(fl.Key); !errors.Is(err, ipcp.ErrUnknownFlow) {
@@ -139,7 +139,7 @@ func TestAllocRefused(t *testing.T) {
 func TestAllocUnknownNameClosesEnd(t *testing.T) {
 	p := bootstrap(t, ipcp.UDP4, newFakeIRM(), lo("127.0.0.1", 0), nil)
 	fl, app := newFakeIRM().pair(t)
-	if err := p.FlowAlloc(context.Background(), fl, srvHash, nil); !errors.Is(err, ctl.ErrName) {
+	if err := p.FlowAlloc(context.Background(), fl, srvHash, nil); !errors.Is(err, errs.ErrName) {
 		t.Fatalf("FlowAlloc = %v, want ErrName", err)
 	}
 	app.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -194,14 +194,14 @@ func TestAcceptRefusals(t *testing.T) {
 	// Not registered here: refused at once with ErrName's code.
 	peer.WriteToUDPAddrPort(AppendFlowReq(nil, 5, qos.Raw, srvHash, nil), p.LocalAddr())
 	d, _ := recv(t, peer)
-	if m, _, err := ParseMgmt(d); err != nil || m.Code != FlowReply || m.SEID != 5 || m.Response != ctl.Result(ctl.ErrName) {
+	if m, _, err := ParseMgmt(d); err != nil || m.Code != FlowReply || m.SEID != 5 || m.Response != errs.Code(errs.ErrName) {
 		t.Fatalf("reply to an unregistered name = %+v, %v", m, err)
 	}
 	// The application refuses: the code travels, the flow ends once.
 	p.Reg(srvHash)
 	peer.WriteToUDPAddrPort(AppendFlowReq(nil, 6, qos.Raw, srvHash, nil), p.LocalAddr())
 	r := <-irm.reqs
-	if err := p.FlowAllocResp(context.Background(), r.key, ctl.ErrPermission, nil); err != nil {
+	if err := p.FlowAllocResp(context.Background(), r.key, errs.ErrPermission, nil); err != nil {
 		t.Fatal(err)
 	}
 	d, _ = recv(t, peer)
@@ -212,7 +212,7 @@ func TestAcceptRefusals(t *testing.T) {
 		t.Fatalf("FlowDeallocated(%v), want %v", k, r.key)
 	}
 	// The IRM finds no acceptor: the requester learns it at once.
-	irm.refuse = ctl.ErrTimeout
+	irm.refuse = errs.ErrTimeout
 	peer.WriteToUDPAddrPort(AppendFlowReq(nil, 8, qos.Raw, srvHash, nil), p.LocalAddr())
 	d, _ = recv(t, peer)
 	if m, _, err := ParseMgmt(d); err != nil || m.SEID != 8 || m.Response != -int32(syscall.ETIMEDOUT) {
@@ -313,7 +313,7 @@ func TestQueryUnknownNameFailsInTime(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	err := p.Query(ctx, srvHash)
-	if !errors.Is(err, ctl.ErrName) {
+	if !errors.Is(err, errs.ErrName) {
 		t.Fatalf("Query = %v, want ErrName", err)
 	}
 	if d := time.Since(start); d > timeout+250*time.Millisecond {
@@ -321,7 +321,7 @@ func TestQueryUnknownNameFailsInTime(t *testing.T) {
 	}
 	// Without a DNS server the (replaced) system resolver answers at once.
 	q := bootstrap(t, ipcp.UDP4, irm, lo("127.0.0.1", 0), nil)
-	if err := q.Query(context.Background(), srvHash); !errors.Is(err, ctl.ErrName) || !errors.Is(err, errNoSysResolver) {
+	if err := q.Query(context.Background(), srvHash); !errors.Is(err, errs.ErrName) || !errors.Is(err, errNoSysResolver) {
 		t.Fatalf("Query = %v, want ErrName from the system resolver", err)
 	}
 }
@@ -332,7 +332,7 @@ func TestStaticEntriesChecked(t *testing.T) {
 		hash []byte
 		addr string
 	}{{srvHash[:8], "127.0.0.2"}, {srvHash, "::1"}, {srvHash, "0.0.0.0"}} {
-		if err := p.AddStatic(tc.hash, netip.MustParseAddr(tc.addr)); !errors.Is(err, ctl.ErrInvalid) {
+		if err := p.AddStatic(tc.hash, netip.MustParseAddr(tc.addr)); !errors.Is(err, errs.ErrInvalid) {
 			t.Errorf("AddStatic(%d-byte hash, %s) = %v, want ErrInvalid", len(tc.hash), tc.addr, err)
 		}
 	}
@@ -341,7 +341,7 @@ func TestStaticEntriesChecked(t *testing.T) {
 	}
 	q := newIPCP(ipcp.UDP6, 1, newFakeIRM(), nil)
 	_, err := q.Bootstrap(context.Background(), ipcp.Config{Layer: "l", UDP: &ipcp.UDPConfig{Addr: netip.MustParseAddr("127.0.0.1")}})
-	if !errors.Is(err, ctl.ErrInvalid) {
+	if !errors.Is(err, errs.ErrInvalid) {
 		t.Errorf("udp6 Bootstrap on an IPv4 address = %v, want ErrInvalid", err)
 	}
 }
@@ -371,7 +371,7 @@ func TestCloseReleasesEveryFlowOnce(t *testing.T) {
 			t.Errorf("flow %v reported %d times, want once", k, got[k])
 		}
 	}
-	if err := p.Query(context.Background(), srvHash); !errors.Is(err, ctl.ErrIPCPState) {
+	if err := p.Query(context.Background(), srvHash); !errors.Is(err, errs.ErrIPCPState) {
 		t.Errorf("Query after Close = %v, want ErrIPCPState", err)
 	}
 }

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/udp"
 	"github.com/o7s/ouroboros/stack/irm"
@@ -263,7 +263,7 @@ func TestNodeQueryUnknownName(t *testing.T) {
 	cli := attach(t, a, "cli")
 	start := time.Now()
 	_, err := cli.Alloc(ctxT(t, 5*time.Second), "nobody", qos.Raw)
-	if !errors.Is(err, ctl.ErrIPCP) {
+	if !errors.Is(err, errs.ErrIPCP) {
 		t.Fatalf("Alloc(nobody) = %v, want ErrIPCP", err)
 	}
 	if d := time.Since(start); d > irm.QueryTimeout+time.Second {

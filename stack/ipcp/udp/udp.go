@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 )
 
@@ -169,18 +169,18 @@ func (p *IPCP) network() string {
 func (p *IPCP) checkAddr(addr netip.Addr) (netip.Addr, error) {
 	switch {
 	case !addr.IsValid() || addr.IsUnspecified():
-		return addr, fmt.Errorf("%w: %v is not a usable address", ctl.ErrInvalid, addr)
+		return addr, fmt.Errorf("%w: %v is not a usable address", errs.ErrInvalid, addr)
 	case p.typ == ipcp.UDP4 && addr.Unmap().Is4():
 		return addr.Unmap(), nil
 	case p.typ == ipcp.UDP6 && addr.Is6():
 		return addr, nil
 	}
-	return addr, fmt.Errorf("%w: address %v does not suit a %v IPCP", ctl.ErrInvalid, addr, p.typ)
+	return addr, fmt.Errorf("%w: address %v does not suit a %v IPCP", errs.ErrInvalid, addr, p.typ)
 }
 
 func (p *IPCP) operational() error {
 	if p.state != ipcp.StateOperational {
-		return fmt.Errorf("%w: IPCP is %v, not operational", ctl.ErrIPCPState, p.state)
+		return fmt.Errorf("%w: IPCP is %v, not operational", errs.ErrIPCPState, p.state)
 	}
 	return nil
 }
@@ -191,10 +191,10 @@ func (p *IPCP) Bootstrap(_ context.Context, conf ipcp.Config) (ipcp.Layer, error
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.state != ipcp.StateBoot {
-		return ipcp.Layer{}, fmt.Errorf("%w: bootstrap needs state boot, IPCP is %v", ctl.ErrIPCPState, p.state)
+		return ipcp.Layer{}, fmt.Errorf("%w: bootstrap needs state boot, IPCP is %v", errs.ErrIPCPState, p.state)
 	}
 	if conf.Layer == "" || conf.UDP == nil {
-		return ipcp.Layer{}, fmt.Errorf("%w: a %v bootstrap needs a layer name and an address", ctl.ErrInvalid, p.typ)
+		return ipcp.Layer{}, fmt.Errorf("%w: a %v bootstrap needs a layer name and an address", errs.ErrInvalid, p.typ)
 	}
 	addr, err := p.checkAddr(conf.UDP.Addr)
 	if err != nil {
@@ -226,7 +226,7 @@ func (p *IPCP) Bootstrap(_ context.Context, conf ipcp.Config) (ipcp.Layer, error
 func (p *IPCP) listen(ap netip.AddrPort) (receiver, error) {
 	conn, err := net.ListenUDP(p.network(), net.UDPAddrFromAddrPort(ap))
 	if err != nil {
-		return nil, fmt.Errorf("%w: bind %v: %w", ctl.ErrResources, ap, err)
+		return nil, fmt.Errorf("%w: bind %v: %w", errs.ErrResources, ap, err)
 	}
 	// Best effort: the kernel caps both at its limits.
 	conn.SetReadBuffer(socketBuffer)
@@ -237,7 +237,7 @@ func (p *IPCP) listen(ap netip.AddrPort) (receiver, error) {
 	if !p.portable {
 		if rx, err = newReceiver(conn, bc, bufs); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("%w: %w", ctl.ErrResources, err)
+			return nil, fmt.Errorf("%w: %w", errs.ErrResources, err)
 		}
 	}
 	p.conn, p.bc = conn, bc

@@ -8,10 +8,10 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/connmgr"
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/enroll"
+	"github.com/o7s/ouroboros/stack/ipcp/connmgr"
+	"github.com/o7s/ouroboros/stack/ipcp/enroll"
 	"github.com/o7s/ouroboros/stack/qos"
 )
 
@@ -129,7 +129,7 @@ func (p *IPCP) Connect(ctx context.Context, dst, comp string, qs qos.Spec) error
 	case ipcp.CompMgmt:
 		name = connmgr.Management.Comp
 	default:
-		return fmt.Errorf("%w: unknown component %q", ctl.ErrInvalid, comp)
+		return fmt.Errorf("%w: unknown component %q", errs.ErrInvalid, comp)
 	}
 	local, _ := p.info(name)
 	lf, err := p.lower.LowerAlloc(ctx, p.id, dst, qs)
@@ -146,7 +146,7 @@ func (p *IPCP) Connect(ctx context.Context, dst, comp string, qs qos.Spec) error
 	}
 	if peer.Addr == uint64(p.addr) {
 		p.drop(lf)
-		return fmt.Errorf("%w: %s is this IPCP", ctl.ErrInvalid, dst)
+		return fmt.Errorf("%w: %s is this IPCP", errs.ErrInvalid, dst)
 	}
 	if len(dst) > 64 {
 		dst = dst[:64]
@@ -165,7 +165,7 @@ func (p *IPCP) Disconnect(dst, comp string) error {
 	}
 	p.mu.Unlock()
 	if c == nil {
-		return fmt.Errorf("%w: no %s connection to %s", ctl.ErrNotFound, comp, dst)
+		return fmt.Errorf("%w: no %s connection to %s", errs.ErrNotFound, comp, dst)
 	}
 	p.removeConn(c)
 	return nil

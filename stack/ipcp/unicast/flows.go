@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/dir"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/dt"
@@ -117,16 +117,16 @@ func (a *flowAllocator) resolve(ctx context.Context, hash []byte) (uint64, error
 		return addr, nil
 	case errors.Is(err, dir.ErrPending):
 	default:
-		return 0, fmt.Errorf("%w: the name is not in layer %s: %w", ctl.ErrName, a.p.layer.Name, err)
+		return 0, fmt.Errorf("%w: the name is not in layer %s: %w", errs.ErrName, a.p.layer.Name, err)
 	}
 	select {
 	case addr := <-w:
 		if addr == 0 {
-			return 0, fmt.Errorf("%w: the name is not in layer %s", ctl.ErrName, a.p.layer.Name)
+			return 0, fmt.Errorf("%w: the name is not in layer %s", errs.ErrName, a.p.layer.Name)
 		}
 		return addr, nil
 	case <-ctx.Done():
-		return 0, fmt.Errorf("%w: no answer from the directory of layer %s", ctl.ErrTimeout, a.p.layer.Name)
+		return 0, fmt.Errorf("%w: no answer from the directory of layer %s", errs.ErrTimeout, a.p.layer.Name)
 	case <-a.p.ctx.Done():
 		return 0, errClosed
 	}
@@ -154,7 +154,7 @@ func (p *IPCP) FlowAlloc(ctx context.Context, f ipcp.Flow, hash, data []byte) er
 	if old := a.flows[slot]; old != nil {
 		a.mu.Unlock()
 		f.End.Close()
-		return fmt.Errorf("%w: flow slot %d in use", ctl.ErrResources, slot)
+		return fmt.Errorf("%w: flow slot %d in use", errs.ErrResources, slot)
 	}
 	a.flows[slot] = fl
 	a.mu.Unlock()
@@ -235,7 +235,7 @@ func (a *flowAllocator) handle(b []byte) {
 		fl.reid.Store(m.SEID)
 		if m.Response != 0 {
 			fl.end.Close()
-			p.irm.FlowAllocReply(fl.key, fmt.Errorf("the peer refused the flow: %w", ctl.FromReply(&ctl.Msg{Result: m.Response})), 0, nil)
+			p.irm.FlowAllocReply(fl.key, fmt.Errorf("the peer refused the flow: %w", errs.Remote(m.Response, "")), 0, nil)
 			return
 		}
 		a.start(fl)
@@ -314,7 +314,7 @@ func (p *IPCP) FlowAllocResp(ctx context.Context, key ipcp.FlowKey, response err
 	if response != nil {
 		data = nil
 	}
-	msg := fa.AppendFlowReply(make([]byte, dt.HeaderLen, dt.HeaderLen+fa.MsgLen+len(data)), fl.reid.Load(), fl.leid, ctl.Result(response), data)
+	msg := fa.AppendFlowReply(make([]byte, dt.HeaderLen, dt.HeaderLen+fa.MsgLen+len(data)), fl.reid.Load(), fl.leid, errs.Code(response), data)
 	err := p.write(fl.raddr, qos.CubeBE, dtFAEID, msg)
 	if response != nil || err != nil {
 		if a.forget(fl) {

@@ -26,10 +26,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/ipcp/enroll"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/dir"
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/enroll"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/pff"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/routing"
 )
@@ -131,7 +131,7 @@ func (p *IPCP) Enroll(ctx context.Context, dst string) (ipcp.Layer, error) {
 	p.mu.Lock()
 	if p.started {
 		p.mu.Unlock()
-		return ipcp.Layer{}, fmt.Errorf("%w: in layer %s already", ctl.ErrIPCPState, p.layer.Name)
+		return ipcp.Layer{}, fmt.Errorf("%w: in layer %s already", errs.ErrIPCPState, p.layer.Name)
 	}
 	p.mu.Unlock()
 	c, err := enroll.Join(ctx, p.lower, p.id, dst, ipcp.Unicast, p.log, func(c enroll.Conf) error {
@@ -161,7 +161,7 @@ func (p *IPCP) start(layer ipcp.Layer, u ipcp.UnicastConfig) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.started {
-		return fmt.Errorf("%w: in layer %s already", ctl.ErrIPCPState, p.layer.Name)
+		return fmt.Errorf("%w: in layer %s already", errs.ErrIPCPState, p.layer.Name)
 	}
 	if p.ctx.Err() != nil {
 		return errClosed
@@ -337,7 +337,7 @@ func (p *IPCP) operational() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.started {
-		return fmt.Errorf("%w: not in a layer", ctl.ErrIPCPState)
+		return fmt.Errorf("%w: not in a layer", errs.ErrIPCPState)
 	}
 	if p.ctx.Err() != nil {
 		return errClosed

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/pb"
+	"github.com/o7s/ouroboros/stack/ipcp/pb"
 	"google.golang.org/protobuf/proto"
 )
 

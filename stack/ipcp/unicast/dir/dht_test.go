@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/pb"
+	"github.com/o7s/ouroboros/stack/ipcp/pb"
 	"google.golang.org/protobuf/proto"
 )
 

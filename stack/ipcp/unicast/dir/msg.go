@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/pb"
+	"github.com/o7s/ouroboros/stack/ipcp/pb"
 	"google.golang.org/protobuf/proto"
 )
 

@@ -16,7 +16,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/pb"
+	"github.com/o7s/ouroboros/stack/ipcp/pb"
 )
 
 // Syntaxes of the component protocols.

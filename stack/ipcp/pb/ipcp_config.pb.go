@@ -5,7 +5,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: stack/ipcp/unicast/pb/ipcp_config.proto
+// source: stack/ipcp/pb/ipcp_config.proto
 
 package pb
 
@@ -41,7 +41,7 @@ type LsConfigMsg struct {
 
 func (x *LsConfigMsg) Reset() {
 	*x = LsConfigMsg{}
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[0]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -53,7 +53,7 @@ func (x *LsConfigMsg) String() string {
 func (*LsConfigMsg) ProtoMessage() {}
 
 func (x *LsConfigMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[0]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -66,7 +66,7 @@ func (x *LsConfigMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LsConfigMsg.ProtoReflect.Descriptor instead.
 func (*LsConfigMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescGZIP(), []int{0}
+	return file_stack_ipcp_pb_ipcp_config_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *LsConfigMsg) GetPol() uint32 {
@@ -110,7 +110,7 @@ type RoutingConfigMsg struct {
 
 func (x *RoutingConfigMsg) Reset() {
 	*x = RoutingConfigMsg{}
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[1]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -122,7 +122,7 @@ func (x *RoutingConfigMsg) String() string {
 func (*RoutingConfigMsg) ProtoMessage() {}
 
 func (x *RoutingConfigMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[1]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -135,7 +135,7 @@ func (x *RoutingConfigMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoutingConfigMsg.ProtoReflect.Descriptor instead.
 func (*RoutingConfigMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescGZIP(), []int{1}
+	return file_stack_ipcp_pb_ipcp_config_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *RoutingConfigMsg) GetPol() uint32 {
@@ -168,7 +168,7 @@ type DtConfigMsg struct {
 
 func (x *DtConfigMsg) Reset() {
 	*x = DtConfigMsg{}
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[2]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -180,7 +180,7 @@ func (x *DtConfigMsg) String() string {
 func (*DtConfigMsg) ProtoMessage() {}
 
 func (x *DtConfigMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[2]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -193,7 +193,7 @@ func (x *DtConfigMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DtConfigMsg.ProtoReflect.Descriptor instead.
 func (*DtConfigMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescGZIP(), []int{2}
+	return file_stack_ipcp_pb_ipcp_config_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *DtConfigMsg) GetAddrSize() uint32 {
@@ -245,7 +245,7 @@ type DirDhtConfigMsg struct {
 
 func (x *DirDhtConfigMsg) Reset() {
 	*x = DirDhtConfigMsg{}
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[3]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -257,7 +257,7 @@ func (x *DirDhtConfigMsg) String() string {
 func (*DirDhtConfigMsg) ProtoMessage() {}
 
 func (x *DirDhtConfigMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[3]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -270,7 +270,7 @@ func (x *DirDhtConfigMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirDhtConfigMsg.ProtoReflect.Descriptor instead.
 func (*DirDhtConfigMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescGZIP(), []int{3}
+	return file_stack_ipcp_pb_ipcp_config_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *DirDhtConfigMsg) GetAlpha() uint32 {
@@ -327,7 +327,7 @@ type DirConfigMsg struct {
 
 func (x *DirConfigMsg) Reset() {
 	*x = DirConfigMsg{}
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[4]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +339,7 @@ func (x *DirConfigMsg) String() string {
 func (*DirConfigMsg) ProtoMessage() {}
 
 func (x *DirConfigMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[4]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +352,7 @@ func (x *DirConfigMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirConfigMsg.ProtoReflect.Descriptor instead.
 func (*DirConfigMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescGZIP(), []int{4}
+	return file_stack_ipcp_pb_ipcp_config_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DirConfigMsg) GetPol() uint32 {
@@ -384,7 +384,7 @@ type UniConfigMsg struct {
 
 func (x *UniConfigMsg) Reset() {
 	*x = UniConfigMsg{}
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[5]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -396,7 +396,7 @@ func (x *UniConfigMsg) String() string {
 func (*UniConfigMsg) ProtoMessage() {}
 
 func (x *UniConfigMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[5]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -409,7 +409,7 @@ func (x *UniConfigMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UniConfigMsg.ProtoReflect.Descriptor instead.
 func (*UniConfigMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescGZIP(), []int{5}
+	return file_stack_ipcp_pb_ipcp_config_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *UniConfigMsg) GetDt() *DtConfigMsg {
@@ -453,7 +453,7 @@ type EthConfigMsg struct {
 
 func (x *EthConfigMsg) Reset() {
 	*x = EthConfigMsg{}
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[6]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -465,7 +465,7 @@ func (x *EthConfigMsg) String() string {
 func (*EthConfigMsg) ProtoMessage() {}
 
 func (x *EthConfigMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[6]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -478,7 +478,7 @@ func (x *EthConfigMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EthConfigMsg.ProtoReflect.Descriptor instead.
 func (*EthConfigMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescGZIP(), []int{6}
+	return file_stack_ipcp_pb_ipcp_config_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *EthConfigMsg) GetDev() string {
@@ -509,7 +509,7 @@ type Udp4ConfigMsg struct {
 
 func (x *Udp4ConfigMsg) Reset() {
 	*x = Udp4ConfigMsg{}
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[7]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -521,7 +521,7 @@ func (x *Udp4ConfigMsg) String() string {
 func (*Udp4ConfigMsg) ProtoMessage() {}
 
 func (x *Udp4ConfigMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[7]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -534,7 +534,7 @@ func (x *Udp4ConfigMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Udp4ConfigMsg.ProtoReflect.Descriptor instead.
 func (*Udp4ConfigMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescGZIP(), []int{7}
+	return file_stack_ipcp_pb_ipcp_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Udp4ConfigMsg) GetIpAddr() uint32 {
@@ -572,7 +572,7 @@ type Udp6ConfigMsg struct {
 
 func (x *Udp6ConfigMsg) Reset() {
 	*x = Udp6ConfigMsg{}
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[8]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -584,7 +584,7 @@ func (x *Udp6ConfigMsg) String() string {
 func (*Udp6ConfigMsg) ProtoMessage() {}
 
 func (x *Udp6ConfigMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[8]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -597,7 +597,7 @@ func (x *Udp6ConfigMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Udp6ConfigMsg.ProtoReflect.Descriptor instead.
 func (*Udp6ConfigMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescGZIP(), []int{8}
+	return file_stack_ipcp_pb_ipcp_config_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Udp6ConfigMsg) GetIpAddr() []byte {
@@ -637,7 +637,7 @@ type IpcpConfigMsg struct {
 
 func (x *IpcpConfigMsg) Reset() {
 	*x = IpcpConfigMsg{}
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[9]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -649,7 +649,7 @@ func (x *IpcpConfigMsg) String() string {
 func (*IpcpConfigMsg) ProtoMessage() {}
 
 func (x *IpcpConfigMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes[9]
+	mi := &file_stack_ipcp_pb_ipcp_config_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -662,7 +662,7 @@ func (x *IpcpConfigMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpcpConfigMsg.ProtoReflect.Descriptor instead.
 func (*IpcpConfigMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescGZIP(), []int{9}
+	return file_stack_ipcp_pb_ipcp_config_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *IpcpConfigMsg) GetLayerInfo() *LayerInfoMsg {
@@ -707,11 +707,11 @@ func (x *IpcpConfigMsg) GetEth() *EthConfigMsg {
 	return nil
 }
 
-var File_stack_ipcp_unicast_pb_ipcp_config_proto protoreflect.FileDescriptor
+var File_stack_ipcp_pb_ipcp_config_proto protoreflect.FileDescriptor
 
-const file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDesc = "" +
+const file_stack_ipcp_pb_ipcp_config_proto_rawDesc = "" +
 	"\n" +
-	"'stack/ipcp/unicast/pb/ipcp_config.proto\x12\vo7s.unicast\x1a!stack/ipcp/unicast/pb/model.proto\"p\n" +
+	"\x1fstack/ipcp/pb/ipcp_config.proto\x12\vo7s.unicast\x1a\x19stack/ipcp/pb/model.proto\"p\n" +
 	"\rls_config_msg\x12\x10\n" +
 	"\x03pol\x18\x01 \x02(\rR\x03pol\x12\x19\n" +
 	"\bt_recalc\x18\x02 \x02(\rR\atRecalc\x12\x19\n" +
@@ -760,22 +760,22 @@ const file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDesc = "" +
 	"\aunicast\x18\x03 \x01(\v2\x1b.o7s.unicast.uni_config_msgR\aunicast\x120\n" +
 	"\x04udp4\x18\x04 \x01(\v2\x1c.o7s.unicast.udp4_config_msgR\x04udp4\x120\n" +
 	"\x04udp6\x18\x05 \x01(\v2\x1c.o7s.unicast.udp6_config_msgR\x04udp6\x12-\n" +
-	"\x03eth\x18\x06 \x01(\v2\x1b.o7s.unicast.eth_config_msgR\x03ethB0Z.github.com/o7s/ouroboros/stack/ipcp/unicast/pb"
+	"\x03eth\x18\x06 \x01(\v2\x1b.o7s.unicast.eth_config_msgR\x03ethB(Z&github.com/o7s/ouroboros/stack/ipcp/pb"
 
 var (
-	file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescOnce sync.Once
-	file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescData []byte
+	file_stack_ipcp_pb_ipcp_config_proto_rawDescOnce sync.Once
+	file_stack_ipcp_pb_ipcp_config_proto_rawDescData []byte
 )
 
-func file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescGZIP() []byte {
-	file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescOnce.Do(func() {
-		file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDesc), len(file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDesc)))
+func file_stack_ipcp_pb_ipcp_config_proto_rawDescGZIP() []byte {
+	file_stack_ipcp_pb_ipcp_config_proto_rawDescOnce.Do(func() {
+		file_stack_ipcp_pb_ipcp_config_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_stack_ipcp_pb_ipcp_config_proto_rawDesc), len(file_stack_ipcp_pb_ipcp_config_proto_rawDesc)))
 	})
-	return file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDescData
+	return file_stack_ipcp_pb_ipcp_config_proto_rawDescData
 }
 
-var file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
-var file_stack_ipcp_unicast_pb_ipcp_config_proto_goTypes = []any{
+var file_stack_ipcp_pb_ipcp_config_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_stack_ipcp_pb_ipcp_config_proto_goTypes = []any{
 	(*LsConfigMsg)(nil),      // 0: o7s.unicast.ls_config_msg
 	(*RoutingConfigMsg)(nil), // 1: o7s.unicast.routing_config_msg
 	(*DtConfigMsg)(nil),      // 2: o7s.unicast.dt_config_msg
@@ -788,7 +788,7 @@ var file_stack_ipcp_unicast_pb_ipcp_config_proto_goTypes = []any{
 	(*IpcpConfigMsg)(nil),    // 9: o7s.unicast.ipcp_config_msg
 	(*LayerInfoMsg)(nil),     // 10: o7s.unicast.layer_info_msg
 }
-var file_stack_ipcp_unicast_pb_ipcp_config_proto_depIdxs = []int32{
+var file_stack_ipcp_pb_ipcp_config_proto_depIdxs = []int32{
 	0,  // 0: o7s.unicast.routing_config_msg.ls:type_name -> o7s.unicast.ls_config_msg
 	1,  // 1: o7s.unicast.dt_config_msg.routing:type_name -> o7s.unicast.routing_config_msg
 	3,  // 2: o7s.unicast.dir_config_msg.dht:type_name -> o7s.unicast.dir_dht_config_msg
@@ -806,27 +806,27 @@ var file_stack_ipcp_unicast_pb_ipcp_config_proto_depIdxs = []int32{
 	0,  // [0:10] is the sub-list for field type_name
 }
 
-func init() { file_stack_ipcp_unicast_pb_ipcp_config_proto_init() }
-func file_stack_ipcp_unicast_pb_ipcp_config_proto_init() {
-	if File_stack_ipcp_unicast_pb_ipcp_config_proto != nil {
+func init() { file_stack_ipcp_pb_ipcp_config_proto_init() }
+func file_stack_ipcp_pb_ipcp_config_proto_init() {
+	if File_stack_ipcp_pb_ipcp_config_proto != nil {
 		return
 	}
-	file_stack_ipcp_unicast_pb_model_proto_init()
+	file_stack_ipcp_pb_model_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDesc), len(file_stack_ipcp_unicast_pb_ipcp_config_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stack_ipcp_pb_ipcp_config_proto_rawDesc), len(file_stack_ipcp_pb_ipcp_config_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_stack_ipcp_unicast_pb_ipcp_config_proto_goTypes,
-		DependencyIndexes: file_stack_ipcp_unicast_pb_ipcp_config_proto_depIdxs,
-		MessageInfos:      file_stack_ipcp_unicast_pb_ipcp_config_proto_msgTypes,
+		GoTypes:           file_stack_ipcp_pb_ipcp_config_proto_goTypes,
+		DependencyIndexes: file_stack_ipcp_pb_ipcp_config_proto_depIdxs,
+		MessageInfos:      file_stack_ipcp_pb_ipcp_config_proto_msgTypes,
 	}.Build()
-	File_stack_ipcp_unicast_pb_ipcp_config_proto = out.File
-	file_stack_ipcp_unicast_pb_ipcp_config_proto_goTypes = nil
-	file_stack_ipcp_unicast_pb_ipcp_config_proto_depIdxs = nil
+	File_stack_ipcp_pb_ipcp_config_proto = out.File
+	file_stack_ipcp_pb_ipcp_config_proto_goTypes = nil
+	file_stack_ipcp_pb_ipcp_config_proto_depIdxs = nil
 }

@@ -5,7 +5,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: stack/ipcp/unicast/pb/cep.proto
+// source: stack/ipcp/pb/cep.proto
 
 package pb
 
@@ -36,7 +36,7 @@ type FixedConcSyntaxMsg struct {
 
 func (x *FixedConcSyntaxMsg) Reset() {
 	*x = FixedConcSyntaxMsg{}
-	mi := &file_stack_ipcp_unicast_pb_cep_proto_msgTypes[0]
+	mi := &file_stack_ipcp_pb_cep_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +48,7 @@ func (x *FixedConcSyntaxMsg) String() string {
 func (*FixedConcSyntaxMsg) ProtoMessage() {}
 
 func (x *FixedConcSyntaxMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_cep_proto_msgTypes[0]
+	mi := &file_stack_ipcp_pb_cep_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +61,7 @@ func (x *FixedConcSyntaxMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FixedConcSyntaxMsg.ProtoReflect.Descriptor instead.
 func (*FixedConcSyntaxMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_cep_proto_rawDescGZIP(), []int{0}
+	return file_stack_ipcp_pb_cep_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *FixedConcSyntaxMsg) GetFids() []uint32 {
@@ -101,7 +101,7 @@ type CepMsg struct {
 
 func (x *CepMsg) Reset() {
 	*x = CepMsg{}
-	mi := &file_stack_ipcp_unicast_pb_cep_proto_msgTypes[1]
+	mi := &file_stack_ipcp_pb_cep_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -113,7 +113,7 @@ func (x *CepMsg) String() string {
 func (*CepMsg) ProtoMessage() {}
 
 func (x *CepMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_cep_proto_msgTypes[1]
+	mi := &file_stack_ipcp_pb_cep_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -126,7 +126,7 @@ func (x *CepMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CepMsg.ProtoReflect.Descriptor instead.
 func (*CepMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_cep_proto_rawDescGZIP(), []int{1}
+	return file_stack_ipcp_pb_cep_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *CepMsg) GetCompName() string {
@@ -185,11 +185,11 @@ func (x *CepMsg) GetAddress() uint64 {
 	return 0
 }
 
-var File_stack_ipcp_unicast_pb_cep_proto protoreflect.FileDescriptor
+var File_stack_ipcp_pb_cep_proto protoreflect.FileDescriptor
 
-const file_stack_ipcp_unicast_pb_cep_proto_rawDesc = "" +
+const file_stack_ipcp_pb_cep_proto_rawDesc = "" +
 	"\n" +
-	"\x1fstack/ipcp/unicast/pb/cep.proto\x12\vo7s.unicast\"?\n" +
+	"\x17stack/ipcp/pb/cep.proto\x12\vo7s.unicast\"?\n" +
 	"\x15fixed_conc_syntax_msg\x12\x12\n" +
 	"\x04fids\x18\x01 \x03(\rR\x04fids\x12\x12\n" +
 	"\x04lens\x18\x02 \x03(\rR\x04lens\"\xa9\x02\n" +
@@ -204,26 +204,26 @@ const file_stack_ipcp_unicast_pb_cep_proto_rawDesc = "" +
 	"suppSyntax\x12C\n" +
 	"\vsyntax_spec\x18\a \x01(\v2\".o7s.unicast.fixed_conc_syntax_msgR\n" +
 	"syntaxSpec\x12\x18\n" +
-	"\aaddress\x18\b \x02(\x04R\aaddressB0Z.github.com/o7s/ouroboros/stack/ipcp/unicast/pb"
+	"\aaddress\x18\b \x02(\x04R\aaddressB(Z&github.com/o7s/ouroboros/stack/ipcp/pb"
 
 var (
-	file_stack_ipcp_unicast_pb_cep_proto_rawDescOnce sync.Once
-	file_stack_ipcp_unicast_pb_cep_proto_rawDescData []byte
+	file_stack_ipcp_pb_cep_proto_rawDescOnce sync.Once
+	file_stack_ipcp_pb_cep_proto_rawDescData []byte
 )
 
-func file_stack_ipcp_unicast_pb_cep_proto_rawDescGZIP() []byte {
-	file_stack_ipcp_unicast_pb_cep_proto_rawDescOnce.Do(func() {
-		file_stack_ipcp_unicast_pb_cep_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_stack_ipcp_unicast_pb_cep_proto_rawDesc), len(file_stack_ipcp_unicast_pb_cep_proto_rawDesc)))
+func file_stack_ipcp_pb_cep_proto_rawDescGZIP() []byte {
+	file_stack_ipcp_pb_cep_proto_rawDescOnce.Do(func() {
+		file_stack_ipcp_pb_cep_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_stack_ipcp_pb_cep_proto_rawDesc), len(file_stack_ipcp_pb_cep_proto_rawDesc)))
 	})
-	return file_stack_ipcp_unicast_pb_cep_proto_rawDescData
+	return file_stack_ipcp_pb_cep_proto_rawDescData
 }
 
-var file_stack_ipcp_unicast_pb_cep_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
-var file_stack_ipcp_unicast_pb_cep_proto_goTypes = []any{
+var file_stack_ipcp_pb_cep_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_stack_ipcp_pb_cep_proto_goTypes = []any{
 	(*FixedConcSyntaxMsg)(nil), // 0: o7s.unicast.fixed_conc_syntax_msg
 	(*CepMsg)(nil),             // 1: o7s.unicast.cep_msg
 }
-var file_stack_ipcp_unicast_pb_cep_proto_depIdxs = []int32{
+var file_stack_ipcp_pb_cep_proto_depIdxs = []int32{
 	0, // 0: o7s.unicast.cep_msg.syntax_spec:type_name -> o7s.unicast.fixed_conc_syntax_msg
 	1, // [1:1] is the sub-list for method output_type
 	1, // [1:1] is the sub-list for method input_type
@@ -232,26 +232,26 @@ var file_stack_ipcp_unicast_pb_cep_proto_depIdxs = []int32{
 	0, // [0:1] is the sub-list for field type_name
 }
 
-func init() { file_stack_ipcp_unicast_pb_cep_proto_init() }
-func file_stack_ipcp_unicast_pb_cep_proto_init() {
-	if File_stack_ipcp_unicast_pb_cep_proto != nil {
+func init() { file_stack_ipcp_pb_cep_proto_init() }
+func file_stack_ipcp_pb_cep_proto_init() {
+	if File_stack_ipcp_pb_cep_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stack_ipcp_unicast_pb_cep_proto_rawDesc), len(file_stack_ipcp_unicast_pb_cep_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stack_ipcp_pb_cep_proto_rawDesc), len(file_stack_ipcp_pb_cep_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_stack_ipcp_unicast_pb_cep_proto_goTypes,
-		DependencyIndexes: file_stack_ipcp_unicast_pb_cep_proto_depIdxs,
-		MessageInfos:      file_stack_ipcp_unicast_pb_cep_proto_msgTypes,
+		GoTypes:           file_stack_ipcp_pb_cep_proto_goTypes,
+		DependencyIndexes: file_stack_ipcp_pb_cep_proto_depIdxs,
+		MessageInfos:      file_stack_ipcp_pb_cep_proto_msgTypes,
 	}.Build()
-	File_stack_ipcp_unicast_pb_cep_proto = out.File
-	file_stack_ipcp_unicast_pb_cep_proto_goTypes = nil
-	file_stack_ipcp_unicast_pb_cep_proto_depIdxs = nil
+	File_stack_ipcp_pb_cep_proto = out.File
+	file_stack_ipcp_pb_cep_proto_goTypes = nil
+	file_stack_ipcp_pb_cep_proto_depIdxs = nil
 }

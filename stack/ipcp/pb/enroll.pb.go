@@ -6,7 +6,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: stack/ipcp/unicast/pb/enroll.proto
+// source: stack/ipcp/pb/enroll.proto
 
 package pb
 
@@ -36,7 +36,7 @@ type EnrollReqMsg struct {
 
 func (x *EnrollReqMsg) Reset() {
 	*x = EnrollReqMsg{}
-	mi := &file_stack_ipcp_unicast_pb_enroll_proto_msgTypes[0]
+	mi := &file_stack_ipcp_pb_enroll_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +48,7 @@ func (x *EnrollReqMsg) String() string {
 func (*EnrollReqMsg) ProtoMessage() {}
 
 func (x *EnrollReqMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_enroll_proto_msgTypes[0]
+	mi := &file_stack_ipcp_pb_enroll_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +61,7 @@ func (x *EnrollReqMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrollReqMsg.ProtoReflect.Descriptor instead.
 func (*EnrollReqMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_enroll_proto_rawDescGZIP(), []int{0}
+	return file_stack_ipcp_pb_enroll_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *EnrollReqMsg) GetId() []byte {
@@ -89,7 +89,7 @@ type EnrollRespMsg struct {
 
 func (x *EnrollRespMsg) Reset() {
 	*x = EnrollRespMsg{}
-	mi := &file_stack_ipcp_unicast_pb_enroll_proto_msgTypes[1]
+	mi := &file_stack_ipcp_pb_enroll_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -101,7 +101,7 @@ func (x *EnrollRespMsg) String() string {
 func (*EnrollRespMsg) ProtoMessage() {}
 
 func (x *EnrollRespMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_enroll_proto_msgTypes[1]
+	mi := &file_stack_ipcp_pb_enroll_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -114,7 +114,7 @@ func (x *EnrollRespMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrollRespMsg.ProtoReflect.Descriptor instead.
 func (*EnrollRespMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_enroll_proto_rawDescGZIP(), []int{1}
+	return file_stack_ipcp_pb_enroll_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *EnrollRespMsg) GetId() []byte {
@@ -164,7 +164,7 @@ type EnrollAckMsg struct {
 
 func (x *EnrollAckMsg) Reset() {
 	*x = EnrollAckMsg{}
-	mi := &file_stack_ipcp_unicast_pb_enroll_proto_msgTypes[2]
+	mi := &file_stack_ipcp_pb_enroll_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -176,7 +176,7 @@ func (x *EnrollAckMsg) String() string {
 func (*EnrollAckMsg) ProtoMessage() {}
 
 func (x *EnrollAckMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_enroll_proto_msgTypes[2]
+	mi := &file_stack_ipcp_pb_enroll_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -189,7 +189,7 @@ func (x *EnrollAckMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrollAckMsg.ProtoReflect.Descriptor instead.
 func (*EnrollAckMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_enroll_proto_rawDescGZIP(), []int{2}
+	return file_stack_ipcp_pb_enroll_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *EnrollAckMsg) GetId() []byte {
@@ -206,11 +206,11 @@ func (x *EnrollAckMsg) GetResult() int32 {
 	return 0
 }
 
-var File_stack_ipcp_unicast_pb_enroll_proto protoreflect.FileDescriptor
+var File_stack_ipcp_pb_enroll_proto protoreflect.FileDescriptor
 
-const file_stack_ipcp_unicast_pb_enroll_proto_rawDesc = "" +
+const file_stack_ipcp_pb_enroll_proto_rawDesc = "" +
 	"\n" +
-	"\"stack/ipcp/unicast/pb/enroll.proto\x12\vo7s.unicast\x1a'stack/ipcp/unicast/pb/ipcp_config.proto\" \n" +
+	"\x1astack/ipcp/pb/enroll.proto\x12\vo7s.unicast\x1a\x1fstack/ipcp/pb/ipcp_config.proto\" \n" +
 	"\x0eenroll_req_msg\x12\x0e\n" +
 	"\x02id\x18\x01 \x02(\fR\x02id\"\x9b\x01\n" +
 	"\x0fenroll_resp_msg\x12\x0e\n" +
@@ -221,28 +221,28 @@ const file_stack_ipcp_unicast_pb_enroll_proto_rawDesc = "" +
 	"\x04conf\x18\x05 \x01(\v2\x1c.o7s.unicast.ipcp_config_msgR\x04conf\"8\n" +
 	"\x0eenroll_ack_msg\x12\x0e\n" +
 	"\x02id\x18\x01 \x02(\fR\x02id\x12\x16\n" +
-	"\x06result\x18\x02 \x02(\x05R\x06resultB0Z.github.com/o7s/ouroboros/stack/ipcp/unicast/pb"
+	"\x06result\x18\x02 \x02(\x05R\x06resultB(Z&github.com/o7s/ouroboros/stack/ipcp/pb"
 
 var (
-	file_stack_ipcp_unicast_pb_enroll_proto_rawDescOnce sync.Once
-	file_stack_ipcp_unicast_pb_enroll_proto_rawDescData []byte
+	file_stack_ipcp_pb_enroll_proto_rawDescOnce sync.Once
+	file_stack_ipcp_pb_enroll_proto_rawDescData []byte
 )
 
-func file_stack_ipcp_unicast_pb_enroll_proto_rawDescGZIP() []byte {
-	file_stack_ipcp_unicast_pb_enroll_proto_rawDescOnce.Do(func() {
-		file_stack_ipcp_unicast_pb_enroll_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_stack_ipcp_unicast_pb_enroll_proto_rawDesc), len(file_stack_ipcp_unicast_pb_enroll_proto_rawDesc)))
+func file_stack_ipcp_pb_enroll_proto_rawDescGZIP() []byte {
+	file_stack_ipcp_pb_enroll_proto_rawDescOnce.Do(func() {
+		file_stack_ipcp_pb_enroll_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_stack_ipcp_pb_enroll_proto_rawDesc), len(file_stack_ipcp_pb_enroll_proto_rawDesc)))
 	})
-	return file_stack_ipcp_unicast_pb_enroll_proto_rawDescData
+	return file_stack_ipcp_pb_enroll_proto_rawDescData
 }
 
-var file_stack_ipcp_unicast_pb_enroll_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
-var file_stack_ipcp_unicast_pb_enroll_proto_goTypes = []any{
+var file_stack_ipcp_pb_enroll_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_stack_ipcp_pb_enroll_proto_goTypes = []any{
 	(*EnrollReqMsg)(nil),  // 0: o7s.unicast.enroll_req_msg
 	(*EnrollRespMsg)(nil), // 1: o7s.unicast.enroll_resp_msg
 	(*EnrollAckMsg)(nil),  // 2: o7s.unicast.enroll_ack_msg
 	(*IpcpConfigMsg)(nil), // 3: o7s.unicast.ipcp_config_msg
 }
-var file_stack_ipcp_unicast_pb_enroll_proto_depIdxs = []int32{
+var file_stack_ipcp_pb_enroll_proto_depIdxs = []int32{
 	3, // 0: o7s.unicast.enroll_resp_msg.conf:type_name -> o7s.unicast.ipcp_config_msg
 	1, // [1:1] is the sub-list for method output_type
 	1, // [1:1] is the sub-list for method input_type
@@ -251,27 +251,27 @@ var file_stack_ipcp_unicast_pb_enroll_proto_depIdxs = []int32{
 	0, // [0:1] is the sub-list for field type_name
 }
 
-func init() { file_stack_ipcp_unicast_pb_enroll_proto_init() }
-func file_stack_ipcp_unicast_pb_enroll_proto_init() {
-	if File_stack_ipcp_unicast_pb_enroll_proto != nil {
+func init() { file_stack_ipcp_pb_enroll_proto_init() }
+func file_stack_ipcp_pb_enroll_proto_init() {
+	if File_stack_ipcp_pb_enroll_proto != nil {
 		return
 	}
-	file_stack_ipcp_unicast_pb_ipcp_config_proto_init()
+	file_stack_ipcp_pb_ipcp_config_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stack_ipcp_unicast_pb_enroll_proto_rawDesc), len(file_stack_ipcp_unicast_pb_enroll_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stack_ipcp_pb_enroll_proto_rawDesc), len(file_stack_ipcp_pb_enroll_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_stack_ipcp_unicast_pb_enroll_proto_goTypes,
-		DependencyIndexes: file_stack_ipcp_unicast_pb_enroll_proto_depIdxs,
-		MessageInfos:      file_stack_ipcp_unicast_pb_enroll_proto_msgTypes,
+		GoTypes:           file_stack_ipcp_pb_enroll_proto_goTypes,
+		DependencyIndexes: file_stack_ipcp_pb_enroll_proto_depIdxs,
+		MessageInfos:      file_stack_ipcp_pb_enroll_proto_msgTypes,
 	}.Build()
-	File_stack_ipcp_unicast_pb_enroll_proto = out.File
-	file_stack_ipcp_unicast_pb_enroll_proto_goTypes = nil
-	file_stack_ipcp_unicast_pb_enroll_proto_depIdxs = nil
+	File_stack_ipcp_pb_enroll_proto = out.File
+	file_stack_ipcp_pb_enroll_proto_goTypes = nil
+	file_stack_ipcp_pb_enroll_proto_depIdxs = nil
 }

@@ -9,7 +9,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: stack/ipcp/unicast/pb/model.proto
+// source: stack/ipcp/pb/model.proto
 
 package pb
 
@@ -41,7 +41,7 @@ type LayerInfoMsg struct {
 
 func (x *LayerInfoMsg) Reset() {
 	*x = LayerInfoMsg{}
-	mi := &file_stack_ipcp_unicast_pb_model_proto_msgTypes[0]
+	mi := &file_stack_ipcp_pb_model_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -53,7 +53,7 @@ func (x *LayerInfoMsg) String() string {
 func (*LayerInfoMsg) ProtoMessage() {}
 
 func (x *LayerInfoMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_model_proto_msgTypes[0]
+	mi := &file_stack_ipcp_pb_model_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -66,7 +66,7 @@ func (x *LayerInfoMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LayerInfoMsg.ProtoReflect.Descriptor instead.
 func (*LayerInfoMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_model_proto_rawDescGZIP(), []int{0}
+	return file_stack_ipcp_pb_model_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *LayerInfoMsg) GetName() string {
@@ -83,32 +83,32 @@ func (x *LayerInfoMsg) GetDirHashAlgo() uint32 {
 	return 0
 }
 
-var File_stack_ipcp_unicast_pb_model_proto protoreflect.FileDescriptor
+var File_stack_ipcp_pb_model_proto protoreflect.FileDescriptor
 
-const file_stack_ipcp_unicast_pb_model_proto_rawDesc = "" +
+const file_stack_ipcp_pb_model_proto_rawDesc = "" +
 	"\n" +
-	"!stack/ipcp/unicast/pb/model.proto\x12\vo7s.unicast\"H\n" +
+	"\x19stack/ipcp/pb/model.proto\x12\vo7s.unicast\"H\n" +
 	"\x0elayer_info_msg\x12\x12\n" +
 	"\x04name\x18\x01 \x02(\tR\x04name\x12\"\n" +
-	"\rdir_hash_algo\x18\x02 \x02(\rR\vdirHashAlgoB0Z.github.com/o7s/ouroboros/stack/ipcp/unicast/pb"
+	"\rdir_hash_algo\x18\x02 \x02(\rR\vdirHashAlgoB(Z&github.com/o7s/ouroboros/stack/ipcp/pb"
 
 var (
-	file_stack_ipcp_unicast_pb_model_proto_rawDescOnce sync.Once
-	file_stack_ipcp_unicast_pb_model_proto_rawDescData []byte
+	file_stack_ipcp_pb_model_proto_rawDescOnce sync.Once
+	file_stack_ipcp_pb_model_proto_rawDescData []byte
 )
 
-func file_stack_ipcp_unicast_pb_model_proto_rawDescGZIP() []byte {
-	file_stack_ipcp_unicast_pb_model_proto_rawDescOnce.Do(func() {
-		file_stack_ipcp_unicast_pb_model_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_stack_ipcp_unicast_pb_model_proto_rawDesc), len(file_stack_ipcp_unicast_pb_model_proto_rawDesc)))
+func file_stack_ipcp_pb_model_proto_rawDescGZIP() []byte {
+	file_stack_ipcp_pb_model_proto_rawDescOnce.Do(func() {
+		file_stack_ipcp_pb_model_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_stack_ipcp_pb_model_proto_rawDesc), len(file_stack_ipcp_pb_model_proto_rawDesc)))
 	})
-	return file_stack_ipcp_unicast_pb_model_proto_rawDescData
+	return file_stack_ipcp_pb_model_proto_rawDescData
 }
 
-var file_stack_ipcp_unicast_pb_model_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
-var file_stack_ipcp_unicast_pb_model_proto_goTypes = []any{
+var file_stack_ipcp_pb_model_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_stack_ipcp_pb_model_proto_goTypes = []any{
 	(*LayerInfoMsg)(nil), // 0: o7s.unicast.layer_info_msg
 }
-var file_stack_ipcp_unicast_pb_model_proto_depIdxs = []int32{
+var file_stack_ipcp_pb_model_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
 	0, // [0:0] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
@@ -116,26 +116,26 @@ var file_stack_ipcp_unicast_pb_model_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for field type_name
 }
 
-func init() { file_stack_ipcp_unicast_pb_model_proto_init() }
-func file_stack_ipcp_unicast_pb_model_proto_init() {
-	if File_stack_ipcp_unicast_pb_model_proto != nil {
+func init() { file_stack_ipcp_pb_model_proto_init() }
+func file_stack_ipcp_pb_model_proto_init() {
+	if File_stack_ipcp_pb_model_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stack_ipcp_unicast_pb_model_proto_rawDesc), len(file_stack_ipcp_unicast_pb_model_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stack_ipcp_pb_model_proto_rawDesc), len(file_stack_ipcp_pb_model_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   1,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_stack_ipcp_unicast_pb_model_proto_goTypes,
-		DependencyIndexes: file_stack_ipcp_unicast_pb_model_proto_depIdxs,
-		MessageInfos:      file_stack_ipcp_unicast_pb_model_proto_msgTypes,
+		GoTypes:           file_stack_ipcp_pb_model_proto_goTypes,
+		DependencyIndexes: file_stack_ipcp_pb_model_proto_depIdxs,
+		MessageInfos:      file_stack_ipcp_pb_model_proto_msgTypes,
 	}.Build()
-	File_stack_ipcp_unicast_pb_model_proto = out.File
-	file_stack_ipcp_unicast_pb_model_proto_goTypes = nil
-	file_stack_ipcp_unicast_pb_model_proto_depIdxs = nil
+	File_stack_ipcp_pb_model_proto = out.File
+	file_stack_ipcp_pb_model_proto_goTypes = nil
+	file_stack_ipcp_pb_model_proto_depIdxs = nil
 }

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/o7s/ouroboros/stack/ipcp"
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/pb"
+	"github.com/o7s/ouroboros/stack/ipcp/pb"
 )
 
 // Golden OEP encodings, worked out by hand from the proto2 wire rules: a key

@@ -4,7 +4,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: stack/ipcp/unicast/pb/dht.proto
+// source: stack/ipcp/pb/dht.proto
 
 package pb
 
@@ -34,7 +34,7 @@ type DhtContactMsg struct {
 
 func (x *DhtContactMsg) Reset() {
 	*x = DhtContactMsg{}
-	mi := &file_stack_ipcp_unicast_pb_dht_proto_msgTypes[0]
+	mi := &file_stack_ipcp_pb_dht_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -46,7 +46,7 @@ func (x *DhtContactMsg) String() string {
 func (*DhtContactMsg) ProtoMessage() {}
 
 func (x *DhtContactMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_dht_proto_msgTypes[0]
+	mi := &file_stack_ipcp_pb_dht_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -59,7 +59,7 @@ func (x *DhtContactMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DhtContactMsg.ProtoReflect.Descriptor instead.
 func (*DhtContactMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_dht_proto_rawDescGZIP(), []int{0}
+	return file_stack_ipcp_pb_dht_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *DhtContactMsg) GetId() []byte {
@@ -88,7 +88,7 @@ type DhtFindReqMsg struct {
 
 func (x *DhtFindReqMsg) Reset() {
 	*x = DhtFindReqMsg{}
-	mi := &file_stack_ipcp_unicast_pb_dht_proto_msgTypes[1]
+	mi := &file_stack_ipcp_pb_dht_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -100,7 +100,7 @@ func (x *DhtFindReqMsg) String() string {
 func (*DhtFindReqMsg) ProtoMessage() {}
 
 func (x *DhtFindReqMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_dht_proto_msgTypes[1]
+	mi := &file_stack_ipcp_pb_dht_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -113,7 +113,7 @@ func (x *DhtFindReqMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DhtFindReqMsg.ProtoReflect.Descriptor instead.
 func (*DhtFindReqMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_dht_proto_rawDescGZIP(), []int{1}
+	return file_stack_ipcp_pb_dht_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *DhtFindReqMsg) GetCookie() uint64 {
@@ -142,7 +142,7 @@ type DhtFindNodeRspMsg struct {
 
 func (x *DhtFindNodeRspMsg) Reset() {
 	*x = DhtFindNodeRspMsg{}
-	mi := &file_stack_ipcp_unicast_pb_dht_proto_msgTypes[2]
+	mi := &file_stack_ipcp_pb_dht_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -154,7 +154,7 @@ func (x *DhtFindNodeRspMsg) String() string {
 func (*DhtFindNodeRspMsg) ProtoMessage() {}
 
 func (x *DhtFindNodeRspMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_dht_proto_msgTypes[2]
+	mi := &file_stack_ipcp_pb_dht_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -167,7 +167,7 @@ func (x *DhtFindNodeRspMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DhtFindNodeRspMsg.ProtoReflect.Descriptor instead.
 func (*DhtFindNodeRspMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_dht_proto_rawDescGZIP(), []int{2}
+	return file_stack_ipcp_pb_dht_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *DhtFindNodeRspMsg) GetCookie() uint64 {
@@ -201,7 +201,7 @@ type DhtFindValueRspMsg struct {
 
 func (x *DhtFindValueRspMsg) Reset() {
 	*x = DhtFindValueRspMsg{}
-	mi := &file_stack_ipcp_unicast_pb_dht_proto_msgTypes[3]
+	mi := &file_stack_ipcp_pb_dht_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -213,7 +213,7 @@ func (x *DhtFindValueRspMsg) String() string {
 func (*DhtFindValueRspMsg) ProtoMessage() {}
 
 func (x *DhtFindValueRspMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_dht_proto_msgTypes[3]
+	mi := &file_stack_ipcp_pb_dht_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -226,7 +226,7 @@ func (x *DhtFindValueRspMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DhtFindValueRspMsg.ProtoReflect.Descriptor instead.
 func (*DhtFindValueRspMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_dht_proto_rawDescGZIP(), []int{3}
+	return file_stack_ipcp_pb_dht_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *DhtFindValueRspMsg) GetValues() [][]byte {
@@ -249,7 +249,7 @@ type DhtStoreMsg struct {
 
 func (x *DhtStoreMsg) Reset() {
 	*x = DhtStoreMsg{}
-	mi := &file_stack_ipcp_unicast_pb_dht_proto_msgTypes[4]
+	mi := &file_stack_ipcp_pb_dht_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -261,7 +261,7 @@ func (x *DhtStoreMsg) String() string {
 func (*DhtStoreMsg) ProtoMessage() {}
 
 func (x *DhtStoreMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_dht_proto_msgTypes[4]
+	mi := &file_stack_ipcp_pb_dht_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -274,7 +274,7 @@ func (x *DhtStoreMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DhtStoreMsg.ProtoReflect.Descriptor instead.
 func (*DhtStoreMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_dht_proto_rawDescGZIP(), []int{4}
+	return file_stack_ipcp_pb_dht_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DhtStoreMsg) GetKey() []byte {
@@ -315,7 +315,7 @@ type DhtMsg struct {
 
 func (x *DhtMsg) Reset() {
 	*x = DhtMsg{}
-	mi := &file_stack_ipcp_unicast_pb_dht_proto_msgTypes[5]
+	mi := &file_stack_ipcp_pb_dht_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -327,7 +327,7 @@ func (x *DhtMsg) String() string {
 func (*DhtMsg) ProtoMessage() {}
 
 func (x *DhtMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_stack_ipcp_unicast_pb_dht_proto_msgTypes[5]
+	mi := &file_stack_ipcp_pb_dht_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -340,7 +340,7 @@ func (x *DhtMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DhtMsg.ProtoReflect.Descriptor instead.
 func (*DhtMsg) Descriptor() ([]byte, []int) {
-	return file_stack_ipcp_unicast_pb_dht_proto_rawDescGZIP(), []int{5}
+	return file_stack_ipcp_pb_dht_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DhtMsg) GetCode() uint32 {
@@ -385,11 +385,11 @@ func (x *DhtMsg) GetVal() *DhtFindValueRspMsg {
 	return nil
 }
 
-var File_stack_ipcp_unicast_pb_dht_proto protoreflect.FileDescriptor
+var File_stack_ipcp_pb_dht_proto protoreflect.FileDescriptor
 
-const file_stack_ipcp_unicast_pb_dht_proto_rawDesc = "" +
+const file_stack_ipcp_pb_dht_proto_rawDesc = "" +
 	"\n" +
-	"\x1fstack/ipcp/unicast/pb/dht.proto\x12\vo7s.unicast\"5\n" +
+	"\x17stack/ipcp/pb/dht.proto\x12\vo7s.unicast\"5\n" +
 	"\x0fdht_contact_msg\x12\x0e\n" +
 	"\x02id\x18\x01 \x02(\fR\x02id\x12\x12\n" +
 	"\x04addr\x18\x02 \x02(\x04R\x04addr\"<\n" +
@@ -412,22 +412,22 @@ const file_stack_ipcp_unicast_pb_dht_proto_rawDesc = "" +
 	"\x05store\x18\x03 \x01(\v2\x1a.o7s.unicast.dht_store_msgR\x05store\x121\n" +
 	"\x04find\x18\x04 \x01(\v2\x1d.o7s.unicast.dht_find_req_msgR\x04find\x126\n" +
 	"\x04node\x18\x05 \x01(\v2\".o7s.unicast.dht_find_node_rsp_msgR\x04node\x125\n" +
-	"\x03val\x18\x06 \x01(\v2#.o7s.unicast.dht_find_value_rsp_msgR\x03valB0Z.github.com/o7s/ouroboros/stack/ipcp/unicast/pb"
+	"\x03val\x18\x06 \x01(\v2#.o7s.unicast.dht_find_value_rsp_msgR\x03valB(Z&github.com/o7s/ouroboros/stack/ipcp/pb"
 
 var (
-	file_stack_ipcp_unicast_pb_dht_proto_rawDescOnce sync.Once
-	file_stack_ipcp_unicast_pb_dht_proto_rawDescData []byte
+	file_stack_ipcp_pb_dht_proto_rawDescOnce sync.Once
+	file_stack_ipcp_pb_dht_proto_rawDescData []byte
 )
 
-func file_stack_ipcp_unicast_pb_dht_proto_rawDescGZIP() []byte {
-	file_stack_ipcp_unicast_pb_dht_proto_rawDescOnce.Do(func() {
-		file_stack_ipcp_unicast_pb_dht_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_stack_ipcp_unicast_pb_dht_proto_rawDesc), len(file_stack_ipcp_unicast_pb_dht_proto_rawDesc)))
+func file_stack_ipcp_pb_dht_proto_rawDescGZIP() []byte {
+	file_stack_ipcp_pb_dht_proto_rawDescOnce.Do(func() {
+		file_stack_ipcp_pb_dht_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_stack_ipcp_pb_dht_proto_rawDesc), len(file_stack_ipcp_pb_dht_proto_rawDesc)))
 	})
-	return file_stack_ipcp_unicast_pb_dht_proto_rawDescData
+	return file_stack_ipcp_pb_dht_proto_rawDescData
 }
 
-var file_stack_ipcp_unicast_pb_dht_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
-var file_stack_ipcp_unicast_pb_dht_proto_goTypes = []any{
+var file_stack_ipcp_pb_dht_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_stack_ipcp_pb_dht_proto_goTypes = []any{
 	(*DhtContactMsg)(nil),      // 0: o7s.unicast.dht_contact_msg
 	(*DhtFindReqMsg)(nil),      // 1: o7s.unicast.dht_find_req_msg
 	(*DhtFindNodeRspMsg)(nil),  // 2: o7s.unicast.dht_find_node_rsp_msg
@@ -435,7 +435,7 @@ var file_stack_ipcp_unicast_pb_dht_proto_goTypes = []any{
 	(*DhtStoreMsg)(nil),        // 4: o7s.unicast.dht_store_msg
 	(*DhtMsg)(nil),             // 5: o7s.unicast.dht_msg
 }
-var file_stack_ipcp_unicast_pb_dht_proto_depIdxs = []int32{
+var file_stack_ipcp_pb_dht_proto_depIdxs = []int32{
 	0, // 0: o7s.unicast.dht_find_node_rsp_msg.contacts:type_name -> o7s.unicast.dht_contact_msg
 	0, // 1: o7s.unicast.dht_msg.src:type_name -> o7s.unicast.dht_contact_msg
 	4, // 2: o7s.unicast.dht_msg.store:type_name -> o7s.unicast.dht_store_msg
@@ -449,26 +449,26 @@ var file_stack_ipcp_unicast_pb_dht_proto_depIdxs = []int32{
 	0, // [0:6] is the sub-list for field type_name
 }
 
-func init() { file_stack_ipcp_unicast_pb_dht_proto_init() }
-func file_stack_ipcp_unicast_pb_dht_proto_init() {
-	if File_stack_ipcp_unicast_pb_dht_proto != nil {
+func init() { file_stack_ipcp_pb_dht_proto_init() }
+func file_stack_ipcp_pb_dht_proto_init() {
+	if File_stack_ipcp_pb_dht_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stack_ipcp_unicast_pb_dht_proto_rawDesc), len(file_stack_ipcp_unicast_pb_dht_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stack_ipcp_pb_dht_proto_rawDesc), len(file_stack_ipcp_pb_dht_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_stack_ipcp_unicast_pb_dht_proto_goTypes,
-		DependencyIndexes: file_stack_ipcp_unicast_pb_dht_proto_depIdxs,
-		MessageInfos:      file_stack_ipcp_unicast_pb_dht_proto_msgTypes,
+		GoTypes:           file_stack_ipcp_pb_dht_proto_goTypes,
+		DependencyIndexes: file_stack_ipcp_pb_dht_proto_depIdxs,
+		MessageInfos:      file_stack_ipcp_pb_dht_proto_msgTypes,
 	}.Build()
-	File_stack_ipcp_unicast_pb_dht_proto = out.File
-	file_stack_ipcp_unicast_pb_dht_proto_goTypes = nil
-	file_stack_ipcp_unicast_pb_dht_proto_depIdxs = nil
+	File_stack_ipcp_pb_dht_proto = out.File
+	file_stack_ipcp_pb_dht_proto_goTypes = nil
+	file_stack_ipcp_pb_dht_proto_depIdxs = nil
 }

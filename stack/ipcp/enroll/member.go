@@ -6,7 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/o7s/ouroboros/stack/ipcp"
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/connmgr"
+	"github.com/o7s/ouroboros/stack/ipcp/connmgr"
 	"github.com/o7s/ouroboros/stack/qos"
 )
 

@@ -1,4 +1,5 @@
-// Package pb holds the protocol buffer messages that unicast IPCPs exchange
+// Package pb holds the protocol buffer messages that the IPCPs of a layer
+// (unicast, and for enrollment and connections broadcast too) exchange
 // with each other: enrollment (with the layer configuration it carries),
 // connection establishment between components, and the DHT directory.
 //
@@ -14,9 +15,9 @@
 // protobuf-c does on the reference side.
 //
 // protoc runs from the module root so that each file registers under its
-// full path (stack/ipcp/unicast/pb/model.proto, ...): the process-wide
+// full path (stack/ipcp/pb/model.proto, ...): the process-wide
 // protobuf registry panics on two files with the same path, and names such
 // as model.proto are too generic to be left bare.
 package pb
 
-//go:generate sh -c "cd ../../../.. && protoc -I. --go_out=. --go_opt=paths=source_relative stack/ipcp/unicast/pb/model.proto stack/ipcp/unicast/pb/ipcp_config.proto stack/ipcp/unicast/pb/enroll.proto stack/ipcp/unicast/pb/cep.proto stack/ipcp/unicast/pb/dht.proto"
+//go:generate sh -c "cd ../../.. && protoc -I. --go_out=. --go_opt=paths=source_relative stack/ipcp/pb/model.proto stack/ipcp/pb/ipcp_config.proto stack/ipcp/pb/enroll.proto stack/ipcp/pb/cep.proto stack/ipcp/pb/dht.proto"

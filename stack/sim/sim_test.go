@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/irm"
 	"github.com/o7s/ouroboros/stack/qos"
@@ -63,8 +63,8 @@ func TestVoiceAdjacency(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := a.N.ConnectIPCP(ctx, a.Unicast["net"], IPCPName("net", "b"), ipcp.CompDT, qos.Voice)
-	if !errors.Is(err, ctl.ErrQoS) {
-		t.Fatalf("connect with in-order QoS: %v, want %v", err, ctl.ErrQoS)
+	if !errors.Is(err, errs.ErrQoS) {
+		t.Fatalf("connect with in-order QoS: %v, want %v", err, errs.ErrQoS)
 	}
 	if err := a.N.ConnectIPCP(ctx, a.Unicast["net"], IPCPName("net", "b"), ipcp.CompDT, qos.RawVoice); err != nil {
 		t.Fatal(err)

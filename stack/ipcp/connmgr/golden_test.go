@@ -7,7 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/o7s/ouroboros/stack/ipcp/unicast/pb"
+	"github.com/o7s/ouroboros/stack/ipcp/pb"
 )
 
 // The golden cep_msg encodings below are worked out by hand from the proto2
