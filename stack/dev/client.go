@@ -35,7 +35,7 @@ const (
 // until Close or the end of the process; the node then reaps its flows and
 // bindings.
 type Client struct {
-	sock string
+	node *ctl.Client
 	sess *ctl.Conn
 	pid  int
 	prog string
@@ -58,29 +58,13 @@ func Dial(ctx context.Context, sock string) (*Client, error) {
 
 // DialAs is Dial with an explicit program name.
 func DialAs(ctx context.Context, sock, prog string) (*Client, error) {
-	c, err := ctl.Dial(ctx, sock)
+	pid := os.Getpid()
+	sess, err := ctl.Announce(ctx, sock, pid, prog)
 	if err != nil {
 		return nil, err
 	}
-	pid := os.Getpid()
-	if err := c.Send(&ctl.Msg{Code: ctl.Code_PROC_ANNOUNCE, Pid: int32(pid), Prog: prog}, nil); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("%w: announce: %w", ErrNode, err)
-	}
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	m, f, err := c.Recv()
-	if f != nil {
-		f.Close()
-	}
-	if err == nil {
-		err = ctl.FromReply(m)
-	}
-	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("announce to the node at %s: %w", sock, err)
-	}
-	c.SetDeadline(time.Time{})
-	cl := &Client{sock: sock, sess: c, pid: pid, prog: prog, flows: make(map[*Flow]bool), early: make(map[int]bool), done: make(chan struct{})}
+	cl := &Client{node: ctl.NewClient(sock), sess: sess, pid: pid, prog: prog,
+		flows: make(map[*Flow]bool), early: make(map[int]bool), done: make(chan struct{})}
 	go cl.watch()
 	return cl, nil
 }
@@ -179,7 +163,7 @@ func Join(ctx context.Context, layer string) (*Flow, error) {
 func (c *Client) PID() int { return c.pid }
 
 // Sock is the node's control socket.
-func (c *Client) Sock() string { return c.sock }
+func (c *Client) Sock() string { return c.node.Sock() }
 
 // Close detaches from the node. The node deallocates the flows still open.
 func (c *Client) Close() error {
@@ -188,22 +172,13 @@ func (c *Client) Close() error {
 	return err
 }
 
-func timeoutNS(ctx context.Context) uint64 {
-	if d, ok := ctx.Deadline(); ok {
-		return uint64(max(time.Until(d), time.Nanosecond))
-	}
-	return 0
-}
-
 // Alloc allocates a flow to the name with the given QoS. Without a deadline
 // on ctx the node applies its default (20 s).
 func (c *Client) Alloc(ctx context.Context, name string, qs qos.Spec) (*Flow, error) {
 	if qs.NeedsFRCT() {
 		return nil, fmt.Errorf("alloc %s: %w: in-order delivery and loss recovery need FRCT, which this version does not have yet; use the raw QoS", name, ErrQoS)
 	}
-	req := &ctl.Msg{Code: ctl.Code_FLOW_ALLOC, Dst: name, TimeoutNs: timeoutNS(ctx),
-		Flow: &ctl.FlowInfo{NPid: uint32(c.pid), Qos: ctl.QoSToMsg(qs)}}
-	f, err := c.flowCall(ctx, req)
+	f, err := c.adopt(c.node.Alloc(ctx, c.pid, name, qs))
 	if err != nil {
 		return nil, fmt.Errorf("alloc %s: %w", name, err)
 	}
@@ -218,9 +193,7 @@ func (c *Client) Alloc(ctx context.Context, name string, qs qos.Spec) (*Flow, er
 // has QoS np1: no FRCT, no encryption, no keepalive. Without a deadline on
 // ctx the node applies its default (20 s).
 func (c *Client) Join(ctx context.Context, layer string) (*Flow, error) {
-	req := &ctl.Msg{Code: ctl.Code_FLOW_JOIN, Dst: layer, TimeoutNs: timeoutNS(ctx),
-		Flow: &ctl.FlowInfo{NPid: uint32(c.pid), Qos: ctl.QoSToMsg(qos.NP1)}}
-	f, err := c.flowCall(ctx, req)
+	f, err := c.adopt(c.node.Join(ctx, c.pid, layer))
 	if err != nil {
 		return nil, fmt.Errorf("join %s: %w", layer, err)
 	}
@@ -230,28 +203,18 @@ func (c *Client) Join(ctx context.Context, layer string) (*Flow, error) {
 // Accept waits for a flow request for any name this process is bound to.
 // It waits until ctx ends.
 func (c *Client) Accept(ctx context.Context) (*Flow, error) {
-	req := &ctl.Msg{Code: ctl.Code_FLOW_ACCEPT, TimeoutNs: timeoutNS(ctx), Flow: &ctl.FlowInfo{NPid: uint32(c.pid)}}
-	f, err := c.flowCall(ctx, req)
+	f, err := c.adopt(c.node.Accept(ctx, c.pid))
 	if err != nil {
 		return nil, fmt.Errorf("accept: %w", err)
 	}
 	return f, nil
 }
 
-func (c *Client) flowCall(ctx context.Context, req *ctl.Msg) (*Flow, error) {
-	m, file, err := ctl.Call(ctx, c.sock, req)
+// adopt turns the node's answer to a flow request into a Flow: the
+// caller's end of the flow becomes this process's.
+func (c *Client) adopt(fi *ctl.FlowInfo, file *os.File, err error) (*Flow, error) {
 	if err != nil {
-		if ctx.Err() == context.DeadlineExceeded {
-			return nil, fmt.Errorf("%w: %w", ErrTimeout, err)
-		}
 		return nil, err
-	}
-	fi := m.GetFlow()
-	if file == nil || fi == nil {
-		if file != nil {
-			file.Close()
-		}
-		return nil, fmt.Errorf("%w: the node's reply carries no flow", ErrNode)
 	}
 	conn, err := seqpkt.FromFile(file)
 	if err != nil {
@@ -298,6 +261,5 @@ func (c *Client) release(f *Flow) {
 func (c *Client) dealloc(id int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_, _, err := ctl.Call(ctx, c.sock, &ctl.Msg{Code: ctl.Code_FLOW_DEALLOC, Flow: &ctl.FlowInfo{Id: uint32(id), NPid: uint32(c.pid)}})
-	return err
+	return c.node.Dealloc(ctx, c.pid, id)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/irm"
@@ -29,7 +30,7 @@ func pair(t testing.TB, direct bool) (a, b *dev.Flow, n *irm.Node) {
 	if !direct {
 		id, _ := n.CreateIPCP("lo", ipcp.Local)
 		n.BootstrapIPCP(context.Background(), id, ipcp.Config{Layer: "local", Hash: ipcp.SHA3_256})
-		n.CreateName("srv", irm.Spillover)
+		n.CreateName("srv", ctl.Spillover)
 		n.RegName("srv", id)
 	}
 	srv, err := dev.DialAs(context.Background(), sock, "srv")

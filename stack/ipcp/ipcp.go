@@ -117,8 +117,9 @@ type UDPConfig struct {
 	Addr netip.Addr // address to bind; not the unspecified address
 	Port uint16     // the same for the whole layer
 	DNS  netip.Addr // DDNS server; invalid (zero) when none
-	// Static directory entries (an addition of ours): name hash (the raw
-	// bytes as a string) to the address of the node that serves it.
+	// Static directory entries (an addition of ours): a name to the
+	// address of the node that serves it. The IPCP hashes the names with
+	// the layer's hash (MD5 for UDP layers).
 	Static map[string]netip.Addr
 }
 
@@ -186,29 +187,20 @@ type IRM interface {
 	FlowState(key FlowKey, up bool)
 }
 
-// Unicast layer policies (the reference's enums, spec SYSTEM §8, §10.4).
-const (
-	AddrAuthFlat = 0 // addr_auth_type: flat random addresses
-	DirDHT       = 0 // directory policy
-	CongNone     = 0 // cong_avoid: no congestion avoidance
-	CongMBECN    = 1 // cong_avoid: multi-bit ECN (the default)
-)
-
 // UnicastConfig configures a unicast layer; the bootstrapper's copy is
 // handed to every enrollee (spec SYSTEM §8.5). Zero fields take the
 // reference's defaults (see Defaults).
 type UnicastConfig struct {
-	AddrSize uint8 // bytes; flat accepts only 4
-	EIDSize  uint8 // bytes; only 8
-	MaxTTL   uint8
-	AddrAuth uint8
-	// Routing is the link-state graph policy: 0 simple, 1 lfa, 2 ecmp.
-	Routing                       uint8
+	AddrSize                      uint8 // bytes; flat accepts only 4
+	EIDSize                       uint8 // bytes; only 8
+	MaxTTL                        uint8
+	AddrAuth                      AddrAuth
+	Routing                       Routing
 	TRecalc, TUpdate, TTimeo      time.Duration
-	Dir                           uint8
+	Dir                           Directory
 	DHTAlpha, DHTK                uint32
 	TExpire, TRefresh, TReplicate time.Duration
-	Cong                          uint8
+	Cong                          Congestion
 	// DHTPeer is the enroller's address, set when a config is handed to an
 	// enrollee; 0 for the bootstrapper.
 	DHTPeer uint64

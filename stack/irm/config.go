@@ -14,6 +14,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
@@ -186,31 +187,25 @@ func (c *upperConf) config(typ ipcp.Type) (ipcp.Config, error) {
 	if err != nil {
 		return conf, err
 	}
-	switch c.AddrAuth {
-	case "", "flat":
-	default:
-		return conf, fmt.Errorf("addr-auth = %q, want \"flat\"", c.AddrAuth)
+	if c.AddrAuth != "" {
+		if u.AddrAuth, err = ipcp.ParseAddrAuth(c.AddrAuth, ipcp.RefConfig); err != nil {
+			return conf, fmt.Errorf("addr-auth = %q, want \"flat\"", c.AddrAuth)
+		}
 	}
-	switch c.Routing {
-	case "", "link-state":
-	case "lfa":
-		u.Routing = 1
-	case "ecmp":
-		u.Routing = 2
-	default:
-		return conf, fmt.Errorf("routing = %q, want \"link-state\", \"lfa\" or \"ecmp\"", c.Routing)
+	if c.Routing != "" {
+		if u.Routing, err = ipcp.ParseRouting(c.Routing, ipcp.RefConfig); err != nil {
+			return conf, fmt.Errorf("routing = %q, want \"link-state\", \"lfa\" or \"ecmp\"", c.Routing)
+		}
 	}
-	switch c.Congestion {
-	case "", "lfa", "mb-ecn": // "lfa" is how the reference spells MB-ECN here
-	case "none":
-		u.Cong = ipcp.CongNone
-	default:
-		return conf, fmt.Errorf("congestion = %q, want \"none\" or \"mb-ecn\" (the reference writes \"lfa\")", c.Congestion)
+	if c.Congestion != "" {
+		if u.Cong, err = ipcp.ParseCongestion(c.Congestion, ipcp.RefConfig); err != nil {
+			return conf, fmt.Errorf("congestion = %q, want \"none\" or \"mb-ecn\" (the reference writes \"lfa\")", c.Congestion)
+		}
 	}
-	switch c.Directory {
-	case "", "DHT", "dht":
-	default:
-		return conf, fmt.Errorf("directory = %q, want \"DHT\"", c.Directory)
+	if c.Directory != "" {
+		if u.Dir, err = ipcp.ParseDirectory(c.Directory, ipcp.RefConfig); err != nil {
+			return conf, fmt.Errorf("directory = %q, want \"DHT\"", c.Directory)
+		}
 	}
 	conf.Unicast = u
 	return conf, nil
@@ -308,7 +303,7 @@ func (fc *fileConfig) check() error {
 		if err := checkName(nm); err != nil {
 			return fmt.Errorf("[name.%q]: %w", nm, err)
 		}
-		if c.LB != "" && c.LB != "spill" && c.LB != "round-robin" {
+		if _, err := ctl.ParseLB(c.LB); c.LB != "" && err != nil {
 			return fmt.Errorf("[name.%q]: lb = %q, want \"spill\" or \"round-robin\"", nm, c.LB)
 		}
 		if c.ServerEnc+c.ServerCrt+c.ServerKey+c.ClientEnc+c.ClientCrt+c.ClientKey != "" {
@@ -438,7 +433,7 @@ func (n *Node) applyUpper(ctx context.Context, nm string, typ ipcp.Type, c upper
 		layer := n.ipcps[id].layer.Name
 		n.mu.Unlock()
 		for _, b := range []string{nm, layer} {
-			if err := n.CreateName(b, Spillover); err != nil && !errors.Is(err, errs.ErrExist) {
+			if err := n.CreateName(b, ctl.Spillover); err != nil && !errors.Is(err, errs.ErrExist) {
 				return err
 			}
 			if err := n.BindIPCP(id, b); err != nil && !errors.Is(err, errs.ErrExist) {
@@ -447,7 +442,7 @@ func (n *Node) applyUpper(ctx context.Context, nm string, typ ipcp.Type, c upper
 		}
 	}
 	for _, r := range c.Reg {
-		if err := n.CreateName(r, Spillover); err != nil && !errors.Is(err, errs.ErrExist) {
+		if err := n.CreateName(r, ctl.Spillover); err != nil && !errors.Is(err, errs.ErrExist) {
 			return err
 		}
 		if err := n.RegName(r, id); err != nil {
@@ -463,9 +458,9 @@ func (n *Node) applyUpper(ctx context.Context, nm string, typ ipcp.Type, c upper
 }
 
 func (n *Node) applyName(nm string, c nameConf) error {
-	lb := Spillover
-	if c.LB == "round-robin" {
-		lb = RoundRobin
+	lb := ctl.Spillover
+	if c.LB != "" {
+		lb, _ = ctl.ParseLB(c.LB) // checked when the file was loaded
 	}
 	if err := n.CreateName(nm, lb); err != nil {
 		return err
@@ -501,7 +496,7 @@ func (n *Node) applyIPCP(ctx context.Context, nm string, typ ipcp.Type, c ipcpCo
 		return err
 	}
 	for _, r := range c.Reg {
-		if err := n.CreateName(r, Spillover); err != nil {
+		if err := n.CreateName(r, ctl.Spillover); err != nil {
 			return err
 		}
 		if err := n.RegName(r, id); err != nil {

@@ -9,37 +9,17 @@ import (
 	"os"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
 )
 
-// FlowState is a registry flow's state; the values are the reference's.
-type FlowState uint8
-
-const (
-	FlowInit FlowState = iota
-	FlowAllocPending
-	FlowAcceptPending
-	FlowAllocated
-	FlowDeallocPending
-	FlowDeallocated
-)
-
-var flowStateNames = [...]string{"init", "alloc-pending", "accept-pending", "allocated", "dealloc-pending", "deallocated"}
-
-func (s FlowState) String() string {
-	if int(s) < len(flowStateNames) {
-		return flowStateNames[s]
-	}
-	return fmt.Sprintf("flow-state(%d)", uint8(s))
-}
-
 // flow is a registry flow. An IPCP flow has one application end (owner);
 // a direct flow has two (owner, the acceptor, and peer, the allocator).
 type flow struct {
 	key     ipcp.FlowKey
-	state   FlowState
+	state   ctl.FlowState
 	owner   int
 	peer    int // n_1_pid: the IPCP's id, or the allocating process
 	direct  bool
@@ -62,7 +42,7 @@ type FlowInfo struct {
 	ID     int
 	NPid   int // the application end this info is for
 	N1Pid  int // the IPCP id, or the other application for a direct flow
-	State  FlowState
+	State  ctl.FlowState
 	MPL    time.Duration
 	QoS    qos.Spec
 	Direct bool
@@ -84,7 +64,7 @@ func (f *flow) info(self int) FlowInfo {
 // newFlow creates a flow with the lowest free id; n.mu is held. The search
 // starts at n.freeFrom, below which every id is taken, so that many flows
 // open at once do not make each allocation go over all of them.
-func (n *Node) newFlow(owner int, st FlowState) (*flow, error) {
+func (n *Node) newFlow(owner int, st ctl.FlowState) (*flow, error) {
 	for id := n.freeFrom; id < MaxFlows; id++ {
 		if _, used := n.flows[id]; !used {
 			n.serial++
@@ -117,7 +97,7 @@ func (n *Node) destroy(f *flow) {
 			*e = nil
 		}
 	}
-	f.state = FlowDeallocated
+	f.state = ctl.FlowDeallocated
 	n.notify()
 }
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/oap"
@@ -34,7 +35,7 @@ func (n *Node) Accept(ctx context.Context, pid int, timeout time.Duration) (Flow
 	if p == nil {
 		return FlowInfo{}, nil, fmt.Errorf("%w: process %d has not announced itself to this node", errs.ErrInvalid, pid)
 	}
-	f, err := n.newFlow(pid, FlowAcceptPending)
+	f, err := n.newFlow(pid, ctl.FlowAcceptPending)
 	if err != nil {
 		return FlowInfo{}, nil, err
 	}
@@ -46,8 +47,8 @@ func (n *Node) Accept(ctx context.Context, pid int, timeout time.Duration) (Flow
 	}
 	n.notify()
 	deadline := deadlineOf(timeout)
-	for f.state == FlowAcceptPending {
-		if !n.wait(ctx, deadline) && f.state == FlowAcceptPending {
+	for f.state == ctl.FlowAcceptPending {
+		if !n.wait(ctx, deadline) && f.state == ctl.FlowAcceptPending {
 			n.dropAccept(f)
 			n.destroy(f)
 			return FlowInfo{}, nil, n.acceptGiveUp(ctx, p)
@@ -56,7 +57,7 @@ func (n *Node) Accept(ctx context.Context, pid int, timeout time.Duration) (Flow
 	n.dropAccept(f)
 	// A direct flow may already be half deallocated by a quick allocator:
 	// the acceptor still gets its end, and reads the end of the flow.
-	handOver := f.state == FlowAllocated || (f.direct && f.state == FlowDeallocPending && f.appEnd != nil)
+	handOver := f.state == ctl.FlowAllocated || (f.direct && f.state == ctl.FlowDeallocPending && f.appEnd != nil)
 	if !handOver {
 		err := f.err
 		if err == nil {
@@ -183,13 +184,13 @@ func (n *Node) Alloc(ctx context.Context, pid int, dst string, qs qos.Spec, time
 func (n *Node) direct(acc *flow, pid int, qs qos.Spec) (FlowInfo, *os.File, error) {
 	a, b, err := seqpkt.FilePair()
 	if err != nil {
-		acc.state, acc.err = FlowDeallocated, fmt.Errorf("%w: %w", errs.ErrResources, err)
+		acc.state, acc.err = ctl.FlowDeallocated, fmt.Errorf("%w: %w", errs.ErrResources, err)
 		n.notify()
 		return FlowInfo{}, nil, acc.err
 	}
 	acc.direct, acc.peer, acc.mpl, acc.qos = true, pid, DirectMPL, qs
 	acc.appEnd, acc.peerEnd = a, b
-	acc.state = FlowAllocated
+	acc.state = ctl.FlowAllocated
 	n.notify()
 	file := acc.peerEnd
 	acc.peerEnd = nil
@@ -218,7 +219,7 @@ func (n *Node) allocIPCP(ctx context.Context, pid int, dst string, qs qos.Spec, 
 		return FlowInfo{}, nil, err
 	}
 	if err := req.Complete(f.oapRes); err != nil {
-		f.state = FlowDeallocPending
+		f.state = ctl.FlowDeallocPending
 		n.mu.Unlock()
 		n.releaseIPCPFlow(e, f)
 		n.mu.Lock()
@@ -242,7 +243,7 @@ func (n *Node) ipcpFlow(ctx context.Context, e *ipcpEntry, pid int, name string,
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errs.ErrResources, err)
 	}
-	f, err := n.newFlow(pid, FlowAllocPending)
+	f, err := n.newFlow(pid, ctl.FlowAllocPending)
 	if err != nil {
 		nodeEnd.Close()
 		appEnd.Close()
@@ -256,9 +257,9 @@ func (n *Node) ipcpFlow(ctx context.Context, e *ipcpEntry, pid int, name string,
 		n.destroy(f)
 		return nil, err
 	}
-	for f.state == FlowAllocPending {
-		if !n.wait(ctx, limit) && f.state == FlowAllocPending {
-			f.state = FlowDeallocPending
+	for f.state == ctl.FlowAllocPending {
+		if !n.wait(ctx, limit) && f.state == ctl.FlowAllocPending {
+			f.state = ctl.FlowDeallocPending
 			n.mu.Unlock()
 			n.releaseIPCPFlow(e, f)
 			n.mu.Lock()
@@ -268,7 +269,7 @@ func (n *Node) ipcpFlow(ctx context.Context, e *ipcpEntry, pid int, name string,
 			return nil, noAnswer
 		}
 	}
-	if f.state != FlowAllocated {
+	if f.state != ctl.FlowAllocated {
 		err := f.err
 		n.destroy(f)
 		return nil, err
@@ -351,7 +352,7 @@ func (n *Node) releaseIPCPFlow(e *ipcpEntry, f *flow) {
 func (n *Node) Dealloc(pid, id int) error {
 	n.mu.Lock()
 	f := n.flows[id]
-	if f == nil || (f.owner != pid && !(f.direct && f.peer == pid)) || f.state == FlowAcceptPending || f.state == FlowAllocPending {
+	if f == nil || (f.owner != pid && !(f.direct && f.peer == pid)) || f.state == ctl.FlowAcceptPending || f.state == ctl.FlowAllocPending {
 		n.mu.Unlock()
 		return fmt.Errorf("%w: flow %d is not allocated to process %d", errs.ErrNotAllocated, id, pid)
 	}
@@ -365,7 +366,7 @@ func (n *Node) Dealloc(pid, id int) error {
 			n.mu.Unlock()
 			return fmt.Errorf("%w: flow %d was already deallocated by process %d", errs.ErrNotAllocated, id, pid)
 		}
-		f.state = FlowDeallocPending
+		f.state = ctl.FlowDeallocPending
 		if f.closedO && f.closedP {
 			n.destroy(f)
 			n.log.Info("flow deallocated", "flow", id, "direct", true)
@@ -374,7 +375,7 @@ func (n *Node) Dealloc(pid, id int) error {
 		n.mu.Unlock()
 		return nil
 	}
-	if f.state != FlowAllocated {
+	if f.state != ctl.FlowAllocated {
 		n.mu.Unlock()
 		return nil
 	}
@@ -382,7 +383,7 @@ func (n *Node) Dealloc(pid, id int) error {
 		n.mu.Unlock()
 		return fmt.Errorf("%w: flow %d is not accepted yet", errs.ErrNotAllocated, id)
 	}
-	f.state = FlowDeallocPending
+	f.state = ctl.FlowDeallocPending
 	e := f.ipcp
 	n.mu.Unlock()
 	n.releaseIPCPFlow(e, f)
@@ -410,11 +411,11 @@ func (n *Node) processGone(pid int, want *process) {
 	// over a copy.
 	for _, f := range slices.Clone(p.accepts) {
 		n.dropAccept(f)
-		f.state, f.err = FlowDeallocated, fmt.Errorf("%w: process %d is gone", errs.ErrFlowDown, pid)
+		f.state, f.err = ctl.FlowDeallocated, fmt.Errorf("%w: process %d is gone", errs.ErrFlowDown, pid)
 	}
 	var ids []int
 	for id, f := range n.flows {
-		if (f.owner == pid || (f.direct && f.peer == pid)) && f.state != FlowAcceptPending && f.state != FlowAllocPending {
+		if (f.owner == pid || (f.direct && f.peer == pid)) && f.state != ctl.FlowAcceptPending && f.state != ctl.FlowAllocPending {
 			ids = append(ids, id)
 			if f.direct && f.owner == f.peer { // a flow to itself: both ends
 				ids = append(ids, id)

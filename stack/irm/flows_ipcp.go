@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
@@ -46,12 +47,12 @@ func (n *Node) FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.
 	}
 	nodeEnd, appEnd, err := seqpkt.NodePair()
 	if err != nil {
-		acc.state, acc.err = FlowDeallocated, fmt.Errorf("%w: %w", errs.ErrResources, err)
+		acc.state, acc.err = ctl.FlowDeallocated, fmt.Errorf("%w: %w", errs.ErrResources, err)
 		n.notify()
 		return ipcp.Flow{}, acc.err
 	}
 	acc.ipcp, acc.peer, acc.qos, acc.mpl, acc.appEnd, acc.oapRes = e, int(e.id), qs, mpl, appEnd, res
-	acc.state = FlowAllocated
+	acc.state = ctl.FlowAllocated
 	n.notify()
 	return ipcp.Flow{Key: acc.key, End: nodeEnd, QoS: qs}, nil
 }
@@ -65,10 +66,10 @@ func (n *Node) FlowAllocReply(key ipcp.FlowKey, err error, mpl time.Duration, da
 		return
 	}
 	switch {
-	case f.state == FlowAllocPending && err == nil:
-		f.state, f.mpl, f.oapRes = FlowAllocated, mpl, bytes.Clone(data)
-	case f.state == FlowAllocPending:
-		f.state, f.err = FlowDeallocated, err
+	case f.state == ctl.FlowAllocPending && err == nil:
+		f.state, f.mpl, f.oapRes = ctl.FlowAllocated, mpl, bytes.Clone(data)
+	case f.state == ctl.FlowAllocPending:
+		f.state, f.err = ctl.FlowDeallocated, err
 	case err != nil: // the allocator gave up already; the IPCP let go
 		n.destroy(f)
 	}
@@ -81,8 +82,8 @@ func (n *Node) FlowDeallocated(key ipcp.FlowKey) {
 	defer n.mu.Unlock()
 	if f := n.flowByKey(key); f != nil {
 		switch f.state {
-		case FlowAllocPending: // the IPCP gave up before replying
-			f.state, f.err = FlowDeallocated, fmt.Errorf("%w: the layer released the flow", errs.ErrFlowDown)
+		case ctl.FlowAllocPending: // the IPCP gave up before replying
+			f.state, f.err = ctl.FlowDeallocated, fmt.Errorf("%w: the layer released the flow", errs.ErrFlowDown)
 			n.notify()
 		default:
 			n.destroy(f)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"time"
 
@@ -64,7 +63,7 @@ func (n *Node) handle(ctx context.Context, cred ctl.Cred, m *ctl.Msg) (*ctl.Msg,
 		err = n.DestroyIPCP(m.GetIpcp().GetId())
 	case ctl.Code_BOOTSTRAP_IPCP:
 		var conf ipcp.Config
-		if conf, err = confFromMsg(m.GetConf()); err == nil {
+		if conf, err = ctl.ConfigFromMsg(m.GetConf()); err == nil {
 			err = n.BootstrapIPCP(ctx, m.GetIpcp().GetId(), conf)
 		}
 	case ctl.Code_ENROLL_IPCP:
@@ -96,7 +95,7 @@ func (n *Node) handle(ctx context.Context, cred ctl.Cred, m *ctl.Msg) (*ctl.Msg,
 	case ctl.Code_UNREG_NAME:
 		err = n.UnregName(m.GetName(), m.GetIpcp().GetId())
 	case ctl.Code_CREATE_NAME:
-		err = n.CreateName(m.GetNameInfo().GetName(), LB(m.GetNameInfo().GetPolLb()))
+		err = n.CreateName(m.GetNameInfo().GetName(), ctl.LB(m.GetNameInfo().GetPolLb()))
 	case ctl.Code_DESTROY_NAME:
 		err = n.DestroyName(m.GetName())
 	case ctl.Code_LIST_NAMES:
@@ -104,7 +103,7 @@ func (n *Node) handle(ctx context.Context, cred ctl.Cred, m *ctl.Msg) (*ctl.Msg,
 			reply.Names = append(reply.Names, &ctl.NameInfo{Name: e.Name, PolLb: uint32(e.LB)})
 		}
 	case ctl.Code_BIND_PROGRAM:
-		err = n.BindProgram(m.GetExec(), m.GetName(), m.GetOpts()&BindAuto != 0)
+		err = n.BindProgram(m.GetExec(), m.GetName(), m.GetOpts()&ctl.BindAuto != 0)
 	case ctl.Code_UNBIND_PROGRAM:
 		err = n.UnbindProgram(m.GetProg(), m.GetName())
 	case ctl.Code_BIND_PROCESS:
@@ -118,62 +117,6 @@ func (n *Node) handle(ctx context.Context, cred ctl.Cred, m *ctl.Msg) (*ctl.Msg,
 		return ctl.Reply(err), nil, nil
 	}
 	return reply, nil, nil
-}
-
-// confFromMsg converts a bootstrap configuration. Static directory entries
-// name hosts; the IPCP gets their MD5 hashes (UDP layers hash with MD5).
-func confFromMsg(c *ctl.IPCPConfig) (ipcp.Config, error) {
-	conf := ipcp.Config{Layer: c.GetLayer(), Hash: ipcp.HashAlgo(c.GetHashAlgo())}
-	if e := c.GetEth(); e != nil {
-		if e.GetEthertype() > 0xFFFF {
-			return conf, fmt.Errorf("%w: ethertype %#x does not fit 16 bits", errs.ErrInvalid, e.GetEthertype())
-		}
-		conf.Eth = &ipcp.EthConfig{Dev: e.GetDev(), Ethertype: uint16(e.GetEthertype())}
-	}
-	if u := c.GetUnicast(); u != nil {
-		sec := func(v uint32) time.Duration { return time.Duration(v) * time.Second }
-		small := func(v uint32) uint8 { return uint8(min(v, 255)) }
-		conf.Unicast = &ipcp.UnicastConfig{
-			AddrSize: small(u.GetAddrSize()), EIDSize: small(u.GetEidSize()), MaxTTL: small(u.GetMaxTtl()),
-			AddrAuth: small(u.GetAddrAuth()), Routing: small(u.GetRouting()),
-			TRecalc: sec(u.GetTRecalc()), TUpdate: sec(u.GetTUpdate()), TTimeo: sec(u.GetTTimeo()),
-			Dir: small(u.GetDirectory()), DHTAlpha: u.GetDhtAlpha(), DHTK: u.GetDhtK(),
-			TExpire: sec(u.GetDhtTExpire()), TRefresh: sec(u.GetDhtTRefresh()), TReplicate: sec(u.GetDhtTReplicate()),
-			Cong: ipcp.CongMBECN,
-		}
-		if u.GetMaxTtl() > 255 {
-			return conf, fmt.Errorf("%w: ttl %d does not fit 8 bits", errs.ErrInvalid, u.GetMaxTtl())
-		}
-		if u.GetCongSet() {
-			conf.Unicast.Cong = small(u.GetCongestion())
-		}
-	}
-	if u := c.GetUdp(); u != nil {
-		if u.GetPort() > 0xFFFF {
-			return conf, fmt.Errorf("%w: port %d", errs.ErrInvalid, u.GetPort())
-		}
-		conf.UDP = &ipcp.UDPConfig{Port: uint16(u.GetPort())}
-		var err error
-		if conf.UDP.Addr, err = netip.ParseAddr(u.GetAddr()); err != nil {
-			return conf, fmt.Errorf("%w: ip %q: %w", errs.ErrInvalid, u.GetAddr(), err)
-		}
-		if u.GetDns() != "" {
-			if conf.UDP.DNS, err = netip.ParseAddr(u.GetDns()); err != nil {
-				return conf, fmt.Errorf("%w: dns %q: %w", errs.ErrInvalid, u.GetDns(), err)
-			}
-		}
-		for name, a := range u.GetStatic() {
-			addr, err := netip.ParseAddr(a)
-			if err != nil {
-				return conf, fmt.Errorf("%w: static entry %s=%q: %w", errs.ErrInvalid, name, a, err)
-			}
-			if conf.UDP.Static == nil {
-				conf.UDP.Static = make(map[string]netip.Addr)
-			}
-			conf.UDP.Static[string(ipcp.MD5.Sum(name))] = addr
-		}
-	}
-	return conf, nil
 }
 
 func detailMsg(info ipcp.Info, named []string) *ctl.IPCPDetail {
@@ -194,6 +137,3 @@ func cubeName(nb ipcp.Neighbour) string {
 	}
 	return nb.Cube.String()
 }
-
-// BindAuto is the bind-program option that enables auto-start.
-const BindAuto = 0x01

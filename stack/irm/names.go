@@ -7,13 +7,14 @@ import (
 	"sort"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/errs"
 )
 
 // NameInfo describes a name to a client.
 type NameInfo struct {
 	Name string
-	LB   LB
+	LB   ctl.LB
 }
 
 func checkName(nm string) error {
@@ -24,11 +25,11 @@ func checkName(nm string) error {
 }
 
 // CreateName creates a name; creating an existing name succeeds.
-func (n *Node) CreateName(nm string, lb LB) error {
+func (n *Node) CreateName(nm string, lb ctl.LB) error {
 	if err := checkName(nm); err != nil {
 		return err
 	}
-	if lb != RoundRobin && lb != Spillover {
+	if lb != ctl.RoundRobin && lb != ctl.Spillover {
 		return fmt.Errorf("%w: unknown load-balancing policy %d", errs.ErrInvalid, lb)
 	}
 	n.mu.Lock()
@@ -44,7 +45,7 @@ func (n *Node) CreateName(nm string, lb LB) error {
 func (n *Node) ensureName(nm string) *name {
 	e := n.names[nm]
 	if e == nil {
-		e = &name{name: nm, lb: Spillover}
+		e = &name{name: nm, lb: ctl.Spillover}
 		n.names[nm] = e
 	}
 	return e

@@ -338,7 +338,7 @@ func (n *Node) FlowState(key ipcp.FlowKey, up bool) {
 	f := n.flowByKey(key)
 	var ss []*session
 	owner := 0
-	if f != nil && f.state == FlowAllocated {
+	if f != nil && f.state == ctl.FlowAllocated {
 		ss = slices.Clone(n.sessions[f.owner])
 		owner = f.owner
 	}

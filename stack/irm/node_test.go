@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
@@ -229,7 +230,7 @@ func TestProcessDeathReapsEverything(t *testing.T) {
 			n := startNode(t, irm.Config{Sock: sock, NoDirect: noDirect})
 			id, _ := n.CreateIPCP("lo", ipcp.Local)
 			n.BootstrapIPCP(context.Background(), id, ipcp.Config{Layer: "local", Hash: ipcp.SHA3_256})
-			n.CreateName("echo", irm.RoundRobin)
+			n.CreateName("echo", ctl.RoundRobin)
 			n.RegName("echo", id)
 			exe, _ := os.Executable()
 			if err := n.BindProgram([]string{exe}, "echo", false); err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
@@ -24,7 +25,7 @@ func TestFlowRequestOAPChecked(t *testing.T) {
 	n := startNode(t, irm.Config{Sock: sock, NoDirect: true})
 	id, _ := n.CreateIPCP("lo", ipcp.Local)
 	n.BootstrapIPCP(context.Background(), id, ipcp.Config{Layer: "local", Hash: ipcp.SHA3_256})
-	n.CreateName("echo", irm.Spillover)
+	n.CreateName("echo", ctl.Spillover)
 	n.RegName("echo", id)
 	srv := attach(t, n, sock, "srv")
 	n.BindProcess(srv.PID(), "echo")

@@ -1,29 +1,15 @@
 package irm
 
-import "slices"
+import (
+	"slices"
 
-// LB is a name's load-balancing policy among the processes accepting for it.
-type LB uint8
-
-const (
-	RoundRobin LB = 0 // rotate between acceptors
-	Spillover  LB = 1 // keep feeding the most recently arrived acceptor
+	"github.com/o7s/ouroboros/stack/ctl"
 )
-
-func (l LB) String() string {
-	switch l {
-	case RoundRobin:
-		return "round-robin"
-	case Spillover:
-		return "spillover"
-	}
-	return "UNKNOWN"
-}
 
 // name is a registry name: who serves it and who is accepting for it now.
 type name struct {
 	name     string
-	lb       LB
+	lb       ctl.LB
 	progs    []string   // bound programs (keys of Node.progs)
 	procs    []int      // bound processes
 	autoExec [][]string // argv of programs to start on demand, newest first
@@ -52,7 +38,7 @@ func (nm *name) addActive(f *flow) {
 	if slices.Contains(nm.active, f) {
 		return
 	}
-	if nm.lb == Spillover {
+	if nm.lb == ctl.Spillover {
 		nm.active = slices.Insert(nm.active, 0, f)
 	} else {
 		nm.active = append(nm.active, f)

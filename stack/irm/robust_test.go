@@ -417,7 +417,7 @@ func TestAllocUnknownNameFailsFast(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "irm.sock")
 	n := startNode(t, irm.Config{Sock: sock, AllocTimeout: 30 * time.Second, ReqArrTimeout: 30 * time.Second})
 	cli := attach(t, n, sock, "cli")
-	if err := n.CreateName("idle", irm.RoundRobin); err != nil { // exists, nobody serves it
+	if err := n.CreateName("idle", ctl.RoundRobin); err != nil { // exists, nobody serves it
 		t.Fatal(err)
 	}
 	for _, dst := range []string{"nobody", "idle"} {

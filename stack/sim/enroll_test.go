@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/ipcp"
-	"github.com/o7s/ouroboros/stack/irm"
 )
 
 // TestEnrollNoAnswer: enrollment through a name whose server accepts the
@@ -23,7 +23,7 @@ func TestEnrollNoAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mute.Close()
-	y.N.CreateName("mute", irm.RoundRobin)
+	y.N.CreateName("mute", ctl.RoundRobin)
 	if err := y.N.BindProcess(mute.PID(), "mute"); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestEnrollNoAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x.N.CreateName("mute", irm.RoundRobin)
+	x.N.CreateName("mute", ctl.RoundRobin)
 	start := time.Now()
 	err = x.N.EnrollIPCP(context.Background(), id, "mute")
 	took := time.Since(start)

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
-	"github.com/o7s/ouroboros/stack/irm"
 	"github.com/o7s/ouroboros/stack/qos"
 )
 
@@ -42,7 +42,7 @@ func serve(t testing.TB, nd *Node, prog, name string, id uint32, handle func(f *
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	nd.N.CreateName(name, irm.RoundRobin)
+	nd.N.CreateName(name, ctl.RoundRobin)
 	if err := nd.N.BindProcess(srv.PID(), name); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func dial(t testing.TB, nd *Node, name string) *dev.Flow {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	nd.N.CreateName(name, irm.RoundRobin)
+	nd.N.CreateName(name, ctl.RoundRobin)
 	for {
 		actx, acancel := context.WithTimeout(ctx, 3*time.Second) // a request or reply may be lost
 		f, err := c.Alloc(actx, name, qos.Raw)

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/eth"
 	"github.com/o7s/ouroboros/stack/ipcp/eth/ethtest"
@@ -215,7 +216,7 @@ func (n *Net) form(ctx context.Context, name string, typ ipcp.Type, conf ipcp.Co
 		}
 		ids[nd.Name] = id
 		for _, nm := range []string{IPCPName(name, nd.Name), name} {
-			if err := nd.N.CreateName(nm, irm.RoundRobin); err != nil && nm != name {
+			if err := nd.N.CreateName(nm, ctl.RoundRobin); err != nil && nm != name {
 				return nil, err
 			}
 			if err := nd.N.BindIPCP(id, nm); err != nil {

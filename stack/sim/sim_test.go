@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
-	"github.com/o7s/ouroboros/stack/irm"
 	"github.com/o7s/ouroboros/stack/qos"
 )
 
@@ -120,7 +120,7 @@ func TestConfigFile(t *testing.T) {
 		// The names the peers reach each other by are registered in the
 		// link's layer first (in a file: reg in the eth table).
 		for _, nm := range []string{"net." + x.nd.Name, "net"} {
-			if err := x.nd.N.CreateName(nm, irm.Spillover); err != nil {
+			if err := x.nd.N.CreateName(nm, ctl.Spillover); err != nil {
 				t.Fatal(err)
 			}
 			if err := x.nd.N.RegName(nm, x.nd.lower[l.Layer]); err != nil {

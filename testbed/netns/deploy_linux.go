@@ -224,7 +224,9 @@ func (d *deployer) startNode(ctx context.Context, n *topo.Node) error {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, _, err := call(ctx, ns.Sock, &ctl.Msg{Code: ctl.Code_LIST_IPCPS})
+		qctx, cancel := quick(ctx)
+		_, err := ctl.NewClient(ns.Sock).IPCPs(qctx)
+		cancel()
 		if err == nil {
 			break
 		}
@@ -242,10 +244,12 @@ func (d *deployer) startNode(ctx context.Context, n *topo.Node) error {
 	return nil
 }
 
-func call(ctx context.Context, sock string, m *ctl.Msg) (*ctl.Msg, *os.File, error) {
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	return ctl.Call(cctx, sock, m)
+// callTimeout bounds one request of a deploy or an inspect that does not
+// wait for the layer.
+const callTimeout = 10 * time.Second
+
+func quick(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, callTimeout)
 }
 
 // steps runs the deploy steps (Steps) in order.
@@ -285,73 +289,59 @@ const (
 )
 
 func (d *deployer) exec(ctx context.Context, s Step, ids map[string]uint32) error {
-	sock := d.l.Nodes[s.Node].Sock
-	id := func(p string) (*ctl.IPCPInfo, error) {
-		v, ok := ids[s.Node+"/"+p]
+	node := ctl.NewClient(d.l.Nodes[s.Node].Sock)
+	var id uint32
+	if s.IPCP != "" && s.Op != OpCreate {
+		v, ok := ids[s.Node+"/"+s.IPCP]
 		if !ok {
-			return nil, fmt.Errorf("no IPCP %s on %s", p, s.Node)
+			return fmt.Errorf("no IPCP %s on %s", s.IPCP, s.Node)
 		}
-		return &ctl.IPCPInfo{Id: v}, nil
+		id = v
 	}
-	var m *ctl.Msg
-	limit := time.Duration(0)
+	qctx, cancel := quick(ctx)
+	defer cancel()
 	switch s.Op {
 	case OpCreate:
-		r, _, err := call(ctx, sock, &ctl.Msg{Code: ctl.Code_CREATE_IPCP, Ipcp: &ctl.IPCPInfo{Type: uint32(s.Type), Name: s.IPCP}})
+		v, err := node.CreateIPCP(qctx, s.IPCP, s.Type)
 		if err != nil {
 			return err
 		}
-		ids[s.Node+"/"+s.IPCP] = r.GetIpcp().GetId()
+		ids[s.Node+"/"+s.IPCP] = v
 		return nil
 	case OpName:
-		m = &ctl.Msg{Code: ctl.Code_CREATE_NAME, NameInfo: &ctl.NameInfo{Name: s.Name, PolLb: 1}}
+		return node.CreateName(qctx, s.Name, ctl.Spillover)
 	case OpBootstrap:
-		m = &ctl.Msg{Code: ctl.Code_BOOTSTRAP_IPCP, Conf: s.Conf}
+		if s.Conf == nil {
+			return fmt.Errorf("no configuration to bootstrap %s with", s.IPCP)
+		}
+		return node.Bootstrap(qctx, id, s.Type, *s.Conf)
 	case OpBind:
-		m = &ctl.Msg{Code: ctl.Code_BIND_IPCP, Name: s.Name}
+		return node.BindIPCP(qctx, id, s.Name)
 	case OpRegister:
-		m, limit = &ctl.Msg{Code: ctl.Code_REG_NAME, Name: s.Name}, registerTimeout
+		return retry(ctx, registerTimeout, func(ctx context.Context) error { return node.Register(ctx, s.Name, id) })
 	case OpEnroll:
-		m, limit = &ctl.Msg{Code: ctl.Code_ENROLL_IPCP, Dst: s.Dst}, enrollTimeout
+		return retry(ctx, enrollTimeout, func(ctx context.Context) error { return node.Enroll(ctx, id, s.Dst) })
 	case OpConnect:
-		m, limit = &ctl.Msg{Code: ctl.Code_CONNECT_IPCP, Dst: s.Dst, Comp: s.Comp}, connectTimeout
+		spec := qos.Raw
 		if s.QoS != "" {
-			spec, ok := qos.ByName(s.QoS)
-			if !ok {
+			var ok bool
+			if spec, ok = qos.ByName(s.QoS); !ok {
 				return fmt.Errorf("unknown QoS %q", s.QoS)
 			}
-			m.Qos = ctl.QoSToMsg(spec)
 		}
-	default:
-		return fmt.Errorf("unknown step %q", s.Op)
+		return retry(ctx, connectTimeout, func(ctx context.Context) error { return node.Connect(ctx, id, s.Dst, s.Comp, spec) })
 	}
-	if s.IPCP != "" {
-		p, err := id(s.IPCP)
-		if err != nil {
-			return err
-		}
-		m.Ipcp = p
-	}
-	if limit == 0 {
-		_, _, err := call(ctx, sock, m)
-		return err
-	}
-	return retry(ctx, limit, func(ctx context.Context, left time.Duration) error {
-		m.TimeoutNs = uint64(left)
-		_, _, err := ctl.Call(ctx, sock, m)
-		return err
-	})
+	return fmt.Errorf("unknown step %q", s.Op)
 }
 
 // retry calls fn until it succeeds, fails for good, or limit has passed;
-// fn gets a context and the time left.
-func retry(ctx context.Context, limit time.Duration, fn func(context.Context, time.Duration) error) error {
+// fn's context ends when limit has passed.
+func retry(ctx context.Context, limit time.Duration, fn func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	deadline, _ := ctx.Deadline()
 	wait := 100 * time.Millisecond
 	for {
-		err := fn(ctx, time.Until(deadline))
+		err := fn(ctx)
 		if err == nil || permanent(err) {
 			return err
 		}

@@ -59,17 +59,18 @@ func Inspect(ctx context.Context, lab string, o Options) (*Report, error) {
 }
 
 func (nr *NodeReport) fill(ctx context.Context, sock string) {
-	for code, dst := range map[ctl.Code]func(*ctl.Msg){
-		ctl.Code_LIST_IPCPS: func(m *ctl.Msg) { nr.IPCPs = m.GetIpcps() },
-		ctl.Code_LIST_NAMES: func(m *ctl.Msg) { nr.Names = m.GetNames() },
-		ctl.Code_LIST_FLOWS: func(m *ctl.Msg) { nr.Flows = m.GetFlows() },
-	} {
-		m, _, err := call(ctx, sock, &ctl.Msg{Code: code})
-		if err != nil {
-			nr.Error = err.Error()
-			continue
-		}
-		dst(m)
+	node := ctl.NewClient(sock)
+	ctx, cancel := quick(ctx)
+	defer cancel()
+	var err error
+	if nr.IPCPs, err = node.IPCPs(ctx); err != nil {
+		nr.Error = err.Error()
+	}
+	if nr.Names, err = node.Names(ctx); err != nil {
+		nr.Error = err.Error()
+	}
+	if nr.Flows, err = node.Flows(ctx); err != nil {
+		nr.Error = err.Error()
 	}
 }
 
@@ -135,12 +136,13 @@ func layerReport(ctx context.Context, l *Lab, ls LayerState, nodes []NodeReport)
 }
 
 func (st *IPCPStatus) detail(ctx context.Context, sock string) {
-	r, _, err := call(ctx, sock, &ctl.Msg{Code: ctl.Code_IPCP_INFO, Ipcp: &ctl.IPCPInfo{Id: st.ID}})
+	ctx, cancel := quick(ctx)
+	defer cancel()
+	d, err := ctl.NewClient(sock).IPCPDetail(ctx, st.ID)
 	if err != nil {
 		st.Error = err.Error()
 		return
 	}
-	d := r.GetIpcpDetail()
 	st.Addr, st.Neighbours, st.Routes = d.GetAddr(), d.GetNeighbours(), d.GetRoutes()
 	st.Names, st.Unnamed, st.Flows = d.GetNames(), d.GetUnnamed(), d.GetFlows()
 }

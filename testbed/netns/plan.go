@@ -2,10 +2,11 @@ package netns
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
-	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/testbed/topo"
 )
@@ -34,12 +35,12 @@ type Step struct {
 	// layer the name goes into, which is In.
 	IPCP string
 	In   string
-	Type ipcp.Type       // OpCreate
-	Name string          // OpName, OpBind, OpRegister
-	Dst  string          // OpEnroll, OpConnect: the peer IPCP's name
-	Comp string          // OpConnect: mgmt or dt
-	QoS  string          // OpConnect dt: the QoS by name (qos.ByName); empty is raw
-	Conf *ctl.IPCPConfig // OpBootstrap
+	Type ipcp.Type    // OpCreate, OpBootstrap
+	Name string       // OpName, OpBind, OpRegister
+	Dst  string       // OpEnroll, OpConnect: the peer IPCP's name
+	Comp string       // OpConnect: mgmt or dt
+	QoS  string       // OpConnect dt: the QoS by name (qos.ByName); empty is raw
+	Conf *ipcp.Config // OpBootstrap
 	// Done is a progress line to print once the step succeeded, if any.
 	Done string `json:",omitempty"`
 }
@@ -49,7 +50,7 @@ func (s Step) String() string {
 	case OpCreate:
 		return fmt.Sprintf("create IPCP %s (%v)", s.IPCP, s.Type)
 	case OpBootstrap:
-		return fmt.Sprintf("bootstrap %s in %s (%s)", s.IPCP, s.Layer, confSummary(s.Conf))
+		return fmt.Sprintf("bootstrap %s in %s (%s)", s.IPCP, s.Layer, confSummary(s.Type, s.Conf))
 	case OpName:
 		return "create name " + s.Name
 	case OpBind:
@@ -96,7 +97,7 @@ func shimSteps(t *topo.Topology, ly *topo.Layer) []Step {
 		p := topo.IPCPName(ly.Name, m)
 		st = append(st,
 			Step{Op: OpCreate, Node: m, Layer: ly.Name, IPCP: p, Type: typ},
-			Step{Op: OpBootstrap, Node: m, Layer: ly.Name, IPCP: p, Conf: shimConf(t, ly, typ, m)})
+			Step{Op: OpBootstrap, Node: m, Layer: ly.Name, IPCP: p, Type: typ, Conf: shimConf(t, ly, typ, m)})
 	}
 	st[len(st)-1].Done = fmt.Sprintf("%-10s %s on %s: %s", "layer", ly.Name, ly.Link, strings.Join(ly.Members, ", "))
 	return st
@@ -123,7 +124,7 @@ func upperSteps(t *topo.Topology, ly *topo.Layer) []Step {
 	for _, es := range ly.Steps {
 		m, p := es.Node, topo.IPCPName(ly.Name, es.Node)
 		if es.Via == "" {
-			st = append(st, Step{Op: OpBootstrap, Node: m, Layer: ly.Name, IPCP: p, Conf: upperConf(ly, typ),
+			st = append(st, Step{Op: OpBootstrap, Node: m, Layer: ly.Name, IPCP: p, Type: typ, Conf: upperConf(ly, typ),
 				Done: fmt.Sprintf("%-10s bootstrapped %s (%s)", p, ly.Name, ly.Type)})
 		}
 		for _, lo := range ly.Lower[m] {
@@ -178,25 +179,25 @@ func nameSteps(n *topo.Node) []Step {
 // A UDP IPCP learns, as static directory entries, every name the other
 // member registers in the layer (topo.NamesIn): the file's names, and the
 // IPCP and layer names of the layers above.
-func shimConf(t *topo.Topology, ly *topo.Layer, typ ipcp.Type, node string) *ctl.IPCPConfig {
-	conf := &ctl.IPCPConfig{Layer: ly.Name, Type: uint32(typ), HashAlgo: uint32(ipcp.DefaultHash)}
+func shimConf(t *topo.Topology, ly *topo.Layer, typ ipcp.Type, node string) *ipcp.Config {
+	conf := &ipcp.Config{Layer: ly.Name, Hash: ipcp.DefaultHash}
 	ep := ly.EndpointOf(t, node)
 	switch typ {
 	case ipcp.EthDIX, ipcp.EthLLC:
-		conf.Eth = &ctl.EthConfig{Dev: ep.Iface, Ethertype: ipcp.DefaultEthertype}
+		conf.Eth = &ipcp.EthConfig{Dev: ep.Iface, Ethertype: ipcp.DefaultEthertype}
 	case ipcp.UDP4, ipcp.UDP6:
-		u := &ctl.UDPConfig{Addr: ep.Addr.Addr().String(), Port: ipcp.DefaultUDPPort, Static: map[string]string{}}
+		u := &ipcp.UDPConfig{Addr: ep.Addr.Addr(), Port: ipcp.DefaultUDPPort, Static: map[string]netip.Addr{}}
 		for _, m := range ly.Members {
 			if m == node {
 				continue
 			}
 			for _, name := range t.NamesIn(ly.Name, m) {
 				if _, ok := u.Static[name]; !ok { // any member that has it will do
-					u.Static[name] = ly.EndpointOf(t, m).Addr.Addr().String()
+					u.Static[name] = ly.EndpointOf(t, m).Addr.Addr()
 				}
 			}
 		}
-		conf.Udp = u
+		conf.UDP = u
 	}
 	return conf
 }
@@ -210,58 +211,54 @@ func hashAlgo(s string) ipcp.HashAlgo {
 }
 
 // upperConf is the bootstrap configuration of an upper layer, which its
-// first member hands to every member that enrolls.
-func upperConf(ly *topo.Layer, typ ipcp.Type) *ctl.IPCPConfig {
-	conf := &ctl.IPCPConfig{Layer: ly.Name, Type: uint32(typ), HashAlgo: uint32(ipcp.DefaultHash)}
+// first member hands to every member that enrolls. The file's policies
+// were checked against the stack's names when it was loaded.
+func upperConf(ly *topo.Layer, typ ipcp.Type) *ipcp.Config {
+	conf := &ipcp.Config{Layer: ly.Name, Hash: ipcp.DefaultHash}
 	p := ly.Policies
 	if typ != ipcp.Unicast || p == nil {
 		return conf // broadcast: no options, SHA3-256
 	}
-	conf.HashAlgo = uint32(hashAlgo(p.Hash))
-	routing := map[string]uint32{topo.RoutingLinkState: 0, topo.RoutingLFA: 1, topo.RoutingECMP: 2}
-	cong := uint32(ipcp.CongMBECN)
-	if p.CA == topo.CANone {
-		cong = ipcp.CongNone
+	conf.Hash = hashAlgo(p.Hash)
+	routing, _ := ipcp.ParseRouting(p.Routing, ipcp.Ours)
+	cong, err := ipcp.ParseCongestion(p.CA, ipcp.Ours)
+	if err != nil {
+		cong = ipcp.CongMBECN
 	}
-	conf.Unicast = &ctl.UnicastConfig{
-		AddrSize: 4, EidSize: 8, MaxTtl: uint32(p.MaxTTL), AddrAuth: ipcp.AddrAuthFlat,
-		Routing: routing[p.Routing], TRecalc: uint32(p.LSTRecalc), TUpdate: uint32(p.LSTUpdate), TTimeo: uint32(p.LSTTimeo),
-		Directory: ipcp.DirDHT, DhtAlpha: uint32(p.DHTAlpha), DhtK: uint32(p.DHTK),
-		DhtTExpire: uint32(p.DHTTExpire), DhtTRefresh: uint32(p.DHTTRefresh), DhtTReplicate: uint32(p.DHTTReplicate),
-		Congestion: cong, CongSet: true,
+	secs := func(n int) time.Duration { return time.Duration(n) * time.Second }
+	conf.Unicast = &ipcp.UnicastConfig{
+		AddrSize: 4, EIDSize: 8, MaxTTL: uint8(p.MaxTTL), AddrAuth: ipcp.AddrAuthFlat,
+		Routing: routing, TRecalc: secs(p.LSTRecalc), TUpdate: secs(p.LSTUpdate), TTimeo: secs(p.LSTTimeo),
+		Dir: ipcp.DirDHT, DHTAlpha: uint32(p.DHTAlpha), DHTK: uint32(p.DHTK),
+		TExpire: secs(p.DHTTExpire), TRefresh: secs(p.DHTTRefresh), TReplicate: secs(p.DHTTReplicate),
+		Cong: cong,
 	}
 	return conf
 }
 
 // confSummary describes a bootstrap configuration in a few words.
-func confSummary(c *ctl.IPCPConfig) string {
+func confSummary(typ ipcp.Type, c *ipcp.Config) string {
 	if c == nil {
 		return "no configuration"
 	}
-	typ := ipcp.Type(c.GetType())
 	switch {
-	case c.GetEth() != nil:
-		return fmt.Sprintf("%v on %s", typ, c.GetEth().GetDev())
-	case c.GetUdp() != nil:
-		s := fmt.Sprintf("%v on %s", typ, c.GetUdp().GetAddr())
-		if st := c.GetUdp().GetStatic(); len(st) > 0 {
+	case c.Eth != nil:
+		return fmt.Sprintf("%v on %s", typ, c.Eth.Dev)
+	case c.UDP != nil:
+		s := fmt.Sprintf("%v on %s", typ, c.UDP.Addr)
+		if len(c.UDP.Static) > 0 {
 			var e []string
-			for name, addr := range st {
-				e = append(e, name+"="+addr)
+			for name, addr := range c.UDP.Static {
+				e = append(e, name+"="+addr.String())
 			}
 			slices.Sort(e)
 			s += ", static " + strings.Join(e, " ")
 		}
 		return s
-	case c.GetUnicast() != nil:
-		u := c.GetUnicast()
-		routing := [...]string{topo.RoutingLinkState, topo.RoutingLFA, topo.RoutingECMP}[min(u.GetRouting(), 2)]
-		ca := topo.CAMBECN
-		if u.GetCongestion() == ipcp.CongNone {
-			ca = topo.CANone
-		}
-		return fmt.Sprintf("%v, %v, routing %s, ca %s, ls update/timeo/recalc %d/%d/%d s", typ, ipcp.HashAlgo(c.GetHashAlgo()),
-			routing, ca, u.GetTUpdate(), u.GetTTimeo(), u.GetTRecalc())
+	case c.Unicast != nil:
+		u := c.Unicast
+		return fmt.Sprintf("%v, %v, routing %v, ca %v, ls update/timeo/recalc %d/%d/%d s", typ, c.Hash,
+			u.Routing, u.Cong, u.TUpdate/time.Second, u.TTimeo/time.Second, u.TRecalc/time.Second)
 	}
 	return typ.String()
 }

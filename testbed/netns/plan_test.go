@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -88,7 +89,10 @@ func TestStepsUDPStatic(t *testing.T) {
 		if s.Op != OpBootstrap || s.Layer != "udp-bc" {
 			continue
 		}
-		got := s.Conf.GetUdp().GetStatic()
+		got := map[string]string{}
+		for name, a := range s.Conf.UDP.Static {
+			got[name] = a.String()
+		}
 		var want map[string]string
 		switch s.Node {
 		case "b": // c is 198.18.0.2
@@ -110,7 +114,7 @@ func TestStepsBroadcastNested(t *testing.T) {
 		if s.Layer == "bc" && s.Op == OpConnect && s.Comp != ipcp.CompDT {
 			t.Errorf("broadcast step %v: want data transfer only", s)
 		}
-		if s.Layer == "bc" && s.Op == OpBootstrap && s.Conf.GetUnicast() != nil {
+		if s.Layer == "bc" && s.Op == OpBootstrap && s.Conf.Unicast != nil {
 			t.Errorf("broadcast bootstrap %v has a unicast configuration", s)
 		}
 	}
@@ -137,9 +141,9 @@ func TestStepsConf(t *testing.T) {
 		if s.Op != OpBootstrap || s.Layer != "net" {
 			continue
 		}
-		u := s.Conf.GetUnicast()
-		if u.GetRouting() != 1 || u.GetTUpdate() != 1 || u.GetTTimeo() != 2 || u.GetTRecalc() != 1 || !u.GetCongSet() || u.GetCongestion() != ipcp.CongMBECN ||
-			u.GetAddrSize() != 4 || u.GetEidSize() != 8 || u.GetMaxTtl() != 60 || s.Conf.GetType() != uint32(ipcp.Unicast) {
+		u := s.Conf.Unicast
+		if u == nil || u.Routing != ipcp.RoutingLFA || u.TUpdate != time.Second || u.TTimeo != 2*time.Second || u.TRecalc != time.Second || u.Cong != ipcp.CongMBECN ||
+			u.AddrSize != 4 || u.EIDSize != 8 || u.MaxTTL != 60 || s.Type != ipcp.Unicast {
 			t.Errorf("ring's net bootstrap conf = %v", s.Conf)
 		}
 		if s.Node != "a" {
@@ -147,7 +151,7 @@ func TestStepsConf(t *testing.T) {
 		}
 	}
 	for _, s := range Steps(load(t, "star")) {
-		if s.Op == OpBootstrap && s.Layer == "net" && (s.Conf.GetUnicast().GetCongestion() != ipcp.CongNone || s.Conf.GetUnicast().GetRouting() != 2) {
+		if s.Op == OpBootstrap && s.Layer == "net" && (s.Conf.Unicast.Cong != ipcp.CongNone || s.Conf.Unicast.Routing != ipcp.RoutingECMP) {
 			t.Errorf("star's net: ca none and ecmp expected, got %v", s.Conf)
 		}
 	}

@@ -5,15 +5,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/o7s/ouroboros/stack/ipcp"
 )
 
-// Policy values.
-const (
-	RoutingLinkState = "link-state"
-	RoutingLFA       = "lfa"
-	RoutingECMP      = "ecmp"
-	CAMBECN          = "mb-ecn"
-	CANone           = "none"
+// Policy values: the names the stack gives them (package ipcp).
+var (
+	RoutingLinkState = ipcp.RoutingLinkState.String()
+	RoutingLFA       = ipcp.RoutingLFA.String()
+	RoutingECMP      = ipcp.RoutingECMP.String()
+	CAMBECN          = ipcp.CongMBECN.String()
+	CANone           = ipcp.CongNone.String()
 )
 
 // pffOf is the forwarding table each routing policy fills (spec SYSTEM
@@ -24,8 +26,8 @@ var pffOf = map[string]string{RoutingLinkState: "simple", RoutingLFA: "alternate
 var policyValues = map[string][]string{
 	"routing":   {RoutingLinkState, RoutingLFA, RoutingECMP},
 	"pff":       {"simple", "alternate", "multipath"},
-	"dir":       {"dht"},
-	"addr_auth": {"flat"},
+	"dir":       {ipcp.DirDHT.String()},
+	"addr_auth": {ipcp.AddrAuthFlat.String()},
 	"ca":        {CAMBECN, CANone},
 	"hash":      {"SHA3_224", "SHA3_256", "SHA3_384", "SHA3_512"},
 	"dt_qos":    {"raw", "raw-voice", "raw-video"},

@@ -3,6 +3,8 @@ package irmcli
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/o7s/ouroboros/stack/ipcp"
 )
 
 // opt is one keyword of a command line.
@@ -81,16 +83,15 @@ func uintOpt[T ~uint8 | ~uint16 | ~uint32 | ~uint64](keyword string, p *T, bits 
 	}}
 }
 
-// oneOf is an opt whose value must be one of values (exact compare); it
-// stores the index of the value.
-func oneOf(keyword string, p *int, values ...string) opt {
+// policy is an opt whose value names a policy, parsed by parse (the
+// policy's own parser, beside its String).
+func policy[P any](keyword string, p *P, parse func(string, ipcp.Spelling) (P, error)) opt {
 	return opt{keyword: keyword, set: func(v string) error {
-		for i, x := range values {
-			if v == x {
-				*p = i
-				return nil
-			}
+		x, err := parse(v, ipcp.RefCLI)
+		if err != nil {
+			return textf("Unknown parameter for %s: %q.", keyword, v)
 		}
-		return textf("Unknown parameter for %s: %q.", keyword, v)
+		*p = x
+		return nil
 	}}
 }

@@ -9,7 +9,6 @@ import (
 	"syscall"
 
 	"github.com/o7s/ouroboros/stack/ctl"
-	"github.com/o7s/ouroboros/stack/irm"
 )
 
 const bindUsage = `Usage: irm bind [OPERATION]
@@ -98,12 +97,7 @@ func (c *cli) bindProgram(args []string) error {
 	if err != nil {
 		return err
 	}
-	m := &ctl.Msg{Code: ctl.Code_BIND_PROGRAM, Name: name, Exec: append([]string{path}, rest...)}
-	if auto {
-		m.Opts = irm.BindAuto
-	}
-	_, err = c.call(m)
-	return err
+	return c.node.BindProgram(c.ctx, append([]string{path}, rest...), name, auto)
 }
 
 // realpath resolves p when it exists, and returns it unchanged otherwise.
@@ -203,8 +197,7 @@ func (c *cli) bindProcess(args []string) error {
 	if name == "" || pid == 0 {
 		return &usageError{usage: bindProcessUsage}
 	}
-	_, err := c.call(&ctl.Msg{Code: ctl.Code_BIND_PROCESS, Pid: int32(pid), Name: name})
-	return err
+	return c.node.BindProcess(c.ctx, pid, name)
 }
 
 // livePID parses a pid and checks with kill(pid, 0) that the process
@@ -221,16 +214,16 @@ func livePID(s string) (int, error) {
 }
 
 func (c *cli) bindIPCP(args []string) error {
-	return c.ipcpBind(args, bindIPCPUsage, `%q is unknown, try "irm bind ipcp".`, ctl.Code_BIND_IPCP)
+	return c.ipcpBind(args, bindIPCPUsage, `%q is unknown, try "irm bind ipcp".`, true)
 }
 
 func (c *cli) unbindIPCP(args []string) error {
-	return c.ipcpBind(args, unbindIPCPUsage, `%q is unknown, try "irm unbind ipcp".`, ctl.Code_UNBIND_IPCP)
+	return c.ipcpBind(args, unbindIPCPUsage, `%q is unknown, try "irm unbind ipcp".`, false)
 }
 
 // ipcpBind binds or unbinds a name to an IPCP of the node (found by exact
 // name); both need the name, as in the reference.
-func (c *cli) ipcpBind(args []string, usage, unknown string, code ctl.Code) error {
+func (c *cli) ipcpBind(args []string, usage, unknown string, bind bool) error {
 	if err := operand(args, usage); err != nil {
 		return err
 	}
@@ -246,11 +239,11 @@ func (c *cli) ipcpBind(args []string, usage, unknown string, code ctl.Code) erro
 	if err != nil {
 		return err
 	}
-	if code == ctl.Code_BIND_IPCP {
-		c.call(&ctl.Msg{Code: ctl.Code_CREATE_NAME, NameInfo: &ctl.NameInfo{Name: name}}) // may exist
+	if !bind {
+		return c.node.UnbindIPCP(c.ctx, p.GetId(), name)
 	}
-	_, err = c.call(&ctl.Msg{Code: code, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Name: name})
-	return err
+	c.node.CreateName(c.ctx, name, ctl.RoundRobin) // may exist
+	return c.node.BindIPCP(c.ctx, p.GetId(), name)
 }
 
 func (c *cli) unbindProgram(args []string) error {
@@ -269,8 +262,7 @@ func (c *cli) unbindProgram(args []string) error {
 	if prog == "" {
 		return &usageError{usage: unbindProgramUsage}
 	}
-	_, err := c.call(&ctl.Msg{Code: ctl.Code_UNBIND_PROGRAM, Prog: filepath.Base(prog), Name: name})
-	return err
+	return c.node.UnbindProgram(c.ctx, filepath.Base(prog), name)
 }
 
 func (c *cli) unbindProcess(args []string) error {
@@ -293,6 +285,5 @@ func (c *cli) unbindProcess(args []string) error {
 	if pid == 0 {
 		return &usageError{usage: unbindProcessUsage}
 	}
-	_, err := c.call(&ctl.Msg{Code: ctl.Code_UNBIND_PROCESS, Pid: int32(pid), Name: name})
-	return err
+	return c.node.UnbindProcess(c.ctx, pid, name)
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/errs"
@@ -98,20 +99,23 @@ type bootArgs struct {
 // typeConf holds the type-specific options, parsed and checked as the
 // reference does.
 type typeConf struct {
-	ip, dns, dev                          string
-	static                                map[string]string
-	port, ethertype                       uint16
-	addr, eid, ttl                        uint8
-	addrAuth, directory, routing, congest int
-	dhtAlpha, dhtK                        uint32
-	dhtExpire, dhtRefresh, dhtReplicate   uint32
-	lsTimeo, lsUpdate, lsRecalc           uint32
+	ip, dns, dev                        string
+	static                              map[string]string
+	port, ethertype                     uint16
+	addr, eid, ttl                      uint8
+	addrAuth                            ipcp.AddrAuth
+	directory                           ipcp.Directory
+	routing                             ipcp.Routing
+	congest                             ipcp.Congestion
+	dhtAlpha, dhtK                      uint32
+	dhtExpire, dhtRefresh, dhtReplicate uint32
+	lsTimeo, lsUpdate, lsRecalc         uint32
 }
 
 func parseBootstrap(args []string) (*bootArgs, error) {
 	b := &bootArgs{hash: ipcp.DefaultHash, typed: typeConf{port: 3435, ethertype: 0xA000, addr: 4, eid: 8, ttl: 60,
 		dhtAlpha: 3, dhtK: 8, dhtExpire: 86400, dhtRefresh: 900, dhtReplicate: 900,
-		lsTimeo: 60, lsUpdate: 15, lsRecalc: 4, congest: 1}}
+		lsTimeo: 60, lsUpdate: 15, lsRecalc: 4, congest: ipcp.CongMBECN}}
 	if _, err := b.optSet().parse(args); err != nil {
 		return nil, err
 	}
@@ -135,14 +139,14 @@ func (b *bootArgs) optSet() optSet {
 			uintOpt("addr", &t.addr, 8), uintOpt("eid", &t.eid, 8), uintOpt("ttl", &t.ttl, 8),
 			uintOpt("port", &t.port, 16), flag("autobind", &b.autobind),
 			{keyword: "static", set: t.addStatic},
-			oneOf("addr_auth", &t.addrAuth, "flat"), oneOf("directory", &t.directory, "DHT"),
+			policy("addr_auth", &t.addrAuth, ipcp.ParseAddrAuth), policy("directory", &t.directory, ipcp.ParseDirectory),
 			uintOpt("dht_alpha", &t.dhtAlpha, 32), uintOpt("dht_k", &t.dhtK, 32),
 			uintOpt("dht_t_expire", &t.dhtExpire, 32), uintOpt("dht_t_refresh", &t.dhtRefresh, 32),
 			uintOpt("dht_t_replicate", &t.dhtReplicate, 32),
-			oneOf("routing", &t.routing, "link_state", "lfa", "ecmp"),
+			policy("routing", &t.routing, ipcp.ParseRouting),
 			uintOpt("ls_t_timeo", &t.lsTimeo, 32), uintOpt("ls_t_update", &t.lsUpdate, 32),
 			uintOpt("ls_t_recalc", &t.lsRecalc, 32),
-			oneOf("congestion", &t.congest, "none", "mb-ecn"),
+			policy("congestion", &t.congest, ipcp.ParseCongestion),
 		},
 		usage:   bootstrapUsage,
 		unknown: "Unknown option: %q.",
@@ -293,21 +297,9 @@ func (c *cli) bootstrapOne(p *ctl.IPCPInfo, b *bootArgs) error {
 		c.warnf("Cannot bind this IPCP type, autobind disabled.")
 		autobind = false
 	}
-	conf := &ctl.IPCPConfig{Layer: b.layer, Type: uint32(typ), HashAlgo: uint32(b.hash)}
-	t := &b.typed
-	switch typ {
-	case ipcp.Local:
-		conf.Local = &ctl.LocalConfig{}
-	case ipcp.EthDIX, ipcp.EthLLC:
-		conf.Eth = &ctl.EthConfig{Dev: t.dev, Ethertype: uint32(t.ethertype)}
-	case ipcp.UDP4, ipcp.UDP6:
-		conf.Udp = &ctl.UDPConfig{Addr: t.ip, Port: uint32(t.port), Dns: t.dns, Static: t.static}
-	case ipcp.Unicast:
-		conf.Unicast = &ctl.UnicastConfig{AddrSize: uint32(t.addr), EidSize: uint32(t.eid), MaxTtl: uint32(t.ttl),
-			AddrAuth: uint32(t.addrAuth), Routing: uint32(t.routing), TRecalc: t.lsRecalc, TUpdate: t.lsUpdate, TTimeo: t.lsTimeo,
-			Directory: uint32(t.directory), DhtAlpha: t.dhtAlpha, DhtK: t.dhtK,
-			DhtTExpire: t.dhtExpire, DhtTRefresh: t.dhtRefresh, DhtTReplicate: t.dhtReplicate,
-			Congestion: uint32(t.congest), CongSet: true}
+	conf, err := b.config(typ)
+	if err != nil {
+		return err
 	}
 	var bound []string
 	if autobind {
@@ -316,11 +308,11 @@ func (c *cli) bootstrapOne(p *ctl.IPCPInfo, b *bootArgs) error {
 			return err
 		}
 	}
-	_, err := c.call(&ctl.Msg{Code: ctl.Code_BOOTSTRAP_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Conf: conf})
-	if err != nil {
+	if err := c.node.Bootstrap(c.ctx, p.GetId(), typ, conf); err != nil {
 		c.unbindAll(p, bound)
+		return err
 	}
-	return err
+	return nil
 }
 
 // autobind binds an IPCP to its name and its layer's, as the reference's
@@ -328,8 +320,8 @@ func (c *cli) bootstrapOne(p *ctl.IPCPInfo, b *bootArgs) error {
 func (c *cli) autobind(p *ctl.IPCPInfo, names ...string) ([]string, error) {
 	var bound []string
 	for _, nm := range names {
-		c.call(&ctl.Msg{Code: ctl.Code_CREATE_NAME, NameInfo: &ctl.NameInfo{Name: nm}}) // may exist
-		if _, err := c.call(&ctl.Msg{Code: ctl.Code_BIND_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Name: nm}); err != nil {
+		c.node.CreateName(c.ctx, nm, ctl.RoundRobin) // may exist
+		if err := c.node.BindIPCP(c.ctx, p.GetId(), nm); err != nil {
 			if errors.Is(err, errs.ErrExist) {
 				continue
 			}
@@ -343,6 +335,47 @@ func (c *cli) autobind(p *ctl.IPCPInfo, names ...string) ([]string, error) {
 
 func (c *cli) unbindAll(p *ctl.IPCPInfo, names []string) {
 	for _, nm := range names {
-		c.call(&ctl.Msg{Code: ctl.Code_UNBIND_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Name: nm})
+		c.node.UnbindIPCP(c.ctx, p.GetId(), nm)
 	}
+}
+
+// config is the bootstrap configuration for an IPCP of type typ, whose
+// options check has passed.
+func (b *bootArgs) config(typ ipcp.Type) (ipcp.Config, error) {
+	conf := ipcp.Config{Layer: b.layer, Hash: b.hash}
+	t := &b.typed
+	switch typ {
+	case ipcp.EthDIX, ipcp.EthLLC:
+		conf.Eth = &ipcp.EthConfig{Dev: t.dev, Ethertype: t.ethertype}
+	case ipcp.UDP4, ipcp.UDP6:
+		u := &ipcp.UDPConfig{Port: t.port}
+		var err error
+		if u.Addr, err = netip.ParseAddr(t.ip); err != nil {
+			return conf, textf("Invalid address: %q.", t.ip)
+		}
+		if t.dns != "" {
+			if u.DNS, err = netip.ParseAddr(t.dns); err != nil {
+				return conf, textf("Invalid DNS address: %q.", t.dns)
+			}
+		}
+		for name, a := range t.static {
+			addr, err := netip.ParseAddr(a)
+			if err != nil {
+				return conf, textf("Invalid static entry %q: want <name>=<address>.", name+"="+a)
+			}
+			if u.Static == nil {
+				u.Static = make(map[string]netip.Addr, len(t.static))
+			}
+			u.Static[name] = addr
+		}
+		conf.UDP = u
+	case ipcp.Unicast:
+		secs := func(v uint32) time.Duration { return time.Duration(v) * time.Second }
+		conf.Unicast = &ipcp.UnicastConfig{AddrSize: t.addr, EIDSize: t.eid, MaxTTL: t.ttl,
+			AddrAuth: t.addrAuth, Routing: t.routing, TRecalc: secs(t.lsRecalc), TUpdate: secs(t.lsUpdate), TTimeo: secs(t.lsTimeo),
+			Dir: t.directory, DHTAlpha: t.dhtAlpha, DHTK: t.dhtK,
+			TExpire: secs(t.dhtExpire), TRefresh: secs(t.dhtRefresh), TReplicate: secs(t.dhtReplicate),
+			Cong: t.congest}
+	}
+	return conf, nil
 }

@@ -6,16 +6,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/errs"
 )
-
-// callTimeout bounds one request to the node; the longest the node itself
-// takes is a bootstrap (5 s in the reference).
-const callTimeout = 30 * time.Second
 
 const topUsage = `Usage: irm [OPERATION]
 
@@ -32,6 +27,7 @@ Options (before OPERATION):
 type cli struct {
 	ctx  context.Context
 	sock string
+	node *ctl.Client
 	out  io.Writer // normal output
 	errw io.Writer // failures and warnings
 }
@@ -46,6 +42,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := &cli{ctx: ctx, sock: dev.SockPath(), out: stdout, errw: stderr}
 	args, err := c.sockOption(args)
+	c.node = ctl.NewClient(c.sock)
 	if err == nil {
 		err = c.top(args)
 	}
@@ -176,35 +173,10 @@ func (c *cli) warnf(format string, a ...any) {
 	fmt.Fprintf(c.errw, format+"\n", a...)
 }
 
-// call sends one request to the node.
-func (c *cli) call(m *ctl.Msg) (*ctl.Msg, error) { return c.callTimeout(m, callTimeout) }
-
-// callTimeout sends one request that may take up to timeout.
-func (c *cli) callTimeout(m *ctl.Msg, timeout time.Duration) (*ctl.Msg, error) {
-	ctx, cancel := context.WithTimeout(c.ctx, timeout)
-	defer cancel()
-	reply, f, err := ctl.Call(ctx, c.sock, m)
-	if f != nil {
-		f.Close() // management requests never carry a flow
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("%w: no reply to %v within %v", errs.ErrNode, m.GetCode(), timeout)
-	}
-	return reply, err
-}
-
 func (c *cli) listIPCPs() ([]*ctl.IPCPInfo, error) {
-	r, err := c.call(&ctl.Msg{Code: ctl.Code_LIST_IPCPS})
-	if err != nil {
-		return nil, err
-	}
-	return r.GetIpcps(), nil
+	return c.node.IPCPs(c.ctx)
 }
 
 func (c *cli) listNames() ([]*ctl.NameInfo, error) {
-	r, err := c.call(&ctl.Msg{Code: ctl.Code_LIST_NAMES})
-	if err != nil {
-		return nil, err
-	}
-	return r.GetNames(), nil
+	return c.node.Names(c.ctx)
 }

@@ -1,6 +1,7 @@
 package irmcli
 
 import (
+	"context"
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
@@ -84,7 +85,10 @@ func (c *cli) ipcpEnroll(args []string) error {
 		targets = append(targets, &ctl.IPCPInfo{Id: id, Name: name, Type: uint32(want)})
 	}
 	for _, p := range targets {
-		if _, err := c.callTimeout(&ctl.Msg{Code: ctl.Code_ENROLL_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Dst: dst}, enrollTimeout); err != nil {
+		ctx, cancel := context.WithTimeout(c.ctx, enrollTimeout)
+		err := c.node.Enroll(ctx, p.GetId(), dst)
+		cancel()
+		if err != nil {
 			return err
 		}
 		got := ""
@@ -172,11 +176,14 @@ func (c *cli) ipcpConnect(args []string) error {
 		return &usageError{note: textf("Unknown component %q.", comp).Error(), usage: connectUsage}
 	}
 	for _, cp := range comps {
-		m := &ctl.Msg{Code: ctl.Code_CONNECT_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Dst: dst, Comp: cp, Qos: ctl.QoSToMsg(spec)}
+		qs := spec
 		if cp == ipcp.CompMgmt {
-			m.Qos = ctl.QoSToMsg(qos.Raw)
+			qs = qos.Raw
 		}
-		if _, err := c.callTimeout(m, connectTimeout); err != nil {
+		ctx, cancel := context.WithTimeout(c.ctx, connectTimeout)
+		err := c.node.Connect(ctx, p.GetId(), dst, cp, qs)
+		cancel()
+		if err != nil {
 			return err
 		}
 	}
@@ -205,7 +212,7 @@ func (c *cli) ipcpDisconnect(args []string) error {
 		return &usageError{note: textf("Unknown component %q.", comp).Error(), usage: disconnectUsage}
 	}
 	for _, cp := range comps {
-		if _, err := c.call(&ctl.Msg{Code: ctl.Code_DISCONNECT_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}, Dst: dst, Comp: cp}); err != nil {
+		if err := c.node.Disconnect(c.ctx, p.GetId(), dst, cp); err != nil {
 			return err
 		}
 	}

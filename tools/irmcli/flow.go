@@ -2,8 +2,6 @@ package irmcli
 
 import (
 	"io"
-
-	"github.com/o7s/ouroboros/stack/ctl"
 )
 
 const flowUsage = `Usage: irm flow [OPERATION]
@@ -26,10 +24,10 @@ func (c *cli) flowList(args []string) error {
 	if len(args) > 0 {
 		return unknown(args[0], "irm flow list")
 	}
-	r, err := c.call(&ctl.Msg{Code: ctl.Code_LIST_FLOWS})
+	flows, err := c.node.Flows(c.ctx)
 	if err != nil {
 		return err
 	}
-	_, err = io.WriteString(c.out, flowTable(r.GetFlows()))
+	_, err = io.WriteString(c.out, flowTable(flows))
 	return err
 }

@@ -3,7 +3,6 @@ package irmcli
 import (
 	"io"
 
-	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
 )
 
@@ -76,11 +75,7 @@ func (c *cli) ipcpCreate(args []string) error {
 }
 
 func (c *cli) createIPCP(name string, t ipcp.Type) (uint32, error) {
-	r, err := c.call(&ctl.Msg{Code: ctl.Code_CREATE_IPCP, Ipcp: &ctl.IPCPInfo{Type: uint32(t), Name: name}})
-	if err != nil {
-		return 0, err
-	}
-	return r.GetIpcp().GetId(), nil
+	return c.node.CreateIPCP(c.ctx, name, t)
 }
 
 func (c *cli) ipcpDestroy(args []string) error {
@@ -105,8 +100,7 @@ func (c *cli) ipcpDestroy(args []string) error {
 	}
 	for _, p := range ipcps {
 		if p.GetName() == name {
-			_, err := c.call(&ctl.Msg{Code: ctl.Code_DESTROY_IPCP, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}})
-			return err
+			return c.node.DestroyIPCP(c.ctx, p.GetId())
 		}
 	}
 	return nil // the reference: destroying an unknown IPCP is a no-op

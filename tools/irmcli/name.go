@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 
 	"github.com/o7s/ouroboros/stack/ctl"
-	"github.com/o7s/ouroboros/stack/irm"
 )
 
 // Limits of the reference (NAME_SIZE, NAME_PATH_SIZE, MAX_IPCPS,
@@ -101,13 +100,8 @@ func (c *cli) nameCreate(args []string) error {
 	if err := checkPaths(paths); err != nil {
 		return err
 	}
-	var pol irm.LB
-	switch lb {
-	case "round-robin":
-		pol = irm.RoundRobin
-	case "spillover":
-		pol = irm.Spillover
-	default:
+	pol, err := ctl.ParseLB(lb)
+	if err != nil {
 		return &usageError{usage: nameCreateUsage}
 	}
 	return c.createName(name, pol)
@@ -136,9 +130,8 @@ func checkPaths(paths []string) error {
 	return nil
 }
 
-func (c *cli) createName(name string, lb irm.LB) error {
-	_, err := c.call(&ctl.Msg{Code: ctl.Code_CREATE_NAME, NameInfo: &ctl.NameInfo{Name: name, PolLb: uint32(lb)}})
-	return err
+func (c *cli) createName(name string, lb ctl.LB) error {
+	return c.node.CreateName(c.ctx, name, lb)
 }
 
 func (c *cli) nameDestroy(args []string) error {
@@ -148,8 +141,7 @@ func (c *cli) nameDestroy(args []string) error {
 	if len(args) > 1 {
 		return unknown(args[1], "irm name destroy")
 	}
-	_, err := c.call(&ctl.Msg{Code: ctl.Code_DESTROY_NAME, Name: args[0]})
-	return err
+	return c.node.DestroyName(c.ctx, args[0])
 }
 
 func (c *cli) nameList(args []string) error {

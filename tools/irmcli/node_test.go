@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/irm"
@@ -139,7 +140,7 @@ func TestNameCommands(t *testing.T) {
 	ok(t, sock, "name", "destroy", "spill")
 	fails(t, sock, `name "spill" does not exist`, "name", "destroy", "spill")
 	names := n.ListNames()
-	if len(names) != 3 || names[1].Name != "oping" || names[1].LB != irm.Spillover {
+	if len(names) != 3 || names[1].Name != "oping" || names[1].LB != ctl.Spillover {
 		t.Errorf("node names = %+v", names)
 	}
 }
@@ -165,7 +166,7 @@ func TestBindCommands(t *testing.T) {
 	n, sock := startNode(t, irm.Config{})
 	ok(t, sock, "b", "p", "/bin/true", "n", "x")
 	fails(t, sock, "already bound", "b", "p", "/bin/true", "n", "x")
-	if names := n.ListNames(); len(names) != 1 || names[0].Name != "x" || names[0].LB != irm.Spillover {
+	if names := n.ListNames(); len(names) != 1 || names[0].Name != "x" || names[0].LB != ctl.Spillover {
 		t.Errorf("names after bind program = %+v, want x with spillover", names)
 	}
 	ok(t, sock, "bind", "program", "true", "name", "y", "auto", "--", "-v")

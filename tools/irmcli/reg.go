@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/o7s/ouroboros/stack/ctl"
-	"github.com/o7s/ouroboros/stack/irm"
 )
 
 // regArgs is a parsed irm name register or unregister.
@@ -69,14 +68,14 @@ func (c *cli) nameReg(args []string) error {
 	for _, p := range ipcps {
 		for _, l := range r.layers {
 			if wildcard(l, p.GetLayer()) {
-				if err := c.regName(ctl.Code_REG_NAME, r.name, p); err != nil {
+				if err := c.node.Register(c.ctx, r.name, p.GetId()); err != nil {
 					return fmt.Errorf("register %s in layer %s: %w", r.name, p.GetLayer(), err)
 				}
 			}
 		}
 		for _, i := range r.ipcps {
 			if wildcard(i, p.GetName()) {
-				if err := c.regName(ctl.Code_REG_NAME, r.name, p); err != nil {
+				if err := c.node.Register(c.ctx, r.name, p.GetId()); err != nil {
 					return fmt.Errorf("register %s with IPCP %s: %w", r.name, p.GetName(), err)
 				}
 			}
@@ -93,15 +92,10 @@ func (c *cli) ensureName(name string) error {
 	if slices.ContainsFunc(names, func(n *ctl.NameInfo) bool { return n.GetName() == name }) {
 		return nil
 	}
-	if err := c.createName(name, irm.Spillover); err != nil {
+	if err := c.createName(name, ctl.Spillover); err != nil {
 		return fmt.Errorf("create name %s: %w", name, err)
 	}
 	return nil
-}
-
-func (c *cli) regName(code ctl.Code, name string, p *ctl.IPCPInfo) error {
-	_, err := c.call(&ctl.Msg{Code: code, Name: name, Ipcp: &ctl.IPCPInfo{Id: p.GetId()}})
-	return err
 }
 
 // nameUnreg is nameReg with the wildcard roles reversed, as in the
@@ -118,12 +112,12 @@ func (c *cli) nameUnreg(args []string) error {
 	}
 	for _, p := range ipcps {
 		if slices.ContainsFunc(r.layers, func(l string) bool { return wildcard(p.GetLayer(), l) }) {
-			if err := c.regName(ctl.Code_UNREG_NAME, r.name, p); err != nil {
+			if err := c.node.Unregister(c.ctx, r.name, p.GetId()); err != nil {
 				return fmt.Errorf("unregister %s from layer %s: %w", r.name, p.GetLayer(), err)
 			}
 		}
 		if slices.ContainsFunc(r.ipcps, func(i string) bool { return wildcard(p.GetName(), i) }) {
-			if err := c.regName(ctl.Code_UNREG_NAME, r.name, p); err != nil {
+			if err := c.node.Unregister(c.ctx, r.name, p.GetId()); err != nil {
 				return fmt.Errorf("unregister %s from IPCP %s: %w", r.name, p.GetName(), err)
 			}
 		}

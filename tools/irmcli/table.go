@@ -7,7 +7,6 @@ import (
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
-	"github.com/o7s/ouroboros/stack/irm"
 )
 
 // The tables are the reference's, byte for byte (spec SYSTEM §3.3): right
@@ -65,7 +64,7 @@ func lbName(lb uint32) string {
 	if lb > 255 {
 		return "UNKNOWN"
 	}
-	return irm.LB(lb).String()
+	return ctl.LB(lb).String()
 }
 
 const flowBorder = "+-------+---------+---------+-----------------+" +
@@ -105,5 +104,5 @@ func flowState(s uint32) string {
 	if s > 255 {
 		return fmt.Sprintf("flow-state(%d)", s)
 	}
-	return irm.FlowState(s).String()
+	return ctl.FlowState(s).String()
 }

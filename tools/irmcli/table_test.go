@@ -5,7 +5,6 @@ import (
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
-	"github.com/o7s/ouroboros/stack/irm"
 )
 
 func TestIPCPTable(t *testing.T) {
@@ -38,8 +37,8 @@ func TestIPCPTable(t *testing.T) {
 
 func TestNameTable(t *testing.T) {
 	names := []*ctl.NameInfo{
-		{Name: "my.oping.server", PolLb: uint32(irm.RoundRobin)},
-		{Name: "oping", PolLb: uint32(irm.Spillover)},
+		{Name: "my.oping.server", PolLb: uint32(ctl.RoundRobin)},
+		{Name: "oping", PolLb: uint32(ctl.Spillover)},
 		{Name: "odd", PolLb: 7},
 	}
 	want := "" +
@@ -69,8 +68,8 @@ func TestNameTable(t *testing.T) {
 
 func TestFlowTable(t *testing.T) {
 	flows := []*ctl.FlowInfo{
-		{Id: 1, NPid: 4242, N_1Pid: 1, State: uint32(irm.FlowAllocated), Name: "oping", Layer: "local", Mpl: 100},
-		{Id: 2, NPid: 4243, N_1Pid: 4242, State: uint32(irm.FlowAcceptPending), Direct: true, Name: "echo", Mpl: 1},
+		{Id: 1, NPid: 4242, N_1Pid: 1, State: uint32(ctl.FlowAllocated), Name: "oping", Layer: "local", Mpl: 100},
+		{Id: 2, NPid: 4243, N_1Pid: 4242, State: uint32(ctl.FlowAcceptPending), Direct: true, Name: "echo", Mpl: 1},
 	}
 	want := "" +
 		"+-------+---------+---------+-----------------+----------------------+----------------------+----------+\n" +

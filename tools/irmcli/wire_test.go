@@ -10,7 +10,6 @@ import (
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
-	"github.com/o7s/ouroboros/stack/irm"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -111,7 +110,7 @@ func TestWire(t *testing.T) {
 			[]*ctl.Msg{boot(1, "L", ipcp.SHA3_512), boot(2, "L", ipcp.SHA3_512)}},
 		{[]string{"i", "b", "n", "other", "l", "L", "t", "lo"}, []*ctl.Msg{boot(3, "L", ipcp.SHA3_256)}},
 		{[]string{"bind", "program", "/bin/sh", "name", "x", "auto", "--", "-c", "true"},
-			[]*ctl.Msg{{Code: ctl.Code_BIND_PROGRAM, Name: "x", Exec: []string{exe, "-c", "true"}, Opts: irm.BindAuto}}},
+			[]*ctl.Msg{{Code: ctl.Code_BIND_PROGRAM, Name: "x", Exec: []string{exe, "-c", "true"}, Opts: ctl.BindAuto}}},
 		{[]string{"b", "p", "sh", "n", "x", "--"}, // looked up in $PATH
 			[]*ctl.Msg{{Code: ctl.Code_BIND_PROGRAM, Name: "x", Exec: []string{lookPath(t, "sh")}}}},
 		{[]string{"b", "p", "/bin/sh", "n", "x", "--", "auto"},
@@ -124,14 +123,14 @@ func TestWire(t *testing.T) {
 		{[]string{"unbind", "process", "123"}, []*ctl.Msg{{Code: ctl.Code_UNBIND_PROCESS, Pid: 123}}},
 		{[]string{"unbind", "process", "123", "name", "x"}, []*ctl.Msg{{Code: ctl.Code_UNBIND_PROCESS, Pid: 123, Name: "x"}}},
 		{[]string{"name", "create", "x"},
-			[]*ctl.Msg{{Code: ctl.Code_CREATE_NAME, NameInfo: &ctl.NameInfo{Name: "x", PolLb: uint32(irm.RoundRobin)}}}},
+			[]*ctl.Msg{{Code: ctl.Code_CREATE_NAME, NameInfo: &ctl.NameInfo{Name: "x", PolLb: uint32(ctl.RoundRobin)}}}},
 		{[]string{"name", "create", "x", "lb", "spillover"},
-			[]*ctl.Msg{{Code: ctl.Code_CREATE_NAME, NameInfo: &ctl.NameInfo{Name: "x", PolLb: uint32(irm.Spillover)}}}},
+			[]*ctl.Msg{{Code: ctl.Code_CREATE_NAME, NameInfo: &ctl.NameInfo{Name: "x", PolLb: uint32(ctl.Spillover)}}}},
 		{[]string{"name", "destroy", "x"}, []*ctl.Msg{{Code: ctl.Code_DESTROY_NAME, Name: "x"}}},
 		// register: the argument is the pattern; a new name is created with
 		// spillover; an IPCP matched twice is asked twice.
 		{[]string{"name", "register", "new", "layer", "lay*", "ipcp", "lo*"}, []*ctl.Msg{
-			{Code: ctl.Code_CREATE_NAME, NameInfo: &ctl.NameInfo{Name: "new", PolLb: uint32(irm.Spillover)}},
+			{Code: ctl.Code_CREATE_NAME, NameInfo: &ctl.NameInfo{Name: "new", PolLb: uint32(ctl.Spillover)}},
 			reg(ctl.Code_REG_NAME, "new", 1), reg(ctl.Code_REG_NAME, "new", 2), reg(ctl.Code_REG_NAME, "new", 2),
 			reg(ctl.Code_REG_NAME, "new", 3)}},
 		{[]string{"n", "r", "known", "l", "local", "l", "*"},

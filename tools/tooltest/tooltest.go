@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/irm"
@@ -68,7 +69,7 @@ func Attach(tb testing.TB, sock, prog string) *dev.Client {
 func (tn *Node) Flows() []irm.FlowInfo {
 	var fs []irm.FlowInfo
 	for _, f := range tn.N.Flows() {
-		if f.State != irm.FlowAcceptPending {
+		if f.State != ctl.FlowAcceptPending {
 			fs = append(fs, f)
 		}
 	}

@@ -14,13 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/broadcast"
 	"github.com/o7s/ouroboros/stack/ipcp/connmgr"
 	"github.com/o7s/ouroboros/stack/ipcp/enroll"
-	"github.com/o7s/ouroboros/stack/irm"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/stack/sim"
 )
@@ -211,7 +211,7 @@ func TestConnectMgmtFails(t *testing.T) {
 		t.Errorf("disconnect mgmt: %v", err)
 	}
 	// Nor are names registered in a broadcast layer.
-	a.N.CreateName("x", irm.RoundRobin)
+	a.N.CreateName("x", ctl.RoundRobin)
 	if err := a.N.RegName("x", ids["a"]); !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("register a name in a broadcast layer: %v", err)
 	}
@@ -296,7 +296,7 @@ func TestEnrollAcrossLayerTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.N.CreateName("bc.a", irm.RoundRobin)
+	a.N.CreateName("bc.a", ctl.RoundRobin)
 	if err := a.N.BindIPCP(bid, "bc.a"); err != nil {
 		t.Fatal(err)
 	}

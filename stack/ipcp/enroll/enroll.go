@@ -97,11 +97,11 @@ func ConfFromMsg(m *pb.IpcpConfigMsg) (Conf, error) {
 		dht := u.GetDir().GetDht()
 		c.Unicast = &ipcp.UnicastConfig{
 			AddrSize: small(u.GetDt().GetAddrSize()), EIDSize: small(u.GetDt().GetEidSize()), MaxTTL: small(u.GetDt().GetMaxTtl()),
-			AddrAuth: small(u.GetAddrAuthType()), Routing: small(ls.GetPol()),
+			AddrAuth: ipcp.AddrAuth(small(u.GetAddrAuthType())), Routing: ipcp.Routing(small(ls.GetPol())),
 			TRecalc: dur(ls.GetTRecalc()), TUpdate: dur(ls.GetTUpdate()), TTimeo: dur(ls.GetTTimeo()),
-			Dir: small(u.GetDir().GetPol()), DHTAlpha: dht.GetAlpha(), DHTK: dht.GetK(),
+			Dir: ipcp.Directory(small(u.GetDir().GetPol())), DHTAlpha: dht.GetAlpha(), DHTK: dht.GetK(),
 			TExpire: dur(dht.GetTExpire()), TRefresh: dur(dht.GetTRefresh()), TReplicate: dur(dht.GetTReplicate()),
-			DHTPeer: dht.GetPeer(), Cong: small(u.GetCongAvoid()),
+			DHTPeer: dht.GetPeer(), Cong: ipcp.Congestion(small(u.GetCongAvoid())),
 		}
 	}
 	return c, nil

@@ -205,8 +205,8 @@ func (p *IPCP) Bootstrap(_ context.Context, conf ipcp.Config) (ipcp.Layer, error
 			return ipcp.Layer{}, fmt.Errorf("dns server: %w", err)
 		}
 	}
-	for h, a := range conf.UDP.Static {
-		if err := p.addStaticLocked([]byte(h), netip.AddrPortFrom(a, 0)); err != nil {
+	for name, a := range conf.UDP.Static {
+		if err := p.addStaticLocked(ipcp.MD5.Sum(name), netip.AddrPortFrom(a, 0)); err != nil {
 			return ipcp.Layer{}, err
 		}
 	}

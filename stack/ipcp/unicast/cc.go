@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/ca"
 )
 
@@ -16,7 +17,7 @@ type congestion struct {
 	f  ca.Flow
 }
 
-func (c *congestion) init(pol uint8) {
+func (c *congestion) init(pol ipcp.Congestion) {
 	if f, err := ca.Policy(pol).NewFlow(time.Now()); err == nil {
 		if _, nop := f.(ca.NopFlow); !nop {
 			c.f = f

@@ -65,7 +65,7 @@ type IPCP struct {
 	// Set once the components start, read without the lock after.
 	addr   uint32
 	maxTTL uint8
-	cong   uint8
+	cong   ipcp.Congestion
 	pff    *pff.Table
 	dht    *dir.DHT
 	ls     *linkState

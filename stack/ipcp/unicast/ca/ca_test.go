@@ -10,7 +10,7 @@ import (
 )
 
 func TestPolicyValues(t *testing.T) {
-	if None != ipcp.CongNone || MBECN != ipcp.CongMBECN {
+	if None != Policy(ipcp.CongNone) || MBECN != Policy(ipcp.CongMBECN) {
 		t.Fatalf("None %d, MBECN %d; ipcp has %d, %d", None, MBECN, ipcp.CongNone, ipcp.CongMBECN)
 	}
 	for p, want := range map[Policy]string{None: "none", MBECN: "mb-ecn", 7: "policy(7)"} {
