@@ -18,6 +18,7 @@ import (
 
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/qos"
+	"github.com/o7s/ouroboros/tools/internal/tool"
 )
 
 // The reference's constants.
@@ -41,7 +42,7 @@ oecho talks to the node at $OUROBOROS_SOCK (default ` + dev.DefaultSock + `).
 `
 
 // ErrHelp is returned by Parse for -h and --help.
-var ErrHelp = errors.New("help requested")
+var ErrHelp = tool.ErrHelp
 
 // ErrUsage is any other argument; the reference prints the usage and
 // exits 0.
@@ -50,17 +51,13 @@ var ErrUsage = errors.New("unknown argument")
 // Parse reads the command line (without the program name): it reports
 // whether to run the server.
 func Parse(args []string) (listen bool, err error) {
-	for _, a := range args {
-		switch a {
-		case "-l", "--listen":
-			listen = true
-		case "-h", "--help":
-			return listen, ErrHelp
-		default:
-			return listen, fmt.Errorf("%w: %s", ErrUsage, a)
-		}
-	}
-	return listen, nil
+	err = tool.Parse(args, []tool.Option{{Short: "-l", Long: "--listen", Flag: &listen}}, badArg)
+	return listen, err
+}
+
+// badArg is a wrong argument: the reference prints the usage and exits 0.
+func badArg(format string, a ...any) error {
+	return &tool.UsageError{Usage: true, Err: fmt.Errorf("%w (%s)", ErrUsage, fmt.Sprintf(format, a...))}
 }
 
 // text is a received message as the reference prints it: up to its first
