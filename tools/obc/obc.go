@@ -10,8 +10,8 @@
 // it (ours drops it); failures exit 1, with the reason on stderr; the
 // reader stops cleanly on SIGINT, SIGTERM or SIGHUP.
 //
-// Write is the writer and Read the reader; cmd/obc parses the command line
-// with Parse and calls one of them.
+// Write is the writer and Read the reader; Main, the command cmd/obc runs,
+// parses the command line with Parse and calls one of them.
 package obc
 
 import (
@@ -106,6 +106,21 @@ func Parse(args []string) (Config, error) {
 		return cfg, fmt.Errorf("%w (this one has %d)", ErrTooLong, len(cfg.Message))
 	}
 	return cfg, nil
+}
+
+// Main is the obc command: it runs the command line args (without the
+// program name) and returns the exit status.
+func Main(args []string) int {
+	parse := func(args []string, _ io.Writer) (Config, error) { return Parse(args) }
+	return tool.Command[Config]{Name: "obc", Usage: Usage, Parse: parse, Run: start}.Main(args)
+}
+
+// start runs the reader or the writer cfg asks for.
+func start(ctx context.Context, cfg Config, c *dev.Client, out io.Writer) error {
+	if cfg.Listen {
+		return Read(ctx, c, cfg.Layer, out)
+	}
+	return Write(ctx, c, cfg.Layer, cfg.Message, out)
 }
 
 // text is a received message as the reference prints it: up to its first

@@ -60,6 +60,21 @@ func badArg(format string, a ...any) error {
 	return &tool.UsageError{Usage: true, Err: fmt.Errorf("%w (%s)", ErrUsage, fmt.Sprintf(format, a...))}
 }
 
+// Main is the oecho command: it runs the command line args (without the
+// program name) and returns the exit status.
+func Main(args []string) int {
+	parse := func(args []string, _ io.Writer) (bool, error) { return Parse(args) }
+	return tool.Command[bool]{Name: "oecho", Usage: Usage, Parse: parse, Run: start}.Main(args)
+}
+
+// start runs the server (listen) or the client.
+func start(ctx context.Context, listen bool, c *dev.Client, out io.Writer) error {
+	if listen {
+		return Serve(ctx, c, out)
+	}
+	return Run(ctx, c, out)
+}
+
 // text is a received message as the reference prints it: up to its first
 // NUL.
 func text(b []byte) []byte {

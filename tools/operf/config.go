@@ -111,6 +111,14 @@ func Parse(args []string, out io.Writer) (Config, error) {
 	return finish(cfg, test, out)
 }
 
+// Main is the operf command: it runs the command line args (without the
+// program name), the server (-l) or the client, and returns the exit
+// status.
+func Main(args []string) int {
+	listen := func(cfg Config) bool { return cfg.Listen }
+	return tool.Command[Config]{Name: "operf", Usage: Usage, Parse: Parse, Listen: listen, Serve: Serve, Run: Run}.Main(args)
+}
+
 func finish(cfg Config, test string, out io.Writer) (Config, error) {
 	if cfg.Listen {
 		return cfg, nil

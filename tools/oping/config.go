@@ -127,6 +127,14 @@ func Parse(args []string, out io.Writer) (Config, error) {
 	return finish(cfg, duration, qosName, out)
 }
 
+// Main is the oping command: it runs the command line args (without the
+// program name), the server (-l) or the client, and returns the exit
+// status.
+func Main(args []string) int {
+	listen := func(cfg Config) bool { return cfg.Listen }
+	return tool.Command[Config]{Name: "oping", Usage: Usage, Parse: Parse, Listen: listen, Serve: Serve, Run: Run}.Main(args)
+}
+
 // finish applies what the reference does after the option loop, in its
 // order.
 func finish(cfg Config, duration int64, qosName string, out io.Writer) (Config, error) {
