@@ -18,7 +18,7 @@ import (
 // TestMain doubles as the obc command when the tests run it as a child.
 func TestMain(m *testing.M) {
 	if os.Getenv(tooltest.MainEnv) == "1" {
-		os.Exit(run(os.Args[1:]))
+		os.Exit(obc.Main(os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }

@@ -11,12 +11,13 @@ import (
 	"testing"
 
 	"github.com/o7s/ouroboros/stack/irm"
+	"github.com/o7s/ouroboros/tools/oecho"
 )
 
 // TestMain doubles as the oecho command when the tests run it as a child.
 func TestMain(m *testing.M) {
 	if os.Getenv(tooltest.MainEnv) == "1" {
-		os.Exit(run(os.Args[1:]))
+		os.Exit(oecho.Main(os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }

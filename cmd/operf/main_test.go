@@ -22,7 +22,7 @@ import (
 // TestMain doubles as the operf command when the tests run it as a child.
 func TestMain(m *testing.M) {
 	if os.Getenv(tooltest.MainEnv) == "1" {
-		os.Exit(run(os.Args[1:]))
+		os.Exit(operf.Main(os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }

@@ -10,8 +10,8 @@
 // it (ours drops it); failures exit 1, with the reason on stderr; the
 // reader stops cleanly on SIGINT, SIGTERM or SIGHUP.
 //
-// Write is the writer and Read the reader; cmd/obc parses the command line
-// with Parse and calls one of them.
+// Write is the writer and Read the reader; Main, the command cmd/obc runs,
+// parses the command line with Parse and calls one of them.
 package obc
 
 import (
@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/tools/internal/tool"
 )
 
 // The reference's constants.
@@ -64,7 +65,7 @@ obc talks to the node at $OUROBOROS_SOCK (default ` + dev.DefaultSock + `).
 `
 
 // ErrHelp is returned by Parse for -h and --help.
-var ErrHelp = errors.New("help requested")
+var ErrHelp = tool.ErrHelp
 
 // ErrUsage is an unknown argument; the reference prints the usage and
 // exits 0.
@@ -80,39 +81,46 @@ const NoNameMsg = "Please specify a name."
 // ErrTooLong is a message longer than MaxMessage.
 var ErrTooLong = fmt.Errorf("message too long: a broadcast layer carries at most %d bytes, %d with the NUL", MTU, MaxMessage)
 
+// badArg is a wrong argument: the reference prints the usage and exits 0.
+func badArg(format string, a ...any) error {
+	return &tool.UsageError{Usage: true, Err: fmt.Errorf("%w (%s)", ErrUsage, fmt.Sprintf(format, a...))}
+}
+
 // Parse reads the command line (without the program name): options in any
 // order, each value in the next argument.
 func Parse(args []string) (Config, error) {
 	cfg := Config{Message: DefaultMessage}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch a {
-		case "-h", "--help":
-			return cfg, ErrHelp
-		case "-l", "--listen":
-			cfg.Listen = true
-			continue
-		case "-n", "--name", "-m", "--message":
-		default:
-			return cfg, fmt.Errorf("%w: %s", ErrUsage, a)
-		}
-		if i+1 == len(args) {
-			return cfg, fmt.Errorf("%w: %s needs a value", ErrUsage, a)
-		}
-		i++
-		if a == "-n" || a == "--name" {
-			cfg.Layer = args[i]
-		} else {
-			cfg.Message = args[i]
-		}
+	opts := []tool.Option{
+		{Short: "-n", Long: "--name", Value: tool.StringVar(&cfg.Layer)},
+		{Short: "-m", Long: "--message", Value: tool.StringVar(&cfg.Message)},
+		{Short: "-l", Long: "--listen", Flag: &cfg.Listen},
+	}
+	if err := tool.Parse(args, opts, badArg); err != nil {
+		return cfg, err
 	}
 	if cfg.Layer == "" {
-		return cfg, ErrNoName
+		// NoNameMsg, a blank line and the usage.
+		return cfg, &tool.UsageError{Msg: NoNameMsg + "\n", Usage: true, Status: 1, Err: ErrNoName}
 	}
 	if !cfg.Listen && len(cfg.Message) > MaxMessage {
 		return cfg, fmt.Errorf("%w (this one has %d)", ErrTooLong, len(cfg.Message))
 	}
 	return cfg, nil
+}
+
+// Main is the obc command: it runs the command line args (without the
+// program name) and returns the exit status.
+func Main(args []string) int {
+	parse := func(args []string, _ io.Writer) (Config, error) { return Parse(args) }
+	return tool.Command[Config]{Name: "obc", Usage: Usage, Parse: parse, Run: start}.Main(args)
+}
+
+// start runs the reader or the writer cfg asks for.
+func start(ctx context.Context, cfg Config, c *dev.Client, out io.Writer) error {
+	if cfg.Listen {
+		return Read(ctx, c, cfg.Layer, out)
+	}
+	return Write(ctx, c, cfg.Layer, cfg.Message, out)
 }
 
 // text is a received message as the reference prints it: up to its first

@@ -18,6 +18,7 @@ import (
 
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/qos"
+	"github.com/o7s/ouroboros/tools/internal/tool"
 )
 
 // The reference's constants.
@@ -41,7 +42,7 @@ oecho talks to the node at $OUROBOROS_SOCK (default ` + dev.DefaultSock + `).
 `
 
 // ErrHelp is returned by Parse for -h and --help.
-var ErrHelp = errors.New("help requested")
+var ErrHelp = tool.ErrHelp
 
 // ErrUsage is any other argument; the reference prints the usage and
 // exits 0.
@@ -50,17 +51,28 @@ var ErrUsage = errors.New("unknown argument")
 // Parse reads the command line (without the program name): it reports
 // whether to run the server.
 func Parse(args []string) (listen bool, err error) {
-	for _, a := range args {
-		switch a {
-		case "-l", "--listen":
-			listen = true
-		case "-h", "--help":
-			return listen, ErrHelp
-		default:
-			return listen, fmt.Errorf("%w: %s", ErrUsage, a)
-		}
+	err = tool.Parse(args, []tool.Option{{Short: "-l", Long: "--listen", Flag: &listen}}, badArg)
+	return listen, err
+}
+
+// badArg is a wrong argument: the reference prints the usage and exits 0.
+func badArg(format string, a ...any) error {
+	return &tool.UsageError{Usage: true, Err: fmt.Errorf("%w (%s)", ErrUsage, fmt.Sprintf(format, a...))}
+}
+
+// Main is the oecho command: it runs the command line args (without the
+// program name) and returns the exit status.
+func Main(args []string) int {
+	parse := func(args []string, _ io.Writer) (bool, error) { return Parse(args) }
+	return tool.Command[bool]{Name: "oecho", Usage: Usage, Parse: parse, Run: start}.Main(args)
+}
+
+// start runs the server (listen) or the client.
+func start(ctx context.Context, listen bool, c *dev.Client, out io.Writer) error {
+	if listen {
+		return Serve(ctx, c, out)
 	}
-	return listen, nil
+	return Run(ctx, c, out)
 }
 
 // text is a received message as the reference prints it: up to its first

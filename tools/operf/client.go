@@ -1,8 +1,6 @@
 package operf
 
 import (
-	"github.com/o7s/ouroboros/tools/internal/toolio"
-
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +11,8 @@ import (
 
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/qos"
+	"github.com/o7s/ouroboros/tools/internal/tool"
+	"github.com/o7s/ouroboros/tools/internal/toolio"
 )
 
 // configPause is the client's pause between the configuration and the
@@ -74,7 +74,7 @@ func Run(ctx context.Context, cfg Config, c *dev.Client, out io.Writer) error {
 		p.Printf("Failed to send configuration.\n")
 		return fmt.Errorf("send the configuration: %w", err)
 	}
-	sleep(ctx, configPause)
+	tool.Sleep(ctx, configPause)
 	start := time.Now()
 	var wg sync.WaitGroup
 	if cfg.Test == Bi {
@@ -226,14 +226,4 @@ func mbps(bytes uint64, us float64) float64 {
 		return 0
 	}
 	return float64(bytes) * 8 / us
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

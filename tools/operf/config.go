@@ -1,15 +1,14 @@
 package operf
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/tools/internal/tool"
 )
 
 // Defaults and limits.
@@ -68,23 +67,12 @@ SIGINT, SIGTERM and SIGHUP stop the client, which prints its statistics.
 `
 
 // ErrHelp is returned by Parse for -h and --help.
-var ErrHelp = errors.New("help requested")
+var ErrHelp = tool.ErrHelp
 
 // UsageError is a command line that cannot run: Msg, when set, is the line
 // to print, Usage says whether the help text follows, and Status is the
 // exit status (the reference's: 0 for an unknown option, 1 otherwise).
-type UsageError struct {
-	Msg    string
-	Usage  bool
-	Status int
-}
-
-func (e *UsageError) Error() string {
-	if e.Msg == "" {
-		return "invalid arguments"
-	}
-	return e.Msg
-}
+type UsageError = tool.UsageError
 
 // badArg is a wrong argument: the reference prints the usage and exits 0.
 func badArg(format string, a ...any) error {
@@ -102,52 +90,33 @@ func fail(format string, a ...any) error {
 func Parse(args []string, out io.Writer) (Config, error) {
 	cfg := DefaultConfig()
 	test := "uni"
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch a {
-		case "-h", "--help":
-			return cfg, ErrHelp
-		case "-l", "--listen":
-			cfg.Listen = true
-			continue
-		case "-f", "--flood":
-			cfg.Flood = true
-			continue
-		case "--sleep":
-			cfg.Sleep = true
-			continue
-		case "-Q", "--quiet":
-			cfg.Quiet = true
-			continue
-		case "-n", "--server-name", "-s", "--size", "-d", "--duration", "-r", "--rate", "-t", "--test":
-		default:
-			return cfg, badArg("Unknown option: %s.", a)
-		}
-		if i+1 == len(args) {
-			return cfg, badArg("Option %s needs a value.", a)
-		}
-		i++
-		v := args[i]
-		var err error
-		switch a {
-		case "-n", "--server-name":
-			cfg.Name = v
-		case "-s", "--size":
-			cfg.Size, err = parseSize(v)
-		case "-d", "--duration":
-			var ms int64
-			ms, err = ParseTime(v)
+	opts := []tool.Option{
+		{Short: "-l", Long: "--listen", Flag: &cfg.Listen},
+		{Short: "-t", Long: "--test", Value: tool.StringVar(&test)},
+		{Short: "-n", Long: "--server-name", Value: tool.StringVar(&cfg.Name)},
+		{Short: "-d", Long: "--duration", Value: func(v string) error {
+			ms, err := ParseTime(v)
 			cfg.Duration = time.Duration(ms) * time.Millisecond
-		case "-r", "--rate":
-			cfg.Rate, err = ParseRate(v)
-		case "-t", "--test":
-			test = v
-		}
-		if err != nil {
-			return cfg, err
-		}
+			return err
+		}},
+		{Short: "-r", Long: "--rate", Value: func(v string) (err error) { cfg.Rate, err = ParseRate(v); return err }},
+		{Short: "-s", Long: "--size", Value: func(v string) (err error) { cfg.Size, err = parseSize(v); return err }},
+		{Short: "-f", Long: "--flood", Flag: &cfg.Flood},
+		{Long: "--sleep", Flag: &cfg.Sleep},
+		{Short: "-Q", Long: "--quiet", Flag: &cfg.Quiet},
+	}
+	if err := tool.Parse(args, opts, badArg); err != nil {
+		return cfg, err
 	}
 	return finish(cfg, test, out)
+}
+
+// Main is the operf command: it runs the command line args (without the
+// program name), the server (-l) or the client, and returns the exit
+// status.
+func Main(args []string) int {
+	listen := func(cfg Config) bool { return cfg.Listen }
+	return tool.Command[Config]{Name: "operf", Usage: Usage, Parse: Parse, Listen: listen, Serve: Serve, Run: Run}.Main(args)
 }
 
 func finish(cfg Config, test string, out io.Writer) (Config, error) {
@@ -168,56 +137,20 @@ func finish(cfg Config, test string, out io.Writer) (Config, error) {
 	if cfg.Rate == 0 && !cfg.Flood {
 		return cfg, fail("Invalid rate: 0 b/s.")
 	}
-	if cfg.Size > MaxSize {
-		fmt.Fprintf(out, "Packet size truncated to %d bytes.\n", MaxSize)
-		cfg.Size = MaxSize
-	}
-	if cfg.Size < MinSize {
-		fmt.Fprintf(out, "Packet size set to %d bytes.\n", MinSize)
-		cfg.Size = MinSize
-	}
+	cfg.Size = tool.ClampSize(cfg.Size, MinSize, MaxSize, out)
 	return cfg, nil
 }
 
-// splitNumber splits what strtol reads from what it leaves.
-func splitNumber(s string) (num, rest string) {
-	rest = strings.TrimLeft(s, "+-0123456789")
-	return s[:len(s)-len(rest)], rest
-}
-
-// ParseTime reads a time in milliseconds: a whole number and a unit, ms or
-// none (×1), s, m, h or d, as the reference's time_mul.
+// ParseTime reads a time in milliseconds (tool.ParseTime) that fits a
+// time.Duration.
 func ParseTime(s string) (int64, error) {
-	num, unit := splitNumber(s)
-	var mul int64
-	switch unit {
-	case "", "ms":
-		mul = 1
-	case "s":
-		mul = 1000
-	case "m":
-		mul = 60 * 1000
-	case "h":
-		mul = 60 * 60 * 1000
-	case "d":
-		mul = 24 * 60 * 60 * 1000
-	default:
-		return 0, fail("Unknown time unit: %s.", unit)
-	}
-	if num == "" {
-		return 0, nil // strtol reads nothing: 0, as the reference
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 0 || n > math.MaxInt64/mul/int64(time.Millisecond) {
-		return 0, fail("Invalid time: %s.", s)
-	}
-	return n * mul, nil
+	return tool.ParseTime(s, math.MaxInt64/int64(time.Millisecond), false)
 }
 
 // ParseRate reads a rate in b/s: a whole number and a unit, k or none
 // (×1000), M (×10^6) or G (×10^9), as the reference's rate_mul.
 func ParseRate(s string) (uint64, error) {
-	num, unit := splitNumber(s)
+	num, unit := tool.SplitNumber(s)
 	var mul uint64
 	switch unit {
 	case "", "k":

@@ -30,6 +30,6 @@
 //     millisecond of a long gap instead of spinning through all of it;
 //   - malformed numbers and a zero rate are errors rather than undefined.
 //
-// Run is the client and Serve the server; cmd/operf parses the command line
-// with Parse and calls one of them.
+// Run is the client and Serve the server; Main, the command cmd/operf
+// runs, parses the command line with Parse and calls one of them.
 package operf

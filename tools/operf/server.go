@@ -1,28 +1,24 @@
 package operf
 
 import (
-	"github.com/o7s/ouroboros/tools/internal/toolio"
-
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/tools/internal/tool"
+	"github.com/o7s/ouroboros/tools/internal/toolio"
 )
 
 // Server timing.
 const (
-	waitTimeout   = 100 * time.Millisecond // one wait on the event set
 	cleanEvery    = time.Second
 	idleLimit     = time.Second     // a flow silent longer is dropped
 	configTimeout = 5 * time.Second // for the configuration message
-	drainPerWake  = 64              // SDUs read from one flow per event
-	acceptRetry   = 100 * time.Millisecond
 	// writeTimeout bounds how long a bi client that does not read can
 	// hold up the server, which serves every flow in turn.
 	writeTimeout = time.Second
@@ -54,85 +50,43 @@ type peer struct {
 	last  atomic.Int64
 }
 
+// server is operf's part in the event-set server.
 type server struct {
 	cfg        Config
-	c          *dev.Client
 	p          *toolio.Printer
-	set        *dev.EventSet
+	srv        *tool.Server[*peer]
 	epoch      time.Time
 	idle       time.Duration
 	cleanEvery time.Duration
 	rx         atomic.Uint64 // packets received on every flow (for benchmarks)
 
-	mu    sync.Mutex // guards flows
-	flows map[*dev.Flow]*peer
-
-	// Owned by the serving goroutine.
-	buf  []byte
-	line []byte
-	evs  []dev.Event
+	line   []byte  // the serving goroutine's
+	idlers []*peer // the cleaner's
 }
 
 func newServer(cfg Config, c *dev.Client, p *toolio.Printer) (*server, error) {
-	set, err := dev.NewEventSet()
-	if err != nil {
+	s := &server{cfg: cfg, p: p, epoch: time.Now(), idle: idleLimit, cleanEvery: cleanEvery}
+	var err error
+	if s.srv, err = tool.NewServer[*peer](c, p, s); err != nil {
 		return nil, err
 	}
-	return &server{cfg: cfg, c: c, p: p, set: set, epoch: time.Now(), idle: idleLimit, cleanEvery: cleanEvery,
-		flows: make(map[*dev.Flow]*peer), buf: make([]byte, dev.MaxSDU), evs: make([]dev.Event, 64)}, nil
+	return s, nil
 }
 
 func (s *server) run(ctx context.Context) error {
 	s.p.Printf("Ouroboros perf server started.\n")
-	ctx, cancel := context.WithCancelCause(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { s.acceptLoop(ctx, cancel, &wg) })
-	wg.Go(func() { s.cleaner(ctx) })
-	cancel(s.waitLoop(ctx))
-	wg.Wait()
-	s.mu.Lock()
-	pes := make([]*peer, 0, len(s.flows))
-	for _, pe := range s.flows {
-		pes = append(pes, pe)
-	}
-	s.mu.Unlock()
-	for _, pe := range pes {
-		s.drop(pe, "")
-	}
-	s.set.Close()
-	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
-		return err
-	}
-	return nil
+	return s.srv.Run(ctx, s.cleanEvery, false)
 }
 
 func (s *server) since() time.Duration { return time.Since(s.epoch) }
 
-// acceptLoop accepts flows until ctx ends and reads each one's
-// configuration in a goroutine of its own, so a slow client holds up
-// nobody. A node that is gone ends the server (through cancel).
-func (s *server) acceptLoop(ctx context.Context, cancel context.CancelCauseFunc, wg *sync.WaitGroup) {
-	for {
-		f, err := s.c.Accept(ctx)
-		if ctx.Err() != nil {
-			if f != nil {
-				f.Close()
-			}
-			return
-		}
-		if err != nil {
-			s.p.Printf("Failed to accept flow.\n")
-			if errors.Is(err, dev.ErrNode) {
-				cancel(fmt.Errorf("accept: %w", err))
-				return
-			}
-			sleep(ctx, acceptRetry)
-			continue
-		}
-		s.p.Printf("New flow %d.\n", f.FD())
-		wg.Go(func() { s.configure(ctx, f) })
-	}
+// Accepted reads the configuration of a new flow on a goroutine of its
+// own, so a slow client holds up nobody.
+func (s *server) Accepted(ctx context.Context, f *dev.Flow) {
+	s.srv.Go(func() { s.configure(ctx, f) })
 }
+
+func (s *server) AcceptFailed(error) { s.p.Printf("Failed to accept flow.\n") }
 
 // configure reads the configuration message, which must be exactly
 // ConfigLen bytes, and puts the flow under test.
@@ -166,24 +120,15 @@ func (s *server) configure(ctx context.Context, f *dev.Flow) {
 	f.SetReadDeadline(time.Time{})
 	f.SetFlags(dev.FlagRdWr | dev.FlagRNoBlock | dev.FlagRNoPart)
 	f.SetWriteTimeout(writeTimeout)
-	pe := &peer{f: f, test: test, added: s.since()}
-	s.mu.Lock()
-	s.flows[f] = pe
-	s.mu.Unlock()
-	if err := s.set.Add(f); err != nil {
-		s.p.Printf("Failed to add flow %d to the event set: %v.\n", f.FD(), err)
-		s.drop(pe, "")
-	}
+	s.srv.Add(f, &peer{f: f, test: test, added: s.since()})
 }
+
+func (s *server) Drop(pe *peer) { s.drop(pe, "") }
 
 // drop forgets a flow, prints why (if given) and its summary, and
 // deallocates it; only the first caller does.
 func (s *server) drop(pe *peer, why string) {
-	s.mu.Lock()
-	_, ok := s.flows[pe.f]
-	delete(s.flows, pe.f)
-	s.mu.Unlock()
-	if !ok {
+	if !s.srv.Remove(pe.f) {
 		return
 	}
 	fd := pe.f.FD()
@@ -211,95 +156,40 @@ func (pe *peer) summary(w io.Writer, fd int) {
 		fd, n, bytes, span.Milliseconds(), pps, mbs)
 }
 
-// cleaner drops the flows that were silent longer than s.idle. A flow with
+// Clean drops the flows that were silent longer than s.idle. A flow with
 // no data yet gets one second more: the client pauses that long after the
 // configuration.
-func (s *server) cleaner(ctx context.Context) {
-	t := time.NewTicker(s.cleanEvery)
-	defer t.Stop()
-	var idle []*peer
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+func (s *server) Clean() {
+	now := s.since()
+	s.idlers = s.srv.Flows(s.idlers[:0], func(pe *peer) bool {
+		last, limit := time.Duration(pe.last.Load()), s.idle
+		if pe.n.Load() == 0 {
+			last, limit = pe.added, s.idle+time.Second
 		}
-		now := s.since()
-		idle = idle[:0]
-		s.mu.Lock()
-		for _, pe := range s.flows {
-			last, limit := time.Duration(pe.last.Load()), s.idle
-			if pe.n.Load() == 0 {
-				last, limit = pe.added, s.idle+time.Second
-			}
-			if now-last > limit {
-				idle = append(idle, pe)
-			}
-		}
-		s.mu.Unlock()
-		for _, pe := range idle {
-			s.drop(pe, "Flow %d timed out.\n")
-		}
+		return now-last > limit
+	})
+	for _, pe := range s.idlers {
+		s.drop(pe, "Flow %d timed out.\n")
 	}
 }
 
-// waitLoop waits on the set, at most 100 ms at a time, then serves every
-// flow with an event.
-func (s *server) waitLoop(ctx context.Context) error {
-	var wd waitDeadline
-	defer wd.stop()
-	for ctx.Err() == nil {
-		n, err := s.set.Wait(wd.next(ctx), s.evs)
-		if err != nil {
-			// A wait that ends at its deadline can also report the
-			// deadline's context.DeadlineExceeded.
-			if errors.Is(err, dev.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
-				continue
-			}
-			s.p.Printf("Failed to wait for events: %v.\n", err)
-			return fmt.Errorf("wait for events: %w", err)
+// Packet counts an SDU, and echoes it (bi) or prints its id (uni).
+func (s *server) Packet(pe *peer, b []byte) bool {
+	now := int64(s.since())
+	pe.first.CompareAndSwap(0, now)
+	pe.last.Store(now)
+	pe.n.Add(1)
+	pe.bytes.Add(uint64(len(b)))
+	s.rx.Add(1)
+	if pe.test == Bi {
+		if _, err := pe.f.Write(b); err != nil {
+			s.drop(pe, "Error writing to flow (fd %d).\n")
+			return false
 		}
-		for _, ev := range s.evs[:n] {
-			s.mu.Lock()
-			pe := s.flows[ev.Flow]
-			s.mu.Unlock()
-			if pe != nil {
-				s.serve(pe)
-			}
-		}
+	} else if !s.cfg.Quiet {
+		s.printSeqno(pe.f.FD(), ID(b))
 	}
-	return nil
-}
-
-// serve reads what a flow has ready, up to drainPerWake SDUs.
-func (s *server) serve(pe *peer) {
-	for range drainPerWake {
-		n, err := pe.f.Read(s.buf)
-		switch {
-		case err == nil:
-		case errors.Is(err, dev.ErrWouldBlock):
-			return
-		case errors.Is(err, dev.ErrFlowDown), errors.Is(err, dev.ErrFlowClosed):
-			s.drop(pe, "")
-			return
-		default:
-			continue
-		}
-		now := int64(s.since())
-		pe.first.CompareAndSwap(0, now)
-		pe.last.Store(now)
-		pe.n.Add(1)
-		pe.bytes.Add(uint64(n))
-		s.rx.Add(1)
-		if pe.test == Bi {
-			if _, err := pe.f.Write(s.buf[:n]); err != nil {
-				s.drop(pe, "Error writing to flow (fd %d).\n")
-				return
-			}
-		} else if !s.cfg.Quiet {
-			s.printSeqno(pe.f.FD(), ID(s.buf[:n]))
-		}
-	}
+	return true
 }
 
 // printSeqno prints "Seqno <id> from fd <fd>: <sec>.<usec6>".
@@ -319,26 +209,4 @@ func (s *server) printSeqno(fd int, id uint32) {
 	b = strconv.AppendInt(b, int64(us), 10)
 	s.line = append(b, '\n')
 	s.p.Write(s.line)
-}
-
-// waitDeadline gives the waits of a loop a deadline at most waitTimeout
-// away. One deadline serves every wait until it passes, so a wait does not
-// cost a new context.
-type waitDeadline struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-}
-
-func (w *waitDeadline) next(parent context.Context) context.Context {
-	if w.ctx == nil || w.ctx.Err() != nil {
-		w.stop()
-		w.ctx, w.cancel = context.WithTimeout(parent, waitTimeout)
-	}
-	return w.ctx
-}
-
-func (w *waitDeadline) stop() {
-	if w.cancel != nil {
-		w.cancel()
-	}
 }

@@ -1,16 +1,15 @@
 package oping
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/qos"
+	"github.com/o7s/ouroboros/tools/internal/tool"
 )
 
 // Packet sizes and limits of the reference.
@@ -82,20 +81,17 @@ SIGINT, SIGTERM and SIGHUP stop the client, which prints its statistics.
 `
 
 // ErrHelp is returned by Parse for -h and --help.
-var ErrHelp = errors.New("help requested")
+var ErrHelp = tool.ErrHelp
 
 // UsageError is a command line that cannot run. Msg, when set, is the line
-// to print; Usage says whether the help text follows. The exit status is 1.
-type UsageError struct {
-	Msg   string
-	Usage bool
-}
+// to print; Usage says whether the help text follows; Status, the exit
+// status, is always 1.
+type UsageError = tool.UsageError
 
-func (e *UsageError) Error() string {
-	if e.Msg == "" {
-		return "invalid arguments"
-	}
-	return e.Msg
+// badArg is a wrong command line: the reference prints the line and the
+// usage, and exits 1.
+func badArg(format string, a ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, a...), Usage: true, Status: 1}
 }
 
 // Parse reads the command line (without the program name) the way the
@@ -106,64 +102,37 @@ func Parse(args []string, out io.Writer) (Config, error) {
 	cfg := DefaultConfig()
 	var duration int64
 	var qosName string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch a {
-		case "-h", "--help":
-			return cfg, ErrHelp
-		case "-l", "--listen":
-			cfg.Listen = true
-			continue
-		case "-f", "--flood":
-			cfg.Flood = true
-			continue
-		case "-F", "--flood-busy":
-			cfg.FloodBusy = true
-			continue
-		case "-D", "--timeofday":
-			cfg.TimeOfDay = true
-			continue
-		case "-Q", "--quiet":
-			cfg.Quiet = true
-			continue
-		case "--poll":
-			cfg.Poll = true
-			continue
-		case "--busy":
-			cfg.Busy = true
-			continue
-		case "-i", "--interval", "-n", "--server-name", "-c", "--count",
-			"-d", "--duration", "-s", "--size", "-q", "--qos":
-		default:
-			return cfg, &UsageError{Msg: fmt.Sprintf("Unknown option: %s.", a), Usage: true}
-		}
-		if i+1 == len(args) {
-			return cfg, &UsageError{Msg: fmt.Sprintf("Option %s needs a value.", a), Usage: true}
-		}
-		i++
-		v := args[i]
-		var err error
-		switch a {
-		case "-i", "--interval":
-			var ms int64
-			ms, err = ParseTime(v)
+	opts := []tool.Option{
+		{Short: "-l", Long: "--listen", Flag: &cfg.Listen},
+		{Long: "--poll", Flag: &cfg.Poll},
+		{Long: "--busy", Flag: &cfg.Busy},
+		{Short: "-c", Long: "--count", Value: func(v string) (err error) { cfg.Count, err = parseCount(v); return err }},
+		{Short: "-d", Long: "--duration", Value: func(v string) (err error) { duration, err = ParseTime(v); return err }},
+		{Short: "-f", Long: "--flood", Flag: &cfg.Flood},
+		{Short: "-F", Long: "--flood-busy", Flag: &cfg.FloodBusy},
+		{Short: "-i", Long: "--interval", Value: func(v string) error {
+			ms, err := ParseTime(v)
 			cfg.Interval = time.Duration(ms) * time.Millisecond
-		case "-n", "--server-name":
-			cfg.Name = v
-		case "-c", "--count":
-			cfg.Count, err = parseCount(v)
-		case "-d", "--duration":
-			duration, err = ParseTime(v)
-		case "-s", "--size":
-			cfg.Size, err = parseSize(v)
-		case "-q", "--qos":
-			qosName = v
-		}
-		if err != nil {
-			return cfg, err
-		}
+			return err
+		}},
+		{Short: "-n", Long: "--server-name", Value: tool.StringVar(&cfg.Name)},
+		{Short: "-q", Long: "--qos", Value: tool.StringVar(&qosName)},
+		{Short: "-s", Long: "--size", Value: func(v string) (err error) { cfg.Size, err = parseSize(v); return err }},
+		{Short: "-Q", Long: "--quiet", Flag: &cfg.Quiet},
+		{Short: "-D", Long: "--timeofday", Flag: &cfg.TimeOfDay},
+	}
+	if err := tool.Parse(args, opts, badArg); err != nil {
+		return cfg, err
 	}
 	return finish(cfg, duration, qosName, out)
+}
+
+// Main is the oping command: it runs the command line args (without the
+// program name), the server (-l) or the client, and returns the exit
+// status.
+func Main(args []string) int {
+	listen := func(cfg Config) bool { return cfg.Listen }
+	return tool.Command[Config]{Name: "oping", Usage: Usage, Parse: Parse, Listen: listen, Serve: Serve, Run: Run}.Main(args)
 }
 
 // finish applies what the reference does after the option loop, in its
@@ -188,57 +157,24 @@ func finish(cfg Config, duration int64, qosName string, out io.Writer) (Config, 
 		return cfg, nil
 	}
 	if cfg.Name == "" {
-		return cfg, &UsageError{Msg: "No server specified.", Usage: true}
+		return cfg, badArg("No server specified.")
 	}
 	if cfg.Interval > MaxInterval {
 		fmt.Fprintln(out, "Ping interval truncated to 10s.")
 		cfg.Interval = MaxInterval
 	}
-	if cfg.Size > MaxSize {
-		fmt.Fprintf(out, "Packet size truncated to %d bytes.\n", MaxSize)
-		cfg.Size = MaxSize
-	}
-	if cfg.Size < MinSize {
-		fmt.Fprintf(out, "Packet size set to %d bytes.\n", MinSize)
-		cfg.Size = MinSize
-	}
+	cfg.Size = tool.ClampSize(cfg.Size, MinSize, MaxSize, out)
 	return cfg, nil
 }
 
-// ParseTime reads a time in milliseconds: a whole number and a unit, ms or
-// none (×1), s, m, h or d, as the reference's time_mul.
-func ParseTime(s string) (int64, error) {
-	digits := strings.TrimLeft(s, "+-0123456789")
-	num, unit := s[:len(s)-len(digits)], digits
-	var mul int64
-	switch unit {
-	case "", "ms":
-		mul = 1
-	case "s":
-		mul = 1000
-	case "m":
-		mul = 60 * 1000
-	case "h":
-		mul = 60 * 60 * 1000
-	case "d":
-		mul = 24 * 60 * 60 * 1000
-	default:
-		return 0, &UsageError{Msg: fmt.Sprintf("Unknown time unit: %s.", unit)}
-	}
-	if num == "" {
-		return 0, nil // strtol reads nothing: 0, as the reference
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 0 || n > math.MaxInt64/mul {
-		return 0, &UsageError{Msg: fmt.Sprintf("Invalid time: %s.", s), Usage: true}
-	}
-	return n * mul, nil
-}
+// ParseTime reads a time in milliseconds (tool.ParseTime); an invalid
+// number is followed by the usage.
+func ParseTime(s string) (int64, error) { return tool.ParseTime(s, math.MaxInt64, true) }
 
 func parseCount(s string) (uint32, error) {
 	n, err := strconv.ParseUint(s, 10, 32)
 	if err != nil {
-		return 0, &UsageError{Msg: fmt.Sprintf("Invalid count: %s.", s), Usage: true}
+		return 0, badArg("Invalid count: %s.", s)
 	}
 	return uint32(n), nil
 }
@@ -246,7 +182,7 @@ func parseCount(s string) (uint32, error) {
 func parseSize(s string) (int, error) {
 	n, err := strconv.ParseInt(s, 10, 32)
 	if err != nil {
-		return 0, &UsageError{Msg: fmt.Sprintf("Invalid size: %s.", s), Usage: true}
+		return 0, badArg("Invalid size: %s.", s)
 	}
 	return int(n), nil
 }

@@ -26,6 +26,6 @@
 //   - -h and --help print the help and exit 0; malformed numbers are
 //     errors rather than silently zero.
 //
-// Run is the client and Serve the server; cmd/oping parses the command line
-// with Parse and calls one of them.
+// Run is the client and Serve the server; Main, the command cmd/oping
+// runs, parses the command line with Parse and calls one of them.
 package oping

@@ -52,7 +52,7 @@ func (p *Printer) flushLoop() {
 	}
 }
 
-// printf writes a line at once.
+// Printf writes a line at once.
 func (p *Printer) Printf(format string, a ...any) {
 	p.mu.Lock()
 	fmt.Fprintf(p.w, format, a...)
@@ -61,7 +61,7 @@ func (p *Printer) Printf(format string, a ...any) {
 	p.mu.Unlock()
 }
 
-// write buffers b.
+// Write buffers b.
 func (p *Printer) Write(b []byte) {
 	p.mu.Lock()
 	p.w.Write(b)
@@ -69,7 +69,7 @@ func (p *Printer) Write(b []byte) {
 	p.mu.Unlock()
 }
 
-// writeTo writes through fn with the lock held and flushes.
+// WriteTo writes through fn with the lock held and flushes.
 func (p *Printer) WriteTo(fn func(io.Writer)) {
 	p.mu.Lock()
 	fn(p.w)
@@ -78,7 +78,7 @@ func (p *Printer) WriteTo(fn func(io.Writer)) {
 	p.mu.Unlock()
 }
 
-// close stops the flusher and flushes what is left.
+// Close stops the flusher and flushes what is left.
 func (p *Printer) Close() {
 	close(p.done)
 	p.wg.Wait()

@@ -20,6 +20,7 @@ type Waker struct {
 	pending bool
 }
 
+// Wake interrupts the read under way, or the next one.
 func (w *Waker) Wake() {
 	w.mu.Lock()
 	w.pending = true
@@ -27,7 +28,7 @@ func (w *Waker) Wake() {
 	w.mu.Unlock()
 }
 
-// read reads one SDU, waiting at most timeout (0: no limit). It returns
+// Read reads one SDU, waiting at most timeout (0: no limit). It returns
 // ErrWoken once for every wake.
 func (w *Waker) Read(b []byte, timeout time.Duration) (int, error) {
 	w.mu.Lock()
