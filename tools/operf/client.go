@@ -120,6 +120,7 @@ func (cl *client) writer() {
 	}
 	gap := cl.gap()
 	start := time.Now()
+	next := start // when the next packet is due
 	for id := uint32(0); !cl.halted.Load(); id++ {
 		now := time.Now()
 		if now.Sub(start) >= cl.cfg.Duration {
@@ -135,7 +136,14 @@ func (cl *client) writer() {
 		}
 		cl.sent.Add(1)
 		if !cl.cfg.Flood {
-			cl.waitUntil(now.Add(gap))
+			// Due times follow the start, not the last wake-up, so that
+			// a sleep's overshoot is made up by the next wait rather than
+			// added to every gap; a sender late by more than a gap
+			// starts afresh instead of bursting to catch up.
+			if next = next.Add(gap); time.Since(next) > gap {
+				next = time.Now()
+			}
+			cl.waitUntil(next)
 		}
 	}
 	cl.p.Printf("Test finished.\n")
