@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
@@ -251,11 +252,9 @@ func TestDisconnectSplitsTheTree(t *testing.T) {
 	if err := b.N.ConnectIPCP(ctx, ids["b"], sim.IPCPName("bc", "d"), ipcp.CompDT, qos.Raw); err != nil {
 		t.Fatal(err)
 	}
-	for nbs() == had { // d adds its side after the exchange
-		if ctx.Err() != nil {
-			t.Fatal("d did not add the new adjacency")
-		}
-		time.Sleep(time.Millisecond)
+	// d adds its side after the exchange.
+	if !wait.Until(10*time.Second, func() bool { return nbs() != had }) {
+		t.Fatal("d did not add the new adjacency")
 	}
 	a.f.Write([]byte("two"))
 	for _, x := range []*app{c, e} {
@@ -344,23 +343,19 @@ func TestLinkDown(t *testing.T) {
 	}
 	up := func(want bool) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			ie, _, _ := n.Node("e").N.IPCPDetail(ids["e"])
-			id, _, _ := n.Node("d").N.IPCPDetail(ids["d"])
+		var ie, id ipcp.Info
+		if !wait.Until(5*time.Second, func() bool {
+			ie, _, _ = n.Node("e").N.IPCPDetail(ids["e"])
+			id, _, _ = n.Node("d").N.IPCPDetail(ids["d"])
 			downs := 0
 			for _, nb := range id.Neighbours {
 				if !nb.Up {
 					downs++
 				}
 			}
-			if len(ie.Neighbours) == 1 && ie.Neighbours[0].Up == want && (downs == 0) == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("e's neighbours %+v, d's %+v, want up=%v", ie.Neighbours, id.Neighbours, want)
-			}
-			time.Sleep(5 * time.Millisecond)
+			return len(ie.Neighbours) == 1 && ie.Neighbours[0].Up == want && (downs == 0) == want
+		}) {
+			t.Fatalf("e's neighbours %+v, d's %+v, want up=%v", ie.Neighbours, id.Neighbours, want)
 		}
 	}
 	de.SetUp(false)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/eth"
@@ -295,7 +296,7 @@ func TestQueryLateReplyAndSharedWait(t *testing.T) {
 		}
 		readFrame(t, peer) // the broadcast NAME_QUERY_REQ
 		writeFrames(t, peer, mgmtFrame(llc, a.MAC(), eth.MAC(peer.MAC()), eth.Mgmt{Code: eth.NameQueryReply}, hashSrv))
-		eventually(t, "the late reply to fill the directory", func() bool {
+		wait.For(t, "the late reply to fill the directory", func() bool {
 			return a.Query(ctxT(t, 20*time.Millisecond), hashSrv) == nil
 		})
 		other := ipcp.SHA3_256.Sum("other")
@@ -347,9 +348,7 @@ func TestOversizeSDU(t *testing.T) {
 			t.Errorf("DropTooLong = %d, want 2", n)
 		}
 		// The counter follows the delivery the read above saw.
-		for deadline := time.Now().Add(time.Second); b.Stats.RxSDUs.Load() < 1 && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
-		}
+		wait.Until(time.Second, func() bool { return b.Stats.RxSDUs.Load() >= 1 })
 		if n := b.Stats.RxSDUs.Load(); n != 1 {
 			t.Errorf("b received %d SDUs, want 1", n)
 		}
@@ -371,9 +370,9 @@ func TestCarrierReachesFlows(t *testing.T) {
 			return up, ok
 		}
 		portA.SetCarrier(false)
-		eventually(t, "the flow reported down", func() bool { up, ok := state(); return ok && !up })
+		wait.For(t, "the flow reported down", func() bool { up, ok := state(); return ok && !up })
 		portA.SetCarrier(true)
-		eventually(t, "the flow reported up", func() bool { up, ok := state(); return ok && up })
+		wait.For(t, "the flow reported up", func() bool { up, ok := state(); return ok && up })
 		if a.Stats.LinkDown.Load() != 1 || a.Stats.LinkUp.Load() != 1 {
 			t.Errorf("link down/up counted %d/%d, want 1/1", a.Stats.LinkDown.Load(), a.Stats.LinkUp.Load())
 		}

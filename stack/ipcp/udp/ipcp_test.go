@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
@@ -76,7 +77,7 @@ func TestAllocAgainstScriptedPeer(t *testing.T) {
 		intruder := listen(t, a)
 		intruder.WriteToUDPAddrPort(AppendFlowReply(nil, m.SEID, 42, 0, nil), from)
 	}
-	eventually(t, "two wrong-source replies", func() bool { return p.Stats.DropWrongSource.Load() == 2 })
+	wait.For(t, "two wrong-source replies", func() bool { return p.Stats.DropWrongSource.Load() == 2 })
 	select {
 	case r := <-irm.replies:
 		t.Fatalf("a reply from the wrong address completed the flow: %+v", r)
@@ -97,7 +98,7 @@ func TestAllocAgainstScriptedPeer(t *testing.T) {
 	}
 	// A duplicate reply finds no pending flow.
 	peer.WriteToUDPAddrPort(AppendFlowReply(nil, m.SEID, 42, 0, nil), from)
-	eventually(t, "stale reply", func() bool { return p.Stats.DropStaleReply.Load() == 1 })
+	wait.For(t, "stale reply", func() bool { return p.Stats.DropStaleReply.Load() == 1 })
 	// Dealloc is local: the peer hears nothing, the IRM hears once.
 	if err := p.FlowDealloc(fl.Key); err != nil {
 		t.Fatal(err)
@@ -238,7 +239,7 @@ func TestMalformedDatagrams(t *testing.T) {
 		}
 	}
 	s := &p.Stats
-	eventually(t, "every bad datagram counted", func() bool {
+	wait.For(t, "every bad datagram counted", func() bool {
 		return s.DropShort.Load() == 2 && s.DropUnknownEID.Load() == 2 && s.DropBadMgmt.Load() == 3 &&
 			s.DropTooLong.Load() == 1 && s.DropStaleReply.Load() == 1
 	})
@@ -248,7 +249,7 @@ func TestMalformedDatagrams(t *testing.T) {
 	// Still serving.
 	p.Reg(srvHash)
 	peer.WriteToUDPAddrPort(AppendFlowReq(nil, 5, qos.Raw, srvHash, nil), p.LocalAddr())
-	eventually(t, "a good request after the bad ones", func() bool { return s.MgmtRx.Load() == 1 })
+	wait.For(t, "a good request after the bad ones", func() bool { return s.MgmtRx.Load() == 1 })
 }
 
 func TestOversizeSDUDroppedAtSend(t *testing.T) {

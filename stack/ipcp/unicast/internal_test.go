@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/dt"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/fa"
@@ -65,11 +66,11 @@ func TestLoopDiesByTTL(t *testing.T) {
 	if err := a.sendComp(nowhere, dtDHTEID, []byte("round and round")); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for a.stats.ttlDrops.Load()+b.stats.ttlDrops.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond) // anything still going round would show
+	wait.Until(5*time.Second, func() bool { return a.stats.ttlDrops.Load()+b.stats.ttlDrops.Load() > 0 })
+	// Nothing should happen after the drop: a copy still going round, or a
+	// second drop, would show within this time (the flows are sockets, so
+	// there is no event to wait for that says nothing more will come).
+	time.Sleep(50 * time.Millisecond)
 	drops := a.stats.ttlDrops.Load() + b.stats.ttlDrops.Load()
 	fwd := a.stats.forwarded.Load() + b.stats.forwarded.Load()
 	if drops != 1 || fwd != dt.DefaultMaxTTL-1 {
