@@ -159,7 +159,14 @@ func TestAcceptFromScriptedPeer(t *testing.T) {
 	resp := make(chan error, 1)
 	irm.onReq = func(key ipcp.FlowKey) {
 		go func() { resp <- p.FlowAllocResp(context.Background(), key, nil, nil) }()
-		time.Sleep(10 * time.Millisecond)
+		// FlowReqArr returns once the answer waits for the flow.
+		if !wait.Until(wait.Timeout, func() bool {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return p.waiters[key] != nil
+		}) {
+			t.Error("FlowAllocResp does not wait for the flow to be installed")
+		}
 	}
 	peer.WriteToUDPAddrPort(AppendFlowReq(nil, 77, qos.Video, srvHash, []byte("oap-request")), p.LocalAddr())
 	r := <-irm.reqs
