@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/o7s/ouroboros/internal/wait"
@@ -264,21 +265,25 @@ func TestBootstrapChecks(t *testing.T) {
 	}
 }
 
+// TestQueryTimeouts runs in a synctest bubble: the IPCP sits on the
+// in-memory hub, so its timers run in virtual time.
 func TestQueryTimeouts(t *testing.T) {
-	noLeaks(t)
-	hub := ethtest.NewHub()
-	a, _, _ := newIPCP(t, hub, ipcp.EthDIX, "a0", 1500)
-	unknown := ipcp.SHA3_256.Sum("unknown")
-	start := time.Now()
-	err := a.Query(ctxT(t, 200*time.Millisecond), unknown)
-	if d := time.Since(start); err == nil || d < 190*time.Millisecond || d > time.Second {
-		t.Errorf("Query with a 200 ms context = %v after %v", err, d)
-	}
-	start = time.Now()
-	err = a.Query(context.Background(), unknown)
-	if d := time.Since(start); !errors.Is(err, errs.ErrName) || d < eth.NameQueryTimeout || d > eth.NameQueryTimeout+time.Second {
-		t.Errorf("Query without deadline = %v after %v, want ErrName after %v", err, d, eth.NameQueryTimeout)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		noLeaks(t)
+		hub := ethtest.NewHub()
+		a, _, _ := newIPCP(t, hub, ipcp.EthDIX, "a0", 1500)
+		unknown := ipcp.SHA3_256.Sum("unknown")
+		start := time.Now()
+		err := a.Query(ctxT(t, 200*time.Millisecond), unknown)
+		if d := time.Since(start); err == nil || d < 190*time.Millisecond || d > time.Second {
+			t.Errorf("Query with a 200 ms context = %v after %v", err, d)
+		}
+		start = time.Now()
+		err = a.Query(context.Background(), unknown)
+		if d := time.Since(start); !errors.Is(err, errs.ErrName) || d < eth.NameQueryTimeout || d > eth.NameQueryTimeout+time.Second {
+			t.Errorf("Query without deadline = %v after %v, want ErrName after %v", err, d, eth.NameQueryTimeout)
+		}
+	})
 }
 
 // A reply that comes after the IRM gave up still fills the directory, and

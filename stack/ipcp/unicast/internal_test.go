@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"runtime"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/o7s/ouroboros/internal/wait"
@@ -80,27 +81,28 @@ func TestLoopDiesByTTL(t *testing.T) {
 
 // TestRequestFloodBounded: flow requests for a name nobody accepts wait
 // for the IRM at most maxReqs at a time; the rest are dropped, so a flood
-// does not grow goroutines or memory without bound.
+// does not grow goroutines or memory without bound. It runs in a synctest
+// bubble, so that the count is taken once every request has gone as far
+// as it will.
 func TestRequestFloodBounded(t *testing.T) {
-	p, f := started(t)
-	before := runtime.NumGoroutine()
-	hash := ipcp.SHA3_256.Sum("nobody")
-	for i := range 20 * maxReqs {
-		msg := fa.AppendFlowReq(nil, 0x1234, fa.MakeEID(1, uint32(i)), qos.Raw, hash, nil)
-		p.fa.handle(msg)
-	}
-	// The requests reach the IRM from goroutines of their own: wait for
-	// them, then give any beyond the bound the time to show.
-	for deadline := time.Now().Add(5 * time.Second); len(f.waiting) < maxReqs && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond)
-	if n := len(f.waiting); n != maxReqs {
-		t.Errorf("%d requests wait for an acceptor, want %d", n, maxReqs)
-	}
-	if grown := runtime.NumGoroutine() - before; grown > maxReqs+8 {
-		t.Errorf("%d goroutines more after %d requests, want at most %d", grown, 20*maxReqs, maxReqs)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		p, f := started(t)
+		before := runtime.NumGoroutine()
+		hash := ipcp.SHA3_256.Sum("nobody")
+		for i := range 20 * maxReqs {
+			msg := fa.AppendFlowReq(nil, 0x1234, fa.MakeEID(1, uint32(i)), qos.Raw, hash, nil)
+			p.fa.handle(msg)
+		}
+		// The requests reach the IRM from goroutines of their own: wait
+		// until each is blocked, in FlowReqArr or on its way out.
+		synctest.Wait()
+		if n := len(f.waiting); n != maxReqs {
+			t.Errorf("%d requests wait for an acceptor, want %d", n, maxReqs)
+		}
+		if grown := runtime.NumGoroutine() - before; grown > maxReqs+8 {
+			t.Errorf("%d goroutines more after %d requests, want at most %d", grown, 20*maxReqs, maxReqs)
+		}
+	})
 }
 
 // TestNewAdjacencyAnnouncedTwice: a new data-transfer adjacency is
