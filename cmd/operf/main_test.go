@@ -4,7 +4,6 @@ import (
 	"github.com/o7s/ouroboros/tools/tooltest"
 
 	"bufio"
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/irm"
@@ -48,7 +46,9 @@ func TestArguments(t *testing.T) {
 	}
 }
 
-func startServer(t *testing.T) string {
+// startServer starts an operf server on a new node; unless quiet, it
+// prints what it receives to the buffer returned.
+func startServer(t *testing.T, quiet bool) (string, *tooltest.Buffer) {
 	sock := filepath.Join(t.TempDir(), "irm.sock")
 	n, err := irm.Start(irm.Config{Sock: sock})
 	if err != nil {
@@ -64,16 +64,17 @@ func startServer(t *testing.T) string {
 		t.Fatal(err)
 	}
 	cfg := operf.DefaultConfig()
-	cfg.Listen, cfg.Quiet = true, true
+	cfg.Listen, cfg.Quiet = true, quiet
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { operf.Serve(ctx, cfg, c, &bytes.Buffer{}); close(done) }()
+	out := &tooltest.Buffer{}
+	go func() { operf.Serve(ctx, cfg, c, out); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return sock
+	return sock, out
 }
 
 func TestBi(t *testing.T) {
-	sock := startServer(t)
+	sock, _ := startServer(t, true)
 	out, err := tooltest.Command(t, sock, "-n", "operf", "-t", "bi", "-f", "-d", "200ms", "-s", "1400").Output()
 	m := regexp.MustCompile(`(\d+) packets transmitted, (\d+) received, 0% packet loss`).FindStringSubmatch(string(out))
 	if err != nil || m == nil || m[1] != m[2] {
@@ -82,7 +83,7 @@ func TestBi(t *testing.T) {
 }
 
 func TestSignalPrintsStatistics(t *testing.T) {
-	sock := startServer(t)
+	sock, srvOut := startServer(t, false)
 	c := tooltest.Command(t, sock, "-n", "operf", "-f", "-d", "1m", "-s", "64")
 	stdout, err := c.StdoutPipe()
 	if err != nil {
@@ -101,7 +102,7 @@ func TestSignalPrintsStatistics(t *testing.T) {
 			break
 		}
 	}
-	time.Sleep(100 * time.Millisecond)
+	srvOut.WaitFor(t, "Seqno") // a packet has gone: the statistics count it
 	c.Process.Signal(syscall.SIGINT)
 	var rest strings.Builder
 	r.WriteTo(&rest)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/ipcp"
@@ -169,10 +170,7 @@ func TestCloseKeepsWrittenSDUs(t *testing.T) {
 			t.Fatalf("read after the last SDU = %v, want ErrFlowDown", err)
 		}
 		b.Close()
-		deadline := time.Now().Add(5 * time.Second)
-		for len(n.Flows()) > 0 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		wait.Until(5*time.Second, func() bool { return len(n.Flows()) == 0 })
 		if l := n.Flows(); len(l) > 0 {
 			t.Fatalf("flows left: %+v", l)
 		}

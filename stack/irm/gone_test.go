@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/errs"
 )
@@ -27,17 +28,13 @@ func TestGoneWithTwoAccepts(t *testing.T) {
 			errc <- err
 		}()
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; {
+	pending := func() int {
 		n.mu.Lock()
-		k := len(n.procs[pid].accepts)
-		n.mu.Unlock()
-		if k == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d accepts pending, want 2", k)
-		}
-		time.Sleep(time.Millisecond)
+		defer n.mu.Unlock()
+		return len(n.procs[pid].accepts)
+	}
+	if !wait.Until(5*time.Second, func() bool { return pending() == 2 }) {
+		t.Fatalf("%d accepts pending, want 2", pending())
 	}
 	gone := make(chan struct{})
 	go func() { n.ProcessGone(pid); close(gone) }()

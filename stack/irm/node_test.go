@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/errs"
@@ -101,12 +102,8 @@ func checkEcho(t testing.TB, f *dev.Flow, count int) {
 
 func waitFlows(t testing.TB, n *irm.Node, want int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(n.Flows()) != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("flow table has %d flows, want %d: %+v", len(n.Flows()), want, n.Flows())
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !wait.Until(5*time.Second, func() bool { return len(n.Flows()) == want }) {
+		t.Fatalf("flow table has %d flows, want %d: %+v", len(n.Flows()), want, n.Flows())
 	}
 }
 

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/errs"
@@ -70,8 +73,17 @@ func TestOldSessionLeavesNewEntry(t *testing.T) {
 	}
 	c2 := attach(t, n, sock, "app")
 	c1.Close()
-	time.Sleep(50 * time.Millisecond) // let the node see the old session end
+	// The node ends a session in a goroutine of its own, which reaps (or
+	// must not reap) the entry on its way out: wait until it has returned.
+	wait.For(t, "the old session to end", func() bool { return sessions() == 1 })
 	if err := n.BindProcess(c2.PID(), "x"); err != nil {
 		t.Fatalf("bind after the old session closed: %v (the new entry was reaped)", err)
 	}
+}
+
+// sessions counts the node's session goroutines, one per attached client
+// (no test of the package runs in parallel with another).
+func sessions() int {
+	buf := make([]byte, 1<<20)
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "irm.(*Node).session(")
 }

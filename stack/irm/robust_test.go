@@ -23,6 +23,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/errs"
@@ -165,19 +166,15 @@ func waitFDs(t *testing.T, want int) {
 	if want < 0 {
 		return
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for got := openFDs(); got > want; got = openFDs() {
-		if time.Now().After(deadline) {
-			var links []string
-			ents, _ := os.ReadDir("/proc/self/fd")
-			for _, e := range ents {
-				l, _ := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
-				links = append(links, e.Name()+"->"+l)
-			}
-			t.Errorf("%d descriptors open, want at most %d: %s", got, want, strings.Join(links, " "))
-			return
+	got := openFDs()
+	if !wait.Until(5*time.Second, func() bool { got = openFDs(); return got <= want }) {
+		var links []string
+		ents, _ := os.ReadDir("/proc/self/fd")
+		for _, e := range ents {
+			l, _ := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+			links = append(links, e.Name()+"->"+l)
 		}
-		time.Sleep(5 * time.Millisecond)
+		t.Errorf("%d descriptors open, want at most %d: %s", got, want, strings.Join(links, " "))
 	}
 }
 
@@ -213,12 +210,8 @@ func notAttached(t *testing.T, n *irm.Node, pid int) {
 // waitDetached waits until the node has reaped process pid.
 func waitDetached(t *testing.T, n *irm.Node, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !errors.Is(n.BindProcess(pid, "probe"), errs.ErrNotFound) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the node still holds process %d", pid)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !wait.Until(5*time.Second, func() bool { return errors.Is(n.BindProcess(pid, "probe"), errs.ErrNotFound) }) {
+		t.Fatalf("the node still holds process %d", pid)
 	}
 }
 
@@ -958,15 +951,8 @@ func TestAnnounceHangUpLeaksNoProcess(t *testing.T) {
 	rawSend(t, c, &ctl.Msg{Code: ctl.Code_PROC_ANNOUNCE, Prog: "gone"})
 	c.CloseRead() // the reply cannot be delivered
 	// Wait until the node has closed its end: our writes then fail.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := c.Write([]byte{0xff}); err != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the node kept the connection")
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !wait.Until(5*time.Second, func() bool { _, err := c.Write([]byte{0xff}); return err != nil }) {
+		t.Fatal("the node kept the connection")
 	}
 	notAttached(t, n, os.Getpid())
 }

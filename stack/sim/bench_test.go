@@ -183,7 +183,10 @@ func BenchmarkPriority(b *testing.B) {
 						}
 					}
 				}()
-				time.Sleep(100 * time.Millisecond) // the hub's queues fill
+				// Warm-up, not a wait for an event: the flood runs for a
+				// while so that the queues in the hub node are full when
+				// the measurement starts (no counter tells when they are).
+				time.Sleep(100 * time.Millisecond)
 			}
 			reportRTT(b, ping)
 		})

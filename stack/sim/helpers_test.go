@@ -92,7 +92,7 @@ func dial(t testing.TB, nd *Node, name string) *dev.Flow {
 		if ctx.Err() != nil {
 			t.Fatalf("alloc %s from %s: %v", name, nd.Name, err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // paces the retries: the alloc is the only probe of the directory
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/irm"
@@ -160,12 +161,8 @@ func TestServerReadFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close() // without a message
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(srvOut.String(), "New flow.\nFailed to read packet.\n") {
-		if time.Now().After(deadline) {
-			t.Fatalf("server printed:\n%s", srvOut.String())
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !wait.Until(5*time.Second, func() bool { return strings.Contains(srvOut.String(), "New flow.\nFailed to read packet.\n") }) {
+		t.Fatalf("server printed:\n%s", srvOut.String())
 	}
 	var out bytes.Buffer
 	if err := Run(context.Background(), cli, &out); err != nil {

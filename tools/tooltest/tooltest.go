@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/ipcp"
@@ -80,12 +81,8 @@ func (tn *Node) Flows() []irm.FlowInfo {
 // pending accept.
 func (tn *Node) WaitFlows(tb testing.TB, want int) {
 	tb.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(tn.Flows()) != want {
-		if time.Now().After(deadline) {
-			tb.Fatalf("the node has %d flows, want %d: %+v", len(tn.Flows()), want, tn.Flows())
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !wait.Until(5*time.Second, func() bool { return len(tn.Flows()) == want }) {
+		tb.Fatalf("the node has %d flows, want %d: %+v", len(tn.Flows()), want, tn.Flows())
 	}
 }
 
@@ -117,11 +114,7 @@ func (s *Buffer) String() string {
 // WaitFor waits until the output holds want.
 func (s *Buffer) WaitFor(tb testing.TB, want string) {
 	tb.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(s.String(), want) {
-		if time.Now().After(deadline) {
-			tb.Fatalf("output never showed %q:\n%s", want, s.String())
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !wait.Until(5*time.Second, func() bool { return strings.Contains(s.String(), want) }) {
+		tb.Fatalf("output never showed %q:\n%s", want, s.String())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
@@ -150,17 +151,11 @@ func quiet(t testing.TB, c *seqpkt.Conn, what string) {
 // after the test has seen the effect, or without a visible effect).
 func waitStats(t testing.TB, p *IPCP, ok func(Stats) bool) Stats {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		st := p.Stats()
-		if ok(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stats %+v", st)
-		}
-		time.Sleep(time.Millisecond)
+	var st Stats
+	if !wait.Until(5*time.Second, func() bool { st = p.Stats(); return ok(st) }) {
+		t.Fatalf("stats %+v", st)
 	}
+	return st
 }
 
 func TestForwardToEveryOtherMemberOnce(t *testing.T) {
@@ -318,12 +313,8 @@ func TestDeallocAndHangUp(t *testing.T) {
 	// c's application hangs up: it leaves the set, and stays known until
 	// the IRM deallocates it.
 	c.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(*p.set.Load()) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the set has %d members, want 1", len(*p.set.Load()))
-		}
-		time.Sleep(time.Millisecond)
+	if !wait.Until(5*time.Second, func() bool { return len(*p.set.Load()) == 1 }) {
+		t.Fatalf("the set has %d members, want 1", len(*p.set.Load()))
 	}
 	if p.Inspect().Flows != 2 {
 		t.Errorf("flows %d, want 2", p.Inspect().Flows)
@@ -344,12 +335,8 @@ func TestNeighbourFlowEnds(t *testing.T) {
 	p, fn := layer(t, "bc")
 	far, id := neighbour(t, p, "n")
 	far.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(p.Inspect().Neighbours) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the neighbour stays after its flow ended")
-		}
-		time.Sleep(time.Millisecond)
+	if !wait.Until(5*time.Second, func() bool { return len(p.Inspect().Neighbours) == 0 }) {
+		t.Fatal("the neighbour stays after its flow ended")
 	}
 	fn.mu.Lock()
 	defer fn.mu.Unlock()

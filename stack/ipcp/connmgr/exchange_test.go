@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/o7s/ouroboros/stack/seqpkt"
+	"github.com/o7s/ouroboros/stack/seqpkt/seqpkttest"
 )
 
 func pair(t testing.TB) (*seqpkt.Conn, *seqpkt.Conn) {
@@ -269,35 +271,40 @@ func TestLargestMessage(t *testing.T) {
 	}
 }
 
+// TestRespondTimeout runs in a synctest bubble over an in-memory flow, so
+// the exchange's deadline passes in virtual time.
 func TestRespondTimeout(t *testing.T) {
-	t.Parallel()
-	_, b := pair(t)
-	t0 := time.Now()
-	ch := respondAsync(b, lookupOf(DT))
-	r := wait(t, ch)
-	el := time.Since(t0)
-	if r.err == nil {
-		t.Fatal("Respond succeeded without a message")
-	}
-	if el < Timeout-50*time.Millisecond || el > Timeout+time.Second {
-		t.Errorf("Respond gave up after %v, want about %v", el, Timeout)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		_, b := seqpkttest.Pipe()
+		t0 := time.Now()
+		ch := respondAsync(b, lookupOf(DT))
+		r := wait(t, ch)
+		el := time.Since(t0)
+		if r.err == nil {
+			t.Fatal("Respond succeeded without a message")
+		}
+		if el < Timeout-50*time.Millisecond || el > Timeout+time.Second {
+			t.Errorf("Respond gave up after %v, want about %v", el, Timeout)
+		}
+	})
 }
 
+// TestInitiateTimeout is TestRespondTimeout for the active side.
 func TestInitiateTimeout(t *testing.T) {
-	t.Parallel()
-	a, _ := pair(t)
-	t0 := time.Now()
-	done := make(chan error, 1)
-	go func() { _, err := Initiate(a, DT); done <- err }()
-	err := wait(t, done)
-	el := time.Since(t0)
-	if err == nil {
-		t.Fatal("Initiate succeeded without a reply")
-	}
-	if el < Timeout-50*time.Millisecond || el > Timeout+time.Second {
-		t.Errorf("Initiate gave up after %v, want about %v", el, Timeout)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		a, _ := seqpkttest.Pipe()
+		t0 := time.Now()
+		done := make(chan error, 1)
+		go func() { _, err := Initiate(a, DT); done <- err }()
+		err := wait(t, done)
+		el := time.Since(t0)
+		if err == nil {
+			t.Fatal("Initiate succeeded without a reply")
+		}
+		if el < Timeout-50*time.Millisecond || el > Timeout+time.Second {
+			t.Errorf("Initiate gave up after %v, want about %v", el, Timeout)
+		}
+	})
 }
 
 // TestPeerGoneEndsAtOnce: a released flow ends the wait without the timeout.
@@ -323,31 +330,33 @@ func TestPeerGoneEndsAtOnce(t *testing.T) {
 
 // TestDeadlineCleared: once the exchange is over the flow has no read
 // deadline left (the reference clears FLOWSRCVTIMEO), so the component that
-// takes the flow can wait as long as it likes.
+// takes the flow can wait as long as it likes. It runs in a synctest bubble
+// over an in-memory flow, where the wait past the deadline takes no time.
 func TestDeadlineCleared(t *testing.T) {
-	t.Parallel()
-	a, b := pair(t)
-	ch := respondAsync(b, lookupOf(DT))
-	if _, err := Initiate(a, DT); err != nil {
-		t.Fatal(err)
-	}
-	if r := wait(t, ch); r.err != nil {
-		t.Fatal(r.err)
-	}
-	time.Sleep(Timeout + 100*time.Millisecond)
-	got := make(chan error, 2)
-	for _, c := range []*seqpkt.Conn{a, b} {
-		go func() {
-			_, err := c.Read(make([]byte, 8))
-			got <- err
-		}()
-	}
-	time.Sleep(50 * time.Millisecond)
-	a.Write([]byte("x"))
-	b.Write([]byte("y"))
-	for range 2 {
-		if err := wait(t, got); err != nil {
-			t.Errorf("read after the exchange: %v", err)
+	synctest.Test(t, func(t *testing.T) {
+		a, b := seqpkttest.Pipe()
+		ch := respondAsync(b, lookupOf(DT))
+		if _, err := Initiate(a, DT); err != nil {
+			t.Fatal(err)
 		}
-	}
+		if r := wait(t, ch); r.err != nil {
+			t.Fatal(r.err)
+		}
+		time.Sleep(Timeout + 100*time.Millisecond) // past any deadline the exchange left
+		got := make(chan error, 2)
+		for _, c := range []*seqpkttest.Conn{a, b} {
+			go func() {
+				_, err := c.Read(make([]byte, 8))
+				got <- err
+			}()
+		}
+		synctest.Wait() // both readers wait for a packet (or have failed)
+		a.Write([]byte("x"))
+		b.Write([]byte("y"))
+		for range 2 {
+			if err := wait(t, got); err != nil {
+				t.Errorf("read after the exchange: %v", err)
+			}
+		}
+	})
 }

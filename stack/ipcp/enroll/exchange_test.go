@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -11,6 +12,7 @@ import (
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/pb"
 	"github.com/o7s/ouroboros/stack/seqpkt"
+	"github.com/o7s/ouroboros/stack/seqpkt/seqpkttest"
 )
 
 func pair(t testing.TB) (*seqpkt.Conn, *seqpkt.Conn) {
@@ -377,33 +379,33 @@ func TestServeNoAck(t *testing.T) {
 	}
 }
 
+// TestServeNoAckTimeout runs in a synctest bubble over an in-memory flow,
+// so the enroller's wait of Timeout for the ack passes in virtual time.
 func TestServeNoAckTimeout(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits for enroll.Timeout")
-	}
-	t.Parallel()
-	a, b := pair(t)
-	served := make(chan serveResult, 1)
-	go func() {
-		r, err := Serve(b, defaultConf())
-		served <- serveResult{r, err}
-	}()
-	if _, _, _, err := Request(a, ipcp.Unicast); err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Now()
-	select {
-	case r := <-served:
-		el := time.Since(t0)
-		if r.err == nil || r.res != NoAck {
-			t.Errorf("Serve = %d, %v; want NoAck and an error", r.res, r.err)
+	synctest.Test(t, func(t *testing.T) {
+		a, b := seqpkttest.Pipe()
+		served := make(chan serveResult, 1)
+		go func() {
+			r, err := Serve(b, defaultConf())
+			served <- serveResult{r, err}
+		}()
+		if _, _, _, err := Request(a, ipcp.Unicast); err != nil {
+			t.Fatal(err)
 		}
-		if el < Timeout-100*time.Millisecond {
-			t.Errorf("Serve gave up after %v, before Timeout %v", el, Timeout)
+		t0 := time.Now()
+		select {
+		case r := <-served:
+			el := time.Since(t0)
+			if r.err == nil || r.res != NoAck {
+				t.Errorf("Serve = %d, %v; want NoAck and an error", r.res, r.err)
+			}
+			if el < Timeout-100*time.Millisecond {
+				t.Errorf("Serve gave up after %v, before Timeout %v", el, Timeout)
+			}
+		case <-time.After(Timeout + 3*time.Second):
+			t.Fatal("Serve did not give up")
 		}
-	case <-time.After(Timeout + 3*time.Second):
-		t.Fatal("Serve did not give up")
-	}
+	})
 }
 
 func TestServeNoRequest(t *testing.T) {

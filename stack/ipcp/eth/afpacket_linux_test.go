@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/eth"
 	"github.com/o7s/ouroboros/stack/qos"
@@ -227,7 +228,7 @@ func checkTruncation(t *testing.T, a, b eth.Link, llc bool) {
 		_, err := b.ReadBatch(bufs, sizes)
 		errc <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	wait.For(t, "the reader to block in ReadBatch", func() bool { return parkedIn("checkTruncation") })
 	b.Close()
 	select {
 	case err := <-errc:
@@ -237,6 +238,19 @@ func checkTruncation(t *testing.T, a, b eth.Link, llc bool) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("ReadBatch still blocked after Close")
 	}
+}
+
+// parkedIn reports whether a goroutine whose stack names fn waits on the
+// netpoller (the reader of a link, blocked until a frame comes).
+func parkedIn(fn string) bool {
+	buf := make([]byte, 1<<20)
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		head, _, _ := strings.Cut(g, "\n")
+		if strings.Contains(head, "[IO wait") && strings.Contains(g, fn) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestPrivilegedEthIPCP runs two nodes whose Ethernet IPCPs sit on the two

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/eth"
 	"github.com/o7s/ouroboros/stack/ipcp/eth/ethtest"
@@ -132,7 +133,7 @@ func TestWireLLCAcceptor(t *testing.T) {
 	expectFrame(t, peer, "data", hx(macPeer, macIPCP, "0006", "a0 40 03", "78797a", zeros(40)))
 	// Another SSAP is not the flow's (another address: TestNodesMalformedAndOversize).
 	writeFrames(t, peer, hx(macIPCP, macPeer, "0006", "40 60 03", "616263")) // SSAP 6
-	eventually(t, "DropWrongSAP = 1", func() bool { return p.Stats.DropWrongSAP.Load() == 1 })
+	wait.For(t, "DropWrongSAP = 1", func() bool { return p.Stats.DropWrongSAP.Load() == 1 })
 }
 
 func TestWireLLCAllocator(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/eth"
 	"github.com/o7s/ouroboros/stack/ipcp/eth/ethtest"
@@ -228,17 +229,13 @@ func newIPCPOn(t testing.TB, typ ipcp.Type, dev string, open eth.OpenFunc) (*eth
 // first, so it runs after every other cleanup.
 func noLeaks(t testing.TB) {
 	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
+		var stacks string
+		if !wait.Until(5*time.Second, func() bool {
 			buf := make([]byte, 1<<20)
-			stacks := string(buf[:runtime.Stack(buf, true)])
-			if !strings.Contains(stacks, "stack/ipcp/eth.(*IPCP)") {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("IPCP goroutines left:\n%s", stacks)
-			}
-			time.Sleep(10 * time.Millisecond)
+			stacks = string(buf[:runtime.Stack(buf, true)])
+			return !strings.Contains(stacks, "stack/ipcp/eth.(*IPCP)")
+		}) {
+			t.Fatalf("IPCP goroutines left:\n%s", stacks)
 		}
 	})
 }
@@ -289,18 +286,6 @@ func readSDU(t testing.TB, c *seqpkt.Conn) []byte {
 		t.Fatalf("read SDU: %v", err)
 	}
 	return buf[:n]
-}
-
-// eventually polls cond until it holds or 5 s pass.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 var errNope = errors.New("nope")

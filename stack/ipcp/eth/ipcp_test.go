@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/eth"
@@ -263,21 +265,25 @@ func TestBootstrapChecks(t *testing.T) {
 	}
 }
 
+// TestQueryTimeouts runs in a synctest bubble: the IPCP sits on the
+// in-memory hub, so its timers run in virtual time.
 func TestQueryTimeouts(t *testing.T) {
-	noLeaks(t)
-	hub := ethtest.NewHub()
-	a, _, _ := newIPCP(t, hub, ipcp.EthDIX, "a0", 1500)
-	unknown := ipcp.SHA3_256.Sum("unknown")
-	start := time.Now()
-	err := a.Query(ctxT(t, 200*time.Millisecond), unknown)
-	if d := time.Since(start); err == nil || d < 190*time.Millisecond || d > time.Second {
-		t.Errorf("Query with a 200 ms context = %v after %v", err, d)
-	}
-	start = time.Now()
-	err = a.Query(context.Background(), unknown)
-	if d := time.Since(start); !errors.Is(err, errs.ErrName) || d < eth.NameQueryTimeout || d > eth.NameQueryTimeout+time.Second {
-		t.Errorf("Query without deadline = %v after %v, want ErrName after %v", err, d, eth.NameQueryTimeout)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		noLeaks(t)
+		hub := ethtest.NewHub()
+		a, _, _ := newIPCP(t, hub, ipcp.EthDIX, "a0", 1500)
+		unknown := ipcp.SHA3_256.Sum("unknown")
+		start := time.Now()
+		err := a.Query(ctxT(t, 200*time.Millisecond), unknown)
+		if d := time.Since(start); err == nil || d < 190*time.Millisecond || d > time.Second {
+			t.Errorf("Query with a 200 ms context = %v after %v", err, d)
+		}
+		start = time.Now()
+		err = a.Query(context.Background(), unknown)
+		if d := time.Since(start); !errors.Is(err, errs.ErrName) || d < eth.NameQueryTimeout || d > eth.NameQueryTimeout+time.Second {
+			t.Errorf("Query without deadline = %v after %v, want ErrName after %v", err, d, eth.NameQueryTimeout)
+		}
+	})
 }
 
 // A reply that comes after the IRM gave up still fills the directory, and
@@ -295,7 +301,7 @@ func TestQueryLateReplyAndSharedWait(t *testing.T) {
 		}
 		readFrame(t, peer) // the broadcast NAME_QUERY_REQ
 		writeFrames(t, peer, mgmtFrame(llc, a.MAC(), eth.MAC(peer.MAC()), eth.Mgmt{Code: eth.NameQueryReply}, hashSrv))
-		eventually(t, "the late reply to fill the directory", func() bool {
+		wait.For(t, "the late reply to fill the directory", func() bool {
 			return a.Query(ctxT(t, 20*time.Millisecond), hashSrv) == nil
 		})
 		other := ipcp.SHA3_256.Sum("other")
@@ -347,9 +353,7 @@ func TestOversizeSDU(t *testing.T) {
 			t.Errorf("DropTooLong = %d, want 2", n)
 		}
 		// The counter follows the delivery the read above saw.
-		for deadline := time.Now().Add(time.Second); b.Stats.RxSDUs.Load() < 1 && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
-		}
+		wait.Until(time.Second, func() bool { return b.Stats.RxSDUs.Load() >= 1 })
 		if n := b.Stats.RxSDUs.Load(); n != 1 {
 			t.Errorf("b received %d SDUs, want 1", n)
 		}
@@ -371,9 +375,9 @@ func TestCarrierReachesFlows(t *testing.T) {
 			return up, ok
 		}
 		portA.SetCarrier(false)
-		eventually(t, "the flow reported down", func() bool { up, ok := state(); return ok && !up })
+		wait.For(t, "the flow reported down", func() bool { up, ok := state(); return ok && !up })
 		portA.SetCarrier(true)
-		eventually(t, "the flow reported up", func() bool { up, ok := state(); return ok && up })
+		wait.For(t, "the flow reported up", func() bool { up, ok := state(); return ok && up })
 		if a.Stats.LinkDown.Load() != 1 || a.Stats.LinkUp.Load() != 1 {
 			t.Errorf("link down/up counted %d/%d, want 1/1", a.Stats.LinkDown.Load(), a.Stats.LinkUp.Load())
 		}

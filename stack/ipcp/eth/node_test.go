@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/eth"
@@ -144,12 +145,8 @@ func checkEcho(t *testing.T, f *dev.Flow, count, tag int) {
 func waitEmpty(t *testing.T, nodes ...*ethNode) {
 	t.Helper()
 	for _, nd := range nodes {
-		deadline := time.Now().Add(5 * time.Second)
-		for len(nd.n.Flows()) != 0 || nd.p.NumFlows() != 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("node flows %+v, IPCP holds %d", nd.n.Flows(), nd.p.NumFlows())
-			}
-			time.Sleep(2 * time.Millisecond)
+		if !wait.Until(5*time.Second, func() bool { return len(nd.n.Flows()) == 0 && nd.p.NumFlows() == 0 }) {
+			t.Fatalf("node flows %+v, IPCP holds %d", nd.n.Flows(), nd.p.NumFlows())
 		}
 	}
 }
@@ -264,7 +261,7 @@ func TestNodesMalformedAndOversize(t *testing.T) {
 		frames, want := badFrames(typ == ipcp.EthLLC, b.p, eth.MAC(b.port.MAC()), eth.MAC(a.port.MAC()), eth.MAC(evil.MAC()))
 		writeFrames(t, evil, frames...)
 		for name, c := range want {
-			eventually(t, fmt.Sprintf("%s = %d", name, c.n), func() bool { return c.ctr.Load() == c.n })
+			wait.For(t, fmt.Sprintf("%s = %d", name, c.n), func() bool { return c.ctr.Load() == c.n })
 		}
 		max := a.p.MaxSDU()
 		for _, n := range []int{max + 1, 4000} {
@@ -339,7 +336,7 @@ func TestLinkDownReachesApplications(t *testing.T) {
 	}
 
 	a.port.SetCarrier(true)
-	eventually(t, "the flow up again", func() bool { return !f.Down() })
+	wait.For(t, "the flow up again", func() bool { return !f.Down() })
 	readErr := make(chan error, 1)
 	go func() { _, err := f.Read(buf); readErr <- err }() // blocks: nothing queued
 	a.port.SetCarrier(false)
@@ -352,7 +349,7 @@ func TestLinkDownReachesApplications(t *testing.T) {
 		t.Fatal("a blocked read was not woken when the link went down")
 	}
 	a.port.SetCarrier(true)
-	eventually(t, "the flow up again", func() bool { return !f.Down() })
+	wait.For(t, "the flow up again", func() bool { return !f.Down() })
 	checkEcho(t, f, 10, 0)
 	f.Close()
 }
@@ -407,12 +404,12 @@ func TestAllocWhileLinkDown(t *testing.T) {
 	f.Close()
 	accepted(t, flows).Close()
 	a.port.SetCarrier(false)
-	eventually(t, "the carrier loss seen", func() bool { return a.p.Stats.LinkDown.Load() == 1 })
+	wait.For(t, "the carrier loss seen", func() bool { return a.p.Stats.LinkDown.Load() == 1 })
 	if _, err := cli.Alloc(ctxT(t, 5*time.Second), "srv", qos.Raw); !errors.Is(err, dev.ErrFlowDown) {
 		t.Fatalf("alloc with the link down = %v, want ErrFlowDown", err)
 	}
 	a.port.SetCarrier(true)
-	eventually(t, "the carrier back", func() bool { return a.p.Stats.LinkUp.Load() == 1 })
+	wait.For(t, "the carrier back", func() bool { return a.p.Stats.LinkUp.Load() == 1 })
 	f, err = cli.Alloc(ctxT(t, 5*time.Second), "srv", qos.Raw)
 	if err != nil {
 		t.Fatalf("alloc with the link back: %v", err)

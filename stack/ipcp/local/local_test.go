@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
@@ -59,18 +60,15 @@ func (f *fakeIRM) FlowDeallocated(k ipcp.FlowKey) {
 	f.mu.Unlock()
 }
 
+// wait polls cond, with f.mu held, until it holds.
 func (f *fakeIRM) wait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
+	if !wait.Until(2*time.Second, func() bool {
 		f.mu.Lock()
-		ok := cond()
-		f.mu.Unlock()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
+		defer f.mu.Unlock()
+		return cond()
+	}) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 

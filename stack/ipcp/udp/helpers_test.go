@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/stack/seqpkt"
@@ -35,14 +36,12 @@ func TestMain(m *testing.M) {
 }
 
 func leaked() string {
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		g := ipcpGoroutine()
-		if g == "" || time.Now().After(deadline) {
-			return g
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var g string
+	wait.Until(2*time.Second, func() bool {
+		g = ipcpGoroutine()
+		return g == ""
+	})
+	return g
 }
 
 // ipcpGoroutine returns the stack of a goroutine running IPCP code.
@@ -182,18 +181,6 @@ func recv(t testing.TB, c *net.UDPConn) ([]byte, netip.AddrPort) {
 		t.Fatalf("no datagram: %v", err)
 	}
 	return buf[:n], from
-}
-
-// eventually polls cond every few ms for up to 5 s.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 func lo(s string, port uint16) netip.AddrPort {

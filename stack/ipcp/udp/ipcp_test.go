@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
@@ -76,7 +77,7 @@ func TestAllocAgainstScriptedPeer(t *testing.T) {
 		intruder := listen(t, a)
 		intruder.WriteToUDPAddrPort(AppendFlowReply(nil, m.SEID, 42, 0, nil), from)
 	}
-	eventually(t, "two wrong-source replies", func() bool { return p.Stats.DropWrongSource.Load() == 2 })
+	wait.For(t, "two wrong-source replies", func() bool { return p.Stats.DropWrongSource.Load() == 2 })
 	select {
 	case r := <-irm.replies:
 		t.Fatalf("a reply from the wrong address completed the flow: %+v", r)
@@ -97,7 +98,7 @@ func TestAllocAgainstScriptedPeer(t *testing.T) {
 	}
 	// A duplicate reply finds no pending flow.
 	peer.WriteToUDPAddrPort(AppendFlowReply(nil, m.SEID, 42, 0, nil), from)
-	eventually(t, "stale reply", func() bool { return p.Stats.DropStaleReply.Load() == 1 })
+	wait.For(t, "stale reply", func() bool { return p.Stats.DropStaleReply.Load() == 1 })
 	// Dealloc is local: the peer hears nothing, the IRM hears once.
 	if err := p.FlowDealloc(fl.Key); err != nil {
 		t.Fatal(err)
@@ -158,7 +159,14 @@ func TestAcceptFromScriptedPeer(t *testing.T) {
 	resp := make(chan error, 1)
 	irm.onReq = func(key ipcp.FlowKey) {
 		go func() { resp <- p.FlowAllocResp(context.Background(), key, nil, nil) }()
-		time.Sleep(10 * time.Millisecond)
+		// FlowReqArr returns once the answer waits for the flow.
+		if !wait.Until(wait.Timeout, func() bool {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return p.waiters[key] != nil
+		}) {
+			t.Error("FlowAllocResp does not wait for the flow to be installed")
+		}
 	}
 	peer.WriteToUDPAddrPort(AppendFlowReq(nil, 77, qos.Video, srvHash, []byte("oap-request")), p.LocalAddr())
 	r := <-irm.reqs
@@ -238,7 +246,7 @@ func TestMalformedDatagrams(t *testing.T) {
 		}
 	}
 	s := &p.Stats
-	eventually(t, "every bad datagram counted", func() bool {
+	wait.For(t, "every bad datagram counted", func() bool {
 		return s.DropShort.Load() == 2 && s.DropUnknownEID.Load() == 2 && s.DropBadMgmt.Load() == 3 &&
 			s.DropTooLong.Load() == 1 && s.DropStaleReply.Load() == 1
 	})
@@ -248,7 +256,7 @@ func TestMalformedDatagrams(t *testing.T) {
 	// Still serving.
 	p.Reg(srvHash)
 	peer.WriteToUDPAddrPort(AppendFlowReq(nil, 5, qos.Raw, srvHash, nil), p.LocalAddr())
-	eventually(t, "a good request after the bad ones", func() bool { return s.MgmtRx.Load() == 1 })
+	wait.For(t, "a good request after the bad ones", func() bool { return s.MgmtRx.Load() == 1 })
 }
 
 func TestOversizeSDUDroppedAtSend(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
@@ -169,12 +170,8 @@ func serve(t *testing.T, nd *node) <-chan error {
 
 func waitFlows(t *testing.T, nd *node, want int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(nd.n.Flows()) != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("flow table has %d flows, want %d: %+v", len(nd.n.Flows()), want, nd.n.Flows())
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !wait.Until(5*time.Second, func() bool { return len(nd.n.Flows()) == want }) {
+		t.Fatalf("flow table has %d flows, want %d: %+v", len(nd.n.Flows()), want, nd.n.Flows())
 	}
 }
 

@@ -5,8 +5,10 @@ import (
 	"log/slog"
 	"runtime"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/dt"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/fa"
@@ -65,11 +67,11 @@ func TestLoopDiesByTTL(t *testing.T) {
 	if err := a.sendComp(nowhere, dtDHTEID, []byte("round and round")); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for a.stats.ttlDrops.Load()+b.stats.ttlDrops.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond) // anything still going round would show
+	wait.Until(5*time.Second, func() bool { return a.stats.ttlDrops.Load()+b.stats.ttlDrops.Load() > 0 })
+	// Nothing should happen after the drop: a copy still going round, or a
+	// second drop, would show within this time (the flows are sockets, so
+	// there is no event to wait for that says nothing more will come).
+	time.Sleep(50 * time.Millisecond)
 	drops := a.stats.ttlDrops.Load() + b.stats.ttlDrops.Load()
 	fwd := a.stats.forwarded.Load() + b.stats.forwarded.Load()
 	if drops != 1 || fwd != dt.DefaultMaxTTL-1 {
@@ -79,27 +81,28 @@ func TestLoopDiesByTTL(t *testing.T) {
 
 // TestRequestFloodBounded: flow requests for a name nobody accepts wait
 // for the IRM at most maxReqs at a time; the rest are dropped, so a flood
-// does not grow goroutines or memory without bound.
+// does not grow goroutines or memory without bound. It runs in a synctest
+// bubble, so that the count is taken once every request has gone as far
+// as it will.
 func TestRequestFloodBounded(t *testing.T) {
-	p, f := started(t)
-	before := runtime.NumGoroutine()
-	hash := ipcp.SHA3_256.Sum("nobody")
-	for i := range 20 * maxReqs {
-		msg := fa.AppendFlowReq(nil, 0x1234, fa.MakeEID(1, uint32(i)), qos.Raw, hash, nil)
-		p.fa.handle(msg)
-	}
-	// The requests reach the IRM from goroutines of their own: wait for
-	// them, then give any beyond the bound the time to show.
-	for deadline := time.Now().Add(5 * time.Second); len(f.waiting) < maxReqs && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond)
-	if n := len(f.waiting); n != maxReqs {
-		t.Errorf("%d requests wait for an acceptor, want %d", n, maxReqs)
-	}
-	if grown := runtime.NumGoroutine() - before; grown > maxReqs+8 {
-		t.Errorf("%d goroutines more after %d requests, want at most %d", grown, 20*maxReqs, maxReqs)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		p, f := started(t)
+		before := runtime.NumGoroutine()
+		hash := ipcp.SHA3_256.Sum("nobody")
+		for i := range 20 * maxReqs {
+			msg := fa.AppendFlowReq(nil, 0x1234, fa.MakeEID(1, uint32(i)), qos.Raw, hash, nil)
+			p.fa.handle(msg)
+		}
+		// The requests reach the IRM from goroutines of their own: wait
+		// until each is blocked, in FlowReqArr or on its way out.
+		synctest.Wait()
+		if n := len(f.waiting); n != maxReqs {
+			t.Errorf("%d requests wait for an acceptor, want %d", n, maxReqs)
+		}
+		if grown := runtime.NumGoroutine() - before; grown > maxReqs+8 {
+			t.Errorf("%d goroutines more after %d requests, want at most %d", grown, 20*maxReqs, maxReqs)
+		}
+	})
 }
 
 // TestNewAdjacencyAnnouncedTwice: a new data-transfer adjacency is

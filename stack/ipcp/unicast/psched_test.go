@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/stack/seqpkt"
 )
@@ -24,18 +25,13 @@ func (r *recorder) handle(b []byte) {
 
 func (r *recorder) wait(t *testing.T, n int) [][]byte {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	count := func() int {
 		r.mu.Lock()
-		got := len(r.got)
-		r.mu.Unlock()
-		if got >= n {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d packets handled, want %d", got, n)
-		}
-		time.Sleep(time.Millisecond)
+		defer r.mu.Unlock()
+		return len(r.got)
+	}
+	if !wait.Until(10*time.Second, func() bool { return count() >= n }) {
+		t.Fatalf("%d packets handled, want %d", count(), n)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

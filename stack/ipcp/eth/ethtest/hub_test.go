@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -84,30 +85,34 @@ func TestHubLimits(t *testing.T) {
 	}
 }
 
+// TestPortClose runs in a synctest bubble, so that Close comes once the
+// reader is blocked in ReadBatch.
 func TestPortClose(t *testing.T) {
-	h := NewHub()
-	a, b := h.NewPort("a", 1500), h.NewPort("b", 1500)
-	errc := make(chan error, 1)
-	go func() {
-		_, err := b.ReadBatch([][]byte{make([]byte, 64)}, []int{0})
-		errc <- err
-	}()
-	time.Sleep(10 * time.Millisecond)
-	b.Close()
-	select {
-	case err := <-errc:
-		if !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("blocked ReadBatch after Close = %v, want net.ErrClosed", err)
+	synctest.Test(t, func(t *testing.T) {
+		h := NewHub()
+		a, b := h.NewPort("a", 1500), h.NewPort("b", 1500)
+		errc := make(chan error, 1)
+		go func() {
+			_, err := b.ReadBatch([][]byte{make([]byte, 64)}, []int{0})
+			errc <- err
+		}()
+		synctest.Wait() // the reader is blocked in ReadBatch
+		b.Close()
+		select {
+		case err := <-errc:
+			if !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("blocked ReadBatch after Close = %v, want net.ErrClosed", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("ReadBatch did not return after Close")
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("ReadBatch did not return after Close")
-	}
-	if _, err := b.WriteBatch([][]byte{frame(a.MAC(), b.MAC(), "x")}); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("WriteBatch after Close = %v", err)
-	}
-	a.WriteBatch([][]byte{frame(b.MAC(), a.MAC(), "x")}) // b is gone from the hub
-	if h.Stats.DropNoPort.Load() != 1 {
-		t.Errorf("DropNoPort = %d, want 1", h.Stats.DropNoPort.Load())
-	}
-	b.Close()
+		if _, err := b.WriteBatch([][]byte{frame(a.MAC(), b.MAC(), "x")}); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("WriteBatch after Close = %v", err)
+		}
+		a.WriteBatch([][]byte{frame(b.MAC(), a.MAC(), "x")}) // b is gone from the hub
+		if h.Stats.DropNoPort.Load() != 1 {
+			t.Errorf("DropNoPort = %d, want 1", h.Stats.DropNoPort.Load())
+		}
+		b.Close()
+	})
 }

@@ -25,17 +25,19 @@ func (f *fixture) vals(n int) [][]byte {
 	return vs
 }
 
-// TestMessages builds, packs, unpacks and validates every message type.
-func TestMessages(t *testing.T) {
-	f := newFixture(t, nil)
-	d, key, cookie := f.d, f.id(), uint64(0xc00c1e)
-	tests := []struct {
-		name     string
-		msg      *pb.DhtMsg
-		code     Code
-		contacts int
-		vals     int
-	}{
+// msgCase is a message of one type and shape, as the DHT builds it.
+type msgCase struct {
+	name     string
+	msg      *pb.DhtMsg
+	code     Code
+	contacts int
+	vals     int
+}
+
+// msgCases builds every message type for key, with cookie.
+func msgCases(f *fixture, key []byte, cookie uint64) []msgCase {
+	d := f.d
+	return []msgCase{
 		{"find node req", d.findReqMsg(CodeFindNodeReq, key, cookie), CodeFindNodeReq, 0, 0},
 		{"find node rsp", d.findNodeRspMsg(key, cookie, nil), CodeFindNodeRsp, 0, 0},
 		{"find node rsp contacts", d.findNodeRspMsg(key, cookie, f.contacts(8)), CodeFindNodeRsp, 8, 0},
@@ -45,7 +47,13 @@ func TestMessages(t *testing.T) {
 		{"find value rsp values", d.findValueRspMsg(key, cookie, nil, f.vals(8)), CodeFindValueRsp, 0, 8},
 		{"store", d.storeMsg(key, addrToVal(1), uint32(f.clock.now.Unix())+10), CodeStore, 0, 0},
 	}
-	for _, tt := range tests {
+}
+
+// TestMessages builds, packs, unpacks and validates every message type.
+func TestMessages(t *testing.T) {
+	f := newFixture(t, nil)
+	d, key, cookie := f.d, f.id(), uint64(0xc00c1e)
+	for _, tt := range msgCases(f, key, cookie) {
 		t.Run(tt.name, func(t *testing.T) {
 			b, err := proto.Marshal(tt.msg)
 			if err != nil || len(b) == 0 {
