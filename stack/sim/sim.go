@@ -11,6 +11,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/eth"
 	"github.com/o7s/ouroboros/stack/ipcp/eth/ethtest"
@@ -248,7 +250,7 @@ func (n *Net) form(ctx context.Context, name string, typ ipcp.Type, conf ipcp.Co
 				continue
 			}
 			in[nb] = true
-			if err := nb.N.EnrollIPCP(ctx, ids[nb.Name], IPCPName(name, nd.Name)); err != nil {
+			if err := again(ctx, func() error { return nb.N.EnrollIPCP(ctx, ids[nb.Name], IPCPName(name, nd.Name)) }); err != nil {
 				return nil, fmt.Errorf("%s: enroll through %s: %w", nb.Name, nd.Name, err)
 			}
 			queue = append(queue, nb)
@@ -260,12 +262,28 @@ func (n *Net) form(ctx context.Context, name string, typ ipcp.Type, conf ipcp.Co
 		if qs == (qos.Spec{}) {
 			qs = qos.Raw
 		}
-		if err := l.A.N.ConnectIPCP(ctx, ids[l.A.Name], IPCPName(name, l.B.Name), comp, qs); err != nil {
+		if err := again(ctx, func() error { return l.A.N.ConnectIPCP(ctx, ids[l.A.Name], IPCPName(name, l.B.Name), comp, qs) }); err != nil {
 			return nil, fmt.Errorf("%s: connect to %s: %w (hub: %d delivered, %d dropped full, %d no port)", l.A.Name, l.B.Name, err,
 				l.Hub.Stats.Delivered.Load(), l.Hub.Stats.DropFull.Load(), l.Hub.Stats.DropNoPort.Load())
 		}
 	}
 	return ids, nil
+}
+
+// again runs an enrollment or connection step, and runs it again when it
+// timed out, as an operator (or otb) would: the exchanges wait for their
+// peer for a second (the reference's bound), which a loaded machine
+// running a hundred nodes in one process does not always meet.
+func again(ctx context.Context, step func() error) error {
+	const tries = 4
+	var err error
+	for range tries {
+		if err = step(); err == nil || ctx.Err() != nil ||
+			!(errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, errs.ErrTimeout)) {
+			return err
+		}
+	}
+	return fmt.Errorf("%d tries: %w", tries, err)
 }
 
 // Phases are when the steps of the last Layer ended.
