@@ -120,7 +120,7 @@ func serveOping(ctx context.Context, lab, node, name string) {
 }
 
 var _ = Describe("a unicast layer over four nodes (default)", Ordered, Label("tier:e2e", "runtime:netns", "layer:unicast", "layer:eth-dix", "layer:eth-llc", "layer:udp"), func() {
-	const lab = "default"
+	lab := labName("default")
 	BeforeAll(func(ctx SpecContext) {
 		deployLab(ctx, "../topologies/default.yaml", lab)
 		serveOping(ctx, lab, "d", "oping")
@@ -162,19 +162,19 @@ var _ = Describe("a unicast layer over four nodes (default)", Ordered, Label("ti
 	}, SpecTimeout(time.Minute))
 
 	It("draws the layer with live adjacencies", func(ctx SpecContext) {
-		out := mustOTB(ctx, "graph", "../topologies/default.yaml", "--layer", "net", "--live")
+		out := mustOTB(ctx, "graph", "../topologies/default.yaml", "--layer", "net", "--live", "--lab", lab)
 		Expect(out).To(ContainSubstring(`"d" -- "c" [label="llc-cd\nd enrolls via c\nup"`))
 		Expect(out).NotTo(ContainSubstring("missing"))
 	}, SpecTimeout(30*time.Second))
 
 	It("deploys again without changing anything", func(ctx SpecContext) {
-		Expect(mustOTB(ctx, "deploy", "../topologies/default.yaml")).To(ContainSubstring("nothing to do"))
+		Expect(mustOTB(ctx, "deploy", "../topologies/default.yaml", "--lab", lab)).To(ContainSubstring("nothing to do"))
 		Expect(on(ctx, lab, "a", binDir+"/oping", "-n", "oping", "-c", "3", "-i", "10ms")).To(ContainSubstring("3 received"))
 	}, SpecTimeout(time.Minute))
 })
 
 var _ = Describe("a ring", Ordered, Label("tier:e2e", "runtime:netns", "layer:unicast", "layer:eth-dix", "feature:reroute"), func() {
-	const lab = "ring"
+	lab := labName("ring")
 	BeforeAll(func(ctx SpecContext) {
 		deployLab(ctx, "../topologies/ring.yaml", lab)
 		serveOping(ctx, lab, "b", "oping")
@@ -222,15 +222,15 @@ var _ = Describe("a ring", Ordered, Label("tier:e2e", "runtime:netns", "layer:un
 	It("refuses an unknown link, and a lab that is not deployed", func(ctx SpecContext) {
 		out, err := otb(ctx, "link", "set", "a:e9--b:e9", "--state", "down", "--lab", lab)
 		Expect(err).To(HaveOccurred())
-		Expect(out).To(ContainSubstring(`lab ring has no link "a:e9--b:e9"`))
-		out, err = otb(ctx, "link", "set", "a:e1--b:e1", "--state", "down", "--lab", "nosuchlab")
+		Expect(out).To(ContainSubstring("lab " + lab + ` has no link "a:e9--b:e9"`))
+		out, err = otb(ctx, "link", "set", "a:e1--b:e1", "--state", "down", "--lab", "nosuch"+runTag)
 		Expect(err).To(HaveOccurred())
-		Expect(out).To(ContainSubstring("no lab nosuchlab is deployed"))
+		Expect(out).To(ContainSubstring("no lab nosuch" + runTag + " is deployed"))
 	}, SpecTimeout(30*time.Second))
 })
 
 var _ = Describe("a star over every shim type", Ordered, Label("tier:e2e", "runtime:netns", "layer:unicast", "layer:eth-dix", "layer:eth-llc", "layer:udp"), func() {
-	const lab = "star"
+	lab := labName("star")
 	BeforeAll(func(ctx SpecContext) {
 		deployLab(ctx, "../topologies/star.yaml", lab)
 		serveOping(ctx, lab, "s4", "oping")
@@ -264,7 +264,7 @@ var _ = Describe("a star over every shim type", Ordered, Label("tier:e2e", "runt
 })
 
 var _ = Describe("nested layers", Ordered, Label("tier:e2e", "runtime:netns", "layer:unicast", "feature:nested"), func() {
-	const lab = "nested"
+	lab := labName("nested")
 	BeforeAll(func(ctx SpecContext) {
 		deployLab(ctx, "../topologies/nested.yaml", lab)
 		serveOping(ctx, lab, "c", "oping")
@@ -289,10 +289,10 @@ var _ = Describe("nested layers", Ordered, Label("tier:e2e", "runtime:netns", "l
 })
 
 var _ = Describe("a broadcast layer on a LAN", Ordered, Label("tier:e2e", "runtime:netns", "layer:broadcast", "layer:unicast", "layer:eth-dix"), func() {
-	const lab = "lanbc"
+	lab := labName("lanbc")
 	BeforeAll(func(ctx SpecContext) {
 		requireRoot()
-		out, err := otb(ctx, "deploy", "../topologies/lan-broadcast.yaml")
+		out, err := otb(ctx, "deploy", "../topologies/lan-broadcast.yaml", "--lab", lab)
 		if err != nil && strings.Contains(out, "IPCP type broadcast is not available") {
 			Expect(leftovers(lab)).To(BeEmpty())
 			Skip("onode has no broadcast IPCP yet: " + strings.TrimSpace(out[strings.LastIndex(out, "otb:"):]))
@@ -341,7 +341,7 @@ var _ = Describe("a broadcast layer on a LAN", Ordered, Label("tier:e2e", "runti
 })
 
 var _ = Describe("bad layers in a topology file", Label("tier:robustness", "runtime:netns", "layer:unicast", "layer:broadcast"), func() {
-	const head = "name: badlayers\nnodes: {a: {}, b: {}, c: {}}\nlinks:\n  - endpoints: [a:e1, b:e1]\n  - endpoints: [b:e2, c:e1]\n  - endpoints: [c:e2, a:e2]\nlayers:\n"
+	head := "name: " + labName("badlay") + "\nnodes: {a: {}, b: {}, c: {}}\nlinks:\n  - endpoints: [a:e1, b:e1]\n  - endpoints: [b:e2, c:e1]\n  - endpoints: [c:e2, a:e2]\nlayers:\n"
 	for _, tc := range []struct{ name, layers, want string }{
 		{"an unknown lower layer", "  net: {type: unicast, members: [a, b], lower: {a: [dix-a-x], b: [dix-a-b]}}\n", `bad.yaml:8:53: lower layer "dix-a-x" of a in layer net does not exist; did you mean dix-a-b?`},
 		{"a lower layer the member is not in", "  net: {type: unicast, members: [a, b], lower: {a: [dix-a-b], b: [dix-c-a]}}\n", "b is not a member of lower layer dix-c-a"},
@@ -358,7 +358,7 @@ var _ = Describe("bad layers in a topology file", Label("tier:robustness", "runt
 			Expect(err).To(HaveOccurred())
 			Expect(out).To(ContainSubstring(tc.want))
 			Expect(out).To(MatchRegexp(`bad\.yaml:\d+:\d+: `))
-			Expect(leftovers("badlayers")).To(BeEmpty())
+			Expect(leftovers(labName("badlay"))).To(BeEmpty())
 			out, err = otb(ctx, "deploy", f, "--dry-run")
 			Expect(err).To(HaveOccurred())
 			Expect(out).To(ContainSubstring(tc.want))

@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +18,17 @@ import (
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
 )
+
+// runTag makes the lab names of this run its own: a lab someone else runs
+// from the same file, on the same machine, is never adopted or destroyed.
+var runTag = func() string {
+	var b [3]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}()
+
+// labName is a lab name of this run: base cut to six letters, then runTag.
+func labName(base string) string { return base[:min(len(base), 6)] + runTag }
 
 // otb runs bin/otb and returns its combined output and error.
 func otb(ctx context.Context, args ...string) (string, error) {
@@ -60,8 +73,8 @@ func requireRoot() {
 	}
 }
 
-// deployLab deploys a topology for an Ordered container and destroys it
-// after, checking nothing is left.
+// deployLab deploys a topology as lab for an Ordered container and
+// destroys it after, checking nothing is left.
 func deployLab(ctx context.Context, file, lab string) {
 	requireRoot()
 	DeferCleanup(func(ctx SpecContext) {
@@ -71,7 +84,7 @@ func deployLab(ctx context.Context, file, lab string) {
 		mustOTB(ctx, "destroy", lab)
 		Expect(leftovers(lab)).To(BeEmpty())
 	})
-	mustOTB(ctx, "deploy", file)
+	mustOTB(ctx, "deploy", file, "--lab", lab)
 }
 
 // attachState adds a lab's inspect output and the tail of each node's
@@ -104,7 +117,7 @@ func serve(lab, node string, argv ...string) *gexec.Session {
 }
 
 var _ = Describe("every shim layer type", Ordered, Label("tier:e2e", "runtime:netns", "layer:eth-dix", "layer:eth-llc", "layer:udp"), func() {
-	const lab = "shims"
+	lab := labName("shims")
 	BeforeAll(func(ctx SpecContext) {
 		deployLab(ctx, "../topologies/shims.yaml", lab)
 		for _, l := range []string{"dix", "llc", "udp4", "udp6"} {
@@ -146,13 +159,13 @@ var _ = Describe("every shim layer type", Ordered, Label("tier:e2e", "runtime:ne
 	}, SpecTimeout(time.Minute))
 
 	It("deploys again without changing anything", func(ctx SpecContext) {
-		Expect(mustOTB(ctx, "deploy", "../topologies/shims.yaml")).To(ContainSubstring("nothing to do"))
+		Expect(mustOTB(ctx, "deploy", "../topologies/shims.yaml", "--lab", lab)).To(ContainSubstring("nothing to do"))
 		Expect(on(ctx, lab, "a", binDir+"/oping", "-n", "oping-dix", "-c", "3", "-i", "10ms")).To(ContainSubstring("3 received"))
 	}, SpecTimeout(time.Minute))
 })
 
 var _ = Describe("a LAN", Ordered, Label("tier:e2e", "runtime:netns", "layer:eth-dix"), func() {
-	const lab = "lan"
+	lab := labName("lan")
 	BeforeAll(func(ctx SpecContext) {
 		deployLab(ctx, "../topologies/lan.yaml", lab)
 		on(ctx, lab, "c", binDir+"/irm", "bind", "program", binDir+"/oping", "name", "oping")
@@ -172,32 +185,50 @@ var _ = Describe("bad input to the testbed", Label("tier:robustness", "runtime:n
 	It("creates nothing from a topology file with errors, and names every error", func(ctx SpecContext) {
 		requireRoot()
 		f := filepath.Join(GinkgoT().TempDir(), "bad.yaml")
-		Expect(os.WriteFile(f, []byte("name: bad\nnodes:\n  a: {kidn: node}\nlinks:\n  - endpoints: [a:e1, zz:e1]\n"), 0o644)).To(Succeed())
+		lab := labName("bad")
+		Expect(os.WriteFile(f, []byte("name: "+lab+"\nnodes:\n  a: {kidn: node}\nlinks:\n  - endpoints: [a:e1, zz:e1]\n"), 0o644)).To(Succeed())
 		out, err := otb(ctx, "deploy", f)
 		Expect(err).To(HaveOccurred())
 		Expect(out).To(ContainSubstring("bad.yaml:3"))
 		Expect(out).To(ContainSubstring("bad.yaml:5"))
-		Expect(leftovers("bad")).To(BeEmpty())
+		Expect(leftovers(lab)).To(BeEmpty())
 	}, SpecTimeout(30*time.Second))
 
-	It("destroys twice, and a lab that never was, with success", func(ctx SpecContext) {
+	It("destroys once; again, or a lab that never was, says so and fails unless --ignore-missing", func(ctx SpecContext) {
 		requireRoot()
-		mustOTB(ctx, "deploy", "../topologies/lan.yaml")
-		mustOTB(ctx, "destroy", "lan")
-		mustOTB(ctx, "destroy", "lan")
-		mustOTB(ctx, "destroy", "never-was")
-		Expect(leftovers("lan")).To(BeEmpty())
+		lab := labName("twice")
+		mustOTB(ctx, "deploy", "../topologies/lan.yaml", "--lab", lab)
+		Expect(mustOTB(ctx, "destroy", lab)).To(ContainSubstring("lab " + lab + " destroyed"))
+		out, err := otb(ctx, "destroy", lab)
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("no such lab: " + lab))
+		Expect(mustOTB(ctx, "destroy", lab, "--ignore-missing")).To(ContainSubstring("nothing to destroy"))
+		out, err = otb(ctx, "destroy", "neverwas"+runTag)
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("no such lab"))
+		Expect(leftovers(lab)).To(BeEmpty())
 	}, SpecTimeout(time.Minute))
+
+	It("deploys one file as two labs side by side, and destroys one without touching the other", func(ctx SpecContext) {
+		requireRoot()
+		one, two := labName("one"), labName("two")
+		deployLab(ctx, "../topologies/lan.yaml", one)
+		mustOTB(ctx, "deploy", "../topologies/lan.yaml", "--lab", two)
+		mustOTB(ctx, "destroy", two)
+		Expect(leftovers(two)).To(BeEmpty())
+		Expect(mustOTB(ctx, "inspect", one)).NotTo(ContainSubstring("DOWN"))
+	}, SpecTimeout(2*time.Minute))
 
 	It("leaves nothing destroy cannot find when otb is killed during deploy", func(ctx SpecContext) {
 		requireRoot()
+		lab := labName("killed")
 		for _, after := range []time.Duration{5 * time.Millisecond, 30 * time.Millisecond, 100 * time.Millisecond, 400 * time.Millisecond} {
-			c := exec.Command(filepath.Join(binDir, "otb"), "deploy", "../topologies/default.yaml")
+			c := exec.Command(filepath.Join(binDir, "otb"), "deploy", "../topologies/default.yaml", "--lab", lab)
 			Expect(c.Start()).To(Succeed())
 			time.AfterFunc(after, func() { c.Process.Signal(syscall.SIGKILL) })
 			c.Wait()
-			mustOTB(ctx, "destroy", "default")
-			Expect(leftovers("default")).To(BeEmpty())
+			mustOTB(ctx, "destroy", lab, "--ignore-missing")
+			Expect(leftovers(lab)).To(BeEmpty())
 		}
 		mustOTB(ctx, "gc")
 	}, SpecTimeout(2*time.Minute))

@@ -25,19 +25,24 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "make testbed needs root (network namespaces)" >&2
 	exit 1
 fi
-lab=$("$otb" deploy "$topo" --dry-run | awk 'NR==1 {print $2}')
+# A lab name of this run's own (the file's name cut short, and six random
+# hex digits), so that a lab someone else runs from the same file is never
+# adopted or destroyed by this script.
+base=$("$otb" deploy "$topo" --dry-run | awk 'NR==1 {print $2}')
+[ -n "$base" ] || { echo "cannot read the lab name of $topo" >&2; exit 1; }
+lab="${base:0:6}$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	"$otb" destroy "$lab" >/dev/null || { echo "otb destroy $lab failed" >&2; fail=1; }
+	"$otb" destroy "$lab" --ignore-missing >/dev/null || { echo "otb destroy $lab failed" >&2; fail=1; }
 	left=$(ip netns list | grep -c "^o7s-$lab-" || true)
 	[ "$left" -eq 0 ] || { echo "$left namespaces of lab $lab are left" >&2; fail=1; }
 	exit $fail
 }
 trap cleanup EXIT INT TERM
 
-echo "== otb deploy $topo"
-"$otb" deploy "$topo" || { fail=1; exit; }
+echo "== otb deploy $topo --lab $lab"
+"$otb" deploy "$topo" --lab "$lab" || { fail=1; exit; }
 echo
 "$otb" inspect "$lab" | sed -n '/ (unicast)$/,$p'
 
@@ -108,4 +113,9 @@ done
 printf "$fmt" "kernel" "$kernel_from-$kernel_to, veth" "${udp:-?} (udp)" "" "${blast[0]} (udp)" "${blast[1]} (udp)"
 printf "$fmt" "" "" "${icmp:-?} (icmp)" "" "" ""
 echo
-[ $fail -eq 0 ] && echo "testbed: all layers passed" || echo "testbed: FAILED (server logs in $logdir)"
+if [ $fail -eq 0 ]; then
+	echo "testbed: all layers passed"
+	rm -rf "$logdir"
+else
+	echo "testbed: FAILED (server logs in $logdir)"
+fi

@@ -59,6 +59,11 @@ func (e *StepError) Unwrap() error { return e.Err }
 // the error names the node and the step.
 func Deploy(ctx context.Context, t *topo.Topology, o Options) (*Lab, error) {
 	o.fill()
+	unlock, err := lockLab(o.Root, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if old, err := LoadLab(o.Root, t.Name); err == nil {
 		if err := Healthy(old); err != nil {
 			return nil, fmt.Errorf("lab %s exists but is not healthy (%v): run 'otb destroy %s' first", t.Name, err, t.Name)
@@ -77,7 +82,7 @@ func Deploy(ctx context.Context, t *topo.Topology, o Options) (*Lab, error) {
 	d := &deployer{t: t, l: l, o: o, onode: onode, enrolled: map[string]time.Duration{}}
 	if err := d.run(ctx); err != nil {
 		fmt.Fprintf(o.Out, "deploy failed; removing what was made\n")
-		Destroy(t.Name, o)
+		destroy(t.Name, o)
 		return nil, err
 	}
 	return l, l.save()

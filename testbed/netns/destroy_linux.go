@@ -1,6 +1,7 @@
 package netns
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,11 +14,30 @@ import (
 
 // Destroy removes everything of a lab: the processes in its namespaces
 // (by PID), the namespaces (found by their marker, and by the names the
-// lab directory says it intended), then the lab directory. A lab that is
-// gone already is success.
+// lab directory says it intended), then the lab directory. A lab of which
+// nothing exists is ErrNoLab; one that another process is deploying or
+// destroying is ErrBusy, and is left alone.
 func Destroy(lab string, o Options) error {
 	o.fill()
+	unlock, err := lockLab(o.Root, lab)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return destroy(lab, o)
+}
+
+// destroy is Destroy with the lab's lock held.
+func destroy(lab string, o Options) error {
 	nss := labNamespaces(lab)
+	_, dirErr := os.Stat(labDir(o.Root, lab))
+	if len(nss) == 0 && errors.Is(dirErr, os.ErrNotExist) {
+		deployed := strings.Join(Labs(o.Root), ", ")
+		if deployed == "" {
+			deployed = "none"
+		}
+		return fmt.Errorf("%w: %s; nothing of it exists (deployed: %s)", ErrNoLab, lab, deployed)
+	}
 	if l, err := LoadLab(o.Root, lab); err == nil {
 		for _, n := range l.Nodes {
 			// A namespace the lab intended: ours if it carries our marker, or
@@ -77,7 +97,9 @@ func stopRecorded(n *NodeState) {
 
 // GC destroys every lab whose namespaces carry our marker but whose lab
 // directory is gone, and every lab directory with nothing left in the
-// kernel. It returns the labs it removed.
+// kernel, except the labs a live process is deploying or destroying (the
+// lab's lock is held: a deploy makes its directory before its namespaces).
+// It returns the labs it removed.
 func GC(o Options) ([]string, error) {
 	o.fill()
 	seen := map[string]bool{}
@@ -97,13 +119,18 @@ func GC(o Options) ([]string, error) {
 	}
 	sort.Strings(gone)
 	var errs []error
+	var removed []string
 	for _, lab := range gone {
-		if err := Destroy(lab, o); err != nil {
+		switch err := Destroy(lab, o); {
+		case err == nil:
+			removed = append(removed, lab)
+		case errors.Is(err, ErrBusy), errors.Is(err, ErrNoLab): // being deployed, or gone meanwhile
+		default:
 			errs = append(errs, err)
 		}
 	}
 	if len(errs) > 0 {
-		return gone, fmt.Errorf("gc: %v", errs)
+		return removed, fmt.Errorf("gc: %v", errs)
 	}
-	return gone, nil
+	return removed, nil
 }

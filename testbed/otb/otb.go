@@ -24,32 +24,40 @@ joined by veth links, LAN bridges and UDP links, each running onode, with
 shim layers on the links and unicast and broadcast layers over them.
 
 Commands:
-  deploy FILE [--dry-run]          make the lab real: namespaces, links, onodes,
+  deploy FILE [--lab LAB] [--dry-run]
+                                   make the lab real: namespaces, links, onodes,
                                    then each layer (shims; unicast and broadcast
                                    layers bootstrapped, enrolled, connected);
+                                   --lab names the lab instead of the file's
+                                   name: (two labs of one file, side by side);
                                    --dry-run prints every step instead. Again on
                                    a lab that is up: nothing changes
-  destroy (FILE | LAB | --all)     remove exactly what the lab made; gone already is fine
+  destroy (FILE | LAB | --all) [--ignore-missing]
+                                   remove exactly what the lab made; a lab of
+                                   which nothing exists is an error, unless
+                                   --ignore-missing
   inspect [LAB] [-o json]          nodes, onode, IPCPs, names, flows; for unicast and
                                    broadcast layers each member's state, address,
                                    neighbours, routes and registered names
   exec [--lab LAB] NODE -- CMD...  run CMD inside NODE with OUROBOROS_SOCK set for it
-  graph FILE [--layer L [--live]] [--format dot|mermaid]
+  graph FILE [--layer L [--live [--lab LAB]]] [--format dot|mermaid]
                                    draw the topology, or one layer's graph (its
                                    adjacencies and enrollments as planned; --live
                                    adds addresses and adjacency state from the
-                                   running lab named in FILE)
+                                   running lab named in FILE, or LAB)
   link set LINK --state down|up [--lab LAB]
                                    take a running link's interfaces down or up in
                                    both namespaces (LINK: A:IF--B:IF, a LAN's bridge,
                                    or a LAN member's NODE:IF)
   gc                               remove labs whose directory or namespaces are gone
+                                   (not one that a running deploy is making)
   help                             this text
 
 LAB defaults to the only lab deployed. Lab state lives in %s/<lab>.
 deploy (but --dry-run), destroy, exec, link and gc need root. Not yet:
-docker runtime, impairment, link show, node stop/start, capture, story (see
-the design in TESTBED.md).
+docker runtime, impairment, link show, node stop/start, capture, story.
+README.md (The testbed) has a walk-through; topologies/default.yaml is a
+commented topology file.
 `
 
 // Main runs otb and returns its exit status.
@@ -151,13 +159,22 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 func (c *cli) deploy(ctx context.Context, args []string) error {
 	fs := c.flags("deploy")
 	dry := fs.Bool("dry-run", false, "print the plan, make nothing")
+	lab := fs.String("lab", "", "the lab's name, instead of the file's")
 	pos, err := parse(fs, args)
 	if err != nil || len(pos) != 1 {
-		return c.usageErr("usage: otb deploy FILE [--dry-run]")
+		return c.usageErr("usage: otb deploy FILE [--lab LAB] [--dry-run]")
+	}
+	if *lab != "" {
+		if err := topo.CheckLabName(*lab); err != nil {
+			return fmt.Errorf("--lab: %w", err)
+		}
 	}
 	t, err := topo.Load(pos[0])
 	if err != nil {
 		return err
+	}
+	if *lab != "" {
+		t.Name = *lab
 	}
 	if *dry {
 		return printPlan(c.out, t)
@@ -191,9 +208,10 @@ func (c *cli) labArg(arg string) (string, error) {
 func (c *cli) destroy(args []string) error {
 	fs := c.flags("destroy")
 	all := fs.Bool("all", false, "destroy every lab")
+	missingOK := fs.Bool("ignore-missing", false, "a lab of which nothing exists is not an error")
 	pos, err := parse(fs, args)
 	if err != nil || len(pos) > 1 || (*all == (len(pos) == 1)) {
-		return c.usageErr("usage: otb destroy (FILE | LAB | --all)")
+		return c.usageErr("usage: otb destroy (FILE | LAB | --all) [--ignore-missing]")
 	}
 	if *all {
 		var errs []error
@@ -207,7 +225,12 @@ func (c *cli) destroy(args []string) error {
 	if err != nil {
 		return err
 	}
-	return netns.Destroy(lab, c.o)
+	err = netns.Destroy(lab, c.o)
+	if errors.Is(err, netns.ErrNoLab) && *missingOK {
+		fmt.Fprintf(c.out, "lab %s: nothing to destroy\n", lab)
+		return nil
+	}
+	return err
 }
 
 func (c *cli) inspect(ctx context.Context, args []string) error {
@@ -255,9 +278,10 @@ func (c *cli) graph(ctx context.Context, args []string) error {
 	format := fs.String("format", "dot", "dot or mermaid")
 	layer := fs.String("layer", "", "draw this layer's graph")
 	live := fs.Bool("live", false, "with --layer: add the running lab's addresses and adjacencies")
+	lab := fs.String("lab", "", "with --live: the running lab, if not the file's name")
 	pos, err := parse(fs, args)
-	if err != nil || len(pos) != 1 || (*format != "dot" && *format != "mermaid") || (*live && *layer == "") {
-		return c.usageErr("usage: otb graph FILE [--layer L [--live]] [--format dot|mermaid]")
+	if err != nil || len(pos) != 1 || (*format != "dot" && *format != "mermaid") || (*live && *layer == "") || (*lab != "" && !*live) {
+		return c.usageErr("usage: otb graph FILE [--layer L [--live [--lab LAB]]] [--format dot|mermaid]")
 	}
 	t, err := topo.Load(pos[0])
 	if err != nil {
@@ -281,7 +305,11 @@ func (c *cli) graph(ctx context.Context, args []string) error {
 		if ly := t.Layer(*layer); !ly.Upper() {
 			return fmt.Errorf("--live shows adjacencies of unicast and broadcast layers; %s is %s (drop --live)", ly.Name, ly.Type)
 		}
-		r, err := netns.Inspect(ctx, t.Name, c.o)
+		name := t.Name
+		if *lab != "" {
+			name = *lab
+		}
+		r, err := netns.Inspect(ctx, name, c.o)
 		if err != nil {
 			return fmt.Errorf("--live: %w", err)
 		}

@@ -27,7 +27,9 @@ func TestUsage(t *testing.T) {
 		{[]string{"graph", "../../topologies/lan.yaml", "--format", "png"}, 2, "usage: otb graph FILE"},
 		{[]string{"inspect", "-o", "yaml"}, 2, "usage: otb inspect"},
 		{[]string{"deploy", "/nonexistent.yaml", "--dry-run"}, 1, "nonexistent.yaml"},
-		{[]string{"graph", "../../topologies/ring.yaml", "--live"}, 2, "usage: otb graph FILE [--layer L [--live]]"},
+		{[]string{"graph", "../../topologies/ring.yaml", "--live"}, 2, "usage: otb graph FILE [--layer L [--live [--lab LAB]]]"},
+		{[]string{"graph", "../../topologies/ring.yaml", "--lab", "x"}, 2, "usage: otb graph FILE"},
+		{[]string{"deploy", "../../topologies/ring.yaml", "--lab", "a-b", "--dry-run"}, 1, "lab name \"a-b\" has a '-'"},
 		{[]string{"graph", "../../topologies/ring.yaml", "--layer", "nope"}, 1, `has no layer "nope" (layers: dix-a-b, dix-b-c, dix-c-d, dix-d-a, net)`},
 		{[]string{"graph", "../../topologies/ring.yaml", "--layer", "dix-a-b", "--live"}, 1, "--live shows adjacencies of unicast and broadcast layers; dix-a-b is eth-dix"},
 	} {
@@ -73,8 +75,8 @@ func TestLinkUsage(t *testing.T) {
 // call implemented ones unavailable.
 func TestHelp(t *testing.T) {
 	_, out, _ := run("help")
-	for _, w := range []string{"deploy FILE [--dry-run]", "destroy (FILE | LAB | --all)", "inspect [LAB] [-o json]", "exec [--lab LAB] NODE -- CMD",
-		"graph FILE [--layer L [--live]] [--format dot|mermaid]", "link set LINK --state down|up [--lab LAB]", "gc", "unicast and broadcast"} {
+	for _, w := range []string{"deploy FILE [--lab LAB] [--dry-run]", "destroy (FILE | LAB | --all) [--ignore-missing]", "inspect [LAB] [-o json]", "exec [--lab LAB] NODE -- CMD",
+		"graph FILE [--layer L [--live [--lab LAB]]] [--format dot|mermaid]", "link set LINK --state down|up [--lab LAB]", "gc", "unicast and broadcast"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("help lacks %q", w)
 		}

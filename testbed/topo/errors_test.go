@@ -50,7 +50,7 @@ func TestBroken(t *testing.T) {
 	}
 	const f = "testdata/broken.yaml:"
 	want := []string{
-		f + `2:7: lab name "Broken_Lab" is not valid; use lower-case letters, digits and '-', starting with a letter or digit`,
+		f + `2:7: lab name "Broken_Lab" is not valid; use lower-case letters and digits, at most 12`,
 		f + `3:10: runtime docker is not available yet; write runtime: netns`,
 		f + `5:7: unknown key "kidn" in node "a"; did you mean "kind"?`,
 		f + `8:3: node name "thisnameistoolong" is 17 characters long; shorten it to at most 10 (namespaces are named o7s-<lab>-<node>)`,
@@ -178,7 +178,7 @@ var ruleCases = []ruleCase{
 		`t.yaml:1: no lab name; add name: <lab> (lower-case letters and digits, at most 12)`,
 	}},
 	{"bad lab name", "name: -lab\nnodes: {a: {}}\n", []string{
-		`t.yaml:1:7: lab name "-lab" is not valid; use lower-case letters, digits and '-', starting with a letter or digit`,
+		`t.yaml:1:7: lab name "-lab" is not valid; use lower-case letters and digits, at most 12`,
 	}},
 	{"dash in lab name", "name: a-b\nnodes: {c: {}}\n", []string{
 		`t.yaml:1:7: lab name "a-b" has a '-', which would make namespace names o7s-<lab>-<node> ambiguous between labs; write "ab"`,

@@ -59,9 +59,8 @@ func (b *builder) lab(f *rawFile) {
 	if !f.name.given() {
 		b.errorf(pos{line: 1}, "no lab name; add name: <lab> (lower-case letters and digits, at most %d)", MaxLabName)
 	} else {
-		b.checkName(f.name, "lab name", MaxLabName)
-		if nameRe.MatchString(f.name.s) && strings.Contains(f.name.s, "-") {
-			b.errorf(f.name.pos, "lab name %q has a '-', which would make namespace names o7s-<lab>-<node> ambiguous between labs; write %q", f.name.s, strings.ReplaceAll(f.name.s, "-", ""))
+		if err := CheckLabName(f.name.s); err != nil {
+			b.errorf(f.name.pos, "%v", err)
 		}
 	}
 	b.t.Name = f.name.s
@@ -76,6 +75,23 @@ func (b *builder) lab(f *rawFile) {
 }
 
 // checkName checks a lab or node name.
+var labRe = regexp.MustCompile(`^[a-z0-9]+$`)
+
+// CheckLabName says what is wrong with a lab name, if anything: it is the
+// lab's id in every resource (namespaces o7s-<lab>-<node>), so it is short
+// and has no '-'.
+func CheckLabName(s string) error {
+	switch {
+	case nameRe.MatchString(s) && strings.Contains(s, "-"):
+		return fmt.Errorf("lab name %q has a '-', which would make namespace names o7s-<lab>-<node> ambiguous between labs; write %q", s, strings.ReplaceAll(s, "-", ""))
+	case !labRe.MatchString(s):
+		return fmt.Errorf("lab name %q is not valid; use lower-case letters and digits, at most %d", s, MaxLabName)
+	case len(s) > MaxLabName:
+		return fmt.Errorf("lab name %q is %d characters long; shorten it to at most %d (namespaces are named o7s-<lab>-<node>)", s, len(s), MaxLabName)
+	}
+	return nil
+}
+
 func (b *builder) checkName(s scalar, what string, maxLen int) {
 	switch {
 	case !nameRe.MatchString(s.s):
