@@ -3,6 +3,7 @@ GO      ?= go
 BIN     := bin
 TOOLS   := onode irm oping operf oecho obc otb kbase
 GOFLAGS ?=
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 export CGO_ENABLED = 0
 
 .PHONY: bench-layers all build demo testbed test unit e2e bench lint clean
@@ -12,7 +13,7 @@ all: build
 ## build: static binaries into bin/
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/ $(addprefix ./cmd/,$(TOOLS))
+	$(GO) build -trimpath -ldflags '-s -w -X github.com/o7s/ouroboros/internal/version.Version=0.1.0-$(VERSION)' -o $(BIN)/ $(addprefix ./cmd/,$(TOOLS))
 
 ## demo: one node, a local layer, oping and operf through it, then teardown
 demo: build

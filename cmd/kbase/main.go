@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/version"
 	"github.com/o7s/ouroboros/tools/kbase"
 )
 
@@ -22,11 +23,22 @@ const usage = `Usage:
                                          print the count and rate since the last report
   kbase udp-ping ADDR:PORT [-c N] [-s B] UDP ping-pong round trips
   kbase udp-blast ADDR:PORT [-s B] [-d D] send as fast as possible; the server counts
+  kbase --version
 `
 
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
+	if len(args) == 1 {
+		switch args[0] {
+		case "-h", "--help":
+			fmt.Print(usage)
+			return 0
+		case "--version":
+			fmt.Print(version.Line("kbase"))
+			return 0
+		}
+	}
 	if len(args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		return 2

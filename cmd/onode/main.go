@@ -12,12 +12,10 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/o7s/ouroboros/internal/version"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/irm"
 )
-
-// Version is the version onode reports.
-const Version = "0.1.0"
 
 const usage = `Usage: onode [OPTIONS]
 
@@ -27,8 +25,14 @@ reach it through its control socket; so does irm.
 
 Options:
   --sock PATH        control socket (default $OUROBOROS_SOCK, else %s)
-  --config FILE      apply a configuration file (the reference's TOML keys:
-                     [name.<n>] and [local.<ipcp>] tables) at start
+  --config FILE      apply a configuration file at start: the reference's
+                     TOML tables [name.<n>] (lb, prog, args),
+                     [local.<ipcp>], [eth-dix.<ipcp>], [eth-llc.<ipcp>],
+                     [udp4.<ipcp>], [udp6.<ipcp>] (bootstrap, hash, reg,
+                     dev, ethertype, ip, port, dns), and [unicast.<ipcp>],
+                     [broadcast.<ipcp>] (bootstrap or enrol, autobind,
+                     reg, conn, and the unicast layer's options); shims
+                     first, then the others in file order
   --log-level LEVEL  debug, info, warn or error (default info)
   --no-direct        never connect two local applications directly; every
                      flow goes through an IPCP (like the reference's
@@ -47,7 +51,7 @@ func run(args []string) int {
 	conf := fs.String("config", "", "")
 	level := fs.String("log-level", "info", "")
 	noDirect := fs.Bool("no-direct", false, "")
-	version := fs.Bool("version", false, "")
+	showVersion := fs.Bool("version", false, "")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -56,8 +60,8 @@ func run(args []string) int {
 		fs.Usage()
 		return 2
 	}
-	if *version {
-		fmt.Printf("Ouroboros version %s\n", Version)
+	if *showVersion {
+		fmt.Print(version.Line("onode"))
 		return 0
 	}
 	var lv slog.Level

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/o7s/ouroboros/internal/version"
 	"github.com/o7s/ouroboros/testbed/netns"
 	"github.com/o7s/ouroboros/testbed/topo"
 )
@@ -52,6 +53,7 @@ Commands:
   gc                               remove labs whose directory or namespaces are gone
                                    (not one that a running deploy is making)
   help                             this text
+  --version                        print the version
 
 LAB defaults to the only lab deployed. Lab state lives in %s/<lab>.
 deploy (but --dry-run), destroy, exec, link and gc need root. Not yet:
@@ -92,6 +94,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.gc()
 	case "help", "-h", "--help":
 		fmt.Fprintf(stdout, usage, netns.DefaultRoot)
+		return 0
+	case "--version":
+		fmt.Fprint(stdout, version.Line("otb"))
 		return 0
 	default:
 		fmt.Fprintf(stderr, "otb: unknown command %q\n\n"+usage, args[0], netns.DefaultRoot)

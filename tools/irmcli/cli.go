@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/o7s/ouroboros/internal/version"
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/errs"
@@ -19,6 +20,8 @@ where OPERATION in { ipcp bind unbind name help flow }
 Options (before OPERATION):
     --sock PATH    control socket of onode
                    (default: $OUROBOROS_SOCK, else ` + dev.DefaultSock + `)
+    -h, --help     this text (as irm help)
+    --version      print the version and exit
 
 "irm flow" is an addition of this implementation.
 `
@@ -68,6 +71,16 @@ func (c *cli) sockOption(args []string) ([]string, error) {
 }
 
 func (c *cli) top(args []string) error {
+	if len(args) == 1 {
+		switch args[0] {
+		case "-h", "--help":
+			_, err := io.WriteString(c.out, topUsage)
+			return err
+		case "--version":
+			_, err := io.WriteString(c.out, version.Line("irm"))
+			return err
+		}
+	}
 	return c.dispatch(args, group{
 		usage: topUsage,
 		try:   "irm help",

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/o7s/ouroboros/internal/version"
 	"github.com/o7s/ouroboros/stack/ipcp"
 )
 
@@ -323,6 +324,19 @@ func TestBootstrapStatic(t *testing.T) {
 	for _, bad := range []string{"srv", "=1.2.3.4", "srv=not-an-ip"} {
 		if _, err := parseBootstrap([]string{"name", "u", "layer", "L", "static", bad}); err == nil {
 			t.Errorf("static %q accepted", bad)
+		}
+	}
+}
+
+// TestTopOptions: -h and --help print the top usage, --version the
+// version, with no node needed.
+func TestTopOptions(t *testing.T) {
+	for _, tc := range []struct {
+		arg, want string
+	}{{"-h", topUsage}, {"--help", topUsage}, {"--version", version.Line("irm")}} {
+		code, out, errw := run(t, noNode(t), tc.arg)
+		if code != 0 || out != tc.want || errw != "" {
+			t.Errorf("irm %s = %d, %q, %q; want 0 and %q", tc.arg, code, out, errw, tc.want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/o7s/ouroboros/internal/version"
 	"github.com/o7s/ouroboros/stack/dev"
 )
 
@@ -40,6 +41,10 @@ func (cmd Command[C]) Main(args []string) int {
 
 // main is Main with its output and its node given.
 func (cmd Command[C]) main(args []string, stdout, stderr io.Writer, attach func() (*dev.Client, error)) int {
+	if len(args) == 1 && args[0] == "--version" {
+		fmt.Fprint(stdout, version.Line(cmd.Name))
+		return 0
+	}
 	cfg, err := cmd.Parse(args, stdout)
 	var ue *UsageError
 	switch {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/o7s/ouroboros/internal/version"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/irm"
 )
@@ -84,6 +85,7 @@ func TestCommandMain(t *testing.T) {
 		ran            bool
 	}{
 		{"help", []string{"-n", "x", "--help"}, node, 0, "note x\n" + testUsage, "", false},
+		{"version", []string{"--version"}, noNode, 0, version.Line("t"), "", false},
 		{"usage error", []string{"--bogus"}, node, 3, "Unknown option: --bogus.\n" + testUsage, "", false},
 		{"usage error without a line", []string{"quiet"}, node, 0, testUsage, "", false},
 		{"other parse error", []string{"other"}, node, 1, "", "t: not a usage error\n", false},
