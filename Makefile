@@ -32,7 +32,9 @@ unit:
 	OUROBOROS_PRIVILEGED_TESTS=$$([ "$$(id -u)" = 0 ] && echo 1) CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
 e2e: build
-	$(GO) test -tags e2e -count=1 -timeout 20m ./e2e/... -ginkgo.v -ginkgo.junit-report=$(CURDIR)/out/e2e-junit.xml
+	@mkdir -p out
+	$(GO) test -tags e2e -count=1 -timeout 20m ./e2e/... -ginkgo.v -ginkgo.junit-report=$(CURDIR)/out/e2e-junit.xml; \
+		status=$$?; echo "e2e: JUnit report in out/e2e-junit.xml"; exit $$status
 
 ## bench: round trip and throughput, ours next to the kernel's, in one run
 bench:

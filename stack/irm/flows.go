@@ -111,15 +111,22 @@ func (n *Node) dropAccept(f *flow) {
 	}
 }
 
-// Flows lists the flow table.
+// Flows lists the flow table. The accept an IPCP keeps pending for the
+// flows its peers open in the layers below is not a flow, and is left out.
 func (n *Node) Flows() []FlowInfo {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	l := make([]FlowInfo, 0, len(n.flows))
-	for id := 1; id < MaxFlows && len(l) < len(n.flows); id++ {
-		if f := n.flows[id]; f != nil {
-			l = append(l, f.info(f.owner))
+	for id, seen := 1, 0; id < MaxFlows && seen < len(n.flows); id++ {
+		f := n.flows[id]
+		if f == nil {
+			continue
 		}
+		seen++
+		if f.owner < 0 && f.state == ctl.FlowAcceptPending {
+			continue // an IPCP's standing wait for lower flows, not a flow
+		}
+		l = append(l, f.info(f.owner))
 	}
 	return l
 }

@@ -103,7 +103,7 @@ func layerReport(ctx context.Context, l *Lab, ls LayerState, nodes []NodeReport)
 		for m := range ls.IPCPs {
 			members = append(members, m)
 		}
-		slices.Sort(members)
+		slices.SortFunc(members, topo.CompareNames)
 	}
 	for _, m := range members {
 		st := IPCPStatus{Node: m, IPCP: ls.IPCPs[m], State: StateMissing}

@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/o7s/ouroboros/testbed/topo"
 )
 
 // DefaultRoot holds one directory per lab.
@@ -108,7 +109,7 @@ func Labs(root string) []string {
 			l = append(l, e.Name())
 		}
 	}
-	sort.Strings(l)
+	slices.SortFunc(l, topo.CompareNames)
 	return l
 }
 
@@ -118,7 +119,7 @@ func (l *Lab) NodeNames() []string {
 	for n := range l.Nodes {
 		ns = append(ns, n)
 	}
-	sort.Strings(ns)
+	slices.SortFunc(ns, topo.CompareNames)
 	return ns
 }
 

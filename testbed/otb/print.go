@@ -74,7 +74,7 @@ func printReport(w io.Writer, r *netns.Report) error {
 	fmt.Fprintf(tw, "\nLAYER\tTYPE\tON\tIPCPS\n")
 	for _, l := range r.Layers {
 		var ps []string
-		for _, node := range slices.Sorted(maps.Keys(l.IPCPs)) {
+		for _, node := range slices.SortedFunc(maps.Keys(l.IPCPs), topo.CompareNames) {
 			ps = append(ps, node+"="+l.IPCPs[node])
 		}
 		on := l.Link
@@ -144,7 +144,7 @@ func printStatus(w io.Writer, l netns.LayerReport) {
 		}
 		var routes []string
 		rts := slices.Clone(st.Routes)
-		slices.SortFunc(rts, func(a, b *ctl.Route) int { return strings.Compare(who(a.GetDst()), who(b.GetDst())) })
+		slices.SortFunc(rts, func(a, b *ctl.Route) int { return topo.CompareNames(who(a.GetDst()), who(b.GetDst())) })
 		for _, rt := range rts {
 			var hops []string
 			for _, h := range rt.GetNextHops() {
@@ -171,7 +171,7 @@ func dash(s string) string {
 
 func lowerOf(ls netns.LayerState) []string {
 	var l []string
-	for _, m := range slices.Sorted(maps.Keys(ls.Lower)) {
+	for _, m := range slices.SortedFunc(maps.Keys(ls.Lower), topo.CompareNames) {
 		for _, lo := range ls.Lower[m] {
 			if !slices.Contains(l, lo) {
 				l = append(l, lo)
