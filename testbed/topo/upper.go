@@ -39,6 +39,7 @@ func (b *builder) uppers() {
 	for _, ly := range ups {
 		if clean[ly] {
 			b.plan(b.raw[ly.Name], ly)
+			b.checkTTL(b.raw[ly.Name], ly)
 		}
 	}
 }
