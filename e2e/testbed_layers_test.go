@@ -167,6 +167,10 @@ var _ = Describe("a unicast layer over four nodes (default)", Ordered, Label("ti
 		Expect(out).NotTo(ContainSubstring("missing"))
 	}, SpecTimeout(30*time.Second))
 
+	It("is ready: otb wait says so at once, as deploy did", func(ctx SpecContext) {
+		Expect(mustOTB(ctx, "wait", lab, "--timeout", "10s")).To(ContainSubstring("lab " + lab + " ready"))
+	}, SpecTimeout(30*time.Second))
+
 	It("deploys again without changing anything", func(ctx SpecContext) {
 		Expect(mustOTB(ctx, "deploy", "../topologies/default.yaml", "--lab", lab)).To(ContainSubstring("nothing to do"))
 		Expect(on(ctx, lab, "a", binDir+"/oping", "-n", "oping", "-c", "3", "-i", "10ms")).To(ContainSubstring("3 received"))

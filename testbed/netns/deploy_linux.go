@@ -177,6 +177,11 @@ func (d *deployer) run(ctx context.Context) error {
 	if err := d.steps(ctx); err != nil {
 		return err
 	}
+	took, err := WaitReady(ctx, d.t.Name, d.o, ReadyTimeout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.o.Out, "%-10s every layer converged (%v)\n", "ready", took.Round(time.Millisecond))
 	fmt.Fprintf(d.o.Out, "lab %s up in %v\n", d.t.Name, time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -283,6 +288,10 @@ func (d *deployer) took(s Step) string {
 	}
 	return ""
 }
+
+// ReadyTimeout bounds a deploy's wait for its layers to converge (see
+// Ready) once every step is done.
+const ReadyTimeout = time.Minute
 
 // Timeouts of the steps that wait for the layer: enrollment and
 // adjacencies go through lower layers whose directories may still be

@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/o7s/ouroboros/internal/version"
 	"github.com/o7s/ouroboros/testbed/netns"
@@ -50,6 +51,9 @@ Commands:
                                    take a running link's interfaces down or up in
                                    both namespaces (LINK: A:IF--B:IF, a LAN's bridge,
                                    or a LAN member's NODE:IF)
+  wait [LAB] [--timeout D]         wait until the lab is ready: every node up, every
+                                   member of every layer enrolled with its adjacencies
+                                   up, routes to every member (deploy waits too)
   gc                               remove labs whose directory or namespaces are gone
                                    (not one that a running deploy is making)
   help                             this text
@@ -92,6 +96,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.link(args[1:])
 	case "gc":
 		err = c.gc()
+	case "wait":
+		err = c.wait(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprintf(stdout, usage, netns.DefaultRoot)
 		return 0
@@ -376,6 +382,25 @@ func orNone(l []string) string {
 		return "none"
 	}
 	return strings.Join(l, ", ")
+}
+
+func (c *cli) wait(ctx context.Context, args []string) error {
+	fs := c.flags("wait")
+	timeout := fs.Duration("timeout", netns.ReadyTimeout, "how long to wait")
+	pos, err := parse(fs, args)
+	if err != nil || len(pos) > 1 || *timeout <= 0 {
+		return c.usageErr("usage: otb wait [LAB] [--timeout D]")
+	}
+	lab, err := c.labArg(strings.Join(pos, ""))
+	if err != nil {
+		return err
+	}
+	took, err := netns.WaitReady(ctx, lab, c.o, *timeout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "lab %s ready (%v)\n", lab, took.Round(time.Millisecond))
+	return nil
 }
 
 func (c *cli) gc() error {

@@ -1,0 +1,86 @@
+package netns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/o7s/ouroboros/testbed/topo"
+)
+
+// ErrNotReady is the error of a lab that is up but not ready yet.
+var ErrNotReady = errors.New("not ready")
+
+// Ready says whether a lab is ready for traffic: every node is up with its
+// onode answering; every member of every unicast and broadcast layer is
+// enrolled, with each of its adjacencies up; and every member of a unicast
+// layer has a route to every other member. The error names what lags.
+func Ready(ctx context.Context, lab string, o Options) error {
+	r, err := Inspect(ctx, lab, o)
+	if err != nil {
+		return err
+	}
+	var lag []string
+	for _, n := range r.Nodes {
+		switch {
+		case !n.Up:
+			lag = append(lag, "node "+n.Name+" is down")
+		case n.Error != "":
+			lag = append(lag, fmt.Sprintf("node %s: %s", n.Name, n.Error))
+		}
+	}
+	for _, ly := range r.Layers {
+		for _, st := range ly.Status {
+			if s := st.lag(ly); s != "" {
+				lag = append(lag, ly.Name+": "+s)
+			}
+		}
+	}
+	if len(lag) == 0 {
+		return nil
+	}
+	const most = 8
+	more := ""
+	if len(lag) > most {
+		more = fmt.Sprintf("; and %d more", len(lag)-most)
+		lag = lag[:most]
+	}
+	return fmt.Errorf("%w: %s%s", ErrNotReady, strings.Join(lag, "; "), more)
+}
+
+// lag says what a member still lacks, or "".
+func (st IPCPStatus) lag(ly LayerReport) string {
+	if !st.Enrolled {
+		return fmt.Sprintf("%s is %s", st.IPCP, st.State)
+	}
+	for _, nb := range st.Neighbours {
+		if !nb.GetUp() {
+			return fmt.Sprintf("%s's adjacency to %s (%s) is down", st.IPCP, nb.GetDst(), nb.GetComp())
+		}
+	}
+	if want := len(ly.Status) - 1; ly.Type == topo.LayerUnicast && len(st.Routes) < want {
+		return fmt.Sprintf("%s has routes to %d of %d members", st.IPCP, len(st.Routes), want)
+	}
+	return ""
+}
+
+// WaitReady polls Ready until the lab is ready or timeout has passed, and
+// returns how long it took.
+func WaitReady(ctx context.Context, lab string, o Options, timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		err := Ready(ctx, lab, o)
+		if err == nil || !errors.Is(err, ErrNotReady) && ctx.Err() == nil {
+			return time.Since(start), err
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start), fmt.Errorf("lab %s is not ready after %v: %w", lab, timeout, err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,41 @@
+package netns
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/testbed/topo"
+)
+
+func TestLag(t *testing.T) {
+	ly := LayerReport{LayerState: LayerState{Name: "net", Type: topo.LayerUnicast}}
+	ok := IPCPStatus{IPCP: "net.a", State: "operational", Enrolled: true,
+		Neighbours: []*ctl.Neighbour{{Dst: "net.b", Comp: "dt", Up: true}},
+		Routes:     []*ctl.Route{{Dst: "b"}, {Dst: "c"}}}
+	ly.Status = []IPCPStatus{ok, {}, {}}
+	for _, tc := range []struct {
+		name string
+		st   func(IPCPStatus) IPCPStatus
+		want string
+	}{
+		{"ready", func(s IPCPStatus) IPCPStatus { return s }, ""},
+		{"not enrolled", func(s IPCPStatus) IPCPStatus { s.Enrolled, s.State = false, "init"; return s }, "net.a is init"},
+		{"adjacency down", func(s IPCPStatus) IPCPStatus {
+			s.Neighbours = []*ctl.Neighbour{{Dst: "net.b", Comp: "mgmt", Up: false}}
+			return s
+		}, "net.a's adjacency to net.b (mgmt) is down"},
+		{"routes missing", func(s IPCPStatus) IPCPStatus { s.Routes = s.Routes[:1]; return s }, "net.a has routes to 1 of 2 members"},
+	} {
+		if got := tc.st(ok).lag(ly); got != tc.want {
+			t.Errorf("%s: lag = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	// A broadcast layer has no routes to ask for.
+	ly.Type = topo.LayerBroadcast
+	st := ok
+	st.Routes = nil
+	if got := st.lag(ly); !strings.EqualFold(got, "") {
+		t.Errorf("broadcast member without routes: lag = %q, want none", got)
+	}
+}
