@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -368,4 +369,25 @@ var _ = Describe("bad layers in a topology file", Label("tier:robustness", "runt
 			Expect(out).To(ContainSubstring(tc.want))
 		}, SpecTimeout(30*time.Second))
 	}
+})
+
+var _ = Describe("a generated ring", Ordered, Label("tier:e2e", "runtime:netns", "layer:unicast", "layer:eth-dix", "feature:gen"), func() {
+	lab := labName("gring")
+	BeforeAll(func(ctx SpecContext) {
+		requireRoot()
+		f := filepath.Join(GinkgoT().TempDir(), "ring.yaml")
+		Expect(os.WriteFile(f, []byte(mustOTB(ctx, "gen", "ring", "10", "--name", lab)), 0o644)).To(Succeed())
+		deployLab(ctx, f, lab)
+		serveOping(ctx, lab, "n6", "oping") // the node farthest from n1 serves it
+	}, NodeTimeout(2*time.Minute))
+
+	It("reaches the far side from every other node on the first try", func(ctx SpecContext) {
+		for i := 1; i <= 10; i++ {
+			if i == 6 {
+				continue
+			}
+			out := on(ctx, lab, fmt.Sprintf("n%d", i), binDir+"/oping", "-n", "oping", "-c", "3", "-i", "10ms")
+			Expect(out).To(ContainSubstring("3 packets transmitted, 3 received"), "from n%d", i)
+		}
+	}, SpecTimeout(time.Minute))
 })

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,6 +71,9 @@ func Deploy(ctx context.Context, t *topo.Topology, o Options) (*Lab, error) {
 		}
 		fmt.Fprintf(o.Out, "lab %s is up already; nothing to do\n", t.Name)
 		return old, nil
+	}
+	if err := fits(t); err != nil {
+		return nil, err
 	}
 	onode := filepath.Join(o.BinDir, "onode")
 	if _, err := os.Stat(onode); err != nil {
@@ -287,6 +291,46 @@ func (d *deployer) took(s Step) string {
 		return fmt.Sprintf(" (enrolled in %v)", t.Round(time.Millisecond))
 	}
 	return ""
+}
+
+// NodeMemory is what one node is reckoned to take (an idle onode with a
+// few IPCPs measured about 13 MiB resident), to refuse up front a lab the
+// machine cannot hold.
+const NodeMemory = 16 << 20
+
+// fits refuses a topology whose nodes would need more memory than the
+// machine has available now.
+func fits(t *topo.Topology) error {
+	nodes := 0
+	for _, n := range t.Nodes {
+		if n.Kind == topo.KindNode {
+			nodes++
+		}
+	}
+	avail, err := memAvailable()
+	if err != nil {
+		return nil // no estimate to go by: try
+	}
+	if need := uint64(nodes) * NodeMemory; need > avail {
+		return fmt.Errorf("lab %s has %d nodes, which need about %d MiB (%d MiB each), and this machine has %d MiB available; deploy fewer nodes, or free memory",
+			t.Name, nodes, need>>20, NodeMemory>>20, avail>>20)
+	}
+	return nil
+}
+
+// memAvailable is MemAvailable of /proc/meminfo, in bytes.
+func memAvailable() (uint64, error) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "MemAvailable:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no MemAvailable in /proc/meminfo")
 }
 
 // ReadyTimeout bounds a deploy's wait for its layers to converge (see

@@ -39,3 +39,21 @@ func TestLag(t *testing.T) {
 		t.Errorf("broadcast member without routes: lag = %q, want none", got)
 	}
 }
+
+func TestFits(t *testing.T) {
+	avail, err := memAvailable()
+	if err != nil || avail == 0 {
+		t.Fatalf("memAvailable = %d, %v", avail, err)
+	}
+	small := &topo.Topology{Name: "small", Nodes: []*topo.Node{{Name: "a", Kind: topo.KindNode}}}
+	if err := fits(small); err != nil {
+		t.Errorf("one node: %v", err)
+	}
+	big := &topo.Topology{Name: "big"}
+	for range avail/NodeMemory + 1 {
+		big.Nodes = append(big.Nodes, &topo.Node{Kind: topo.KindNode})
+	}
+	if err := fits(big); err == nil || !strings.Contains(err.Error(), "MiB available") {
+		t.Errorf("%d nodes: %v, want a refusal with the estimate", len(big.Nodes), err)
+	}
+}

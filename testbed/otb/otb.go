@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,6 +52,11 @@ Commands:
                                    take a running link's interfaces down or up in
                                    both namespaces (LINK: A:IF--B:IF, a LAN's bridge,
                                    or a LAN member's NODE:IF)
+  gen SHAPE N [--name LAB] [--seed S]
+                                   print a topology file of N nodes n1..nN in a
+                                   SHAPE (line, ring, grid, tree, random) with one
+                                   unicast layer, net, over eth-dix links; the
+                                   node farthest from n1 serves oping and operf
   wait [LAB] [--timeout D]         wait until the lab is ready: every node up, every
                                    member of every layer enrolled with its adjacencies
                                    up, routes to every member (deploy waits too)
@@ -98,6 +104,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.gc()
 	case "wait":
 		err = c.wait(ctx, args[1:])
+	case "gen":
+		err = c.gen(args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprintf(stdout, usage, netns.DefaultRoot)
 		return 0
@@ -401,6 +409,30 @@ func (c *cli) wait(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.out, "lab %s ready (%v)\n", lab, took.Round(time.Millisecond))
 	return nil
+}
+
+func (c *cli) gen(args []string) error {
+	const use = "usage: otb gen SHAPE N [--name LAB] [--seed S]   (SHAPE: line, ring, grid, tree, random)"
+	fs := c.flags("gen")
+	name := fs.String("name", "", "the lab's name (default SHAPE and N, e.g. ring100)")
+	seed := fs.Uint64("seed", 1, "the seed of a random shape")
+	pos, err := parse(fs, args)
+	if err != nil || len(pos) != 2 {
+		return c.usageErr(use)
+	}
+	n, err := strconv.Atoi(pos[1])
+	if err != nil {
+		return c.usageErr(use)
+	}
+	if *name == "" {
+		*name = pos[0] + pos[1]
+	}
+	b, err := topo.Generate(pos[0], n, *name, *seed)
+	if err != nil {
+		return err
+	}
+	_, err = c.out.Write(b)
+	return err
 }
 
 func (c *cli) gc() error {
