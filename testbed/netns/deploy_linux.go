@@ -22,6 +22,8 @@ type Options struct {
 	Root   string    // lab directories; DefaultRoot when empty
 	BinDir string    // where onode is; the directory of the running program when empty
 	Out    io.Writer // progress; nil for none
+	// NoWait: a deploy does not wait for its layers to be ready (Ready).
+	NoWait bool
 }
 
 func (o *Options) fill() {
@@ -181,11 +183,13 @@ func (d *deployer) run(ctx context.Context) error {
 	if err := d.steps(ctx); err != nil {
 		return err
 	}
-	took, err := WaitReady(ctx, d.t.Name, d.o, ReadyTimeout)
-	if err != nil {
-		return err
+	if !d.o.NoWait {
+		took, err := WaitReady(ctx, d.t.Name, d.o, ReadyTimeout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(d.o.Out, "%-10s every layer converged (%v)\n", "ready", took.Round(time.Millisecond))
 	}
-	fmt.Fprintf(d.o.Out, "%-10s every layer converged (%v)\n", "ready", took.Round(time.Millisecond))
 	fmt.Fprintf(d.o.Out, "lab %s up in %v\n", d.t.Name, time.Since(start).Round(time.Millisecond))
 	return nil
 }

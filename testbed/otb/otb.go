@@ -27,14 +27,16 @@ joined by veth links, LAN bridges and UDP links, each running onode, with
 shim layers on the links and unicast and broadcast layers over them.
 
 Commands:
-  deploy FILE [--lab LAB] [--dry-run]
+  deploy FILE [--lab LAB] [--no-wait] [--dry-run]
                                    make the lab real: namespaces, links, onodes,
                                    then each layer (shims; unicast and broadcast
                                    layers bootstrapped, enrolled, connected);
                                    --lab names the lab instead of the file's
                                    name: (two labs of one file, side by side);
-                                   --dry-run prints every step instead. Again on
-                                   a lab that is up: nothing changes
+                                   it then waits until the lab is ready (see
+                                   wait), unless --no-wait; --dry-run prints
+                                   every step instead. Again on a lab that is
+                                   up: nothing changes
   destroy (FILE | LAB | --all) [--ignore-missing]
                                    remove exactly what the lab made; a lab of
                                    which nothing exists is an error, unless
@@ -179,10 +181,12 @@ func (c *cli) deploy(ctx context.Context, args []string) error {
 	fs := c.flags("deploy")
 	dry := fs.Bool("dry-run", false, "print the plan, make nothing")
 	lab := fs.String("lab", "", "the lab's name, instead of the file's")
+	noWait := fs.Bool("no-wait", false, "do not wait for the layers to be ready")
 	pos, err := parse(fs, args)
 	if err != nil || len(pos) != 1 {
-		return c.usageErr("usage: otb deploy FILE [--lab LAB] [--dry-run]")
+		return c.usageErr("usage: otb deploy FILE [--lab LAB] [--no-wait] [--dry-run]")
 	}
+	c.o.NoWait = *noWait
 	if *lab != "" {
 		if err := topo.CheckLabName(*lab); err != nil {
 			return fmt.Errorf("--lab: %w", err)

@@ -75,7 +75,7 @@ func TestLinkUsage(t *testing.T) {
 // call implemented ones unavailable.
 func TestHelp(t *testing.T) {
 	_, out, _ := run("help")
-	for _, w := range []string{"deploy FILE [--lab LAB] [--dry-run]", "destroy (FILE | LAB | --all) [--ignore-missing]", "inspect [LAB] [-o json]", "exec [--lab LAB] NODE -- CMD",
+	for _, w := range []string{"deploy FILE [--lab LAB] [--no-wait] [--dry-run]", "destroy (FILE | LAB | --all) [--ignore-missing]", "inspect [LAB] [-o json]", "exec [--lab LAB] NODE -- CMD",
 		"graph FILE [--layer L [--live [--lab LAB]]] [--format dot|mermaid]", "wait [LAB] [--timeout D]", "gen SHAPE N [--name LAB] [--seed S]", "link set LINK --state down|up [--lab LAB]", "gc", "unicast and broadcast"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("help lacks %q", w)
