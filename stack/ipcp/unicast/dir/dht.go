@@ -53,6 +53,7 @@ type Config struct {
 type Stats struct {
 	Sent, SendErrs, Received, Invalid uint64
 	Pub                               PubStats
+	JoinRounds                        uint64 // rounds of the join lookup (join.go)
 }
 
 // DHT is one node of the DHT directory.
@@ -71,6 +72,7 @@ type DHT struct {
 	entries map[string]*entry
 	lookups map[string]*lookup
 	pubs    map[string]*pub // publications of the local values, by key
+	join    joining
 	out     []outMsg
 	results []result
 	stats   Stats
@@ -294,12 +296,15 @@ func (d *DHT) Query(key []byte) (uint64, error) {
 
 // Bootstrap sends FIND_NODE_REQ(own id) with the magic cookie to the
 // configured peer. The caller retries with backoff until it succeeds.
+// The first call starts the rounds that repeat the join lookup (join.go).
 func (d *DHT) Bootstrap() error {
 	if d.cfg.Peer == 0 {
 		return nil
 	}
 	d.mu.Lock()
-	d.bootstrap(d.cfg.Clock())
+	now := d.cfg.Clock()
+	d.bootstrap(now)
+	d.joinStart(now)
 	return d.unlock()
 }
 

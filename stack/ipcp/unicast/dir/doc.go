@@ -10,10 +10,12 @@
 //     sink, exactly like the C reference's dht_test;
 //   - a clock, so that every expiry is computed from Config.Clock;
 //   - Handle, fed with every DHT packet received;
-//   - Tick, called every second, which runs the rounds of publication
-//     that are due and, every Interval, the periodic tasks (bootstrap
-//     retry, value expiry, request expiry, replication, bucket refresh)
-//     round-robin as the reference's worker does.
+//   - Tick, called every second, which runs the rounds of joining and
+//     publication that are due and, every Interval, the periodic tasks
+//     (bootstrap retry, value expiry, request expiry, replication, bucket
+//     refresh) round-robin as the reference's worker does;
+//   - Republish and Reachable, called when the layer as seen from the
+//     owner changes: a neighbour lost, destinations newly reachable.
 //
 // Lookups: Query answers at once from the local store. Otherwise it
 // starts (or continues) a FIND_VALUE lookup and returns ErrPending; the
@@ -34,7 +36,11 @@
 // backoff until all k hold it, and again when a new contact enters the k
 // closest or the owner reports a lost neighbour (Republish); a value held
 // for another node is handed to a new contact closer to its key by the
-// holder closest to it.
+// holder closest to it; the join lookup's request is sent again, in
+// rounds with backoff, to the contacts that have not answered it, and the
+// lookup made afresh when the owner reports more members reachable than
+// the table holds contacts (join.go); and rounds waiting for answers run
+// at once when the owner reports new destinations reachable (Reachable).
 //
 // C reference: src/ipcpd/unicast/dir/dht.c, tests/dht_test.c.
 //

@@ -15,8 +15,9 @@ const maxLookup = 2 * tResp
 
 // peer is a node asked within a lookup.
 type peer struct {
-	cookie uint64
-	code   Code // FIND_NODE_REQ or FIND_VALUE_REQ
+	cookie   uint64
+	code     Code // FIND_NODE_REQ or FIND_VALUE_REQ
+	answered bool
 }
 
 // lookup is an outstanding request for a key (the reference's dht_req).
@@ -147,6 +148,9 @@ func (d *DHT) handle(m *pb.DhtMsg, now time.Time) error {
 		l := d.lookups[string(n.GetKey())]
 		switch {
 		case l != nil && d.cookieOK(l, s.GetAddr(), n.GetCookie()):
+			if p := l.peers[s.GetAddr()]; p != nil {
+				p.answered = true
+			}
 			d.updateContact(s.GetId(), s.GetAddr(), now)
 			d.response(l, code, m, now)
 		case d.pubAnswer(n.GetKey(), s.GetAddr(), n.GetCookie(), code, m.GetVal().GetValues()):

@@ -37,7 +37,9 @@ import (
 //     membership changes as seen here: a new contact that enters the k
 //     closest is sent a STORE and a probe at once, and the owner calls
 //     Republish when a neighbour is lost or comes back, which forgets the
-//     answers and sends to all k again.
+//     answers and sends to all k again. When new destinations become
+//     reachable, the owner calls Reachable: a publication still waiting
+//     for answers has its next round at once, its wait back at 1 s.
 //
 // Values stored here for others follow the Kademlia rule for joining
 // nodes: a new contact that enters the k closest for such a key is sent a

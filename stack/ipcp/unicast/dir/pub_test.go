@@ -96,10 +96,9 @@ func TestPublishBeforeContacts(t *testing.T) {
 	}
 	t.Logf("stored at the %d closest of %d nodes with %d STORE+probe pairs, %d held", len(want), n, st.Probes, st.Held)
 	// Complete: ticks send nothing more for it.
-	before := d.Stats().Sent
 	s.tick(t, 2*time.Minute)
-	if sent := d.Stats().Sent - before; sent != 0 {
-		t.Fatalf("%d messages sent after the publication completed", sent)
+	if after := d.Stats().Pub; after != st {
+		t.Fatalf("publication went on after it completed: %+v, then %+v", st, after)
 	}
 }
 
@@ -373,6 +372,52 @@ func TestHandOver(t *testing.T) {
 		st := f.sink.msgs[0].msg.GetStore()
 		if !bytes.Equal(st.GetKey(), k) || valToAddr(st.GetVal()) != 55 || int64(st.GetExp()) != exp.Unix() {
 			t.Fatalf("handed over %v", st)
+		}
+	}
+}
+
+// TestPublishReachable: when destinations become reachable, a
+// publication still waiting for answers has a round at the next Tick and
+// waits from 1 s again; a complete one sends nothing.
+func TestPublishReachable(t *testing.T) {
+	f := newFixture(t, nil)
+	f.fill(20)
+	waiting, complete := f.id(), f.id()
+	for _, k := range [][]byte{waiting, complete} {
+		if err := f.d.Reg(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range probes(f.sink.msgs) {
+		if string(m.msg.GetFind().GetKey()) == string(complete) {
+			f.answer(t, m, true)
+		}
+	}
+	for range 10 { // the waiting one's wait grows to 8 s
+		f.clock.now = f.clock.now.Add(time.Second)
+		f.d.Tick(f.clock.now)
+	}
+	f.sink.msgs = nil
+	f.clock.now = f.clock.now.Add(time.Second)
+	f.d.Tick(f.clock.now)
+	if len(f.sink.msgs) != 0 {
+		t.Fatalf("%d messages between rounds", len(f.sink.msgs))
+	}
+	f.d.Reachable(20)
+	for i, want := range []int{f.d.cfg.K, 0, f.d.cfg.K} { // rounds at once, then after 1 s
+		f.sink.msgs = nil
+		if i > 0 {
+			f.clock.now = f.clock.now.Add(500 * time.Millisecond)
+		}
+		f.d.Tick(f.clock.now)
+		p := probes(f.sink.msgs)
+		if len(p) != want {
+			t.Fatalf("tick %d after Reachable: %d probes, want %d", i, len(p), want)
+		}
+		for _, m := range p {
+			if string(m.msg.GetFind().GetKey()) != string(waiting) {
+				t.Fatal("the complete publication was probed again")
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package dir
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -18,7 +19,11 @@ type simNet struct {
 	clock   *testClock
 	msgs    int
 	seed    uint64
+	// noRoute, if set, says which sends fail as if there were no route.
+	noRoute func(src, dst uint64) bool
 }
+
+var errNoRoute = errors.New("no route")
 
 type simPkt struct {
 	src, dst uint64
@@ -62,6 +67,9 @@ func (s *simNet) add(t testing.TB, addr, peerAddr uint64, id []byte) *DHT {
 			s.found[addr][string(key)] = a
 		},
 	}, func(dst uint64, b []byte) error {
+		if s.noRoute != nil && s.noRoute(addr, dst) {
+			return errNoRoute
+		}
 		s.pending = append(s.pending, simPkt{src: addr, dst: dst, b: b})
 		return nil
 	})

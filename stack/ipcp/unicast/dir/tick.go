@@ -31,13 +31,15 @@ func gcd(a, b int64) int64 {
 	return a
 }
 
-// Tick runs the publication rounds due at now (pub.go), and the periodic
-// tasks due, one task per Interval, round-robin: bootstrap retry, value
-// expiry, lookup expiry, replication, bucket refresh. It never runs more
-// than one round of tasks per call; if it falls further behind it skips
-// ahead. Publication waits from 1 s: call Tick every second.
+// Tick runs the rounds of joining (join.go) and publication (pub.go) due
+// at now, and the periodic tasks due, one task per Interval, round-robin:
+// bootstrap retry, value expiry, lookup expiry, replication, bucket
+// refresh. It never runs more than one round of tasks per call; if it
+// falls further behind it skips ahead. Rounds wait from 1 s: call Tick
+// every second.
 func (d *DHT) Tick(now time.Time) error {
 	d.mu.Lock()
+	d.joinTick(now)
 	d.pubTick(now)
 	if d.tNext.IsZero() {
 		d.tNext = now.Add(d.step)
