@@ -1,0 +1,112 @@
+package topo_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/o7s/ouroboros/testbed/topo"
+)
+
+// ring writes a topology of n nodes n0 … n(n-1) in a ring: n veth links
+// (ni:e1--n(i+1):e2, the last back to n0), their implied dix layers, and
+// one unicast layer, net, over all of them. With dangling, every link
+// names two nodes that do not exist (x0:e1, y0:e1, …) and net's lower
+// layers, which would have been the links', do not exist either.
+func ring(n int, dangling bool) []byte {
+	var b bytes.Buffer
+	b.WriteString("name: big\nnodes:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  n%d: {}\n", i)
+	}
+	b.WriteString("links:\n")
+	for i := range n {
+		if dangling {
+			fmt.Fprintf(&b, "  - endpoints: [x%d:e1, y%d:e1]\n", i, i)
+		} else {
+			fmt.Fprintf(&b, "  - endpoints: [n%d:e1, n%d:e2]\n", i, (i+1)%n)
+		}
+	}
+	b.WriteString("layers:\n  net:\n    type: unicast\n    members: [")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "n%d", i)
+	}
+	b.WriteString("]\n    lower:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "      n%d: [dix-n%d-n%d, dix-n%d-n%d]\n", i, i, (i+1)%n, (i+n-1)%n, i)
+	}
+	return b.Bytes()
+}
+
+// ringNodes is how many nodes make a ring file of about size bytes.
+func ringNodes(size int) int {
+	per := len(ring(1000, false)) / 1000
+	return size / per
+}
+
+// TestRing: the generated ring is valid and complete, and its dangling
+// variant is rejected with a problem per endpoint.
+func TestRing(t *testing.T) {
+	tp, err := topo.Parse("ring.yaml", ring(100, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tp.Nodes) != 100 || len(tp.Links) != 100 || len(tp.Layers) != 101 {
+		t.Fatalf("%d nodes, %d links, %d layers; want 100, 100, 101", len(tp.Nodes), len(tp.Links), len(tp.Layers))
+	}
+	net := tp.Layer("net")
+	if len(net.Steps) != 100 {
+		t.Fatalf("net has %d steps, want 100", len(net.Steps))
+	}
+	_, err = topo.Parse("ring.yaml", ring(100, true))
+	var list topo.ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("err = %v, want an ErrorList", err)
+	}
+}
+
+var ringSizes = []struct {
+	name string
+	n    func() int
+}{
+	{"n=100", func() int { return 100 }},
+	{"n=1000", func() int { return 1000 }},
+	{"n=10000", func() int { return 10000 }},
+	{"10MB", func() int { return ringNodes(10 << 20) }},
+}
+
+// BenchmarkLoad: Load of ring files of growing size, valid and with a
+// dangling endpoint on every link. Run the larger ones with
+//
+//	go test -run '^$' -bench Load -benchtime 1x ./testbed/topo
+func BenchmarkLoad(b *testing.B) {
+	for _, dangling := range []bool{false, true} {
+		for _, sz := range ringSizes {
+			name := sz.name + "/valid"
+			if dangling {
+				name = sz.name + "/dangling"
+			}
+			b.Run(name, func(b *testing.B) {
+				data := ring(sz.n(), dangling)
+				path := filepath.Join(b.TempDir(), "ring.yaml")
+				if err := os.WriteFile(path, data, 0o644); err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				for b.Loop() {
+					_, err := topo.Load(path)
+					if (err != nil) != dangling {
+						b.Fatalf("Load: %.500v", err)
+					}
+				}
+			})
+		}
+	}
+}
