@@ -1,15 +1,16 @@
 package topo
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/o7s/ouroboros/testbed/topo/internal/yamlparser"
 )
 
 // The decoder walks the syntax tree from goccy/go-yaml's parser itself
@@ -19,7 +20,8 @@ import (
 // a topology file must have every problem reported at once, in a stable
 // order, each with its line and column. For the same reason the parser
 // runs with AllowDuplicateMapKey and duplicate keys are reported here,
-// alongside the rest, instead of stopping the parser.
+// alongside the rest, instead of stopping the parser. The parser is a copy
+// (internal/yamlparser) with its time made linear in the file.
 
 // pos is a place in the file, 1-based; the zero pos is nowhere.
 type pos struct{ line, col int }
@@ -146,7 +148,7 @@ func (d *decoder) parse(data []byte) *rawFile {
 	return d.top(body)
 }
 
-// parseYAML runs goccy/go-yaml's parser, turning a panic in it (a parser
+// parseYAML runs the YAML parser, turning a panic in it (a parser
 // bug on hostile input) into an error.
 func parseYAML(data []byte) (f *ast.File, err error) {
 	defer func() {
@@ -154,13 +156,13 @@ func parseYAML(data []byte) (f *ast.File, err error) {
 			f, err = nil, fmt.Errorf("the YAML parser failed: %v", r)
 		}
 	}()
-	return parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
+	return yamlparser.ParseBytes(data, 0, yamlparser.AllowDuplicateMapKey())
 }
 
 func (d *decoder) syntaxError(err error) {
 	var p pos
 	msg := err.Error()
-	if ye, ok := err.(yaml.Error); ok {
+	if ye, ok := errors.AsType[*yamlparser.SyntaxError](err); ok {
 		msg = ye.GetMessage()
 		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
 			p = pos{tk.Position.Line, tk.Position.Column}
