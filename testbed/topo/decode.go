@@ -115,6 +115,11 @@ const (
 	maxMerges     = 1000 // merge keys expanded in all (a billion laughs)
 )
 
+// maxNesting bounds how deep values nest (a level for each collection,
+// scalar, anchor and tag): a topology file's values nest 6 deep, and the
+// parser's work on a level grows with its depth.
+const maxNesting = 32
+
 type decoder struct {
 	file    string
 	errs    ErrorList
@@ -156,7 +161,7 @@ func parseYAML(data []byte) (f *ast.File, err error) {
 			f, err = nil, fmt.Errorf("the YAML parser failed: %v", r)
 		}
 	}()
-	return yamlparser.ParseBytes(data, 0, yamlparser.AllowDuplicateMapKey())
+	return yamlparser.ParseBytes(data, 0, yamlparser.AllowDuplicateMapKey(), yamlparser.MaxDepth(maxNesting))
 }
 
 func (d *decoder) syntaxError(err error) {
@@ -167,6 +172,10 @@ func (d *decoder) syntaxError(err error) {
 		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
 			p = pos{tk.Position.Line, tk.Position.Column}
 		}
+	}
+	if errors.Is(err, yamlparser.ErrTooDeep) {
+		d.errorf(p, "%s; a topology file needs 6 levels at most: write the values with less nesting", msg)
+		return
 	}
 	hint := "fix the YAML syntax"
 	if strings.Contains(msg, "'\t'") {

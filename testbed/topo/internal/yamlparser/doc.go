@@ -5,6 +5,11 @@
 // Changes from the original, each marked "o7s:" where it is made:
 //   - errors are this package's SyntaxError (the original's
 //     internal/errors cannot be imported from outside its module);
+//   - parseMap loops over a block mapping's keys instead of calling itself
+//     for each, which took O(n^2) time and memory for n keys (upstream
+//     PR #889, not released, does the same);
+//   - the MaxDepth option limits nesting, which the original parses in
+//     O(n^2) for n levels (upstream PR #902 limits it to 10000).
 //
 // Drop the copy for upstream once a release has the same fixes.
 package yamlparser

@@ -10,3 +10,13 @@ func AllowDuplicateMapKey() Option {
 		p.allowDuplicateMapKey = true
 	}
 }
+
+// MaxDepth makes a document whose values nest more than n deep (counting
+// anchors and tags as levels) a syntax error that wraps ErrTooDeep; 0 is
+// no limit. o7s: the original has none, and parses a document nested n
+// deep in O(n^2).
+func MaxDepth(n int) Option {
+	return func(p *parser) {
+		p.maxDepth = n
+	}
+}

@@ -78,6 +78,7 @@ type parser struct {
 	yamlVersion           YAMLVersion
 	allowDuplicateMapKey  bool
 	secondaryTagDirective *ast.DirectiveNode
+	maxDepth, depth       int // o7s: MaxDepth, and how deep parseToken is
 }
 
 func newParser(tokens token.Tokens, mode Mode, opts []Option) (*parser, error) {
@@ -173,6 +174,15 @@ func (p *parser) parseDocumentBody(ctx *context) (ast.Node, error) {
 }
 
 func (p *parser) parseToken(ctx *context, tk *Token) (ast.Node, error) {
+	// o7s: a limit on nesting. Every level of a collection, anchor or tag
+	// is a call of parseToken, and each builds its path from its parent's.
+	if p.maxDepth > 0 {
+		if p.depth >= p.maxDepth {
+			return nil, &SyntaxError{Message: fmt.Sprintf("values nest more than %d deep", p.maxDepth), Token: tk.RawToken(), Err: ErrTooDeep}
+		}
+		p.depth++
+		defer func() { p.depth-- }()
+	}
 	switch tk.GroupType() {
 	case TokenGroupMapKey, TokenGroupMapKeyValue:
 		return p.parseMap(ctx)
@@ -438,102 +448,153 @@ func (p *parser) isFlowMapDelim(tk *Token) bool {
 	return tk.Type() == token.MappingEndType || tk.Type() == token.CollectEntryType
 }
 
+// o7s: parseMap loops over the entries of a block mapping. The original
+// called itself for the next key, that call looped over the keys after it
+// and its caller then copied them all: O(n^2) time and memory and a
+// recursion n deep for n keys. The loop keeps those calls as levels over
+// one slice of entries, so that a level that ends at a '}' hands over to
+// the one before it as a return did, and comments land where they did.
 func (p *parser) parseMap(ctx *context) (*ast.MappingNode, error) {
+	col := ctx.currentToken().Column()
+	var (
+		mapNode *ast.MappingNode
+		values  []*ast.MappingValueNode
+		levels  []mapLevel
+		cm      *ast.CommentGroupNode // the head comment of the next entry
+	)
+	for {
+		keyValueNode, err := p.parseMapEntry(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if mapNode == nil {
+			mapNode, err = newMappingNode(ctx, &Token{Token: keyValueNode.GetToken()}, false, keyValueNode)
+			if err != nil {
+				return nil, err
+			}
+		}
+		levels = append(levels, mapLevel{start: len(values), headComment: cm})
+		values = append(values, keyValueNode)
+		var tk *Token
+		if ctx.isComment() {
+			tk = ctx.nextNotCommentToken()
+		} else {
+			tk = ctx.currentToken()
+		}
+		for {
+			next, err := p.nextMapEntry(ctx, tk, col)
+			if err != nil {
+				return nil, err
+			}
+			if next {
+				cm = p.parseHeadComment(ctx)
+				if tk.Type() != token.MappingEndType {
+					break // the original's call for the next key
+				}
+				// a: {
+				//  b: c
+				// } <=
+				ctx.goNext()
+			}
+			// The original's return from the level.
+			lv := levels[len(levels)-1]
+			levels = levels[:len(levels)-1]
+			p.parseMapFootComment(ctx, col, values[lv.start:], &lv.footComment)
+			if len(levels) == 0 {
+				mapNode.Values = values
+				mapNode.FootComment = lv.footComment
+				return mapNode, nil
+			}
+			if err := setHeadComment(lv.headComment, values[lv.start]); err != nil {
+				return nil, err
+			}
+			if lv.footComment != nil {
+				values[len(values)-1].FootComment = lv.footComment
+			}
+			tk = ctx.currentToken()
+		}
+	}
+}
+
+// mapLevel is one of the original parseMap's calls: its entries are
+// values[start:], headComment is its first entry's, footComment its own.
+type mapLevel struct {
+	start       int
+	headComment *ast.CommentGroupNode
+	footComment *ast.CommentGroupNode
+}
+
+// parseMapEntry parses one key and its value: the start of the original
+// parseMap.
+func (p *parser) parseMapEntry(ctx *context) (*ast.MappingValueNode, error) {
 	keyTk := ctx.currentToken()
 	if keyTk.Group == nil {
 		return nil, errSyntax("unexpected map key", keyTk.RawToken())
 	}
-	var keyValueNode *ast.MappingValueNode
 	if keyTk.GroupType() == TokenGroupMapKeyValue {
 		node, err := p.parseMapKeyValue(ctx.withGroup(keyTk.Group), keyTk.Group, nil)
 		if err != nil {
 			return nil, err
 		}
-		keyValueNode = node
 		ctx.goNext()
 		if err := p.validateMapKeyValueNextToken(ctx, keyTk, ctx.currentToken()); err != nil {
 			return nil, err
 		}
-	} else {
-		key, err := p.parseMapKey(ctx.withGroup(keyTk.Group), keyTk.Group)
-		if err != nil {
-			return nil, err
-		}
-		ctx.goNext()
-
-		valueTk := ctx.currentToken()
-		if keyTk.Line() == valueTk.Line() && valueTk.Type() == token.SequenceEntryType {
-			return nil, errSyntax("block sequence entries are not allowed in this context", valueTk.RawToken())
-		}
-		ctx := ctx.withChild(p.mapKeyText(key))
-		value, err := p.parseMapValue(ctx, key, keyTk.Group.Last())
-		if err != nil {
-			return nil, err
-		}
-		node, err := newMappingValueNode(ctx, keyTk.Group.Last(), nil, key, value)
-		if err != nil {
-			return nil, err
-		}
-		keyValueNode = node
+		return node, nil
 	}
-	mapNode, err := newMappingNode(ctx, &Token{Token: keyValueNode.GetToken()}, false, keyValueNode)
+	key, err := p.parseMapKey(ctx.withGroup(keyTk.Group), keyTk.Group)
 	if err != nil {
 		return nil, err
 	}
-	var tk *Token
-	if ctx.isComment() {
-		tk = ctx.nextNotCommentToken()
-	} else {
-		tk = ctx.currentToken()
+	ctx.goNext()
+
+	valueTk := ctx.currentToken()
+	if keyTk.Line() == valueTk.Line() && valueTk.Type() == token.SequenceEntryType {
+		return nil, errSyntax("block sequence entries are not allowed in this context", valueTk.RawToken())
 	}
-	for tk.Column() == keyTk.Column() {
-		typ := tk.Type()
-		if ctx.isFlow && typ == token.SequenceEndType {
-			// [
-			// key: value
-			// ] <=
-			break
-		}
-		if !p.isMapToken(tk) {
-			return nil, errSyntax("non-map value is specified", tk.RawToken())
-		}
-		cm := p.parseHeadComment(ctx)
-		if typ == token.MappingEndType {
-			// a: {
-			//  b: c
-			// } <=
-			ctx.goNext()
-			break
-		}
-		node, err := p.parseMap(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if len(node.Values) != 0 {
-			if err := setHeadComment(cm, node.Values[0]); err != nil {
-				return nil, err
-			}
-		}
-		mapNode.Values = append(mapNode.Values, node.Values...)
-		if node.FootComment != nil {
-			mapNode.Values[len(mapNode.Values)-1].FootComment = node.FootComment
-		}
-		tk = ctx.currentToken()
+	ctx = ctx.withChild(p.mapKeyText(key))
+	value, err := p.parseMapValue(ctx, key, keyTk.Group.Last())
+	if err != nil {
+		return nil, err
 	}
-	if ctx.isComment() {
-		if keyTk.Column() <= ctx.currentToken().Column() {
-			// If the comment is in the same or deeper column as the last element column in map value,
-			// treat it as a footer comment for the last element.
-			if len(mapNode.Values) == 1 {
-				mapNode.Values[0].FootComment = p.parseFootComment(ctx, keyTk.Column())
-				mapNode.Values[0].FootComment.SetPath(mapNode.Values[0].Key.GetPath())
-			} else {
-				mapNode.FootComment = p.parseFootComment(ctx, keyTk.Column())
-				mapNode.FootComment.SetPath(mapNode.GetPath())
-			}
-		}
+	return newMappingValueNode(ctx, keyTk.Group.Last(), nil, key, value)
+}
+
+// nextMapEntry tells whether tk, after an entry of a block mapping whose
+// keys are at column col, continues the mapping (a key, or the '}' that
+// ends a level): the condition of the original parseMap's loop.
+func (p *parser) nextMapEntry(ctx *context, tk *Token, col int) (bool, error) {
+	if tk.Column() != col {
+		return false, nil
 	}
-	return mapNode, nil
+	if ctx.isFlow && tk.Type() == token.SequenceEndType {
+		// [
+		// key: value
+		// ] <=
+		return false, nil
+	}
+	if !p.isMapToken(tk) {
+		return false, errSyntax("non-map value is specified", tk.RawToken())
+	}
+	return true, nil
+}
+
+// parseMapFootComment gives the comments after a level's entries to its
+// only entry or, when it has several, to the level (*foot): the end of the
+// original parseMap.
+func (p *parser) parseMapFootComment(ctx *context, col int, values []*ast.MappingValueNode, foot **ast.CommentGroupNode) {
+	if !ctx.isComment() || col > ctx.currentToken().Column() {
+		return
+	}
+	// If the comment is in the same or deeper column as the last element column in map value,
+	// treat it as a footer comment for the last element.
+	if len(values) == 1 {
+		values[0].FootComment = p.parseFootComment(ctx, col)
+		values[0].FootComment.SetPath(values[0].Key.GetPath())
+		return
+	}
+	*foot = p.parseFootComment(ctx, col)
+	(*foot).SetPath(ctx.path)
 }
 
 func (p *parser) validateMapKeyValueNextToken(ctx *context, keyTk, tk *Token) error {
