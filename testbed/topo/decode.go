@@ -123,17 +123,63 @@ const maxNesting = 32
 type decoder struct {
 	file    string
 	errs    ErrorList
+	more    int // problems past MaxErrors: counted, not reported
 	anchors map[string]ast.Node
 	merges  int // merge keys expanded so far
+	// Every value the walk looks at goes through resolve, which counts it
+	// against budget: aliases can make a small file walk like a large one.
+	values, budget int
+	stop           error // ends the walk: errExpands
 }
 
+// errExpands stops a walk that aliases have made too long.
+var errExpands = errors.New("aliases expand the file too far")
+
 func (d *decoder) errorf(p pos, format string, args ...any) {
-	d.errs = append(d.errs, &Error{File: d.file, Line: p.line, Col: p.col, Msg: fmt.Sprintf(format, args...)})
+	switch {
+	case d.stop != nil:
+	case d.full():
+		d.more++
+	default:
+		d.errs = append(d.errs, &Error{File: d.file, Line: p.line, Col: p.col, Msg: fmt.Sprintf(format, args...)})
+	}
+}
+
+// full tells whether MaxErrors problems have been reported, so that a
+// further one will only be counted: a check about to work out a costly
+// hint (a search of every name for one like it) asks first.
+func (d *decoder) full() bool { return len(d.errs) >= MaxErrors }
+
+// skip counts a problem instead of reporting it when MaxErrors have been
+// reported (or the walk is stopped), and tells whether it did: a check
+// whose message is costly to write calls it first.
+func (d *decoder) skip() bool {
+	if d.stop != nil {
+		return true
+	}
+	if d.full() {
+		d.more++
+		return true
+	}
+	return false
+}
+
+// problems is how many problems have been found.
+func (d *decoder) problems() int { return len(d.errs) + d.more }
+
+// stopped tells whether the walk has been stopped (aliases have expanded
+// the file past its budget), counting a value walked if not.
+func (d *decoder) stopped() bool {
+	if d.stop == nil {
+		d.values++
+	}
+	return d.stop != nil
 }
 
 // parse parses data and walks its syntax tree into a rawFile; a syntax
 // error ends the walk.
 func (d *decoder) parse(data []byte) *rawFile {
+	d.budget = 2*len(data) + 100_000 // a file without aliases walks fewer
 	f, err := parseYAML(data)
 	if err != nil {
 		d.syntaxError(err)
@@ -229,7 +275,16 @@ func posOf(n ast.Node) pos {
 }
 
 // resolve looks through anchors, tags and aliases to the node they mark.
+// Once the walk is stopped, it gives nil.
 func (d *decoder) resolve(n ast.Node) ast.Node {
+	if d.stopped() {
+		return nil
+	}
+	if d.values > d.budget {
+		d.errorf(posOf(n), "aliases (*name) and merge keys (<<) expand the file past %d values; write out fewer aliases of large values", d.budget)
+		d.stop = errExpands
+		return nil
+	}
 	for range maxAliasDepth {
 		switch v := n.(type) {
 		case *ast.AnchorNode:

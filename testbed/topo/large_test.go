@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/o7s/ouroboros/testbed/topo"
@@ -68,6 +70,62 @@ func TestRing(t *testing.T) {
 	var list topo.ErrorList
 	if !errors.As(err, &list) {
 		t.Fatalf("err = %v, want an ErrorList", err)
+	}
+}
+
+// TestMaxErrors: a file with more than MaxErrors problems lists the first
+// MaxErrors found and then how many more there are.
+func TestMaxErrors(t *testing.T) {
+	_, err := topo.Parse("ring.yaml", ring(200, true)) // 800 problems
+	var list topo.ErrorList
+	if !errors.As(err, &list) || len(list) != topo.MaxErrors+1 {
+		t.Fatalf("err = %.300v, want an ErrorList of %d", err, topo.MaxErrors+1)
+	}
+	for _, e := range list[:topo.MaxErrors] {
+		if e.Line == 0 || !strings.Contains(e.Msg, "dangling endpoint") {
+			t.Fatalf("problem %v, want a dangling endpoint with its line", e)
+		}
+	}
+	want := fmt.Sprintf("ring.yaml: and 750 more problems (only the first %d are listed)", topo.MaxErrors)
+	if got := list[topo.MaxErrors].Error(); got != want {
+		t.Errorf("last problem %q, want %q", got, want)
+	}
+}
+
+// TestAliasBudget: aliases that make a small file as long to check as a
+// large one are refused.
+func TestAliasBudget(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name: t\nnodes: {a: {}, b: {}}\nx: &m [a")
+	b.WriteString(strings.Repeat(", a", 2000))
+	b.WriteString("]\nlayers:\n")
+	for i := range 100 {
+		fmt.Fprintf(&b, "  l%d: {type: unicast, members: *m}\n", i)
+	}
+	_, err := topo.Parse("t.yaml", []byte(b.String()))
+	if want := "expand the file past"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %.300v, want %q", err, want)
+	}
+}
+
+// TestLinear: ten times the nodes take about ten times the memory to load,
+// valid or with a problem on every link (before topo was made linear, 100
+// and 1000 nodes took 15 and 69 times: BenchmarkLoad). Time, which is less
+// steady on a busy machine, is in BenchmarkLoad.
+func TestLinear(t *testing.T) {
+	for _, dangling := range []bool{false, true} {
+		allocated := func(n int) uint64 {
+			data := ring(n, dangling)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			topo.Parse("ring.yaml", data)
+			runtime.ReadMemStats(&after)
+			return after.TotalAlloc - before.TotalAlloc
+		}
+		small, large := allocated(150), allocated(1500)
+		if r := float64(large) / float64(small); r > 13 {
+			t.Errorf("dangling %v: 10x the nodes allocate %.1fx the memory (%d B, then %d B); want about 10x", dangling, r, small, large)
+		}
 	}
 }
 

@@ -41,8 +41,7 @@ const (
 )
 
 // Load reads, decodes, validates and completes the topology file at path.
-// When the file is not valid the error is an ErrorList with every
-// problem in it.
+// When the file is not valid the error is an ErrorList with its problems.
 func Load(path string) (*Topology, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -52,9 +51,9 @@ func Load(path string) (*Topology, error) {
 }
 
 // Parse decodes, validates and completes a topology file; file names it in
-// messages. When the file is not valid the error is an ErrorList with
-// every problem in it, each as "file:line:col: what is wrong; what to
-// write instead".
+// messages. When the file is not valid the error is an ErrorList with its
+// problems (the first MaxErrors found), each as "file:line:col: what is
+// wrong; what to write instead".
 //
 // Completion fills in what the file leaves implied:
 //   - a node's kind defaults to node, a link's type to veth, a udp link's
@@ -84,11 +83,15 @@ func Parse(file string, data []byte) (*Topology, error) {
 	d := &decoder{file: file}
 	f := d.parse(data)
 	var t *Topology
-	if f != nil {
+	if f != nil && d.stop == nil {
 		t = newBuilder(d).build(f)
 	}
-	if len(d.errs) > 0 {
-		return nil, d.errs.sortDedup()
+	if d.problems() > 0 {
+		errs := d.errs.sortDedup()
+		if d.more > 0 {
+			errs = append(errs, &Error{File: file, Msg: fmt.Sprintf("and %d more problems (only the first %d are listed)", d.more, MaxErrors)})
+		}
+		return nil, errs
 	}
 	return t, nil
 }
