@@ -92,6 +92,26 @@ func TestMaxErrors(t *testing.T) {
 	}
 }
 
+// TestTooLarge: a file over MaxFileSize is refused before it is parsed
+// (Parse) or read (Load), saying how large it is and what the limit is.
+func TestTooLarge(t *testing.T) {
+	_, err := topo.Parse("big.yaml", make([]byte, topo.MaxFileSize+1))
+	if want := "big.yaml is 16.1 MiB; topology files are limited to 16 MiB"; !errors.Is(err, topo.ErrTooLarge) || !strings.HasPrefix(fmt.Sprint(err), want) {
+		t.Errorf("Parse: err = %v, want ErrTooLarge and %q", err, want)
+	}
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(big, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, 100<<20); err != nil { // sparse: nothing is written
+		t.Fatal(err)
+	}
+	_, err = topo.Load(big)
+	if want := big + " is 100 MiB; topology files are limited to 16 MiB"; !errors.Is(err, topo.ErrTooLarge) || !strings.HasPrefix(fmt.Sprint(err), want) {
+		t.Errorf("Load: err = %v, want ErrTooLarge and %q", err, want)
+	}
+}
+
 // TestAliasBudget: aliases that make a small file as long to check as a
 // large one are refused.
 func TestAliasBudget(t *testing.T) {
@@ -137,6 +157,16 @@ var ringSizes = []struct {
 	{"n=1000", func() int { return 1000 }},
 	{"n=10000", func() int { return 10000 }},
 	{"10MB", func() int { return ringNodes(10 << 20) }},
+	{"max", maxRing}, // the largest ring under MaxFileSize
+}
+
+// maxRing is how many nodes make the largest ring file under MaxFileSize.
+func maxRing() int {
+	n := ringNodes(topo.MaxFileSize)
+	for len(ring(n, false)) > topo.MaxFileSize {
+		n -= n / 100
+	}
+	return n
 }
 
 // BenchmarkLoad: Load of ring files of growing size, valid and with a

@@ -1,7 +1,10 @@
 package topo
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 )
 
@@ -40,12 +43,67 @@ const (
 	MaxMTU       = 65535 // the largest IP datagram
 )
 
+// MaxFileSize is the largest topology file Load and Parse accept: 16 MiB,
+// a ring of some 145000 nodes with a unicast layer over them, which takes
+// Load about 12 s of CPU time and 1.5 GB of memory on a 2-core machine
+// (BenchmarkLoad/max). A larger file is refused before it is read.
+const MaxFileSize = 16 << 20
+
+// ErrTooLarge is under the error for a file over MaxFileSize.
+var ErrTooLarge = errors.New("topology file too large")
+
+type sizeError struct {
+	file string
+	size int64 // -1: unknown, past the limit
+}
+
+func (e *sizeError) Error() string {
+	size := "over " + mib(MaxFileSize)
+	if e.size >= 0 {
+		size = mib(e.size)
+	}
+	return fmt.Sprintf("%s is %s; topology files are limited to %s (a ring of some 145000 nodes): split the lab, or make it smaller",
+		e.file, size, mib(MaxFileSize))
+}
+
+func (e *sizeError) Is(target error) bool { return target == ErrTooLarge }
+
+// mib writes a size in MiB, rounded up to a tenth unless it is whole.
+func mib(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%.1f MiB", math.Ceil(float64(n)*10/(1<<20))/10)
+}
+
+// readFile reads a topology file, refusing one over MaxFileSize before
+// reading it, or, when its size is not known (a pipe), once it has read
+// past it.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load topology: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxFileSize {
+		return nil, &sizeError{path, fi.Size()}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("load topology: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, &sizeError{path, -1}
+	}
+	return data, nil
+}
+
 // Load reads, decodes, validates and completes the topology file at path.
 // When the file is not valid the error is an ErrorList with its problems.
 func Load(path string) (*Topology, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("load topology: %w", err)
+		return nil, err
 	}
 	return Parse(path, data)
 }
@@ -53,7 +111,8 @@ func Load(path string) (*Topology, error) {
 // Parse decodes, validates and completes a topology file; file names it in
 // messages. When the file is not valid the error is an ErrorList with its
 // problems (the first MaxErrors found), each as "file:line:col: what is
-// wrong; what to write instead".
+// wrong; what to write instead". A file over MaxFileSize is refused with
+// an error for which errors.Is(err, ErrTooLarge) holds.
 //
 // Completion fills in what the file leaves implied:
 //   - a node's kind defaults to node, a link's type to veth, a udp link's
@@ -80,6 +139,9 @@ func Load(path string) (*Topology, error) {
 // implied layers after them in link order, then unicast and broadcast
 // layers, each after the layers it runs over and otherwise in file order.
 func Parse(file string, data []byte) (*Topology, error) {
+	if len(data) > MaxFileSize {
+		return nil, &sizeError{file, int64(len(data))}
+	}
 	d := &decoder{file: file}
 	f := d.parse(data)
 	var t *Topology
