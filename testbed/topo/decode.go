@@ -1,6 +1,7 @@
 package topo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/token"
 
 	"github.com/o7s/ouroboros/testbed/topo/internal/yamlparser"
@@ -121,15 +123,17 @@ const (
 const maxNesting = 32
 
 type decoder struct {
+	ctx     context.Context
 	file    string
 	errs    ErrorList
 	more    int // problems past MaxErrors: counted, not reported
 	anchors map[string]ast.Node
 	merges  int // merge keys expanded so far
 	// Every value the walk looks at goes through resolve, which counts it
-	// against budget: aliases can make a small file walk like a large one.
+	// against budget (aliases can make a small file walk like a large
+	// one) and now and then checks ctx.
 	values, budget int
-	stop           error // ends the walk: errExpands
+	stop           error // ends the walk and the checks: ctx.Err() or errExpands
 }
 
 // errExpands stops a walk that aliases have made too long.
@@ -167,11 +171,15 @@ func (d *decoder) skip() bool {
 // problems is how many problems have been found.
 func (d *decoder) problems() int { return len(d.errs) + d.more }
 
-// stopped tells whether the walk has been stopped (aliases have expanded
-// the file past its budget), counting a value walked if not.
+// stopped tells whether the walk has been stopped: its context is done,
+// or aliases have expanded the file past its budget. Checks of every item
+// of a file call it (through resolve, or once an item) and return early.
 func (d *decoder) stopped() bool {
 	if d.stop == nil {
 		d.values++
+		if d.values%1024 == 0 && d.ctx.Err() != nil {
+			d.stop = d.ctx.Err()
+		}
 	}
 	return d.stop != nil
 }
@@ -180,7 +188,11 @@ func (d *decoder) stopped() bool {
 // error ends the walk.
 func (d *decoder) parse(data []byte) *rawFile {
 	d.budget = 2*len(data) + 100_000 // a file without aliases walks fewer
-	f, err := parseYAML(data)
+	f, err := parseYAML(d.ctx, data)
+	if err := d.ctx.Err(); err != nil {
+		d.stop = err
+		return nil
+	}
 	if err != nil {
 		d.syntaxError(err)
 		return nil
@@ -196,18 +208,61 @@ func (d *decoder) parse(data []byte) *rawFile {
 	if body != nil {
 		ast.Walk(anchorCollector(d.anchors), body)
 	}
+	if d.stopped() {
+		return nil
+	}
 	return d.top(body)
 }
 
-// parseYAML runs the YAML parser, turning a panic in it (a parser
-// bug on hostile input) into an error.
-func parseYAML(data []byte) (f *ast.File, err error) {
+// parseYAML runs the YAML lexer and parser until ctx is done, turning a
+// panic in them (a bug on hostile input) into an error.
+func parseYAML(ctx context.Context, data []byte) (*ast.File, error) {
+	tokens, err := tokenize(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	return recovered(func() (*ast.File, error) {
+		return yamlparser.Parse(tokens, 0, yamlparser.AllowDuplicateMapKey(),
+			yamlparser.MaxDepth(maxNesting), yamlparser.Interrupt(ctx.Err))
+	})
+}
+
+// tokenize runs goccy/go-yaml's lexer. The lexer cannot be stopped part
+// way, so when ctx can be done it runs on a goroutine of its own, and
+// tokenize returns as soon as ctx is done; the lexer then finishes
+// (in a second or so a MiB) and its tokens are dropped.
+func tokenize(ctx context.Context, data []byte) (token.Tokens, error) {
+	lex := func() (token.Tokens, error) {
+		return recovered(func() (token.Tokens, error) { return lexer.Tokenize(string(data)), nil })
+	}
+	if ctx.Done() == nil {
+		return lex()
+	}
+	type result struct {
+		tokens token.Tokens
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		tokens, err := lex()
+		done <- result{tokens, err}
+	}()
+	select {
+	case r := <-done:
+		return r.tokens, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// recovered runs fn, turning a panic in it into an error.
+func recovered[T any](fn func() (T, error)) (v T, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			f, err = nil, fmt.Errorf("the YAML parser failed: %v", r)
+			err = fmt.Errorf("the YAML parser failed: %v", r)
 		}
 	}()
-	return yamlparser.ParseBytes(data, 0, yamlparser.AllowDuplicateMapKey(), yamlparser.MaxDepth(maxNesting))
+	return fn()
 }
 
 func (d *decoder) syntaxError(err error) {

@@ -2,6 +2,7 @@ package topo_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,7 +10,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/testbed/topo"
 )
 
@@ -125,6 +128,83 @@ func TestAliasBudget(t *testing.T) {
 	_, err := topo.Parse("t.yaml", []byte(b.String()))
 	if want := "expand the file past"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("err = %.300v, want %q", err, want)
+	}
+}
+
+// countdown is a context whose Err turns to context.Canceled at its n-th
+// call (never, for n 0) and counts its calls.
+type countdown struct {
+	context.Context
+	n, calls int
+}
+
+func (c *countdown) Err() error {
+	c.calls++
+	if c.n > 0 && c.calls >= c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestParseContext: ParseContext asks its context whether it is done
+// throughout a parse (about once every thousand tokens or values, and
+// between phases) and, once it is, stops at once: cancelled at any of
+// those points, it returns context.Canceled and asks no more.
+func TestParseContext(t *testing.T) {
+	for _, dangling := range []bool{false, true} {
+		data := ring(200, dangling)
+		all := &countdown{Context: context.Background()}
+		if _, err := topo.ParseContext(all, "ring.yaml", data); (err != nil) != dangling {
+			t.Fatalf("ParseContext: %.300v", err)
+		}
+		if per := len(data) / all.calls; per > 4096 {
+			t.Errorf("dangling %v: %d checks of the context in %d bytes, one per %d bytes; want one per 4 KiB at least",
+				dangling, all.calls, len(data), per)
+		}
+		for n := 1; n <= all.calls; n += max(1, all.calls/10) {
+			ctx := &countdown{Context: context.Background(), n: n}
+			tp, err := topo.ParseContext(ctx, "ring.yaml", data)
+			if tp != nil || !errors.Is(err, context.Canceled) {
+				t.Fatalf("dangling %v, cancelled at check %d: %v, %.300v; want context.Canceled", dangling, n, tp, err)
+			}
+			if ctx.calls > n+1 {
+				t.Errorf("dangling %v, cancelled at check %d: asked %d times more", dangling, n, ctx.calls-n)
+			}
+		}
+	}
+}
+
+// TestLoadContextLarge: a 4 MB file, which takes seconds to load, is
+// given up within a fraction of one once its context is cancelled, and
+// the lexer, which cannot be stopped part way, ends once through the file.
+// Not in -short runs or under the race detector: the file takes a while.
+// (TestParseContext cancels at every point that checks the context.)
+func TestLoadContextLarge(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("a 4 MB file")
+	}
+	path := filepath.Join(t.TempDir(), "ring.yaml")
+	if err := os.WriteFile(path, ring(ringNodes(4<<20), false), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	goroutines := runtime.NumGoroutine()
+	for _, after := range []time.Duration{10 * time.Millisecond, 300 * time.Millisecond} {
+		ctx, cancel := context.WithTimeout(context.Background(), after)
+		start := time.Now()
+		_, err := topo.LoadContext(ctx, path)
+		took := time.Since(start)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("cancelled after %v: err = %.300v, want context.DeadlineExceeded", after, err)
+		}
+		// The bound is loose: the run is in the hands of the scheduler.
+		if took > after+5*time.Second {
+			t.Errorf("cancelled after %v, LoadContext returned after %v", after, took)
+		}
+		t.Logf("cancelled after %v: returned after %v", after, took)
+	}
+	if !wait.Until(time.Minute, func() bool { return runtime.NumGoroutine() <= goroutines }) {
+		t.Errorf("%d goroutines a minute after LoadContext returned, want %d", runtime.NumGoroutine(), goroutines)
 	}
 }
 

@@ -71,6 +71,9 @@ func udp6Addrs(n int) (netip.Prefix, netip.Prefix) {
 func (b *builder) layersOf(f *rawFile) {
 	defer b.layersChanged()
 	for _, rl := range f.layers {
+		if b.stopped() {
+			return
+		}
 		if !layerRe.MatchString(rl.name.s) {
 			b.errorf(rl.name.pos, "layer name %q is not valid; use lower-case letters, digits, '-' and '.', starting with a letter or digit", rl.name.s)
 		}
@@ -223,6 +226,9 @@ func (b *builder) implied() {
 		named[ly.Link] = true
 	}
 	for _, l := range b.t.Links {
+		if b.stopped() {
+			return
+		}
 		m := b.members(l)
 		if named[l.ID()] || len(m) < 2 {
 			continue
@@ -273,6 +279,9 @@ func (b *builder) impliedName(l *Link) string {
 // names checks the names nodes register and sets Node.Names.
 func (b *builder) names(f *rawFile) {
 	for i, rn := range f.nodes {
+		if b.stopped() {
+			return
+		}
 		n := b.t.Nodes[i]
 		if n.Kind != KindNode || len(rn.names) == 0 {
 			continue

@@ -1,6 +1,7 @@
 package topo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -101,11 +102,17 @@ func readFile(path string) ([]byte, error) {
 // Load reads, decodes, validates and completes the topology file at path.
 // When the file is not valid the error is an ErrorList with its problems.
 func Load(path string) (*Topology, error) {
+	return LoadContext(context.Background(), path)
+}
+
+// LoadContext is Load that stops, returning an error that wraps
+// ctx.Err(), when ctx is done.
+func LoadContext(ctx context.Context, path string) (*Topology, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(path, data)
+	return ParseContext(ctx, path, data)
 }
 
 // Parse decodes, validates and completes a topology file; file names it in
@@ -139,14 +146,26 @@ func Load(path string) (*Topology, error) {
 // implied layers after them in link order, then unicast and broadcast
 // layers, each after the layers it runs over and otherwise in file order.
 func Parse(file string, data []byte) (*Topology, error) {
+	return ParseContext(context.Background(), file, data)
+}
+
+// ParseContext is Parse that stops, returning an error that wraps
+// ctx.Err(), when ctx is done.
+func ParseContext(ctx context.Context, file string, data []byte) (*Topology, error) {
 	if len(data) > MaxFileSize {
 		return nil, &sizeError{file, int64(len(data))}
 	}
-	d := &decoder{file: file}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("load topology %s: %w", file, err)
+	}
+	d := &decoder{ctx: ctx, file: file}
 	f := d.parse(data)
 	var t *Topology
 	if f != nil && d.stop == nil {
 		t = newBuilder(d).build(f)
+	}
+	if d.stop != nil && d.stop != errExpands {
+		return nil, fmt.Errorf("load topology %s: %w", file, d.stop)
 	}
 	if d.problems() > 0 {
 		errs := d.errs.sortDedup()

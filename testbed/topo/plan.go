@@ -23,8 +23,11 @@ import (
 //   - a broadcast layer's adjacencies must form a tree: it forwards
 //     without loop protection.
 func (b *builder) plan(rl rawLayer, ly *Layer) {
-	g := newMemberGraph(ly)
+	g := newMemberGraph(ly, b.stopped)
 	order, parent := g.bfsShared()
+	if b.stopped() {
+		return
+	}
 	if len(order) < len(ly.Members) {
 		b.disconnected(rl, ly, order)
 		return
@@ -60,10 +63,10 @@ func (b *builder) plan(rl rawLayer, ly *Layer) {
 			return
 		}
 	}
-	if ly.Type == LayerBroadcast && !b.tree(rl, ly, conn) {
+	if b.stopped() || (ly.Type == LayerBroadcast && !b.tree(rl, ly, conn)) {
 		return
 	}
-	ly.Steps = steps(order, parent, conn)
+	ly.Steps = steps(order, parent, conn, b.stopped)
 }
 
 // memberGraph indexes an upper layer's members, and which members list
@@ -74,10 +77,11 @@ type memberGraph struct {
 	ly      *Layer
 	index   map[string]int   // member -> its place in Members
 	listing map[string][]int // lower layer -> the members that list it, in order
+	stopped func() bool      // asked once a member: true ends a walk early
 }
 
-func newMemberGraph(ly *Layer) *memberGraph {
-	g := &memberGraph{ly: ly, index: make(map[string]int, len(ly.Members)), listing: map[string][]int{}}
+func newMemberGraph(ly *Layer, stopped func() bool) *memberGraph {
+	g := &memberGraph{ly: ly, index: make(map[string]int, len(ly.Members)), listing: map[string][]int{}, stopped: stopped}
 	for i, m := range ly.Members {
 		g.index[m] = i
 		for _, l := range ly.Lower[m] {
@@ -101,7 +105,7 @@ func (g *memberGraph) bfsShared() (order []string, parent map[string]string) {
 	done := map[string]bool{} // lower layers gone through
 	order = []string{members[0]}
 	var next []int
-	for i := 0; i < len(order); i++ {
+	for i := 0; i < len(order) && !g.stopped(); i++ {
 		x := order[i]
 		next = next[:0]
 		for _, l := range g.ly.Lower[x] {
@@ -132,6 +136,9 @@ func (g *memberGraph) sharedEdges() [][2]string {
 	var e [][2]string
 	var before []int
 	for i, x := range g.ly.Members {
+		if g.stopped() {
+			return nil
+		}
 		before = before[:0]
 		for _, l := range g.ly.Lower[x] {
 			for _, j := range g.listing[l] {
@@ -193,8 +200,8 @@ func bfs(members []string, g map[string][]string) (order []string, parent map[st
 
 // steps lists the members in enrollment order, each with the members
 // enrolled before it that it connects to (its parent first, then in
-// enrollment order).
-func steps(order []string, parent map[string]string, conn [][2]string) []EnrollStep {
+// enrollment order); it gives up (nil) once stopped says so.
+func steps(order []string, parent map[string]string, conn [][2]string, stopped func() bool) []EnrollStep {
 	at := make(map[string]int, len(order)) // place in the enrollment order
 	for i, m := range order {
 		at[m] = i
@@ -206,6 +213,9 @@ func steps(order []string, parent map[string]string, conn [][2]string) []EnrollS
 	}
 	st := make([]EnrollStep, 0, len(order))
 	for i, m := range order {
+		if stopped() {
+			return nil
+		}
 		s := EnrollStep{Node: m, Via: parent[m]}
 		var earlier []int
 		viaJoined := false

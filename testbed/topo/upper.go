@@ -35,9 +35,12 @@ func (b *builder) uppers() {
 		b.policiesOf(rl, ly)
 		clean[ly] = clean[ly] && b.problems() == n
 	}
+	if b.stopped() {
+		return
+	}
 	b.order(ups)
 	for _, ly := range ups {
-		if clean[ly] {
+		if clean[ly] && !b.stopped() {
 			b.plan(b.raw[ly.Name], ly)
 		}
 	}
@@ -55,6 +58,9 @@ func (b *builder) upperMembers(rl rawLayer, ly *Layer) {
 	}
 	seen := map[string]bool{}
 	for _, m := range rl.members {
+		if b.stopped() {
+			return
+		}
 		n := b.nodes[m.s]
 		switch {
 		case seen[m.s]:
@@ -86,6 +92,9 @@ func (b *builder) upperLower(rl rawLayer, ly *Layer) {
 		written[m.s] = true
 	}
 	for _, lw := range rl.lower {
+		if b.stopped() {
+			return
+		}
 		m := lw.member
 		if !written[m.s] {
 			b.errorf(m.pos, "lower names %s, which is not a member of layer %s; add %s to members:, or remove it from lower:", m.s, ly.Name, m.s)
@@ -202,6 +211,9 @@ func (b *builder) strategies(rl rawLayer, ly *Layer) {
 	seen := map[[2]string]bool{}
 	lowers := lowerSets{ly: ly}
 	for _, p := range rl.adjacencies {
+		if b.stopped() {
+			return
+		}
 		x, y := p[0], p[1]
 		switch {
 		case !b.isMember(ly, x.s):

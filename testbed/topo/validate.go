@@ -151,6 +151,9 @@ func (b *builder) nodesOf(f *rawFile) {
 		b.errorf(p, "no nodes; add nodes: with at least one node, e.g. nodes: {a: {}, b: {}}")
 	}
 	for _, rn := range f.nodes {
+		if b.stopped() {
+			return
+		}
 		b.checkName(rn.name, "node name", MaxNodeName)
 		kind := KindNode
 		if rn.kind.given() {
@@ -184,6 +187,9 @@ func (b *builder) linksOf(f *rawFile) {
 	}
 	bridges := map[string]int{}
 	for _, rl := range f.links {
+		if b.stopped() {
+			return
+		}
 		l := b.link(rl)
 		if l == nil || (l.Type == LinkBridge && l.Bridge == "") {
 			continue

@@ -9,7 +9,8 @@
 //     for each, which took O(n^2) time and memory for n keys (upstream
 //     PR #889, not released, does the same);
 //   - the MaxDepth option limits nesting, which the original parses in
-//     O(n^2) for n levels (upstream PR #902 limits it to 10000).
+//     O(n^2) for n levels (upstream PR #902 limits it to 10000);
+//   - the Interrupt option stops a parse part way (a context's Err).
 //
 // Drop the copy for upstream once a release has the same fixes.
 package yamlparser

@@ -20,3 +20,13 @@ func MaxDepth(n int) Option {
 		p.maxDepth = n
 	}
 }
+
+// Interrupt has Parse call stop now and then (between its passes over
+// the tokens, and every thousand or so values) and, when it returns an
+// error, end with that error. o7s: the original runs to the end. (The
+// lexer, which ParseBytes runs first, cannot be stopped part way.)
+func Interrupt(stop func() error) Option {
+	return func(p *parser) {
+		p.interrupt = stop
+	}
+}

@@ -78,10 +78,18 @@ type parser struct {
 	yamlVersion           YAMLVersion
 	allowDuplicateMapKey  bool
 	secondaryTagDirective *ast.DirectiveNode
-	maxDepth, depth       int // o7s: MaxDepth, and how deep parseToken is
+	maxDepth, depth       int          // o7s: MaxDepth, and how deep parseToken is
+	interrupt             func() error // o7s: Interrupt
+	calls                 int          // o7s: of parseToken, for Interrupt
 }
 
 func newParser(tokens token.Tokens, mode Mode, opts []Option) (*parser, error) {
+	p := &parser{
+		pathMap: make(map[string]ast.Node),
+	}
+	for _, opt := range opts {
+		opt(p)
+	}
 	filteredTokens := []*token.Token{}
 	if mode&ParseComments != 0 {
 		filteredTokens = tokens
@@ -95,18 +103,24 @@ func newParser(tokens token.Tokens, mode Mode, opts []Option) (*parser, error) {
 			filteredTokens = append(filteredTokens, tk)
 		}
 	}
-	tks, err := CreateGroupedTokens(token.Tokens(filteredTokens))
+	tks, err := createGroupedTokens(token.Tokens(filteredTokens), p.interrupted)
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{
-		tokens:  tks,
-		pathMap: make(map[string]ast.Node),
-	}
-	for _, opt := range opts {
-		opt(p)
-	}
+	p.tokens = tks
 	return p, nil
+}
+
+// o7s: interruptEvery is how many calls of parseToken go between two
+// calls of the Interrupt function.
+const interruptEvery = 1024
+
+// interrupted is the Interrupt function's answer: nil to go on.
+func (p *parser) interrupted() error {
+	if p.interrupt == nil {
+		return nil
+	}
+	return p.interrupt()
 }
 
 func (p *parser) parse(ctx *context) (*ast.File, error) {
@@ -182,6 +196,11 @@ func (p *parser) parseToken(ctx *context, tk *Token) (ast.Node, error) {
 		}
 		p.depth++
 		defer func() { p.depth-- }()
+	}
+	if p.calls++; p.calls%interruptEvery == 0 {
+		if err := p.interrupted(); err != nil {
+			return nil, err
+		}
 	}
 	switch tk.GroupType() {
 	case TokenGroupMapKey, TokenGroupMapKeyValue:

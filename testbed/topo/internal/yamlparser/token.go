@@ -201,37 +201,34 @@ func (g *TokenGroup) TokenType() token.Type {
 }
 
 func CreateGroupedTokens(tokens token.Tokens) ([]*Token, error) {
-	var err error
+	return createGroupedTokens(tokens, func() error { return nil })
+}
+
+// o7s: createGroupedTokens is CreateGroupedTokens, asking interrupted
+// after each pass whether to stop.
+func createGroupedTokens(tokens token.Tokens, interrupted func() error) ([]*Token, error) {
+	if err := interrupted(); err != nil {
+		return nil, err
+	}
 	tks := newTokens(tokens)
-	tks = createLineCommentTokenGroups(tks)
-	tks, err = createLiteralAndFoldedTokenGroups(tks)
-	if err != nil {
-		return nil, err
-	}
-	tks, err = createAnchorAndAliasTokenGroups(tks)
-	if err != nil {
-		return nil, err
-	}
-	tks, err = createScalarTagTokenGroups(tks)
-	if err != nil {
-		return nil, err
-	}
-	tks, err = createAnchorWithScalarTagTokenGroups(tks)
-	if err != nil {
-		return nil, err
-	}
-	tks, err = createMapKeyTokenGroups(tks)
-	if err != nil {
-		return nil, err
-	}
-	tks = createMapKeyValueTokenGroups(tks)
-	tks, err = createDirectiveTokenGroups(tks)
-	if err != nil {
-		return nil, err
-	}
-	tks, err = createDocumentTokens(tks)
-	if err != nil {
-		return nil, err
+	for _, pass := range []func([]*Token) ([]*Token, error){
+		func(tks []*Token) ([]*Token, error) { return createLineCommentTokenGroups(tks), nil },
+		createLiteralAndFoldedTokenGroups,
+		createAnchorAndAliasTokenGroups,
+		createScalarTagTokenGroups,
+		createAnchorWithScalarTagTokenGroups,
+		createMapKeyTokenGroups,
+		func(tks []*Token) ([]*Token, error) { return createMapKeyValueTokenGroups(tks), nil },
+		createDirectiveTokenGroups,
+		createDocumentTokens,
+	} {
+		if err := interrupted(); err != nil {
+			return nil, err
+		}
+		var err error
+		if tks, err = pass(tks); err != nil {
+			return nil, err
+		}
 	}
 	return tks, nil
 }
