@@ -34,7 +34,7 @@ func allocated(fn func()) uint64 {
 // allocates about ten times the memory (upstream: about seventy times at
 // these sizes, and more the wider the mapping).
 func TestWideMapLinear(t *testing.T) {
-	small, large := wide(1000), wide(10000)
+	small, large := wide(500), wide(5000)
 	parse := func(data []byte) func() {
 		return func() {
 			if _, err := yamlparser.ParseBytes(data, 0); err != nil {
