@@ -83,7 +83,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, usage, netns.DefaultRoot)
 		return 2
 	}
-	c := &cli{out: stdout, err: stderr, o: netns.Options{Out: stdout}}
+	c := &cli{ctx: ctx, out: stdout, err: stderr, o: netns.Options{Out: stdout}}
 	if needsRoot(args) && os.Geteuid() != 0 {
 		fmt.Fprintf(stderr, "otb %s needs root: it makes network namespaces and links (run it with sudo)\n", args[0])
 		return 1
@@ -147,6 +147,7 @@ func needsRoot(args []string) bool {
 }
 
 type cli struct {
+	ctx      context.Context // the command's, for a file labArg loads
 	out, err io.Writer
 	o        netns.Options
 }
@@ -192,7 +193,7 @@ func (c *cli) deploy(ctx context.Context, args []string) error {
 			return fmt.Errorf("--lab: %w", err)
 		}
 	}
-	t, err := topo.Load(pos[0])
+	t, err := topo.LoadContext(ctx, pos[0])
 	if err != nil {
 		return err
 	}
@@ -210,7 +211,7 @@ func (c *cli) deploy(ctx context.Context, args []string) error {
 func (c *cli) labArg(arg string) (string, error) {
 	if arg != "" {
 		if strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") {
-			t, err := topo.Load(arg)
+			t, err := topo.LoadContext(c.ctx, arg)
 			if err != nil {
 				return "", err
 			}
@@ -306,7 +307,7 @@ func (c *cli) graph(ctx context.Context, args []string) error {
 	if err != nil || len(pos) != 1 || (*format != "dot" && *format != "mermaid") || (*live && *layer == "") || (*lab != "" && !*live) {
 		return c.usageErr("usage: otb graph FILE [--layer L [--live [--lab LAB]]] [--format dot|mermaid]")
 	}
-	t, err := topo.Load(pos[0])
+	t, err := topo.LoadContext(ctx, pos[0])
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -127,5 +128,33 @@ func TestNeedsRoot(t *testing.T) {
 		if got := needsRoot(strings.Fields(args)); got != want {
 			t.Errorf("needsRoot(%s) = %v, want %v", args, got, want)
 		}
+	}
+}
+
+// TestLoadStops: the commands that load a file stop when their context
+// is done (SIGINT in cmd/otb), and refuse a file over the size limit
+// before reading it.
+func TestLoadStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, args := range [][]string{
+		{"graph", "../../topologies/ring.yaml"},
+		{"deploy", "../../topologies/ring.yaml", "--dry-run"},
+	} {
+		var out, errw bytes.Buffer
+		if code := Main(ctx, args, &out, &errw); code != 1 || !strings.Contains(errw.String(), "context canceled") {
+			t.Errorf("otb %v, cancelled = %d, %q; want 1 and context canceled", args, code, errw.String())
+		}
+	}
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(big, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, 20<<20); err != nil { // sparse: nothing is written
+		t.Fatal(err)
+	}
+	code, _, errw := run("graph", big)
+	if want := "big.yaml is 20 MiB; topology files are limited to 16 MiB"; code != 1 || !strings.Contains(errw, want) {
+		t.Errorf("otb graph big.yaml = %d, %q; want 1 and %q", code, errw, want)
 	}
 }

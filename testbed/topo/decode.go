@@ -1,15 +1,18 @@
 package topo
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/o7s/ouroboros/testbed/topo/internal/yamlparser"
 )
 
 // The decoder walks the syntax tree from goccy/go-yaml's parser itself
@@ -19,7 +22,8 @@ import (
 // a topology file must have every problem reported at once, in a stable
 // order, each with its line and column. For the same reason the parser
 // runs with AllowDuplicateMapKey and duplicate keys are reported here,
-// alongside the rest, instead of stopping the parser.
+// alongside the rest, instead of stopping the parser. The parser is a copy
+// (internal/yamlparser) with its time made linear in the file.
 
 // pos is a place in the file, 1-based; the zero pos is nowhere.
 type pos struct{ line, col int }
@@ -113,21 +117,82 @@ const (
 	maxMerges     = 1000 // merge keys expanded in all (a billion laughs)
 )
 
+// maxNesting bounds how deep values nest (a level for each collection,
+// scalar, anchor and tag): a topology file's values nest 6 deep, and the
+// parser's work on a level grows with its depth.
+const maxNesting = 32
+
 type decoder struct {
+	ctx     context.Context
 	file    string
 	errs    ErrorList
+	more    int // problems past MaxErrors: counted, not reported
 	anchors map[string]ast.Node
 	merges  int // merge keys expanded so far
+	// Every value the walk looks at goes through resolve, which counts it
+	// against budget (aliases can make a small file walk like a large
+	// one) and now and then checks ctx.
+	values, budget int
+	stop           error // ends the walk and the checks: ctx.Err() or errExpands
 }
 
+// errExpands stops a walk that aliases have made too long.
+var errExpands = errors.New("aliases expand the file too far")
+
 func (d *decoder) errorf(p pos, format string, args ...any) {
-	d.errs = append(d.errs, &Error{File: d.file, Line: p.line, Col: p.col, Msg: fmt.Sprintf(format, args...)})
+	switch {
+	case d.stop != nil:
+	case d.full():
+		d.more++
+	default:
+		d.errs = append(d.errs, &Error{File: d.file, Line: p.line, Col: p.col, Msg: fmt.Sprintf(format, args...)})
+	}
+}
+
+// full tells whether MaxErrors problems have been reported, so that a
+// further one will only be counted: a check about to work out a costly
+// hint (a search of every name for one like it) asks first.
+func (d *decoder) full() bool { return len(d.errs) >= MaxErrors }
+
+// skip counts a problem instead of reporting it when MaxErrors have been
+// reported (or the walk is stopped), and tells whether it did: a check
+// whose message is costly to write calls it first.
+func (d *decoder) skip() bool {
+	if d.stop != nil {
+		return true
+	}
+	if d.full() {
+		d.more++
+		return true
+	}
+	return false
+}
+
+// problems is how many problems have been found.
+func (d *decoder) problems() int { return len(d.errs) + d.more }
+
+// stopped tells whether the walk has been stopped: its context is done,
+// or aliases have expanded the file past its budget. Checks of every item
+// of a file call it (through resolve, or once an item) and return early.
+func (d *decoder) stopped() bool {
+	if d.stop == nil {
+		d.values++
+		if d.values%1024 == 0 && d.ctx.Err() != nil {
+			d.stop = d.ctx.Err()
+		}
+	}
+	return d.stop != nil
 }
 
 // parse parses data and walks its syntax tree into a rawFile; a syntax
 // error ends the walk.
 func (d *decoder) parse(data []byte) *rawFile {
-	f, err := parseYAML(data)
+	d.budget = 2*len(data) + 100_000 // a file without aliases walks fewer
+	f, err := parseYAML(d.ctx, data)
+	if err := d.ctx.Err(); err != nil {
+		d.stop = err
+		return nil
+	}
 	if err != nil {
 		d.syntaxError(err)
 		return nil
@@ -143,28 +208,75 @@ func (d *decoder) parse(data []byte) *rawFile {
 	if body != nil {
 		ast.Walk(anchorCollector(d.anchors), body)
 	}
+	if d.stopped() {
+		return nil
+	}
 	return d.top(body)
 }
 
-// parseYAML runs goccy/go-yaml's parser, turning a panic in it (a parser
-// bug on hostile input) into an error.
-func parseYAML(data []byte) (f *ast.File, err error) {
+// parseYAML runs the YAML lexer and parser until ctx is done, turning a
+// panic in them (a bug on hostile input) into an error.
+func parseYAML(ctx context.Context, data []byte) (*ast.File, error) {
+	tokens, err := tokenize(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	return recovered(func() (*ast.File, error) {
+		return yamlparser.Parse(tokens, 0, yamlparser.AllowDuplicateMapKey(),
+			yamlparser.MaxDepth(maxNesting), yamlparser.Interrupt(ctx.Err))
+	})
+}
+
+// tokenize runs goccy/go-yaml's lexer. The lexer cannot be stopped part
+// way, so when ctx can be done it runs on a goroutine of its own, and
+// tokenize returns as soon as ctx is done; the lexer then finishes
+// (in a second or so a MiB) and its tokens are dropped.
+func tokenize(ctx context.Context, data []byte) (token.Tokens, error) {
+	lex := func() (token.Tokens, error) {
+		return recovered(func() (token.Tokens, error) { return lexer.Tokenize(string(data)), nil })
+	}
+	if ctx.Done() == nil {
+		return lex()
+	}
+	type result struct {
+		tokens token.Tokens
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		tokens, err := lex()
+		done <- result{tokens, err}
+	}()
+	select {
+	case r := <-done:
+		return r.tokens, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// recovered runs fn, turning a panic in it into an error.
+func recovered[T any](fn func() (T, error)) (v T, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			f, err = nil, fmt.Errorf("the YAML parser failed: %v", r)
+			err = fmt.Errorf("the YAML parser failed: %v", r)
 		}
 	}()
-	return parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
+	return fn()
 }
 
 func (d *decoder) syntaxError(err error) {
 	var p pos
 	msg := err.Error()
-	if ye, ok := err.(yaml.Error); ok {
+	if ye, ok := errors.AsType[*yamlparser.SyntaxError](err); ok {
 		msg = ye.GetMessage()
 		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
 			p = pos{tk.Position.Line, tk.Position.Column}
 		}
+	}
+	if errors.Is(err, yamlparser.ErrTooDeep) {
+		d.errorf(p, "%s; a topology file needs 6 levels at most: write the values with less nesting", msg)
+		return
 	}
 	hint := "fix the YAML syntax"
 	if strings.Contains(msg, "'\t'") {
@@ -218,7 +330,16 @@ func posOf(n ast.Node) pos {
 }
 
 // resolve looks through anchors, tags and aliases to the node they mark.
+// Once the walk is stopped, it gives nil.
 func (d *decoder) resolve(n ast.Node) ast.Node {
+	if d.stopped() {
+		return nil
+	}
+	if d.values > d.budget {
+		d.errorf(posOf(n), "aliases (*name) and merge keys (<<) expand the file past %d values; write out fewer aliases of large values", d.budget)
+		d.stop = errExpands
+		return nil
+	}
 	for range maxAliasDepth {
 		switch v := n.(type) {
 		case *ast.AnchorNode:

@@ -37,9 +37,17 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// ErrorList is every problem found in a topology file, sorted by position.
-// Parse and Load return one (never empty) when a file is not valid; use
-// errors.As to get it, or errors.As with *Error to get the first problem.
+// MaxErrors is how many problems Parse and Load report. Past it they only
+// count them (and work out no hints for them: a "did you mean" searches
+// every name), so that a large file that is wrong throughout is rejected
+// as fast as a valid one is read.
+const MaxErrors = 50
+
+// ErrorList is the problems found in a topology file, sorted by position:
+// every one, or the first MaxErrors found followed by an Error without a
+// place that says how many more there are. Parse and Load return one
+// (never empty) when a file is not valid; use errors.As to get it, or
+// errors.As with *Error to get the first problem.
 type ErrorList []*Error
 
 // Error lists the problems, one per line.
@@ -67,4 +75,17 @@ func (l ErrorList) sortDedup() ErrorList {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
 	})
 	return slices.CompactFunc(l, func(a, b *Error) bool { return *a == *b })
+}
+
+// maxListed is how many names a message lists before it says how many
+// more there are.
+const maxListed = 20
+
+// listed joins names with sep: all of them, or the first maxListed and
+// how many more.
+func listed(names []string, sep string) string {
+	if len(names) <= maxListed {
+		return strings.Join(names, sep)
+	}
+	return fmt.Sprintf("%s%s… %d more", strings.Join(names[:maxListed], sep), sep, len(names)-maxListed)
 }

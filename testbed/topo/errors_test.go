@@ -166,6 +166,9 @@ var ruleCases = []ruleCase{
 	{"tab", "name: t\nnodes:\n\ta: {}\n", []string{
 		`t.yaml:3:1: invalid YAML: found character '\t' that cannot start any token; indent with spaces, not tabs`,
 	}},
+	{"deep", "name: t\nnodes: " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n", []string{
+		`t.yaml:2:39: values nest more than 32 deep; a topology file needs 6 levels at most: write the values with less nesting`,
+	}},
 	{"two documents", valid + "---\nname: u\n", []string{
 		`t.yaml:5:1: a topology file holds one YAML document; remove the second --- and what follows it`,
 	}},

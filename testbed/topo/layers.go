@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"slices"
-	"strings"
 )
 
 // Address pools of udp links.
@@ -71,7 +69,11 @@ func udp6Addrs(n int) (netip.Prefix, netip.Prefix) {
 // layers are only started here: their lower layers may be implied ones, so
 // upper checks them once implied has run.
 func (b *builder) layersOf(f *rawFile) {
+	defer b.layersChanged()
 	for _, rl := range f.layers {
+		if b.stopped() {
+			return
+		}
 		if !layerRe.MatchString(rl.name.s) {
 			b.errorf(rl.name.pos, "layer name %q is not valid; use lower-case letters, digits, '-' and '.', starting with a letter or digit", rl.name.s)
 		}
@@ -154,6 +156,9 @@ func (b *builder) layerType(rl rawLayer) string {
 }
 
 func (b *builder) unknownLink(rl rawLayer) {
+	if b.skip() {
+		return
+	}
 	hint := `name a link "<node>:<iface>--<node>:<iface>", or a LAN by its bridge`
 	if len(b.ids) == 0 {
 		hint = "add the link under links: first"
@@ -201,9 +206,11 @@ func (b *builder) fits(rl rawLayer, ly *Layer, l *Link) {
 // members are the nodes of kind node on a link, in the link's order.
 func (b *builder) members(l *Link) []string {
 	var m []string
+	seen := make(map[string]bool, len(l.Endpoints))
 	for _, e := range l.Endpoints {
-		if n := b.nodes[e.Node]; n != nil && n.Kind == KindNode && !slices.Contains(m, e.Node) {
+		if n := b.nodes[e.Node]; n != nil && n.Kind == KindNode && !seen[e.Node] {
 			m = append(m, e.Node)
+			seen[e.Node] = true
 		}
 	}
 	return m
@@ -213,11 +220,15 @@ func (b *builder) members(l *Link) []string {
 // has at least two nodes of kind node on it (a layer of one member
 // carries nothing). See impliedName.
 func (b *builder) implied() {
+	defer b.layersChanged()
 	named := map[string]bool{}
 	for _, ly := range b.t.Layers {
 		named[ly.Link] = true
 	}
 	for _, l := range b.t.Links {
+		if b.stopped() {
+			return
+		}
 		m := b.members(l)
 		if named[l.ID()] || len(m) < 2 {
 			continue
@@ -255,16 +266,22 @@ func (b *builder) impliedName(l *Link) string {
 	default:
 		base = "dix-" + l.Endpoints[0].Node + "-" + l.Endpoints[1].Node
 	}
-	name := base
-	for i := 2; b.layers[name] != nil; i++ {
+	// Names are only ever taken, so the first free suffix is not below
+	// the last one given for base.
+	name, i := base, max(b.suffix[base], 2)
+	for ; b.layers[name] != nil; i++ {
 		name = fmt.Sprintf("%s-%d", base, i)
 	}
+	b.suffix[base] = i
 	return name
 }
 
 // names checks the names nodes register and sets Node.Names.
 func (b *builder) names(f *rawFile) {
 	for i, rn := range f.nodes {
+		if b.stopped() {
+			return
+		}
 		n := b.t.Nodes[i]
 		if n.Kind != KindNode || len(rn.names) == 0 {
 			continue
@@ -274,27 +291,30 @@ func (b *builder) names(f *rawFile) {
 			if nm.name.s == "" {
 				b.errorf(nm.name.pos, "a name must not be empty; write names: {oping: [eth-ab]}")
 			}
-			if len(nm.layers) == 0 {
+			if len(nm.layers) == 0 && !b.skip() {
 				b.errorf(nm.name.pos, "name %q on node %s is registered in no layer; %s", nm.name.s, n.Name, b.layersHint(n.Name))
 			}
 			var layers []string
+			before := map[string]bool{}
 			for _, s := range nm.layers {
-				b.nameLayer(n.Name, nm.name.s, s, layers)
+				b.nameLayer(n.Name, nm.name.s, s, before)
 				layers = append(layers, s.s)
+				before[s.s] = true
 			}
 			n.Names[nm.name.s] = layers
 		}
 	}
 }
 
-func (b *builder) nameLayer(node, name string, s scalar, before []string) {
+func (b *builder) nameLayer(node, name string, s scalar, before map[string]bool) {
 	ly := b.layers[s.s]
 	switch {
-	case slices.Contains(before, s.s):
+	case before[s.s]:
 		b.errorf(s.pos, "layer %s is listed twice for name %q; list it once", s.s, name)
+	case (ly == nil || !b.isMember(ly, node)) && b.skip():
 	case ly == nil:
 		b.errorf(s.pos, "name %q on node %s names layer %q, which does not exist; %s", name, node, s.s, b.layersHint(node))
-	case !slices.Contains(ly.Members, node):
+	case !b.isMember(ly, node):
 		b.errorf(s.pos, "name %q on node %s names layer %s, but %s is not a member of it; %s", name, node, s.s, node, b.layersHint(node))
 	case ly.Type == LayerBroadcast:
 		b.errorf(s.pos, "name %q on node %s names layer %s, which is broadcast and has no names (programs join it by its name); register it in a unicast or shim layer", name, node, s.s)
@@ -304,11 +324,11 @@ func (b *builder) nameLayer(node, name string, s scalar, before []string) {
 // layersHint says which layers a node can register names in.
 func (b *builder) layersHint(node string) string {
 	var on []string
-	for _, ly := range b.t.LayersOn(node) {
+	for _, ly := range b.layersOn(node) {
 		on = append(on, ly.Name)
 	}
 	if len(on) == 0 {
 		return fmt.Sprintf("node %s is in no layer, so remove names:", node)
 	}
-	return "write layers " + node + " is in: " + strings.Join(on, ", ")
+	return "write layers " + node + " is in: " + listed(on, ", ")
 }

@@ -23,21 +23,24 @@ func (b *builder) uppers() {
 	}
 	clean := map[*Layer]bool{}
 	for _, ly := range ups {
-		n := len(b.errs)
+		n := b.problems()
 		b.upperMembers(b.raw[ly.Name], ly)
-		clean[ly] = len(b.errs) == n && len(ly.Members) > 0
+		clean[ly] = b.problems() == n && len(ly.Members) > 0
 	}
 	for _, ly := range ups {
-		n := len(b.errs)
+		n := b.problems()
 		rl := b.raw[ly.Name]
 		b.upperLower(rl, ly)
 		b.strategies(rl, ly)
 		b.policiesOf(rl, ly)
-		clean[ly] = clean[ly] && len(b.errs) == n
+		clean[ly] = clean[ly] && b.problems() == n
+	}
+	if b.stopped() {
+		return
 	}
 	b.order(ups)
 	for _, ly := range ups {
-		if clean[ly] {
+		if clean[ly] && !b.stopped() {
 			b.plan(b.raw[ly.Name], ly)
 			b.checkTTL(b.raw[ly.Name], ly)
 		}
@@ -56,10 +59,14 @@ func (b *builder) upperMembers(rl rawLayer, ly *Layer) {
 	}
 	seen := map[string]bool{}
 	for _, m := range rl.members {
+		if b.stopped() {
+			return
+		}
 		n := b.nodes[m.s]
 		switch {
 		case seen[m.s]:
 			b.errorf(m.pos, "member %s is listed twice in layer %s; list it once", m.s, ly.Name)
+		case n == nil && b.skip():
 		case n == nil:
 			hint := "declare it under nodes: or fix the name"
 			if s := suggest(m.s, b.nodeNames()); s != "" {
@@ -86,18 +93,23 @@ func (b *builder) upperLower(rl rawLayer, ly *Layer) {
 		written[m.s] = true
 	}
 	for _, lw := range rl.lower {
+		if b.stopped() {
+			return
+		}
 		m := lw.member
 		if !written[m.s] {
 			b.errorf(m.pos, "lower names %s, which is not a member of layer %s; add %s to members:, or remove it from lower:", m.s, ly.Name, m.s)
 			continue
 		}
 		var list []string
+		before := map[string]bool{}
 		for _, s := range lw.layers {
-			if b.lowerLayer(ly, m.s, s, list) {
+			if b.lowerLayer(ly, m.s, s, before) {
 				list = append(list, s.s)
+				before[s.s] = true
 			}
 		}
-		if len(lw.layers) == 0 && len(rl.members) > 1 {
+		if len(lw.layers) == 0 && len(rl.members) > 1 && !b.skip() {
 			b.errorf(m.pos, "member %s of layer %s has no lower layers; %s", m.s, ly.Name, b.lowerHint(ly, m.s))
 		}
 		ly.Lower[m.s] = list
@@ -106,32 +118,37 @@ func (b *builder) upperLower(rl rawLayer, ly *Layer) {
 		return
 	}
 	if !rl.lowerAt.given() {
+		if b.skip() {
+			return
+		}
 		var eg []string
 		for _, m := range ly.Members[:2] {
-			eg = append(eg, m+": ["+strings.Join(b.lowerCandidates(ly, m), ", ")+"]")
+			eg = append(eg, m+": ["+listed(b.lowerCandidates(ly, m), ", ")+"]")
 		}
 		b.errorf(rl.name.pos, "layer %s has no lower layers; add lower: with the layers each member reaches the others through, e.g. lower: {%s}", ly.Name, strings.Join(eg, ", "))
 		return
 	}
-	listed := map[string]bool{}
+	lowered := map[string]bool{}
 	for _, lw := range rl.lower {
-		listed[lw.member.s] = true
+		lowered[lw.member.s] = true
 	}
 	for _, m := range rl.members {
-		if !listed[m.s] && slices.Contains(ly.Members, m.s) {
+		if !lowered[m.s] && b.isMember(ly, m.s) && !b.skip() {
 			b.errorf(m.pos, "member %s of layer %s has no lower layers; %s", m.s, ly.Name, b.lowerHint(ly, m.s))
 		}
 	}
 }
 
-// lowerLayer checks one lower layer of member in ly.
-func (b *builder) lowerLayer(ly *Layer, member string, s scalar, before []string) bool {
+// lowerLayer checks one lower layer of member in ly; before are the good
+// ones listed before it.
+func (b *builder) lowerLayer(ly *Layer, member string, s scalar, before map[string]bool) bool {
 	lo := b.layers[s.s]
 	switch {
 	case s.s == ly.Name:
 		b.errorf(s.pos, "layer %s cannot run over itself; remove %s from the lower layers of %s", ly.Name, s.s, member)
-	case slices.Contains(before, s.s):
+	case before[s.s]:
 		b.errorf(s.pos, "lower layer %s is listed twice for %s; list it once", s.s, member)
+	case lo == nil && b.skip():
 	case lo == nil:
 		hint := b.lowerHint(ly, member)
 		if sg := suggest(s.s, b.lowerCandidates(ly, member)); sg != "" {
@@ -142,7 +159,8 @@ func (b *builder) lowerLayer(ly *Layer, member string, s scalar, before []string
 		return false // its type is reported
 	case lo.Type == LayerBroadcast:
 		b.errorf(s.pos, "lower layer %s is a broadcast layer, which carries no flows to names; use a shim or unicast layer", s.s)
-	case !slices.Contains(lo.Members, member):
+	case !b.isMember(lo, member) && b.skip():
+	case !b.isMember(lo, member):
 		b.errorf(s.pos, "%s is not a member of lower layer %s; %s", member, s.s, b.lowerHint(ly, member))
 	default:
 		return true
@@ -154,7 +172,7 @@ func (b *builder) lowerLayer(ly *Layer, member string, s scalar, before []string
 // member of, other than ly and broadcast layers.
 func (b *builder) lowerCandidates(ly *Layer, member string) []string {
 	var c []string
-	for _, l := range b.t.LayersOn(member) {
+	for _, l := range b.layersOn(member) {
 		if l != ly && l.Type != LayerBroadcast && l.Type != "" {
 			c = append(c, l.Name)
 		}
@@ -167,7 +185,7 @@ func (b *builder) lowerHint(ly *Layer, member string) string {
 	if len(c) == 0 {
 		return fmt.Sprintf("%s is in no other layer: link it to another member and list that link's layer under lower:", member)
 	}
-	return fmt.Sprintf("write layers %s is in: %s", member, strings.Join(c, ", "))
+	return fmt.Sprintf("write layers %s is in: %s", member, listed(c, ", "))
 }
 
 var strategies = []string{StrategyMinimal, StrategyFullMesh, StrategyManual}
@@ -192,18 +210,22 @@ func (b *builder) strategies(rl rawLayer, ly *Layer) {
 		return
 	}
 	seen := map[[2]string]bool{}
+	lowers := lowerSets{ly: ly}
 	for _, p := range rl.adjacencies {
+		if b.stopped() {
+			return
+		}
 		x, y := p[0], p[1]
 		switch {
-		case !slices.Contains(ly.Members, x.s):
-			b.errorf(x.pos, "adjacency names %s, which is not a member of layer %s; write members of it: %s", x.s, ly.Name, strings.Join(ly.Members, ", "))
-		case !slices.Contains(ly.Members, y.s):
-			b.errorf(y.pos, "adjacency names %s, which is not a member of layer %s; write members of it: %s", y.s, ly.Name, strings.Join(ly.Members, ", "))
+		case !b.isMember(ly, x.s):
+			b.errorf(x.pos, "adjacency names %s, which is not a member of layer %s; write members of it: %s", x.s, ly.Name, listed(ly.Members, ", "))
+		case !b.isMember(ly, y.s):
+			b.errorf(y.pos, "adjacency names %s, which is not a member of layer %s; write members of it: %s", y.s, ly.Name, listed(ly.Members, ", "))
 		case x.s == y.s:
 			b.errorf(y.pos, "adjacency joins %s to itself; join two different members", x.s)
 		case seen[[2]string{x.s, y.s}]:
 			b.errorf(x.pos, "adjacency %s–%s is listed twice; list it once", x.s, y.s)
-		case len(ly.shared(x.s, y.s)) == 0 && len(ly.Lower[x.s]) > 0 && len(ly.Lower[y.s]) > 0:
+		case !lowers.share(x.s, y.s) && len(ly.Lower[x.s]) > 0 && len(ly.Lower[y.s]) > 0:
 			b.errorf(x.pos, "members %s and %s of layer %s share no lower layer, so they cannot be adjacent; join members that do, or give both a layer they are in under lower:", x.s, y.s, ly.Name)
 		default:
 			ly.Adjacencies = append(ly.Adjacencies, [2]string{x.s, y.s})
@@ -242,6 +264,37 @@ func (ly *Layer) shared(x, y string) []string {
 // layer reach each other: those both list, in x's order.
 func (ly *Layer) Shared(x, y string) []string { return ly.shared(x, y) }
 
+// lowerSets tells whether members of an upper layer share a lower layer,
+// from a set of each one's lower layers made when first asked for: in
+// O(the shorter list) rather than shared's O(the product of the lists).
+type lowerSets struct {
+	ly   *Layer
+	sets map[string]map[string]bool
+}
+
+func (s *lowerSets) share(x, y string) bool {
+	if len(s.ly.Lower[x]) > len(s.ly.Lower[y]) {
+		x, y = y, x
+	}
+	if s.sets == nil {
+		s.sets = map[string]map[string]bool{}
+	}
+	set := s.sets[y]
+	if set == nil {
+		set = make(map[string]bool, len(s.ly.Lower[y]))
+		for _, l := range s.ly.Lower[y] {
+			set[l] = true
+		}
+		s.sets[y] = set
+	}
+	for _, l := range s.ly.Lower[x] {
+		if set[l] {
+			return true
+		}
+	}
+	return false
+}
+
 // order puts the layers in dependency order: shims first, as they are,
 // then the upper layers, each after the layers it runs over and otherwise
 // in file order. A cycle is reported and leaves the order as it is.
@@ -268,7 +321,9 @@ func (b *builder) order(ups []*Layer) {
 				visit(lo)
 			case grey:
 				cyclic = true
-				b.cycle(stack, lo)
+				if !b.skip() {
+					b.cycle(stack, lo)
+				}
 			}
 		}
 		stack = stack[:len(stack)-1]
@@ -290,6 +345,7 @@ func (b *builder) order(ups []*Layer) {
 		}
 	}
 	b.t.Layers = append(layers, sorted...)
+	b.layersChanged()
 }
 
 // cycle reports the cycle that closes at lo, which is on the stack.
@@ -310,17 +366,19 @@ func (b *builder) cycle(stack []*Layer, lo *Layer) {
 	k := slices.Index(names, first.Name)
 	names = append(names[k:], names[:k]...)
 	b.errorf(b.raw[first.Name].name.pos, "layers %s run over each other (%s); a layer cannot run over itself, directly or through others: remove %s from the lower layers of %s",
-		strings.Join(names, ", "), strings.Join(append(names, names[0]), " → "), names[0], names[len(names)-1])
+		listed(names, ", "), listed(append(names, names[0]), " → "), names[0], names[len(names)-1])
 }
 
 // lowerLayers are the layers any member of ly runs over, each once, in the
 // order members and their lists give them.
 func (ly *Layer) lowerLayers() []string {
 	var l []string
+	seen := map[string]bool{}
 	for _, m := range ly.Members {
 		for _, name := range ly.Lower[m] {
-			if !slices.Contains(l, name) {
+			if !seen[name] {
 				l = append(l, name)
+				seen[name] = true
 			}
 		}
 	}

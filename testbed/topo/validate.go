@@ -27,21 +27,62 @@ type builder struct {
 	// carried: link ID -> layer type -> the layer of that type on it
 	carried map[string]map[string]*Layer
 	raw     map[string]rawLayer // unicast and broadcast layers as written
+	suffix  map[string]int      // implied layer name -> the suffix it took last
+
+	// Indexes, made when first asked for: each layer's members, and each
+	// node's layers in Layers order (remade when Layers changes).
+	memberOf map[*Layer]map[string]bool
+	on       map[string][]*Layer
 }
 
 func newBuilder(d *decoder) *builder {
 	return &builder{
-		decoder: d,
-		t:       &Topology{File: d.file},
-		nodes:   map[string]*Node{},
-		ifaces:  map[string]map[string]int{},
-		written: map[string]map[string]bool{},
-		byID:    map[string]*Link{},
-		layers:  map[string]*Layer{},
-		carried: map[string]map[string]*Layer{},
-		raw:     map[string]rawLayer{},
+		decoder:  d,
+		t:        &Topology{File: d.file},
+		nodes:    map[string]*Node{},
+		ifaces:   map[string]map[string]int{},
+		written:  map[string]map[string]bool{},
+		byID:     map[string]*Link{},
+		layers:   map[string]*Layer{},
+		carried:  map[string]map[string]*Layer{},
+		raw:      map[string]rawLayer{},
+		suffix:   map[string]int{},
+		memberOf: map[*Layer]map[string]bool{},
 	}
 }
+
+// isMember tells whether node is a member of ly; ask only once ly's
+// members are complete.
+func (b *builder) isMember(ly *Layer, node string) bool {
+	set := b.memberOf[ly]
+	if set == nil {
+		set = make(map[string]bool, len(ly.Members))
+		for _, m := range ly.Members {
+			set[m] = true
+		}
+		b.memberOf[ly] = set
+	}
+	return set[node]
+}
+
+// layersOn are the layers node is a member of, in Layers order
+// (Topology.LayersOn, from an index).
+func (b *builder) layersOn(node string) []*Layer {
+	if b.on == nil {
+		b.on = map[string][]*Layer{}
+		for _, ly := range b.t.Layers {
+			for _, m := range ly.Members {
+				if on := b.on[m]; len(on) == 0 || on[len(on)-1] != ly {
+					b.on[m] = append(on, ly)
+				}
+			}
+		}
+	}
+	return b.on[node]
+}
+
+// layersChanged drops the index of layersOn, after Layers has changed.
+func (b *builder) layersChanged() { b.on = nil }
 
 func (b *builder) build(f *rawFile) *Topology {
 	b.lab(f)
@@ -110,6 +151,9 @@ func (b *builder) nodesOf(f *rawFile) {
 		b.errorf(p, "no nodes; add nodes: with at least one node, e.g. nodes: {a: {}, b: {}}")
 	}
 	for _, rn := range f.nodes {
+		if b.stopped() {
+			return
+		}
 		b.checkName(rn.name, "node name", MaxNodeName)
 		kind := KindNode
 		if rn.kind.given() {
@@ -143,6 +187,9 @@ func (b *builder) linksOf(f *rawFile) {
 	}
 	bridges := map[string]int{}
 	for _, rl := range f.links {
+		if b.stopped() {
+			return
+		}
 		l := b.link(rl)
 		if l == nil || (l.Type == LinkBridge && l.Bridge == "") {
 			continue
@@ -252,21 +299,21 @@ func (b *builder) mtu(rl rawLink, l *Link) {
 // the link (too many or too few, or one is not node:interface).
 func (b *builder) endpoints(rl rawLink, l *Link) (eps []Endpoint, ok bool) {
 	ok = true
+	on := make(map[string]bool, len(rl.endpoints)) // nodes of the endpoints before
 	for i, s := range rl.endpoints {
 		e, good := b.endpoint(s, l.Type)
 		if !good {
 			ok = false
 			continue
 		}
-		for _, prev := range eps {
-			if prev.Node == e.Node && b.nodes[e.Node] != nil {
-				if l.Type == LinkBridge {
-					b.errorf(s.pos, "node %s is on bridge %s twice; give it one endpoint", e.Node, l.Bridge)
-				} else {
-					b.errorf(s.pos, "link connects node %s to itself; connect two different nodes", e.Node)
-				}
+		if on[e.Node] && b.nodes[e.Node] != nil {
+			if l.Type == LinkBridge {
+				b.errorf(s.pos, "node %s is on bridge %s twice; give it one endpoint", e.Node, l.Bridge)
+			} else {
+				b.errorf(s.pos, "link connects node %s to itself; connect two different nodes", e.Node)
 			}
 		}
+		on[e.Node] = true
 		b.claim(s, e, l, i)
 		eps = append(eps, e)
 	}
@@ -304,6 +351,7 @@ func (b *builder) endpoint(s scalar, typ string) (Endpoint, bool) {
 	}
 	n := b.nodes[node]
 	switch {
+	case n == nil && b.skip():
 	case n == nil:
 		hint := "declare it under nodes: or fix the name"
 		if sg := suggest(node, b.nodeNames()); sg != "" {
@@ -317,7 +365,7 @@ func (b *builder) endpoint(s scalar, typ string) (Endpoint, bool) {
 	case n.Kind == KindHost && typ == LinkUDP:
 		b.errorf(s.pos, "endpoint %q is on host %s, which runs no onode for a udp layer; connect a host with a veth or bridge link", s.s, node)
 	}
-	if why := ifaceProblem(iface); why != "" {
+	if why := ifaceProblem(iface); why != "" && !b.skip() {
 		b.errorf(s.pos, "interface name %q %s; write a short name such as %s:%s", iface, why, node, b.freeIface(node, typ))
 	}
 	return Endpoint{Node: node, Iface: iface}, true
@@ -334,8 +382,10 @@ func (b *builder) claim(s scalar, e Endpoint, l *Link, i int) {
 		b.ifaces[e.Node] = used
 	}
 	if at, dup := used[e.Iface]; dup {
-		b.errorf(s.pos, "interface %s:%s is already used by the link at line %d; use another interface, e.g. %s:%s",
-			e.Node, e.Iface, at, e.Node, b.freeIface(e.Node, l.Type))
+		if !b.skip() {
+			b.errorf(s.pos, "interface %s:%s is already used by the link at line %d; use another interface, e.g. %s:%s",
+				e.Node, e.Iface, at, e.Node, b.freeIface(e.Node, l.Type))
+		}
 		return
 	}
 	used[e.Iface] = l.Line
