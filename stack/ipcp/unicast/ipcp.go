@@ -195,10 +195,14 @@ func (p *IPCP) start(layer ipcp.Layer, u ipcp.UnicastConfig) error {
 	return nil
 }
 
+// tickEvery is the period of the ticker, the resolution of the link-state
+// timers.
+const tickEvery = time.Second
+
 // ticker runs the periodic tasks of link state and the directory.
 func (p *IPCP) ticker() {
 	defer p.wg.Done()
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(tickEvery)
 	defer t.Stop()
 	next := time.Now()
 	had := false

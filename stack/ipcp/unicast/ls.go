@@ -187,12 +187,22 @@ func (ls *linkState) receive(from *conn, b []byte) {
 	out.run()
 }
 
-// tick runs the periodic update: stale adjacencies go, ours are refreshed
-// and flooded; a graph marked dirty is recomputed every tRecalc.
+// due reports whether a task of the given period, last run at last, is due
+// at the tick at now. Half a tick of slack keeps a tick that comes a little
+// early from putting the task off by a whole tick.
+func due(now, last time.Time, period time.Duration) bool {
+	return now.Sub(last) >= period-tickEvery/2
+}
+
+// tick runs every tickEvery. Stale adjacencies go: unlike the reference,
+// which looks for them at its periodic update only, every tick, so that
+// an adjacency goes within a tick of ls_t_timeo. At the periodic update,
+// ours are refreshed and flooded; a graph marked dirty is recomputed every
+// tRecalc.
 func (ls *linkState) tick(now time.Time) {
 	ls.mu.Lock()
 	var out sends
-	periodic := now.Sub(ls.updated) >= ls.tUpdate
+	periodic := due(now, ls.updated, ls.tUpdate)
 	if periodic {
 		ls.updated = now
 	}
@@ -204,13 +214,13 @@ func (ls *linkState) tick(now time.Time) {
 			e.stamp = now
 			ls.ownSeq[k[1]] = e.seq
 			ls.flood(routing.LSU{Src: k[0], Dst: k[1], SeqNo: e.seq}.Append(nil), nil, &out)
-		case periodic && k[0] != ls.self() && now.Sub(e.stamp) > ls.tTimeo:
+		case k[0] != ls.self() && now.Sub(e.stamp) > ls.tTimeo:
 			delete(ls.db, k)
 			ls.g.DelEdge(k[0], k[1])
 			ls.dirty = true
 		}
 	}
-	if ls.dirty && now.Sub(ls.recalc) >= ls.tRecalc {
+	if ls.dirty && due(now, ls.recalc, ls.tRecalc) {
 		ls.compute()
 	}
 	ls.mu.Unlock()
