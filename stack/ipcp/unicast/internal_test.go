@@ -40,15 +40,16 @@ func (f *fakeNode) LowerDealloc(uint32, int) error { return nil }
 
 func started(t *testing.T) (*IPCP, *fakeNode) {
 	t.Helper()
-	return startedWith(t, nil)
+	return startedWith(t, nil, false)
 }
 
 // startedWith bootstraps an IPCP with the layer configuration u (nil:
-// the defaults).
-func startedWith(t *testing.T, u *ipcp.UnicastConfig) (*IPCP, *fakeNode) {
+// the defaults); a tickless one runs no periodic tasks but the test's.
+func startedWith(t *testing.T, u *ipcp.UnicastConfig, tickless bool) (*IPCP, *fakeNode) {
 	t.Helper()
 	f := &fakeNode{waiting: make(chan struct{}, 4*maxReqs)}
 	p := New(1, f, slog.New(slog.DiscardHandler)).(*IPCP)
+	p.tickless = tickless
 	if _, err := p.Bootstrap(context.Background(), ipcp.Config{Layer: "net", Hash: ipcp.SHA3_256, Unicast: u}); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func TestNewAdjacencyAnnouncedTwice(t *testing.T) {
 // first tick past ls_t_timeo, not at the next periodic update; and a
 // periodic update whose tick comes a little early is not put off.
 func TestAgeingEveryTick(t *testing.T) {
-	p, _ := startedWith(t, &ipcp.UnicastConfig{TUpdate: 10 * time.Second, TTimeo: 10 * time.Second, TRecalc: time.Second})
+	p, _ := startedWith(t, &ipcp.UnicastConfig{TUpdate: 10 * time.Second, TTimeo: 10 * time.Second, TRecalc: time.Second}, true)
 	mgmt := &conn{comp: ipcp.CompMgmt, peer: 0x0a, out: make(chan []byte, 16), done: make(chan struct{})}
 	p.ls.mgmtAdd(mgmt)
 	p.ls.receive(mgmt, routing.LSU{Src: 0x0a, Dst: 0x0b, SeqNo: 1}.Append(nil))

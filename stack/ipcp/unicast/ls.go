@@ -23,6 +23,7 @@ type linkState struct {
 	mgmt    []*conn
 	dt      []*conn           // DT conns in the graph, in order of arrival
 	ownSeq  map[uint64]uint64 // last seqno of our adjacency to each neighbour
+	peerSeq map[uint64]uint64 // last seqno of each management neighbour's adjacency to us
 	dirty   bool
 	updated time.Time // last periodic update
 	recalc  time.Time // last recomputation
@@ -39,7 +40,8 @@ type lsEntry struct {
 func newLinkState(p *IPCP, pol routing.Policy, tUpdate, tTimeo, tRecalc time.Duration) *linkState {
 	now := time.Now()
 	return &linkState{p: p, pol: pol, tUpdate: tUpdate, tTimeo: tTimeo, tRecalc: tRecalc,
-		db: map[[2]uint64]*lsEntry{}, ownSeq: map[uint64]uint64{}, updated: now, recalc: now}
+		db: map[[2]uint64]*lsEntry{}, ownSeq: map[uint64]uint64{}, peerSeq: map[uint64]uint64{},
+		updated: now, recalc: now}
 }
 
 // sends are LSUs to write once the lock is released.
@@ -136,7 +138,27 @@ func (ls *linkState) mgmtAdd(c *conn) {
 func (ls *linkState) mgmtDel(c *conn) {
 	ls.mu.Lock()
 	ls.mgmt = slices.DeleteFunc(ls.mgmt, func(x *conn) bool { return x == c })
+	if !ls.isMgmtPeer(c.peer) {
+		delete(ls.peerSeq, c.peer)
+	}
 	ls.mu.Unlock()
+}
+
+// isMgmtPeer reports whether addr is a management neighbour; ls.mu is held.
+func (ls *linkState) isMgmtPeer(addr uint64) bool {
+	return slices.ContainsFunc(ls.mgmt, func(x *conn) bool { return x.peer == addr })
+}
+
+// hello sends the neighbour over management conn c its own last LSU for
+// its adjacency to us, unchanged (see alive.go): it is not news to the
+// neighbour, which drops it, but tells it that we hear it and are alive.
+func (ls *linkState) hello(c *conn) {
+	ls.mu.Lock()
+	seq, ok := ls.peerSeq[c.peer]
+	ls.mu.Unlock()
+	if ok {
+		c.send(routing.LSU{Src: c.peer, Dst: ls.self(), SeqNo: seq}.Append(nil))
+	}
 }
 
 // mgmtReader reads LSUs from a management flow.
@@ -151,6 +173,8 @@ func (ls *linkState) mgmtReader(c *conn) {
 			}
 			return
 		}
+		// The neighbour was heard, whatever it sent (alive.go).
+		c.rx.Add(1)
 		ls.receive(c, buf[:min(n, len(buf))]) // a longer SDU is not an LSU
 	}
 }
@@ -181,6 +205,9 @@ func (ls *linkState) receive(from *conn, b []byte) {
 		ls.compute()
 	} else {
 		e.seq, e.stamp = u.SeqNo, time.Now()
+	}
+	if u.Dst == ls.self() && ls.isMgmtPeer(u.Src) {
+		ls.peerSeq[u.Src] = u.SeqNo
 	}
 	ls.flood(append([]byte(nil), b...), from, &out)
 	ls.mu.Unlock()
