@@ -28,11 +28,13 @@ import (
 // the data-transfer flows to the neighbour over that layer out of the
 // routing graph: the adjacency, unless another flow still carries it, is
 // no longer announced, the routes are recomputed at once without it, and
-// the other IPCPs age it out after ls_t_timeo (LSUs have no withdrawal).
-// The neighbour, hearing nothing either when the link is dead both ways,
-// does the same; when only one way is dead, the end that hears nothing
-// withdraws, and the link, needing both ends' announcements, is unused
-// everywhere once that has aged out.
+// its loss is announced at once by a round of the other adjacencies
+// without it (ls.go), which makes the other IPCPs of this implementation
+// drop it within a few ticks; the reference ages it out after
+// ls_t_timeo (LSUs have no withdrawal). The neighbour, hearing nothing
+// either when the link is dead both ways, does the same; when only one
+// way is dead, the end that hears nothing withdraws, and the link, which
+// needs both ends' announcements, is unused once that is known.
 //
 // A packet from the neighbour brings the adjacency back: it is announced
 // again at once (dtAdd). While it is silent, the IPCP sends the neighbour

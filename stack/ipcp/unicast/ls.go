@@ -12,6 +12,21 @@ import (
 // linkState is the link-state routing component (spec SYSTEM §8.8): the
 // LSDB of announced adjacencies, flooded over management flows, and the
 // graph from which the forwarding table is computed.
+//
+// Rounds. An IPCP refreshes all its adjacencies together every
+// ls_t_update: a round of LSUs, one per adjacency (the reference's
+// lsupdate does the same). This one also sends a round whenever its
+// adjacencies change, never a refresh of some of them alone (a brand-new
+// adjacency's first LSU is no refresh: peers hold nothing of it), and when
+// it loses one, a second round a tick after the first. A peer takes the
+// refreshes of one IPCP's adjacencies that arrive less than roundGap apart
+// for one round, and drops an adjacency its IPCP left out of its last two
+// rounds (skipped) instead of waiting for ls_t_timeo. So a lost adjacency
+// is announced at once, by the rounds its loss sends (dtDel), although
+// LSUs have no withdrawal; the reference ages it out after ls_t_timeo,
+// and from a reference IPCP, which sends no round but the periodic one,
+// an adjacency goes after two ls_t_update. A refresh lost on every path
+// twice in a row makes a peer drop an adjacency until the next round.
 type linkState struct {
 	p                        *IPCP
 	pol                      routing.Policy
@@ -21,9 +36,11 @@ type linkState struct {
 	db      map[[2]uint64]*lsEntry // (src, dst) -> entry
 	g       routing.Graph
 	mgmt    []*conn
-	dt      []*conn           // DT conns in the graph, in order of arrival
-	ownSeq  map[uint64]uint64 // last seqno of our adjacency to each neighbour
-	peerSeq map[uint64]uint64 // last seqno of each management neighbour's adjacency to us
+	dt      []*conn            // DT conns in the graph, in order of arrival
+	ownSeq  map[uint64]uint64  // last seqno of our adjacency to each neighbour
+	peerSeq map[uint64]uint64  // last seqno of each management neighbour's adjacency to us
+	rounds  map[uint64]*rounds // of each other IPCP that has adjacencies here
+	repeats []time.Time        // our adjacencies changed: a round is due at each
 	dirty   bool
 	updated time.Time // last periodic update
 	recalc  time.Time // last recomputation
@@ -31,17 +48,26 @@ type linkState struct {
 
 type lsEntry struct {
 	seq   uint64
-	stamp time.Time
-	// fresh: one of our adjacencies, announced once; the next tick
-	// announces it again (see dtAdd).
-	fresh bool
+	stamp time.Time // last refresh
+	round uint64    // the round of its IPCP it came in last
 }
+
+// rounds counts the rounds of an IPCP's updates seen here.
+type rounds struct {
+	n    uint64    // rounds seen
+	last time.Time // the last refresh
+}
+
+// roundGap separates one round of an IPCP's updates from the next: its
+// LSUs come back to back (microseconds apart), its rounds at least a tick
+// apart.
+const roundGap = 50 * time.Millisecond
 
 func newLinkState(p *IPCP, pol routing.Policy, tUpdate, tTimeo, tRecalc time.Duration) *linkState {
 	now := time.Now()
 	return &linkState{p: p, pol: pol, tUpdate: tUpdate, tTimeo: tTimeo, tRecalc: tRecalc,
 		db: map[[2]uint64]*lsEntry{}, ownSeq: map[uint64]uint64{}, peerSeq: map[uint64]uint64{},
-		updated: now, recalc: now}
+		rounds: map[uint64]*rounds{}, updated: now, recalc: now}
 }
 
 // sends are LSUs to write once the lock is released.
@@ -85,42 +111,67 @@ func (ls *linkState) dtAdd(c *conn) {
 			seq++ // peers may still hold the old one: go past it
 		}
 		ls.ownSeq[c.peer] = seq
-		// A new adjacency is announced now and again at the next tick (a
-		// local decision: one more LSU of the usual kind). A reference
-		// peer was seen to lose the first announcement of the adjacency
-		// with itself, which our accepting side sends over the management
-		// flow while the CEP reply of the data-transfer flow may still be
-		// on its way; without the repeat, routes through the link waited
-		// for the periodic update (ls_t_update, 15 s by default).
-		ls.db[k] = &lsEntry{seq: seq, stamp: time.Now(), fresh: true}
+		// A new adjacency is announced now, in a round with the others,
+		// and again a second later (a local decision: more LSUs of the
+		// usual kind). A reference peer was seen to lose the first
+		// announcement of the adjacency with itself, which our accepting
+		// side sends over the management flow while the CEP reply of the
+		// data-transfer flow may still be on its way; without the repeat,
+		// routes through the link waited for the periodic update
+		// (ls_t_update, 15 s by default).
+		now := time.Now()
+		ls.db[k] = &lsEntry{seq: seq, stamp: now}
 		ls.g.AddEdge(k[0], k[1])
 		ls.flood(routing.LSU{Src: k[0], Dst: k[1], SeqNo: seq}.Append(nil), nil, &out)
+		ls.announce(now, k, &out)
+		ls.repeatAt(now.Add(time.Second))
 	}
 	ls.compute()
 	ls.mu.Unlock()
 	out.run()
 }
 
-// dtDel: the adjacency over c is gone (DT_CONN_DEL, or its flow is down).
-// No withdrawal is flooded; peers age it out.
+// repeatAt has a round sent at t; ls.mu is held.
+func (ls *linkState) repeatAt(t time.Time) { ls.repeats = append(ls.repeats, t) }
+
+// announce refreshes our adjacencies but skip and queues them to every
+// management neighbour: a round; ls.mu is held.
+func (ls *linkState) announce(now time.Time, skip [2]uint64, out *sends) {
+	for k, e := range ls.db {
+		if k[0] != ls.self() || k == skip {
+			continue
+		}
+		e.seq++
+		e.stamp = now
+		ls.ownSeq[k[1]] = e.seq
+		ls.flood(routing.LSU{Src: k[0], Dst: k[1], SeqNo: e.seq}.Append(nil), nil, out)
+	}
+}
+
+// dtDel: the adjacency over c is gone (DT_CONN_DEL, its flow is down or
+// its neighbour silent). Unless another DT flow carries it, it is no
+// longer ours, and a round of the others announces its loss at once, and
+// another a tick later.
 func (ls *linkState) dtDel(c *conn) {
 	ls.mu.Lock()
-	defer ls.mu.Unlock()
 	i := slices.Index(ls.dt, c)
 	if i < 0 {
+		ls.mu.Unlock()
 		return
 	}
 	ls.dt = slices.Delete(ls.dt, i, i+1)
-	if slices.ContainsFunc(ls.dt, func(x *conn) bool { return x.peer == c.peer }) {
-		ls.compute()
-		return
-	}
+	var out sends
 	k := [2]uint64{ls.self(), c.peer}
-	if ls.db[k] != nil {
+	if ls.db[k] != nil && !slices.ContainsFunc(ls.dt, func(x *conn) bool { return x.peer == c.peer }) {
 		delete(ls.db, k)
 		ls.g.DelEdge(k[0], k[1])
+		now := time.Now()
+		ls.announce(now, k, &out)
+		ls.repeatAt(now.Add(tickEvery))
 	}
 	ls.compute()
+	ls.mu.Unlock()
+	out.run()
 }
 
 // mgmtAdd: a management adjacency; it gets the whole LSDB.
@@ -199,12 +250,22 @@ func (ls *linkState) receive(from *conn, b []byte) {
 		return
 	}
 	var out sends
+	now := time.Now()
+	r := ls.rounds[u.Src]
+	if r == nil {
+		r = &rounds{}
+		ls.rounds[u.Src] = r
+	}
 	if e == nil {
-		ls.db[k] = &lsEntry{seq: u.SeqNo, stamp: time.Now()}
+		ls.db[k] = &lsEntry{seq: u.SeqNo, stamp: now, round: r.n}
 		ls.g.AddEdge(u.Src, u.Dst)
 		ls.compute()
 	} else {
-		e.seq, e.stamp = u.SeqNo, time.Now()
+		if now.Sub(r.last) >= roundGap {
+			r.n++
+		}
+		r.last = now
+		e.seq, e.stamp, e.round = u.SeqNo, now, r.n
 	}
 	if u.Dst == ls.self() && ls.isMgmtPeer(u.Src) {
 		ls.peerSeq[u.Src] = u.SeqNo
@@ -223,9 +284,10 @@ func due(now, last time.Time, period time.Duration) bool {
 
 // tick runs every tickEvery. Stale adjacencies go: unlike the reference,
 // which looks for them at its periodic update only, every tick, so that
-// an adjacency goes within a tick of ls_t_timeo. At the periodic update,
-// ours are refreshed and flooded; a graph marked dirty is recomputed every
-// tRecalc.
+// an adjacency goes within a tick of ls_t_timeo; and those left out of
+// their IPCP's last round go (skipped). At the periodic update, and a
+// second after ours changed, ours are refreshed and flooded; a graph
+// marked dirty is recomputed every tRecalc.
 func (ls *linkState) tick(now time.Time) {
 	ls.mu.Lock()
 	var out sends
@@ -233,18 +295,27 @@ func (ls *linkState) tick(now time.Time) {
 	if periodic {
 		ls.updated = now
 	}
+	n := len(ls.repeats)
+	ls.repeats = slices.DeleteFunc(ls.repeats, func(t time.Time) bool { return due(now, t, 0) })
+	if periodic || len(ls.repeats) < n {
+		ls.announce(now, [2]uint64{}, &out)
+	}
+	srcs := map[uint64]bool{}
 	for k, e := range ls.db {
-		switch {
-		case k[0] == ls.self() && (periodic || e.fresh):
-			e.fresh = false
-			e.seq++
-			e.stamp = now
-			ls.ownSeq[k[1]] = e.seq
-			ls.flood(routing.LSU{Src: k[0], Dst: k[1], SeqNo: e.seq}.Append(nil), nil, &out)
-		case k[0] != ls.self() && now.Sub(e.stamp) > ls.tTimeo:
+		if k[0] == ls.self() {
+			continue
+		}
+		srcs[k[0]] = true
+		if skipped := ls.skipped(k[0], e, now); skipped || now.Sub(e.stamp) > ls.tTimeo {
+			ls.p.log.Debug("adjacency dropped", "src", AddrString(k[0]), "dst", AddrString(k[1]), "skipped", skipped)
 			delete(ls.db, k)
 			ls.g.DelEdge(k[0], k[1])
 			ls.dirty = true
+		}
+	}
+	for src := range ls.rounds {
+		if !srcs[src] {
+			delete(ls.rounds, src)
 		}
 	}
 	if ls.dirty && due(now, ls.recalc, ls.tRecalc) {
@@ -252,6 +323,13 @@ func (ls *linkState) tick(now time.Time) {
 	}
 	ls.mu.Unlock()
 	out.run()
+}
+
+// skipped reports whether src's last two rounds left out its adjacency e,
+// the last one over (no refresh for roundGap); ls.mu is held.
+func (ls *linkState) skipped(src uint64, e *lsEntry, now time.Time) bool {
+	r := ls.rounds[src]
+	return r != nil && r.n >= e.round+2 && now.Sub(r.last) >= roundGap
 }
 
 // compute turns the graph into the forwarding table: each next-hop
