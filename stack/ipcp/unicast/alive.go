@@ -30,7 +30,7 @@ import (
 // no longer announced, the routes are recomputed at once without it, and
 // its loss is announced at once by a round of the other adjacencies
 // without it (ls.go), which makes the other IPCPs of this implementation
-// drop it within a few ticks; the reference ages it out after
+// drop it within a second; the reference ages it out after
 // ls_t_timeo (LSUs have no withdrawal). The neighbour, hearing nothing
 // either when the link is dead both ways, does the same; when only one
 // way is dead, the end that hears nothing withdraws, and the link, which
@@ -65,7 +65,7 @@ type neighbour struct {
 	hello  time.Time // the last hello sent to it
 }
 
-// liveness tracks the neighbours; the ticker checks them every second.
+// liveness tracks the neighbours; the ticker checks them every tick.
 type liveness struct {
 	mu  sync.Mutex // guards nbs; held while a DT conn enters or leaves the graph
 	nbs map[nbKey]*neighbour

@@ -203,8 +203,8 @@ func (p *IPCP) start(layer ipcp.Layer, u ipcp.UnicastConfig) error {
 }
 
 // tickEvery is the period of the ticker, the resolution of the link-state
-// and liveness timers.
-const tickEvery = time.Second
+// and liveness timers (theirs are whole seconds).
+const tickEvery = 250 * time.Millisecond
 
 // ticker runs the periodic tasks of neighbour liveness, link state and the
 // directory.
