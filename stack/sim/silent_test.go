@@ -14,39 +14,38 @@ import (
 // ways. The IPCPs notice that they hear nothing from the neighbour over
 // it, the layer routes the other way round, and a new allocation works;
 // once frames pass again, the direct route comes back.
+//
+// With ls_t_update 1 s, a neighbour is found silent ls_t_timeo after it
+// was last heard, and the loss is known everywhere half a second later
+// (the rounds of ls.go): the bound, 2 ls_t_timeo + 2 s, leaves about as
+// much again for a loaded machine.
 func TestRingSilentLink(t *testing.T) {
+	mute := func(l *Link, a *Node, on bool) { l.Mute(a, on) }
 	for _, tc := range []struct {
 		name    string
+		timeo   time.Duration // ls_t_timeo
 		silence func(l *Link, a *Node, on bool)
 	}{
-		{"near end mute", func(l *Link, a *Node, on bool) { l.Mute(a, on) }},
-		{"far end mute", func(l *Link, a *Node, on bool) { l.Mute(l.Other(a), on) }},
-		{"cut both ways", func(l *Link, _ *Node, on bool) { l.Cut(on) }},
+		{"near end mute", 2 * time.Second, mute},
+		{"far end mute", 2 * time.Second, func(l *Link, a *Node, on bool) { l.Mute(l.Other(a), on) }},
+		{"cut both ways", 2 * time.Second, func(l *Link, _ *Node, on bool) { l.Cut(on) }},
+		{"near end mute, ls_t_timeo 3 s", 3 * time.Second, mute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			silentLink(t, tc.silence)
+			silentLink(t, tc.timeo, tc.silence)
 		})
 	}
 }
 
-// silentTimers are the link-state timers of the test: detection takes
-// about ls_t_timeo, and the other IPCPs age the adjacency out in about
-// ls_t_timeo more.
-var silentTimers = ipcp.UnicastConfig{TUpdate: time.Second, TTimeo: 2 * time.Second, TRecalc: time.Second, Cong: ipcp.CongMBECN}
-
-// rerouteBound is how long the layer may take to route around a silent
-// link with silentTimers.
-const rerouteBound = 10 * time.Second
-
-func silentLink(t *testing.T, silence func(l *Link, a *Node, on bool)) {
+func silentLink(t *testing.T, timeo time.Duration, silence func(l *Link, a *Node, on bool)) {
 	n := New(t)
 	a, b, c, d := n.AddNode("a"), n.AddNode("b"), n.AddNode("c"), n.AddNode("d")
 	n.Connect(a, b)
 	n.Connect(b, c)
 	n.Connect(c, d)
 	n.Connect(d, a)
-	conf := silentTimers
+	conf := ipcp.UnicastConfig{TUpdate: time.Second, TTimeo: timeo, TRecalc: time.Second, Cong: ipcp.CongMBECN}
 	if err := n.Layer("net", &conf); err != nil {
 		t.Fatal(err)
 	}
@@ -64,10 +63,11 @@ func silentLink(t *testing.T, silence func(l *Link, a *Node, on bool)) {
 	start := time.Now()
 	silence(used, a, true)
 	seq := uint64(1)
+	bound := 2*timeo + 2*time.Second
 	for !ping(f, seq, 100*time.Millisecond) || n.NextHopLink(a, x, "net") == used {
 		seq++
-		if time.Since(start) > rerouteBound {
-			t.Fatalf("a still routes to %s over the silent link %s %v after it went silent (%d pings)", x.Name, used.Layer, rerouteBound, seq)
+		if time.Since(start) > bound {
+			t.Fatalf("a still routes to %s over the silent link %s %v after it went silent (%d pings)", x.Name, used.Layer, bound, seq)
 		}
 	}
 	t.Logf("routed around: echo and a's route to %s the other way round %v after the link went silent", x.Name, time.Since(start).Round(time.Millisecond))
