@@ -291,19 +291,29 @@ func (n *Net) form(ctx context.Context, name string, typ ipcp.Type, conf ipcp.Co
 }
 
 // again runs an enrollment or connection step, and runs it again when it
-// timed out, as an operator (or otb) would: the exchanges wait for their
-// peer for a second (the reference's bound), which a loaded machine
-// running a hundred nodes in one process does not always meet.
+// failed in a way that trying again may mend, as an operator (or otb)
+// would: the exchanges wait a second for their peer, and a name query in
+// the layer below as long, which a loaded machine running a hundred nodes
+// in one process does not always meet.
 func again(ctx context.Context, step func() error) error {
 	const tries = 4
 	var err error
 	for range tries {
-		if err = step(); err == nil || ctx.Err() != nil ||
-			!(errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, errs.ErrTimeout)) {
+		if err = step(); err == nil || ctx.Err() != nil || permanent(err) {
 			return err
 		}
 	}
 	return fmt.Errorf("%d tries: %w", tries, err)
+}
+
+// permanent tells errors that trying again will not mend.
+func permanent(err error) bool {
+	for _, e := range []error{errors.ErrUnsupported, errs.ErrIPCPType, errs.ErrInvalid, errs.ErrExist, context.Canceled} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // Phases are when the steps of the last Layer ended.
