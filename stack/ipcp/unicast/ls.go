@@ -13,20 +13,7 @@ import (
 // LSDB of announced adjacencies, flooded over management flows, and the
 // graph from which the forwarding table is computed.
 //
-// Rounds. An IPCP refreshes all its adjacencies together every
-// ls_t_update: a round of LSUs, one per adjacency (the reference's
-// lsupdate does the same). This one also sends a round whenever its
-// adjacencies change, never a refresh of some of them alone (a brand-new
-// adjacency's first LSU is no refresh: peers hold nothing of it), and when
-// it loses one, a second round a tick after the first. A peer takes the
-// refreshes of one IPCP's adjacencies that arrive less than roundGap apart
-// for one round, and drops an adjacency its IPCP left out of its last two
-// rounds (skipped) instead of waiting for ls_t_timeo. So a lost adjacency
-// is announced at once, by the rounds its loss sends (dtDel), although
-// LSUs have no withdrawal; the reference ages it out after ls_t_timeo,
-// and from a reference IPCP, which sends no round but the periodic one,
-// an adjacency goes after two ls_t_update. A refresh lost on every path
-// twice in a row makes a peer drop an adjacency until the next round.
+// Its own adjacencies it announces in rounds (rounds.go).
 type linkState struct {
 	p                        *IPCP
 	pol                      routing.Policy
@@ -40,7 +27,7 @@ type linkState struct {
 	ownSeq  map[uint64]uint64  // last seqno of our adjacency to each neighbour
 	peerSeq map[uint64]uint64  // last seqno of each management neighbour's adjacency to us
 	rounds  map[uint64]*rounds // of each other IPCP that has adjacencies here
-	repeats []time.Time        // our adjacencies changed: a round is due at each
+	sent    ourRounds
 	dirty   bool
 	updated time.Time // last periodic update
 	recalc  time.Time // last recomputation
@@ -49,19 +36,12 @@ type linkState struct {
 type lsEntry struct {
 	seq   uint64
 	stamp time.Time // last refresh
-	round uint64    // the round of its IPCP it came in last
+	again time.Time // ours: send the LSU again then, unchanged (see dtAdd)
+	// Another IPCP's adjacency: the rounds of that IPCP, and the one it
+	// came in last (rounds.go).
+	rounds *rounds
+	round  uint64
 }
-
-// rounds counts the rounds of an IPCP's updates seen here.
-type rounds struct {
-	n    uint64    // rounds seen
-	last time.Time // the last refresh
-}
-
-// roundGap separates one round of an IPCP's updates from the next: its
-// LSUs come back to back (microseconds apart), its rounds at least a tick
-// apart.
-const roundGap = 50 * time.Millisecond
 
 func newLinkState(p *IPCP, pol routing.Policy, tUpdate, tTimeo, tRecalc time.Duration) *linkState {
 	now := time.Now()
@@ -111,47 +91,33 @@ func (ls *linkState) dtAdd(c *conn) {
 			seq++ // peers may still hold the old one: go past it
 		}
 		ls.ownSeq[c.peer] = seq
-		// A new adjacency is announced now, in a round with the others,
-		// and again a second later (a local decision: more LSUs of the
+		// A new adjacency is announced now, and its LSU is sent again,
+		// unchanged, a second later (a local decision: one more LSU of the
 		// usual kind). A reference peer was seen to lose the first
 		// announcement of the adjacency with itself, which our accepting
 		// side sends over the management flow while the CEP reply of the
 		// data-transfer flow may still be on its way; without the repeat,
 		// routes through the link waited for the periodic update
-		// (ls_t_update, 15 s by default).
+		// (ls_t_update, 15 s by default). Peers that have it drop the
+		// repeat. Peers may still hold an adjacency that comes back: its
+		// LSU is a refresh, which goes in a round (rounds.go).
 		now := time.Now()
-		ls.db[k] = &lsEntry{seq: seq, stamp: now}
+		ls.db[k] = &lsEntry{seq: seq, stamp: now, again: now.Add(time.Second)}
 		ls.g.AddEdge(k[0], k[1])
 		ls.flood(routing.LSU{Src: k[0], Dst: k[1], SeqNo: seq}.Append(nil), nil, &out)
-		ls.announce(now, k, &out)
-		ls.repeatAt(now.Add(time.Second))
+		if seen {
+			ls.round(now, k, &out)
+		}
 	}
 	ls.compute()
 	ls.mu.Unlock()
 	out.run()
 }
 
-// repeatAt has a round sent at t; ls.mu is held.
-func (ls *linkState) repeatAt(t time.Time) { ls.repeats = append(ls.repeats, t) }
-
-// announce refreshes our adjacencies but skip and queues them to every
-// management neighbour: a round; ls.mu is held.
-func (ls *linkState) announce(now time.Time, skip [2]uint64, out *sends) {
-	for k, e := range ls.db {
-		if k[0] != ls.self() || k == skip {
-			continue
-		}
-		e.seq++
-		e.stamp = now
-		ls.ownSeq[k[1]] = e.seq
-		ls.flood(routing.LSU{Src: k[0], Dst: k[1], SeqNo: e.seq}.Append(nil), nil, out)
-	}
-}
-
 // dtDel: the adjacency over c is gone (DT_CONN_DEL, its flow is down or
 // its neighbour silent). Unless another DT flow carries it, it is no
-// longer ours, and a round of the others announces its loss at once, and
-// another a tick later.
+// longer ours, and the next two rounds announce its loss, the first at
+// once if it can (rounds.go).
 func (ls *linkState) dtDel(c *conn) {
 	ls.mu.Lock()
 	i := slices.Index(ls.dt, c)
@@ -165,9 +131,7 @@ func (ls *linkState) dtDel(c *conn) {
 	if ls.db[k] != nil && !slices.ContainsFunc(ls.dt, func(x *conn) bool { return x.peer == c.peer }) {
 		delete(ls.db, k)
 		ls.g.DelEdge(k[0], k[1])
-		now := time.Now()
-		ls.announce(now, k, &out)
-		ls.repeatAt(now.Add(tickEvery))
+		ls.lost(time.Now(), &out)
 	}
 	ls.compute()
 	ls.mu.Unlock()
@@ -251,21 +215,14 @@ func (ls *linkState) receive(from *conn, b []byte) {
 	}
 	var out sends
 	now := time.Now()
-	r := ls.rounds[u.Src]
-	if r == nil {
-		r = &rounds{}
-		ls.rounds[u.Src] = r
-	}
 	if e == nil {
-		ls.db[k] = &lsEntry{seq: u.SeqNo, stamp: now, round: r.n}
+		r := ls.roundsOf(u.Src)
+		r.entries++
+		ls.db[k] = &lsEntry{seq: u.SeqNo, stamp: now, rounds: r, round: r.n}
 		ls.g.AddEdge(u.Src, u.Dst)
 		ls.compute()
 	} else {
-		if now.Sub(r.last) >= roundGap {
-			r.n++
-		}
-		r.last = now
-		e.seq, e.stamp, e.round = u.SeqNo, now, r.n
+		e.seq, e.stamp, e.round = u.SeqNo, now, ls.refreshed(e.rounds, now)
 	}
 	if u.Dst == ls.self() && ls.isMgmtPeer(u.Src) {
 		ls.peerSeq[u.Src] = u.SeqNo
@@ -295,27 +252,23 @@ func (ls *linkState) tick(now time.Time) {
 	if periodic {
 		ls.updated = now
 	}
-	n := len(ls.repeats)
-	ls.repeats = slices.DeleteFunc(ls.repeats, func(t time.Time) bool { return due(now, t, 0) })
-	if periodic || len(ls.repeats) < n {
-		ls.announce(now, [2]uint64{}, &out)
+	if ls.roundDue(now, periodic) {
+		ls.round(now, [2]uint64{}, &out)
 	}
-	srcs := map[uint64]bool{}
 	for k, e := range ls.db {
 		if k[0] == ls.self() {
+			if !e.again.IsZero() && due(now, e.again, 0) {
+				e.again = time.Time{}
+				ls.flood(routing.LSU{Src: k[0], Dst: k[1], SeqNo: e.seq}.Append(nil), nil, &out)
+			}
 			continue
 		}
-		srcs[k[0]] = true
-		if skipped := ls.skipped(k[0], e, now); skipped || now.Sub(e.stamp) > ls.tTimeo {
+		if skipped := ls.skipped(e, now); skipped || now.Sub(e.stamp) > ls.tTimeo {
 			ls.p.log.Debug("adjacency dropped", "src", AddrString(k[0]), "dst", AddrString(k[1]), "skipped", skipped)
 			delete(ls.db, k)
 			ls.g.DelEdge(k[0], k[1])
+			ls.forget(k[0], e)
 			ls.dirty = true
-		}
-	}
-	for src := range ls.rounds {
-		if !srcs[src] {
-			delete(ls.rounds, src)
 		}
 	}
 	if ls.dirty && due(now, ls.recalc, ls.tRecalc) {
@@ -323,13 +276,6 @@ func (ls *linkState) tick(now time.Time) {
 	}
 	ls.mu.Unlock()
 	out.run()
-}
-
-// skipped reports whether src's last two rounds left out its adjacency e,
-// the last one over (no refresh for roundGap); ls.mu is held.
-func (ls *linkState) skipped(src uint64, e *lsEntry, now time.Time) bool {
-	r := ls.rounds[src]
-	return r != nil && r.n >= e.round+2 && now.Sub(r.last) >= roundGap
 }
 
 // compute turns the graph into the forwarding table: each next-hop
