@@ -16,9 +16,9 @@ import (
 // once frames pass again, the direct route comes back.
 //
 // With ls_t_update 1 s, a neighbour is found silent ls_t_timeo after it
-// was last heard, and the loss is known everywhere half a second later
-// (the rounds of ls.go): the bound, 2 ls_t_timeo + 2 s, leaves about as
-// much again for a loaded machine.
+// was last heard, and the loss is known everywhere 0.75 to 2.25 s later
+// (unicast's rounds.go): the bound, 2 ls_t_timeo + 2 s, leaves a second or
+// two for a loaded machine.
 func TestRingSilentLink(t *testing.T) {
 	mute := func(l *Link, a *Node, on bool) { l.Mute(a, on) }
 	for _, tc := range []struct {

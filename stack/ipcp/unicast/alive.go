@@ -28,10 +28,10 @@ import (
 // the data-transfer flows to the neighbour over that layer out of the
 // routing graph: the adjacency, unless another flow still carries it, is
 // no longer announced, the routes are recomputed at once without it, and
-// its loss is announced at once by a round of the other adjacencies
-// without it (ls.go), which makes the other IPCPs of this implementation
-// drop it within a second; the reference ages it out after
-// ls_t_timeo (LSUs have no withdrawal). The neighbour, hearing nothing
+// its loss is announced by two rounds of the other adjacencies without
+// it (rounds.go), which make the other IPCPs of this implementation drop
+// it within a second or two; the reference ages it out after ls_t_timeo
+// (LSUs have no withdrawal). The neighbour, hearing nothing
 // either when the link is dead both ways, does the same; when only one
 // way is dead, the end that hears nothing withdraws, and the link, which
 // needs both ends' announcements, is unused once that is known.
