@@ -241,10 +241,11 @@ func due(now, last time.Time, period time.Duration) bool {
 
 // tick runs every tickEvery. Stale adjacencies go: unlike the reference,
 // which looks for them at its periodic update only, every tick, so that
-// an adjacency goes within a tick of ls_t_timeo; and those left out of
-// their IPCP's last round go (skipped). At the periodic update, and a
-// second after ours changed, ours are refreshed and flooded; a graph
-// marked dirty is recomputed every tRecalc.
+// an adjacency goes within a tick of ls_t_timeo; and so do those left out
+// of their IPCP's last two rounds (skipped). At the periodic update, and
+// when a loss owes one, ours are refreshed and flooded in a round; a new
+// one's LSU goes again a second after the first. A graph marked dirty is
+// recomputed every tRecalc.
 func (ls *linkState) tick(now time.Time) {
 	ls.mu.Lock()
 	var out sends
