@@ -155,3 +155,20 @@ func reach(t testing.TB, from []*Node, name string, tries int) ([]int, [][]error
 	wg.Wait()
 	return got, errs
 }
+
+// allocOnce allocates a flow from nd to name once, without retrying, and
+// closes it.
+func allocOnce(ctx context.Context, nd *Node, name string) (time.Duration, error) {
+	c, err := dev.DialAs(ctx, nd.Sock, "client")
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	start := time.Now()
+	f, err := c.Alloc(ctx, name, qos.Raw)
+	if err != nil {
+		return 0, err
+	}
+	f.Close()
+	return time.Since(start), nil
+}
