@@ -27,6 +27,7 @@ func (b *builder) uppers() {
 		b.upperMembers(b.raw[ly.Name], ly)
 		clean[ly] = b.problems() == n && len(ly.Members) > 0
 	}
+	b.layersChanged() // their members are known now
 	for _, ly := range ups {
 		n := b.problems()
 		rl := b.raw[ly.Name]
