@@ -244,7 +244,6 @@ func (p *IPCP) removeConn(c *conn) {
 		p.ls.dtDel(c)
 		p.pff.SetFlowState(c.lf.ID, true) // forget its mark: the node may reuse the id
 		p.live.mu.Unlock()
-		p.dht.Republish() // a neighbour lost: paths, and maybe holders, with it
 	} else {
 		p.ls.mgmtDel(c)
 	}
@@ -257,8 +256,7 @@ func (p *IPCP) removeConn(c *conn) {
 // the routing graph while it is down (a local decision: nothing new goes
 // on the wire; peers age the adjacency out), and alternate forwarding
 // switches at once. The carrier coming back counts as hearing from the
-// neighbour (alive.go). The names registered here are published again,
-// the layer as seen from here having changed.
+// neighbour (alive.go).
 func (p *IPCP) LowerFlowState(id int, up bool) {
 	p.mu.Lock()
 	var c *conn
@@ -279,6 +277,5 @@ func (p *IPCP) LowerFlowState(id int, up bool) {
 		p.live.mu.Lock()
 		p.settle(c)
 		p.live.mu.Unlock()
-		p.dht.Republish()
 	}
 }

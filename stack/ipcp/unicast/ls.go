@@ -29,9 +29,8 @@ type linkState struct {
 	rounds  map[uint64]*rounds // of each other IPCP that has adjacencies here
 	sent    ourRounds
 	dirty   bool
-	updated time.Time       // last periodic update
-	recalc  time.Time       // last recomputation
-	routed  map[uint64]bool // destinations of the last recomputation
+	updated time.Time // last periodic update
+	recalc  time.Time // last recomputation
 }
 
 type lsEntry struct {
@@ -314,15 +313,6 @@ func (ls *linkState) compute() {
 	select { // new routes: a DHT bootstrap waiting for one may go now
 	case ls.p.kick <- struct{}{}:
 	default:
-	}
-	routed, reached := make(map[uint64]bool, len(entries)), false
-	for _, e := range entries {
-		routed[e.Dst] = true
-		reached = reached || !ls.routed[e.Dst]
-	}
-	ls.routed = routed
-	if reached { // what the directory could not send there may go now
-		ls.p.dht.Reachable(len(entries))
 	}
 }
 
