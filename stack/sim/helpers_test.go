@@ -116,20 +116,3 @@ func ping(f *dev.Flow, seq uint64, timeout time.Duration) bool {
 		}
 	}
 }
-
-// allocOnce allocates a flow from nd to name once, without retrying, and
-// closes it.
-func allocOnce(ctx context.Context, nd *Node, name string) (time.Duration, error) {
-	c, err := dev.DialAs(ctx, nd.Sock, "client")
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	start := time.Now()
-	f, err := c.Alloc(ctx, name, qos.Raw)
-	if err != nil {
-		return 0, err
-	}
-	f.Close()
-	return time.Since(start), nil
-}
