@@ -44,7 +44,7 @@ func TestHundredNodes(t *testing.T) {
 			continue
 		}
 		f := dial(t, from, "far")
-		if !ping(f, uint64(i), 5*time.Second) {
+		if !ping(f, uint64(i), 10*time.Second) { // generous: the bound is not what this measures
 			t.Errorf("no echo from %s to %s", from.Name, srv.Name)
 		}
 	}
