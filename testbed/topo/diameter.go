@@ -44,39 +44,48 @@ func (b *builder) checkTTL(rl rawLayer, ly *Layer) {
 // diameter is the longest shortest path in the graph, in hops, and its
 // ends; see exactDiameter. Nodes out of reach of each other do not count.
 func diameter(adj [][]int) (d, from, to int) {
-	dist := make([]int, len(adj))
-	queue := make([]int, 0, len(adj))
-	// bfs returns the farthest node from s and its distance.
-	bfs := func(s int) (int, int) {
-		for i := range dist {
-			dist[i] = -1
-		}
-		dist[s] = 0
-		queue = append(queue[:0], s)
-		far := s
-		for k := 0; k < len(queue); k++ {
-			u := queue[k]
-			if dist[u] > dist[far] {
-				far = u
-			}
-			for _, v := range adj[u] {
-				if dist[v] < 0 {
-					dist[v] = dist[u] + 1
-					queue = append(queue, v)
-				}
-			}
-		}
-		return far, dist[far]
-	}
+	var w bfsWalk
 	if len(adj) <= exactDiameter {
 		for s := range adj {
-			if far, fd := bfs(s); fd > d {
+			if far, fd := w.farthest(adj, s); fd > d {
 				d, from, to = fd, s, far
 			}
 		}
 		return d, from, to
 	}
-	u, _ := bfs(0)
-	v, fd := bfs(u)
+	u, _ := w.farthest(adj, 0)
+	v, fd := w.farthest(adj, u)
 	return fd, u, v
+}
+
+// bfsWalk holds a breadth-first search's buffers for reuse.
+type bfsWalk struct {
+	dist, queue []int
+}
+
+// farthest returns the node furthest from s (the first of them) and its
+// distance in hops.
+func (w *bfsWalk) farthest(adj [][]int, s int) (int, int) {
+	if len(w.dist) != len(adj) {
+		w.dist, w.queue = make([]int, len(adj)), make([]int, 0, len(adj))
+	}
+	for i := range w.dist {
+		w.dist[i] = -1
+	}
+	w.dist[s] = 0
+	w.queue = append(w.queue[:0], s)
+	far := s
+	for k := 0; k < len(w.queue); k++ {
+		u := w.queue[k]
+		if w.dist[u] > w.dist[far] {
+			far = u
+		}
+		for _, v := range adj[u] {
+			if w.dist[v] < 0 {
+				w.dist[v] = w.dist[u] + 1
+				w.queue = append(w.queue, v)
+			}
+		}
+	}
+	return far, w.dist[far]
 }

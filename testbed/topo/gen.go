@@ -95,7 +95,9 @@ func genFile(kind string, n int, name string, seed uint64, edges [][2]int) []byt
 		lower[a], lower[b] = append(lower[a], ly), append(lower[b], ly)
 	}
 	// The node farthest from n1 serves; the layer's width sets max_ttl.
-	far, width := farthest(adj, 0), 0
+	var w bfsWalk
+	far, _ := w.farthest(adj, 0)
+	width := 0
 	if d, _, _ := diameter(adj); d > 60 {
 		width = d
 	}
@@ -130,27 +132,4 @@ func genFile(kind string, n int, name string, seed uint64, edges [][2]int) []byt
 		fmt.Fprintf(&f, "    policies: {max_ttl: %d}\n", min(width, 255))
 	}
 	return []byte(f.String())
-}
-
-// farthest is the node furthest from s (the first of them).
-func farthest(adj [][]int, s int) int {
-	dist := make([]int, len(adj))
-	for i := range dist {
-		dist[i] = -1
-	}
-	dist[s] = 0
-	queue, far := []int{s}, s
-	for k := 0; k < len(queue); k++ {
-		u := queue[k]
-		if dist[u] > dist[far] {
-			far = u
-		}
-		for _, v := range adj[u] {
-			if dist[v] < 0 {
-				dist[v] = dist[u] + 1
-				queue = append(queue, v)
-			}
-		}
-	}
-	return far
 }
