@@ -48,7 +48,16 @@ type Client struct {
 	// Alloc or Accept, which comes on another connection.
 	early map[int]bool
 	done  chan struct{} // closed when the session reader ends
+	crc   bool          // Alloc keeps the QoS's ber: ber 0 puts a CRC32 on every packet
 }
+
+// SetCRC decides whether flows this client allocates with a QoS of ber 0
+// carry a CRC32 on every packet (spec APP §4.14). It is off by default, as
+// in the reference's default build (QOS_DISABLE_CRC), which forces ber to
+// 1 in every request: a reference node's FRCT control packets would fail
+// the check. The environment variable OUROBOROS_CRC=1 turns it on. An
+// accepted flow follows what its allocator asked.
+func (c *Client) SetCRC(on bool) { c.crc = on }
 
 // Dial attaches this process to the node at sock, announcing it under the
 // program name of os.Args (the name 'irm bind program' binds).
@@ -64,8 +73,10 @@ func DialAs(ctx context.Context, sock, prog string) (*Client, error) {
 		return nil, err
 	}
 	cl := &Client{node: ctl.NewClient(sock), sess: sess, pid: pid, prog: prog,
-		flows: make(map[*Flow]bool), early: make(map[int]bool), done: make(chan struct{})}
+		flows: make(map[*Flow]bool), early: make(map[int]bool), done: make(chan struct{}),
+		crc: os.Getenv("OUROBOROS_CRC") == "1"}
 	go cl.watch()
+	go cl.keepalive()
 	return cl, nil
 }
 
@@ -175,8 +186,8 @@ func (c *Client) Close() error {
 // Alloc allocates a flow to the name with the given QoS. Without a deadline
 // on ctx the node applies its default (20 s).
 func (c *Client) Alloc(ctx context.Context, name string, qs qos.Spec) (*Flow, error) {
-	if qs.NeedsFRCT() {
-		return nil, fmt.Errorf("alloc %s: %w: in-order delivery and loss recovery need FRCT, which this version does not have yet; use the raw QoS", name, ErrQoS)
+	if !c.crc {
+		qs.BER = 1 // as the reference's default build (QOS_DISABLE_CRC)
 	}
 	f, err := c.adopt(c.node.Alloc(ctx, c.pid, name, qs))
 	if err != nil {

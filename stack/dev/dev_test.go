@@ -22,6 +22,12 @@ import (
 // direct, or through the local IPCP.
 func pair(t testing.TB, direct bool) (a, b *dev.Flow, n *irm.Node) {
 	t.Helper()
+	return pairQoS(t, direct, qos.Raw)
+}
+
+// pairQoS is pair with the QoS the client allocates with.
+func pairQoS(t testing.TB, direct bool, qs qos.Spec) (a, b *dev.Flow, n *irm.Node) {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "irm.sock")
 	n, err := irm.Start(irm.Config{Sock: sock, NoDirect: !direct})
 	if err != nil {
@@ -56,7 +62,7 @@ func pair(t testing.TB, direct bool) (a, b *dev.Flow, n *irm.Node) {
 		}
 		acc <- f
 	}()
-	a, err = cli.Alloc(ctx, "srv", qos.Raw)
+	a, err = cli.Alloc(ctx, "srv", qs)
 	if err != nil {
 		t.Fatal(err)
 	}

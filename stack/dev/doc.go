@@ -9,9 +9,18 @@
 //	f.Close()
 //
 // A Flow carries one SDU per Write and returns one SDU per Read; it is also
-// a net.Conn, and Client.Listen gives a net.Listener. Flows with in-order or
-// reliable QoS need FRCT, which this version does not have: Alloc refuses
-// them with ErrQoS rather than silently degrading them.
+// a net.Conn, and Client.Listen gives a net.Listener.
+//
+// A flow whose QoS asks for in-order delivery (best effort, video, voice,
+// data) runs FRCT (package frct) in this library, as the reference does:
+// SDUs arrive in order, and with QoS data (no loss) every SDU arrives,
+// retransmitted when lost; the window keeps a fast writer from flooding a
+// slow reader. Both ends take the allocator's QoS, so both run it. Every
+// flow with a peer timeout in its QoS (all but joined ones) sends
+// keepalives and ends with ErrFlowPeer when its peer goes silent. A flow
+// with QoS ber 0 carries a CRC32 when the client enables it (SetCRC).
+// Not yet: encryption (OAP key exchange); the Delta-t quiet time is not
+// passed to the node at Close.
 //
 // Each flow is one SOCK_SEQPACKET socket to the node or, for a flow between
 // two applications of one system, straight to the other application. The

@@ -13,6 +13,7 @@ import (
 // sentinels.
 var (
 	ErrFlowDown     = errs.ErrFlowDown     // the other end is gone
+	ErrFlowPeer     = errs.ErrFlowPeer     // nothing came from the other end within the peer timeout
 	ErrNotAllocated = errs.ErrNotAllocated // the node does not know the flow
 	ErrName         = errs.ErrName         // a naming error
 	ErrIPCP         = errs.ErrIPCP         // no layer reaches the name
@@ -22,6 +23,7 @@ var (
 	ErrMsgSize      = errs.ErrMsgSize      // an SDU too large
 	ErrPermission   = errs.ErrPermission   // e.g. writing a read-only flow
 	ErrInvalid      = errs.ErrInvalid      // a bad argument
+	ErrResources    = errs.ErrResources    // out of descriptors or memory
 	// ErrWouldBlock is returned by non-blocking reads and writes.
 	ErrWouldBlock = errors.New("flow: operation would block")
 	// ErrFlowClosed is returned after Close; it wraps net.ErrClosed.

@@ -83,6 +83,20 @@ func (s *EventSet) inject(ev Event) {
 }
 
 func flowFD(f *Flow) int32 {
+	if f.fr != nil { // FRCT decides when an SDU is ready: an eventfd says so
+		if fd := f.fr.evfd.Load(); fd >= 0 {
+			return fd
+		}
+		efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+		if err != nil {
+			return -1
+		}
+		if !f.fr.evfd.CompareAndSwap(-1, int32(efd)) {
+			unix.Close(efd)
+		}
+		f.fr.ready()
+		return f.fr.evfd.Load()
+	}
 	var fd int32
 	if rc, err := f.conn.File().SyscallConn(); err == nil {
 		rc.Control(func(x uintptr) { fd = int32(x) })
@@ -99,6 +113,10 @@ func (s *EventSet) Add(f *Flow) error {
 		return fmt.Errorf("%w: flow %d is in an event set already", ErrPermission, f.fd)
 	}
 	fd := flowFD(f)
+	if fd < 0 {
+		f.set.Store(nil)
+		return fmt.Errorf("%w: no descriptor to wait on for flow %d", ErrResources, f.fd)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: fd}
@@ -282,3 +300,14 @@ func (s *EventSet) kick() {
 		unix.Write(s.efd, s.one[:])
 	}
 }
+
+var eventfdOne = [8]byte{1}
+
+func eventfdSet(fd int) { unix.Write(fd, eventfdOne[:]) }
+
+func eventfdClear(fd int) {
+	var b [8]byte
+	unix.Read(fd, b[:])
+}
+
+func eventfdClose(fd int) { unix.Close(fd) }

@@ -19,3 +19,7 @@ func (*EventSet) Zero()                                           {}
 func (*EventSet) Close() error                                    { return nil }
 func (*EventSet) Wait(context.Context, []Event) (int, error)      { return 0, errors.ErrUnsupported }
 func (*EventSet) WaitTimeout(time.Duration, []Event) (int, error) { return 0, errors.ErrUnsupported }
+
+func eventfdSet(int)   {}
+func eventfdClear(int) {}
+func eventfdClose(int) {}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/frct"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/stack/seqpkt"
 )
@@ -60,6 +61,16 @@ type Flow struct {
 	rmu     sync.Mutex // guards the partial-read state
 	scratch []byte
 	rest    []byte
+
+	fr       *frctFlow  // FRCT, when the QoS asks for in-order delivery
+	crc      bool       // packets carry a CRC32 (QoS ber 0)
+	wmu      sync.Mutex // guards txb, and serialises FRCT writes
+	txb      []byte
+	lastSend atomic.Int64 // now() of the last packet sent, for keepalives
+	lastRecv atomic.Int64 // now() of the last packet received
+	peerDead atomic.Bool  // no packet came for the QoS's peer timeout
+	kaOff    atomic.Bool  // tests: send no keepalives, as a peer that hangs
+	stats    struct{ badCRC atomic.Uint64 }
 }
 
 var _ net.Conn = (*Flow)(nil)
@@ -69,7 +80,73 @@ func newFlow(c *Client, fd int, fi *ctl.FlowInfo, conn *seqpkt.Conn) *Flow {
 		mpl: time.Duration(fi.GetMpl()) * time.Millisecond, direct: fi.GetDirect(), name: fi.GetName(),
 		peer: int(fi.GetN_1Pid()), conn: conn}
 	f.flags.Store(FlagDefault)
+	f.crc = f.qos.BER == 0
+	t := now()
+	f.lastSend.Store(t)
+	f.lastRecv.Store(t)
+	if f.qos.InOrder != 0 {
+		if f.direct && f.mpl == 0 {
+			f.mpl = time.Millisecond
+		}
+		f.fr = newFRCT(f)
+	}
 	return f
+}
+
+func (f *Flow) sent()     { f.lastSend.Store(now()) }
+func (f *Flow) received() { f.lastRecv.Store(now()) }
+
+// maxSDU is the largest SDU the flow carries: what a packet holds less
+// FRCT's header and the CRC.
+func (f *Flow) maxSDU() int {
+	n := MaxSDU
+	if f.fr != nil {
+		n -= frct.PCILen
+	}
+	if f.crc {
+		n -= frct.CRCLen
+	}
+	return n
+}
+
+// MaxSDU is the largest SDU Write takes on this flow.
+func (f *Flow) MaxSDU() int { return f.maxSDU() }
+
+func (f *Flow) scratchBuf() []byte {
+	if f.scratch == nil {
+		f.scratch = make([]byte, MaxSDU)
+	}
+	return f.scratch
+}
+
+var errPeerTimeout = fmt.Errorf("%w: nothing came from the other end within the flow's peer timeout", ErrFlowPeer)
+
+// liveErr says why the flow cannot carry SDUs any more: the layer under
+// it is down, or the peer timed out.
+func (f *Flow) liveErr() error {
+	switch {
+	case f.peerDead.Load():
+		return errPeerTimeout
+	case f.down.Load():
+		return errLayerDown
+	}
+	return nil
+}
+
+// readDeadline is when a read starting now gives up: the read timeout's
+// or the caller's deadline; zero for none.
+func (f *Flow) readDeadline() time.Time {
+	if to := f.rcvTO.Load(); to > 0 {
+		return time.Now().Add(time.Duration(to))
+	}
+	return deadlineOf(f.rdl.Load())
+}
+
+func (f *Flow) writeDeadline() time.Time {
+	if to := f.sndTO.Load(); to > 0 {
+		return time.Now().Add(time.Duration(to))
+	}
+	return deadlineOf(f.wdl.Load())
 }
 
 // FD is the flow's descriptor number in this process (64 and up).
@@ -128,26 +205,38 @@ func (f *Flow) Read(b []byte) (int, error) {
 		f.rest = f.rest[n:]
 		return n, nil
 	}
-	if to := f.rcvTO.Load(); to > 0 && !f.down.Load() {
+	if f.fr != nil {
+		return f.fr.read(b, fl)
+	}
+	if to := f.rcvTO.Load(); to > 0 && f.liveErr() == nil {
 		f.conn.SetReadDeadline(time.Now().Add(time.Duration(to)))
 		f.rto = true
-	} else if f.rto && !f.down.Load() { // the timeout was turned off: back to the caller's deadline
+	} else if f.rto && f.liveErr() == nil { // the timeout was turned off: back to the caller's deadline
 		f.conn.SetReadDeadline(deadlineOf(f.rdl.Load()))
 		f.rto = false
 	}
 	for {
-		if f.down.Load() { // what is queued still comes, then ErrFlowDown
+		live := f.liveErr()
+		if live != nil { // what is queued still comes, then the error
 			fl |= FlagRNoBlock
 		}
 		n, err := f.readSDU(b, fl)
-		if f.down.Load() && (errors.Is(err, ErrWouldBlock) || errors.Is(err, ErrTimeout)) {
-			return 0, errLayerDown
+		if errors.Is(err, ErrWouldBlock) || errors.Is(err, ErrTimeout) {
+			if live = f.liveErr(); live != nil { // it may have woken this read
+				return 0, live
+			}
+		}
+		if errors.Is(err, errBadCRC) {
+			continue
 		}
 		if err != nil || n > 0 || len(b) == 0 {
 			return n, err
 		}
 	}
 }
+
+// errBadCRC is a packet that failed its CRC: dropped and counted.
+var errBadCRC = errors.New("flow: CRC mismatch")
 
 var errLayerDown = fmt.Errorf("%w: the layer under it is down", ErrFlowDown)
 
@@ -157,17 +246,41 @@ func (f *Flow) setDown(down bool) {
 	if f.down.Swap(down) == down {
 		return
 	}
-	if down {
-		f.conn.SetReadDeadline(time.Unix(1, 0))
-	} else {
-		f.conn.SetReadDeadline(deadlineOf(f.rdl.Load()))
-	}
+	f.wakeReaders(down)
 	if s := f.set.Load(); s != nil {
 		t := EventUp
 		if down {
 			t = EventDown
 		}
 		s.inject(Event{Flow: f, Type: t})
+	}
+}
+
+// wakeReaders wakes a blocked Read to see the flow's state, or (stop
+// false) lets reads wait again.
+func (f *Flow) wakeReaders(stop bool) {
+	if f.fr != nil {
+		signal(f.fr.wake)
+		f.fr.ready()
+		return
+	}
+	if stop {
+		f.conn.SetReadDeadline(time.Unix(1, 0))
+	} else if f.liveErr() == nil {
+		f.conn.SetReadDeadline(deadlineOf(f.rdl.Load()))
+	}
+}
+
+// setPeerDead marks the flow's peer timed out (sticky): reads return what
+// is queued and then ErrFlowPeer, writes ErrFlowPeer, and the event set
+// gets EventPeer.
+func (f *Flow) setPeerDead() {
+	if f.peerDead.Swap(true) {
+		return
+	}
+	f.wakeReaders(true)
+	if s := f.set.Load(); s != nil {
+		s.inject(Event{Flow: f, Type: EventPeer})
 	}
 }
 
@@ -183,6 +296,23 @@ func deadlineOf(ns int64) time.Time {
 
 func (f *Flow) readSDU(b []byte, fl uint32) (int, error) {
 	nb := fl&FlagRNoBlock != 0
+	if f.crc {
+		n, err := f.recv(f.scratchBuf(), nb)
+		if err != nil || n == 0 {
+			return 0, err
+		}
+		sdu, ok := frct.CheckCRC(f.scratch[:min(n, len(f.scratch))])
+		if !ok || n > len(f.scratch) {
+			f.stats.badCRC.Add(1)
+			return 0, errBadCRC
+		}
+		if len(sdu) > len(b) && fl&FlagRNoPart != 0 {
+			return 0, fmt.Errorf("%w: SDU of %d bytes dropped, the buffer holds %d", ErrMsgSize, len(sdu), len(b))
+		}
+		c := copy(b, sdu)
+		f.rest = sdu[c:]
+		return c, nil
+	}
 	if fl&FlagRNoPart != 0 || len(b) >= MaxSDU {
 		n, err := f.recv(b, nb)
 		if err == nil && n > len(b) {
@@ -190,10 +320,7 @@ func (f *Flow) readSDU(b []byte, fl uint32) (int, error) {
 		}
 		return n, err
 	}
-	if f.scratch == nil {
-		f.scratch = make([]byte, MaxSDU)
-	}
-	n, err := f.recv(f.scratch, nb)
+	n, err := f.recv(f.scratchBuf(), nb)
 	if err != nil {
 		return 0, err
 	}
@@ -209,6 +336,9 @@ func (f *Flow) recv(b []byte, nonblock bool) (int, error) {
 		n, err = f.conn.TryRead(b)
 	} else {
 		n, err = f.conn.Read(b)
+	}
+	if err == nil {
+		f.received()
 	}
 	return n, f.ioErr(err)
 }
@@ -238,11 +368,11 @@ func (f *Flow) Write(b []byte) (int, error) {
 	if fl&FlagAccMode == FlagRdOnly {
 		return 0, fmt.Errorf("%w: the flow is read-only", ErrPermission)
 	}
-	if len(b) > MaxSDU {
-		return 0, fmt.Errorf("%w: SDU of %d bytes, at most %d", ErrMsgSize, len(b), MaxSDU)
+	if len(b) > f.maxSDU() {
+		return 0, fmt.Errorf("%w: SDU of %d bytes, at most %d", ErrMsgSize, len(b), f.maxSDU())
 	}
-	if f.down.Load() {
-		return 0, errLayerDown
+	if err := f.liveErr(); err != nil {
+		return 0, err
 	}
 	if to := f.sndTO.Load(); to > 0 {
 		f.conn.SetWriteDeadline(time.Now().Add(time.Duration(to)))
@@ -250,21 +380,48 @@ func (f *Flow) Write(b []byte) (int, error) {
 	} else if f.wto.Swap(false) { // the timeout was turned off: back to the caller's deadline
 		f.conn.SetWriteDeadline(deadlineOf(f.wdl.Load()))
 	}
+	if f.fr != nil || f.crc {
+		f.wmu.Lock()
+		defer f.wmu.Unlock()
+	}
 	var err error
-	if fl&FlagWNoBlock != 0 {
-		err = f.conn.TryWrite(b)
-	} else {
-		err = f.conn.Write(b)
+	switch {
+	case f.fr != nil:
+		err = f.fr.write(b, fl)
+	case f.crc:
+		f.txb = frct.AppendCRC(append(f.txb[:0], b...))
+		err = f.send(f.txb, fl)
+	default:
+		err = f.send(b, fl)
 	}
 	if err != nil {
-		return 0, f.ioErr(err)
+		return 0, err
 	}
 	return len(b), nil
+}
+
+// send writes one packet to the node.
+func (f *Flow) send(p []byte, fl uint32) error {
+	var err error
+	if fl&FlagWNoBlock != 0 {
+		err = f.conn.TryWrite(p)
+	} else {
+		err = f.conn.Write(p)
+	}
+	if err != nil {
+		return f.ioErr(err)
+	}
+	f.sent()
+	return nil
 }
 
 // DrainTimeout bounds how long Close waits for the layer to take the SDUs
 // already written.
 const DrainTimeout = 2 * time.Second
+
+// LingerTimeout bounds how long Close of a reliable flow waits for the
+// peer to acknowledge the SDUs already written.
+const LingerTimeout = 10 * time.Second
 
 // Close deallocates the flow. SDUs already written are not lost: through
 // an IPCP, Close first waits (at most DrainTimeout) until the IPCP has taken
@@ -277,12 +434,18 @@ func (f *Flow) Close() error {
 		if s := f.set.Load(); s != nil {
 			s.Remove(f)
 		}
+		if f.fr != nil {
+			f.fr.close(LingerTimeout)
+		}
 		if !f.direct {
 			for deadline := time.Now().Add(DrainTimeout); f.conn.Unsent() > 0 && time.Now().Before(deadline); {
 				time.Sleep(200 * time.Microsecond)
 			}
 		}
 		f.conn.Close()
+		if f.fr != nil {
+			f.fr.stop()
+		}
 		err = f.c.dealloc(f.id)
 		if errors.Is(err, ErrNotAllocated) { // the node saw the end first
 			err = nil
@@ -317,8 +480,12 @@ func (f *Flow) SetReadDeadline(t time.Time) error {
 		ns = t.UnixNano()
 	}
 	f.rdl.Store(ns)
-	if f.down.Load() {
-		return nil // the wake-up deadline stays until the layer is up
+	if f.fr != nil { // the receiver goroutine reads the socket: wake the reader to look again
+		signal(f.fr.wake)
+		return nil
+	}
+	if f.liveErr() != nil {
+		return nil // the wake-up deadline stays
 	}
 	return f.conn.SetReadDeadline(t)
 }

@@ -184,17 +184,6 @@ func TestAllocUnknownName(t *testing.T) {
 	waitFlows(t, n, 0)
 }
 
-func TestAllocRefusesFRCTQoS(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "irm.sock")
-	n := startNode(t, irm.Config{Sock: sock})
-	cli := attach(t, n, sock, "cli")
-	for _, qs := range []qos.Spec{qos.Data, qos.BestEffort, qos.Voice} {
-		if _, err := cli.Alloc(context.Background(), "x", qs); !errors.Is(err, dev.ErrQoS) {
-			t.Errorf("Alloc(%v) = %v, want ErrQoS", qs, err)
-		}
-	}
-}
-
 func TestAcceptUnboundTimesOutClearly(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "irm.sock")
 	n := startNode(t, irm.Config{Sock: sock})

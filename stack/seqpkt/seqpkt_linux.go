@@ -35,7 +35,14 @@ type Conn struct {
 	wbuf    []byte
 	werr    syscall.Errno
 	writeFn func(uintptr) bool
-	tryWFn  func(uintptr)
+
+	// TryWrite has its own state and lock, so that it never waits behind
+	// a Write blocked on a full channel (the kernel sends each packet
+	// whole, so the two need not be serialised).
+	tmu    sync.Mutex
+	tbuf   []byte
+	terr   syscall.Errno
+	tryWFn func(uintptr)
 
 	one [1]byte // a valid address for zero-length buffers
 }
@@ -131,9 +138,9 @@ func newConn(f *os.File) (*Conn, error) {
 		}
 	}
 	c.tryWFn = func(fd uintptr) {
-		if !c.doWrite(fd) {
-			c.werr = unix.EAGAIN
-		}
+		_, _, e := unix.Syscall6(unix.SYS_SENDTO, fd, bufPtr(c.tbuf, &c.one), uintptr(len(c.tbuf)),
+			unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT, 0, 0)
+		c.terr = e
 	}
 	return c, nil
 }
@@ -216,28 +223,37 @@ func (c *Conn) recv(b []byte, flags uintptr, try bool) (int, error) {
 }
 
 // Write sends b as one packet, waiting while the channel is full.
-func (c *Conn) Write(b []byte) error { return c.send(b, false) }
+func (c *Conn) Write(b []byte) error { return c.send(b) }
 
 // TryWrite is Write that does not wait: with the channel full it returns
-// ErrWouldBlock.
-func (c *Conn) TryWrite(b []byte) error { return c.send(b, true) }
+// ErrWouldBlock. It does not wait for a Write blocked at the same time
+// either.
+func (c *Conn) TryWrite(b []byte) error {
+	c.tmu.Lock()
+	defer c.tmu.Unlock()
+	c.tbuf, c.terr = b, 0
+	err := c.rc.Control(c.tryWFn)
+	c.tbuf = nil
+	if err != nil {
+		return c.wrap(err)
+	}
+	return sendErr(c.terr)
+}
 
-func (c *Conn) send(b []byte, try bool) error {
+func (c *Conn) send(b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.wbuf = b
-	var err error
-	if try {
-		c.werr = 0
-		err = c.rc.Control(c.tryWFn)
-	} else {
-		err = c.rc.Write(c.writeFn)
-	}
+	err := c.rc.Write(c.writeFn)
 	c.wbuf = nil
 	if err != nil {
 		return c.wrap(err)
 	}
-	switch c.werr {
+	return sendErr(c.werr)
+}
+
+func sendErr(e syscall.Errno) error {
+	switch e {
 	case 0:
 		return nil
 	case unix.EAGAIN:
@@ -245,8 +261,24 @@ func (c *Conn) send(b []byte, try bool) error {
 	case unix.EPIPE, unix.ECONNRESET, unix.ENOTCONN:
 		return ErrPeerClosed
 	default:
-		return c.werr
+		return e
 	}
+}
+
+// Queued tells whether a packet waits to be read. While a Read waits it
+// is false without looking: the Read takes what comes.
+func (c *Conn) Queued() bool {
+	if !c.rmu.TryLock() {
+		return false
+	}
+	defer c.rmu.Unlock()
+	var q bool
+	c.rc.Control(func(fd uintptr) {
+		_, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&c.one[0])), 1,
+			unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+		q = e == 0
+	})
+	return q
 }
 
 // Unsent returns the bytes written on this end that the other end has not

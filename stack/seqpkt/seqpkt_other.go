@@ -23,5 +23,6 @@ func (*Conn) SetReadDeadline(time.Time) error  { return errors.ErrUnsupported }
 func (*Conn) SetWriteDeadline(time.Time) error { return errors.ErrUnsupported }
 func (*Conn) File() *os.File                   { return nil }
 func (*Conn) Unsent() int                      { return 0 }
+func (*Conn) Queued() bool                     { return false }
 func (*Conn) Close() error                     { return nil }
 func (*Conn) SetBuffer(int) error              { return errors.ErrUnsupported }
