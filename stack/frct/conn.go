@@ -56,6 +56,7 @@ type Stats struct {
 	Received     uint64 // PDUs handed to Receive
 	Delivered    uint64 // SDUs taken by Next
 	Duplicates   uint64 // data PDUs received twice (dropped)
+	OutOfOrder   uint64 // data PDUs that arrived before one sent earlier
 	Late         uint64 // unreliable data older than what was delivered (dropped)
 	OutOfWindow  uint64 // data beyond the advertised window (dropped)
 	NoRun        uint64 // data outside a run (dropped)
@@ -561,6 +562,9 @@ func (c *Conn) data(seq uint32, b []byte, now int64) {
 		c.stats.Duplicates++
 		return
 	}
+	if seq != c.hi+1 {
+		c.stats.OutOfOrder++
+	}
 	c.store(s, b)
 	if after(seq, c.hi) {
 		c.hi = seq
@@ -586,6 +590,9 @@ func (c *Conn) reliable(seq uint32, b []byte, now int64) {
 		c.stats.Duplicates++
 		c.sendAck(now, true)
 		return
+	}
+	if seq != c.ack {
+		c.stats.OutOfOrder++
 	}
 	c.store(s, b)
 	old := c.ack

@@ -23,12 +23,18 @@ func BenchmarkThroughput(b *testing.B) {
 		local bool
 	}{{"direct", false}, {"local-ipcp", true}} {
 		for _, size := range []int{64, 1400} {
-			b.Run(fmt.Sprintf("%s/%dB", path.name, size), func(b *testing.B) { benchThroughput(b, path.local, size) })
+			b.Run(fmt.Sprintf("%s/%dB", path.name, size), func(b *testing.B) { benchThroughput(b, path.local, size, qos.Raw) })
+		}
+		// The same flood over FRCT, next to raw: best effort (ordered)
+		// and data (reliable: acknowledgements, retransmission buffers).
+		for _, q := range []string{"best", "data"} {
+			qs, _ := qos.ByName(q)
+			b.Run(fmt.Sprintf("%s/1400B/%s", path.name, q), func(b *testing.B) { benchThroughput(b, path.local, 1400, qs) })
 		}
 	}
 }
 
-func benchThroughput(b *testing.B, local bool, size int) {
+func benchThroughput(b *testing.B, local bool, size int, qs qos.Spec) {
 	tn := startNode(b, local)
 	p := toolio.NewPrinter(io.Discard)
 	s, err := newServer(serverConfig(true), tn.Srv, p)
@@ -39,7 +45,7 @@ func benchThroughput(b *testing.B, local bool, size int) {
 	done := make(chan error, 1)
 	go func() { done <- s.run(ctx) }()
 	defer func() { cancel(); <-done; p.Close() }()
-	f, err := tn.Cli.Alloc(context.Background(), "operf", qos.Raw)
+	f, err := tn.Cli.Alloc(context.Background(), "operf", qs)
 	if err != nil {
 		b.Fatal(err)
 	}

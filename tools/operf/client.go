@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/stack/dev"
-	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/tools/internal/tool"
 	"github.com/o7s/ouroboros/tools/internal/toolio"
 )
@@ -55,7 +54,7 @@ func Run(ctx context.Context, cfg Config, c *dev.Client, out io.Writer) error {
 	}
 	p := toolio.NewPrinter(out)
 	defer p.Close()
-	f, err := c.Alloc(ctx, cfg.Name, qos.Raw)
+	f, err := c.Alloc(ctx, cfg.Name, cfg.QoS)
 	if err != nil {
 		p.Printf("Failed to allocate flow.\n")
 		return err
@@ -81,6 +80,9 @@ func Run(ctx context.Context, cfg Config, c *dev.Client, out io.Writer) error {
 		wg.Go(cl.reader)
 	}
 	cl.writer()
+	if _, ok := f.FRCT(); ok && cfg.Test == Uni {
+		f.Close() // lingers until the peer acknowledged what was sent
+	}
 	elapsed := time.Since(start)
 	cl.writerDone.Store(true)
 	cl.w.Wake()
@@ -214,10 +216,29 @@ func (cl *client) report(w io.Writer, elapsed time.Duration) {
 		}
 		fmt.Fprintf(w, "%d packets transmitted, time: %.3f ms, %.0f packets/s, bandwidth: %.3f Mb/s.\n",
 			sent, ms, pps, mbps(sent*uint64(cl.cfg.Size), us))
+		frctReport(w, cl.f)
 		return
 	}
+	defer frctReport(w, cl.f)
 	fmt.Fprintf(w, "%d packets transmitted, %d received, %d%% packet loss, time: %.3f ms, bandwidth: %.3f Mb/s.\n",
 		sent, cl.rcvd, lossPercent(sent, cl.rcvd), ms, mbps(cl.rcvd*uint64(cl.cfg.Size), us))
+}
+
+// frctReport prints a flow's FRCT counters, when it has FRCT.
+func frctReport(w io.Writer, f *dev.Flow) {
+	if f == nil {
+		return
+	}
+	st, ok := f.FRCT()
+	if !ok {
+		return
+	}
+	var pct float64
+	if st.DataSent > 0 {
+		pct = 100 * float64(st.Retransmits) / float64(st.DataSent)
+	}
+	fmt.Fprintf(w, "FRCT: %d sent, %d retransmitted (%.2f%%), %d received, %d out of order, %d duplicates, %d late, %d rendezvous.\n",
+		st.DataSent, st.Retransmits, pct, st.Delivered, st.OutOfOrder, st.Duplicates, st.Late, st.RdvsSent)
 }
 
 // lossPercent is the reference's integer 100 − 100·rcvd/sent.

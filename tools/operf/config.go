@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/tools/internal/tool"
 )
 
@@ -31,11 +32,12 @@ type Config struct {
 	Flood    bool          // send as fast as possible
 	Sleep    bool          // sleep between packets rather than spin
 	Quiet    bool          // server: no line per packet
+	QoS      qos.Spec      // of the flow (ours; the reference always uses raw)
 }
 
 // DefaultConfig is the reference's defaults.
 func DefaultConfig() Config {
-	return Config{Test: Uni, Duration: DefaultDuration, Rate: DefaultRate, Size: DefaultSize}
+	return Config{Test: Uni, Duration: DefaultDuration, Rate: DefaultRate, Size: DefaultSize, QoS: qos.Raw}
 }
 
 // Usage is the help text.
@@ -54,6 +56,10 @@ Measures bandwidth between a client and a server
       --sleep               Sleep in between sending packets
                             (default: wait by spinning at the end of a gap)
   -Q, --quiet               Server: no line per packet received
+  -q, --qos                 QoS of the flow [raw, best, video, voice, data]
+                            (default raw, the reference's only one); with
+                            an in-order QoS the flow runs FRCT and both
+                            ends print its counters at the end (ours)
 
 The client prints what it sent (and, for bi, what came back) at the end.
 The server prints a line per flow when the flow ends or times out (1 s
@@ -104,6 +110,14 @@ func Parse(args []string, out io.Writer) (Config, error) {
 		{Short: "-f", Long: "--flood", Flag: &cfg.Flood},
 		{Long: "--sleep", Flag: &cfg.Sleep},
 		{Short: "-Q", Long: "--quiet", Flag: &cfg.Quiet},
+		{Short: "-q", Long: "--qos", Value: func(v string) error {
+			if qs, ok := qos.ByName(v); ok {
+				cfg.QoS = qs
+			} else {
+				fmt.Fprintln(out, "Unknown QoS cube, defaulting to raw.")
+			}
+			return nil
+		}},
 	}
 	if err := tool.Parse(args, opts, badArg); err != nil {
 		return cfg, err

@@ -327,3 +327,33 @@ func TestServerEndsWhenTheNodeGoes(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
+
+// A uni and a bi test over a reliable flow: every packet arrives, and both
+// ends print FRCT's counters.
+func TestFRCTQoS(t *testing.T) {
+	n := startNode(t, false)
+	out, _ := serve(t, serverConfig(true), n.Srv)
+	cfg := clientConfig(Uni, 500*time.Millisecond, 1000)
+	cfg.Flood, cfg.Size = true, 1000
+	cfg.QoS = qos.Data
+	var b bytes.Buffer
+	if err := Run(context.Background(), cfg, n.Cli, &b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "FRCT: ") || !strings.Contains(b.String(), "retransmitted") {
+		t.Fatalf("client output without FRCT counters:\n%s", b.String())
+	}
+	var sent int
+	fmt.Sscanf(b.String()[strings.Index(b.String(), "---"):], "--- operf perf statistics ---\n%d packets", &sent)
+	out.WaitFor(t, fmt.Sprintf("Flow   64: %9d packets", sent))
+	out.WaitFor(t, "FRCT: ")
+
+	cfg.Test = Bi
+	b.Reset()
+	if err := Run(context.Background(), cfg, n.Cli, &b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), " 0% packet loss") || !strings.Contains(b.String(), "FRCT: ") {
+		t.Fatalf("bi test over qos data:\n%s", b.String())
+	}
+}

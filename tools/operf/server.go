@@ -154,6 +154,7 @@ func (pe *peer) summary(w io.Writer, fd int) {
 	}
 	fmt.Fprintf(w, "Flow %4d: %9d packets (%12d bytes) in %9d ms => %9.4f pps, %9.4f Mbps\n",
 		fd, n, bytes, span.Milliseconds(), pps, mbs)
+	frctReport(w, pe.f)
 }
 
 // Clean drops the flows that were silent longer than s.idle. A flow with
