@@ -2,7 +2,8 @@
 # make testbed: deploy the default topology (four nodes in a line, a unicast
 # layer over three kinds of shim), run oping and operf across the unicast
 # layer end to end (multi-hop) and across single shims, print a results
-# table with the kernel's own figures over the same veth, destroy the lab.
+# table with the kernel's own figures over the same veth, then the QoS
+# specs that run FRCT across the unicast layer, destroy the lab.
 # Needs root. Exits non-zero on any failure; the lab is destroyed whatever
 # happens.
 set -uo pipefail
@@ -112,6 +113,34 @@ for size in 64 1400; do
 done
 printf "$fmt" "kernel" "$kernel_from-$kernel_to, veth" "${udp:-?} (udp)" "" "${blast[0]} (udp)" "${blast[1]} (udp)"
 printf "$fmt" "" "" "${icmp:-?} (icmp)" "" "" ""
+# The QoS specs that run FRCT, end to end across the unicast layer (a to
+# d, 3 hops), next to raw: round trips, and goodput at the receiver.
+qfmt='%-7s %-6s %-24s %-6s %-30s\n'
+printf "\n$qfmt" layer qos "oping -f rtt p50/p99" loss "operf -f 1400 B, at receiver"
+for q in raw best voice video data; do
+	out=$(on a "$bin/oping" -n oping -q "$q" -c 1000 -f -Q 2>&1) || { echo "$out"; fail=1; }
+	rtt=$(sed -n 's/^rtt p50\/p99 = \(.*\)$/\1/p' <<<"$out")
+	loss=$(sed -n 's/.* \([0-9]*%\) packet loss.*/\1/p' <<<"$out")
+	[ "$loss" = "0%" ] || fail=1
+	perf=
+	if [ "$q" = raw ] || [ "$q" = data ]; then
+		before=$(wc -l <"$logdir/operf-d.log")
+		on a "$bin/operf" -n operf -q "$q" -s 1400 -f -d 2s >"$logdir/operf-client-$q.log" 2>&1 || fail=1
+		line=
+		for _ in $(seq 50); do
+			line=$(tail -n +$((before + 1)) "$logdir/operf-d.log" | grep -m1 -E ' pps' || true)
+			[ -n "$line" ] && break
+			sleep 0.1
+		done
+		pps=$(grep -oE '[0-9.]+ pps' <<<"$line" | head -1)
+		mbps=$(grep -oE '[0-9.]+ Mbps' <<<"$line" | head -1)
+		[ -n "$pps" ] || fail=1
+		perf="${pps:-?} ${mbps:+($mbps)}"
+		rtx=$(grep -oE '[0-9]+ retransmitted \([0-9.]+%\)' "$logdir/operf-client-$q.log" || true)
+		[ -n "$rtx" ] && perf="$perf, $rtx"
+	fi
+	printf "$qfmt" net "$q" "${rtt:-FAILED}" "${loss:-?}" "$perf"
+done
 echo
 if [ $fail -eq 0 ]; then
 	echo "testbed: all layers passed"
