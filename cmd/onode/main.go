@@ -33,6 +33,11 @@ Options:
                      [broadcast.<ipcp>] (bootstrap or enrol, autobind,
                      reg, conn, and the unicast layer's options); shims
                      first, then the others in file order
+  --security-dir DIR the names' default encryption configuration:
+                     DIR/server/<name>/enc.conf and DIR/client/<name>/enc.conf
+                     (default $OUROBOROS_SECURITY_DIR, else %s); a name
+                     whose file is absent has no encryption; irm name
+                     create ... sencpath/cencpath set other files
   --log-level LEVEL  debug, info, warn or error (default info)
   --no-direct        never connect two local applications directly; every
                      flow goes through an IPCP (like the reference's
@@ -44,13 +49,24 @@ onode stops cleanly on SIGINT, SIGTERM, SIGHUP or SIGQUIT.
 
 func main() { os.Exit(run(os.Args[1:])) }
 
+// defaultSecurityDir is the reference's <sysconfdir>/ouroboros/security.
+const defaultSecurityDir = "/etc/ouroboros/security"
+
+func securityDir() string {
+	if d := os.Getenv("OUROBOROS_SECURITY_DIR"); d != "" {
+		return d
+	}
+	return defaultSecurityDir
+}
+
 func run(args []string) int {
 	fs := flag.NewFlagSet("onode", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprintf(os.Stderr, usage, dev.DefaultSock) }
+	fs.Usage = func() { fmt.Fprintf(os.Stderr, usage, dev.DefaultSock, defaultSecurityDir) }
 	sock := fs.String("sock", dev.SockPath(), "")
 	conf := fs.String("config", "", "")
 	level := fs.String("log-level", "info", "")
 	noDirect := fs.Bool("no-direct", false, "")
+	secDir := fs.String("security-dir", securityDir(), "")
 	showVersion := fs.Bool("version", false, "")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -74,7 +90,7 @@ func run(args []string) int {
 		log.Error("cannot create the socket directory", "err", err)
 		return 1
 	}
-	n, err := irm.Start(irm.Config{Sock: *sock, Log: log, NoDirect: *noDirect})
+	n, err := irm.Start(irm.Config{Sock: *sock, Log: log, NoDirect: *noDirect, SecurityDir: *secDir})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "onode: %v\n", err)
 		return 1

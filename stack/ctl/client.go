@@ -136,6 +136,12 @@ func (c *Client) CreateName(ctx context.Context, name string, lb LB) error {
 	return c.send(ctx, &Msg{Code: Code_CREATE_NAME, NameInfo: &NameInfo{Name: name, PolLb: uint32(lb)}})
 }
 
+// CreateNameEnc creates name, or changes an existing one, with its server
+// and client enc.conf files (an empty path keeps the default).
+func (c *Client) CreateNameEnc(ctx context.Context, name string, lb LB, senc, cenc string) error {
+	return c.send(ctx, &Msg{Code: Code_CREATE_NAME, NameInfo: &NameInfo{Name: name, PolLb: uint32(lb), SencPath: senc, CencPath: cenc}})
+}
+
 // DestroyName destroys name.
 func (c *Client) DestroyName(ctx context.Context, name string) error {
 	return c.send(ctx, &Msg{Code: Code_DESTROY_NAME, Name: name})

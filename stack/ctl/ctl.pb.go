@@ -261,16 +261,20 @@ func (x *QoS) GetTimeout() uint32 {
 }
 
 type FlowInfo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	NPid          uint32                 `protobuf:"varint,2,opt,name=n_pid,json=nPid,proto3" json:"n_pid,omitempty"`
-	N_1Pid        uint32                 `protobuf:"varint,3,opt,name=n_1_pid,json=n1Pid,proto3" json:"n_1_pid,omitempty"`
-	Mpl           uint32                 `protobuf:"varint,4,opt,name=mpl,proto3" json:"mpl,omitempty"`
-	State         uint32                 `protobuf:"varint,5,opt,name=state,proto3" json:"state,omitempty"`
-	Qos           *QoS                   `protobuf:"bytes,6,opt,name=qos,proto3" json:"qos,omitempty"`
-	Direct        bool                   `protobuf:"varint,7,opt,name=direct,proto3" json:"direct,omitempty"`
-	Name          string                 `protobuf:"bytes,8,opt,name=name,proto3" json:"name,omitempty"`
-	Layer         string                 `protobuf:"bytes,9,opt,name=layer,proto3" json:"layer,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Id     uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	NPid   uint32                 `protobuf:"varint,2,opt,name=n_pid,json=nPid,proto3" json:"n_pid,omitempty"`
+	N_1Pid uint32                 `protobuf:"varint,3,opt,name=n_1_pid,json=n1Pid,proto3" json:"n_1_pid,omitempty"`
+	Mpl    uint32                 `protobuf:"varint,4,opt,name=mpl,proto3" json:"mpl,omitempty"`
+	State  uint32                 `protobuf:"varint,5,opt,name=state,proto3" json:"state,omitempty"`
+	Qos    *QoS                   `protobuf:"bytes,6,opt,name=qos,proto3" json:"qos,omitempty"`
+	Direct bool                   `protobuf:"varint,7,opt,name=direct,proto3" json:"direct,omitempty"`
+	Name   string                 `protobuf:"bytes,8,opt,name=name,proto3" json:"name,omitempty"`
+	Layer  string                 `protobuf:"bytes,9,opt,name=layer,proto3" json:"layer,omitempty"`
+	// The flow's encryption (package oap): the cipher's NID, 0 for none,
+	// and the 32-byte key, only in the reply to the flow's own process.
+	Cipher        uint32 `protobuf:"varint,10,opt,name=cipher,proto3" json:"cipher,omitempty"`
+	SymKey        []byte `protobuf:"bytes,11,opt,name=sym_key,json=symKey,proto3" json:"sym_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -368,10 +372,32 @@ func (x *FlowInfo) GetLayer() string {
 	return ""
 }
 
+func (x *FlowInfo) GetCipher() uint32 {
+	if x != nil {
+		return x.Cipher
+	}
+	return 0
+}
+
+func (x *FlowInfo) GetSymKey() []byte {
+	if x != nil {
+		return x.SymKey
+	}
+	return nil
+}
+
 type NameInfo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	PolLb         uint32                 `protobuf:"varint,2,opt,name=pol_lb,json=polLb,proto3" json:"pol_lb,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	PolLb uint32                 `protobuf:"varint,2,opt,name=pol_lb,json=polLb,proto3" json:"pol_lb,omitempty"`
+	// The enc.conf files of the name, server and client side: as set by
+	// name create, or (in a listing) the defaults in use.
+	SencPath string `protobuf:"bytes,3,opt,name=senc_path,json=sencPath,proto3" json:"senc_path,omitempty"`
+	CencPath string `protobuf:"bytes,4,opt,name=cenc_path,json=cencPath,proto3" json:"cenc_path,omitempty"`
+	// In a listing: each side's encryption as configured ("none", the
+	// algorithms, or why the file does not load).
+	ServerEnc     string `protobuf:"bytes,5,opt,name=server_enc,json=serverEnc,proto3" json:"server_enc,omitempty"`
+	ClientEnc     string `protobuf:"bytes,6,opt,name=client_enc,json=clientEnc,proto3" json:"client_enc,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -418,6 +444,34 @@ func (x *NameInfo) GetPolLb() uint32 {
 		return x.PolLb
 	}
 	return 0
+}
+
+func (x *NameInfo) GetSencPath() string {
+	if x != nil {
+		return x.SencPath
+	}
+	return ""
+}
+
+func (x *NameInfo) GetCencPath() string {
+	if x != nil {
+		return x.CencPath
+	}
+	return ""
+}
+
+func (x *NameInfo) GetServerEnc() string {
+	if x != nil {
+		return x.ServerEnc
+	}
+	return ""
+}
+
+func (x *NameInfo) GetClientEnc() string {
+	if x != nil {
+		return x.ClientEnc
+	}
+	return ""
 }
 
 type IPCPInfo struct {
@@ -1356,7 +1410,7 @@ const file_ctl_proto_rawDesc = "" +
 	"\x03ber\x18\x05 \x01(\rR\x03ber\x12\x19\n" +
 	"\bin_order\x18\x06 \x01(\rR\ainOrder\x12\x17\n" +
 	"\amax_gap\x18\a \x01(\rR\x06maxGap\x12\x18\n" +
-	"\atimeout\x18\b \x01(\rR\atimeout\"\xd1\x01\n" +
+	"\atimeout\x18\b \x01(\rR\atimeout\"\x82\x02\n" +
 	"\bFlowInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x13\n" +
 	"\x05n_pid\x18\x02 \x01(\rR\x04nPid\x12\x16\n" +
@@ -1366,10 +1420,19 @@ const file_ctl_proto_rawDesc = "" +
 	"\x03qos\x18\x06 \x01(\v2\f.o7s.ctl.QoSR\x03qos\x12\x16\n" +
 	"\x06direct\x18\a \x01(\bR\x06direct\x12\x12\n" +
 	"\x04name\x18\b \x01(\tR\x04name\x12\x14\n" +
-	"\x05layer\x18\t \x01(\tR\x05layer\"5\n" +
+	"\x05layer\x18\t \x01(\tR\x05layer\x12\x16\n" +
+	"\x06cipher\x18\n" +
+	" \x01(\rR\x06cipher\x12\x17\n" +
+	"\asym_key\x18\v \x01(\fR\x06symKey\"\xad\x01\n" +
 	"\bNameInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x15\n" +
-	"\x06pol_lb\x18\x02 \x01(\rR\x05polLb\"\x8b\x01\n" +
+	"\x06pol_lb\x18\x02 \x01(\rR\x05polLb\x12\x1b\n" +
+	"\tsenc_path\x18\x03 \x01(\tR\bsencPath\x12\x1b\n" +
+	"\tcenc_path\x18\x04 \x01(\tR\bcencPath\x12\x1d\n" +
+	"\n" +
+	"server_enc\x18\x05 \x01(\tR\tserverEnc\x12\x1d\n" +
+	"\n" +
+	"client_enc\x18\x06 \x01(\tR\tclientEnc\"\x8b\x01\n" +
 	"\bIPCPInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\rR\x04type\x12\x12\n" +

@@ -238,7 +238,15 @@ func (c *Client) adopt(fi *ctl.FlowInfo, file *os.File, err error) (*Flow, error
 		c.dealloc(int(fi.GetId()))
 		return nil, err
 	}
-	fl := newFlow(c, fd, fi, conn)
+	fl, err := newFlow(c, fd, fi, conn)
+	if err != nil {
+		conn.Close()
+		c.dealloc(int(fi.GetId()))
+		c.mu.Lock()
+		c.fds[fd] = false
+		c.mu.Unlock()
+		return nil, err
+	}
 	c.mu.Lock()
 	c.flows[fl] = true
 	down := c.early[fl.id] && !fl.direct

@@ -28,8 +28,19 @@ func pair(t testing.TB, direct bool) (a, b *dev.Flow, n *irm.Node) {
 // pairQoS is pair with the QoS the client allocates with.
 func pairQoS(t testing.TB, direct bool, qs qos.Spec) (a, b *dev.Flow, n *irm.Node) {
 	t.Helper()
+	a, b, n, err := pairSec(t, direct, qs, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b, n
+}
+
+// pairSec is pairQoS on a node whose security directory is secDir ("":
+// none), returning the allocation's error.
+func pairSec(t testing.TB, direct bool, qs qos.Spec, secDir string) (a, b *dev.Flow, n *irm.Node, err error) {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "irm.sock")
-	n, err := irm.Start(irm.Config{Sock: sock, NoDirect: !direct})
+	n, err = irm.Start(irm.Config{Sock: sock, NoDirect: !direct, SecurityDir: secDir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,21 +68,23 @@ func pairQoS(t testing.TB, direct bool, qs qos.Spec) (a, b *dev.Flow, n *irm.Nod
 	acc := make(chan *dev.Flow, 1)
 	go func() {
 		f, err := srv.Accept(ctx)
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			t.Error(err)
 		}
 		acc <- f
 	}()
 	a, err = cli.Alloc(ctx, "srv", qs)
 	if err != nil {
-		t.Fatal(err)
+		cancel()
+		<-acc
+		return nil, nil, n, err
 	}
 	b = <-acc
 	if b == nil {
 		t.FailNow()
 	}
 	t.Cleanup(func() { a.Close(); b.Close() })
-	return a, b, n
+	return a, b, n, nil
 }
 
 func forBoth(t *testing.T, fn func(t *testing.T, direct bool)) {

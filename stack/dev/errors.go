@@ -20,6 +20,8 @@ var (
 	ErrNode         = errs.ErrNode         // the node cannot be reached
 	ErrTimeout      = errs.ErrTimeout      // a timeout or deadline passed
 	ErrQoS          = errs.ErrQoS          // the QoS needs what this version lacks
+	ErrCrypt        = errs.ErrCrypt        // encryption failed or was refused
+	ErrAuth         = errs.ErrAuth         // authentication failed or was refused
 	ErrMsgSize      = errs.ErrMsgSize      // an SDU too large
 	ErrPermission   = errs.ErrPermission   // e.g. writing a read-only flow
 	ErrInvalid      = errs.ErrInvalid      // a bad argument

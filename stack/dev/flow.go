@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/crypt"
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/frct"
 	"github.com/o7s/ouroboros/stack/qos"
@@ -63,6 +64,7 @@ type Flow struct {
 	rest    []byte
 
 	fr       *frctFlow  // FRCT, when the QoS asks for in-order delivery
+	cr       *crypt.Ctx // encryption, when OAP agreed a cipher
 	crc      bool       // packets carry a CRC32 (QoS ber 0)
 	wmu      sync.Mutex // guards txb, and serialises FRCT writes
 	txb      []byte
@@ -70,15 +72,29 @@ type Flow struct {
 	lastRecv atomic.Int64 // now() of the last packet received
 	peerDead atomic.Bool  // no packet came for the QoS's peer timeout
 	kaOff    atomic.Bool  // tests: send no keepalives, as a peer that hangs
-	stats    struct{ badCRC atomic.Uint64 }
+	stats    struct{ badCRC, badCrypt atomic.Uint64 }
 }
 
 var _ net.Conn = (*Flow)(nil)
 
-func newFlow(c *Client, fd int, fi *ctl.FlowInfo, conn *seqpkt.Conn) *Flow {
+func newFlow(c *Client, fd int, fi *ctl.FlowInfo, conn *seqpkt.Conn) (*Flow, error) {
 	f := &Flow{c: c, fd: fd, id: int(fi.GetId()), qos: ctl.QoSFromMsg(fi.GetQos()),
 		mpl: time.Duration(fi.GetMpl()) * time.Millisecond, direct: fi.GetDirect(), name: fi.GetName(),
 		peer: int(fi.GetN_1Pid()), conn: conn}
+	if nid := uint16(fi.GetCipher()); nid != 0 {
+		var key [crypt.KeyLen]byte
+		if len(fi.GetSymKey()) != crypt.KeyLen {
+			return nil, fmt.Errorf("%w: the node sent a key of %d bytes for cipher %s", ErrCrypt, len(fi.GetSymKey()), crypt.CipherName(nid))
+		}
+		copy(key[:], fi.GetSymKey())
+		clear(fi.SymKey)
+		cr, err := crypt.New(nid, key)
+		clear(key[:])
+		if err != nil {
+			return nil, err
+		}
+		f.cr = cr
+	}
 	f.flags.Store(FlagDefault)
 	f.crc = f.qos.BER == 0
 	t := now()
@@ -90,7 +106,7 @@ func newFlow(c *Client, fd int, fi *ctl.FlowInfo, conn *seqpkt.Conn) *Flow {
 		}
 		f.fr = newFRCT(f)
 	}
-	return f
+	return f, nil
 }
 
 func (f *Flow) sent()     { f.lastSend.Store(now()) }
@@ -106,7 +122,70 @@ func (f *Flow) maxSDU() int {
 	if f.crc {
 		n -= frct.CRCLen
 	}
+	if f.cr != nil {
+		n -= f.cr.Overhead()
+	}
 	return n
+}
+
+// Cipher names the flow's cipher, "" when it is not encrypted.
+func (f *Flow) Cipher() string {
+	if f.cr == nil {
+		return ""
+	}
+	return crypt.CipherName(f.cr.Cipher())
+}
+
+// CryptStats returns the counters of the flow's encryption, and false when
+// the flow is not encrypted.
+func (f *Flow) CryptStats() (crypt.Stats, bool) {
+	if f.cr == nil {
+		return crypt.Stats{}, false
+	}
+	return f.cr.Stats(), true
+}
+
+// Dropped counts the packets the flow dropped because they failed the CRC
+// or did not decrypt (tampered, replayed).
+func (f *Flow) Dropped() (badCRC, badCrypt uint64) {
+	return f.stats.badCRC.Load(), f.stats.badCrypt.Load()
+}
+
+// unseal checks the CRC and decrypts a packet as it came from the node,
+// in place: the receive half of the pipeline (spec APP §4.14).
+func (f *Flow) unseal(p []byte) ([]byte, bool) {
+	if f.crc {
+		var ok bool
+		if p, ok = frct.CheckCRC(p); !ok {
+			f.stats.badCRC.Add(1)
+			return nil, false
+		}
+	}
+	if f.cr != nil {
+		var err error
+		if p, err = f.cr.Open(p); err != nil {
+			f.stats.badCrypt.Add(1)
+			return nil, false
+		}
+	}
+	return p, true
+}
+
+// seal encrypts a packet into dst and appends the CRC: the send half of
+// the pipeline.
+func (f *Flow) seal(dst, p []byte) []byte {
+	if f.cr != nil {
+		var err error
+		if dst, err = f.cr.Seal(dst[:0], p); err != nil {
+			return nil
+		}
+	} else {
+		dst = append(dst[:0], p...)
+	}
+	if f.crc {
+		dst = frct.AppendCRC(dst)
+	}
+	return dst
 }
 
 // MaxSDU is the largest SDU Write takes on this flow.
@@ -235,7 +314,8 @@ func (f *Flow) Read(b []byte) (int, error) {
 	}
 }
 
-// errBadCRC is a packet that failed its CRC: dropped and counted.
+// errBadCRC is a packet that failed its CRC or did not decrypt: dropped
+// and counted.
 var errBadCRC = errors.New("flow: CRC mismatch")
 
 var errLayerDown = fmt.Errorf("%w: the layer under it is down", ErrFlowDown)
@@ -296,14 +376,17 @@ func deadlineOf(ns int64) time.Time {
 
 func (f *Flow) readSDU(b []byte, fl uint32) (int, error) {
 	nb := fl&FlagRNoBlock != 0
-	if f.crc {
+	if f.crc || f.cr != nil {
 		n, err := f.recv(f.scratchBuf(), nb)
 		if err != nil || n == 0 {
 			return 0, err
 		}
-		sdu, ok := frct.CheckCRC(f.scratch[:min(n, len(f.scratch))])
-		if !ok || n > len(f.scratch) {
+		if n > len(f.scratch) {
 			f.stats.badCRC.Add(1)
+			return 0, errBadCRC
+		}
+		sdu, ok := f.unseal(f.scratch[:n])
+		if !ok {
 			return 0, errBadCRC
 		}
 		if len(sdu) > len(b) && fl&FlagRNoPart != 0 {
@@ -380,7 +463,7 @@ func (f *Flow) Write(b []byte) (int, error) {
 	} else if f.wto.Swap(false) { // the timeout was turned off: back to the caller's deadline
 		f.conn.SetWriteDeadline(deadlineOf(f.wdl.Load()))
 	}
-	if f.fr != nil || f.crc {
+	if f.fr != nil || f.crc || f.cr != nil {
 		f.wmu.Lock()
 		defer f.wmu.Unlock()
 	}
@@ -388,8 +471,10 @@ func (f *Flow) Write(b []byte) (int, error) {
 	switch {
 	case f.fr != nil:
 		err = f.fr.write(b, fl)
-	case f.crc:
-		f.txb = frct.AppendCRC(append(f.txb[:0], b...))
+	case f.crc || f.cr != nil:
+		if f.txb = f.seal(f.txb, b); f.txb == nil {
+			return 0, fmt.Errorf("%w: encryption failed", ErrCrypt)
+		}
 		err = f.send(f.txb, fl)
 	default:
 		err = f.send(b, fl)

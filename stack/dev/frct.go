@@ -18,17 +18,18 @@ import (
 // acknowledgements and rendezvous. Read takes SDUs from FRCT's reorder
 // queue; Write prepares each PDU with FRCT and writes it itself.
 type frctFlow struct {
-	f     *Flow
-	c     *frct.Conn
-	kick  chan struct{} // the timer goroutine's wake-up: a deadline may be earlier
-	wake  chan struct{} // blocked readers and writers: the flow's state changed
-	done  chan struct{} // closed by Close: the goroutines stop
-	ended chan struct{} // closed when the receiver stops: the peer is gone
-	wg    sync.WaitGroup
-	rerr  error        // why the receiver stopped; set before ended is closed
-	evfd  atomic.Int32 // an eventfd readable while an SDU is ready, once in an event set; -1 none
-	obuf  []byte       // the control PDUs' buffer: Output runs under FRCT's lock
-	tx    []byte       // the data PDUs' buffer, guarded by the Flow's wmu
+	f      *Flow
+	c      *frct.Conn
+	kick   chan struct{} // the timer goroutine's wake-up: a deadline may be earlier
+	wake   chan struct{} // blocked readers and writers: the flow's state changed
+	done   chan struct{} // closed by Close: the goroutines stop
+	ended  chan struct{} // closed when the receiver stops: the peer is gone
+	wg     sync.WaitGroup
+	rerr   error        // why the receiver stopped; set before ended is closed
+	evfd   atomic.Int32 // an eventfd readable while an SDU is ready, once in an event set; -1 none
+	obuf   []byte       // the control PDUs' buffer: Output runs under FRCT's lock
+	tx     []byte       // the data PDUs' buffer, guarded by the Flow's wmu
+	sealed []byte       // the data PDUs encrypted, likewise
 }
 
 // clock is the flows' monotonic clock, ns.
@@ -57,9 +58,8 @@ func signal(ch chan struct{}) {
 // output writes a PDU FRCT made on its own; it never waits: a control PDU
 // that does not fit now is lost, and the protocol recovers it.
 func (fr *frctFlow) output(pdu []byte) {
-	fr.obuf = append(fr.obuf[:0], pdu...)
-	if fr.f.crc {
-		fr.obuf = frct.AppendCRC(fr.obuf)
+	if fr.obuf = fr.f.seal(fr.obuf, pdu); fr.obuf == nil {
+		return
 	}
 	if fr.f.conn.TryWrite(fr.obuf) == nil {
 		fr.f.sent()
@@ -86,13 +86,9 @@ func (fr *frctFlow) receiver() {
 		if n == 0 || n > len(buf) { // a keepalive, or too long to be ours
 			continue
 		}
-		pdu := buf[:n]
-		if fr.f.crc {
-			var ok bool
-			if pdu, ok = frct.CheckCRC(pdu); !ok {
-				fr.f.stats.badCRC.Add(1)
-				continue
-			}
+		pdu, ok := fr.f.unseal(buf[:n])
+		if !ok {
+			continue
 		}
 		fr.c.Receive(pdu, now())
 		signal(fr.kick)
@@ -287,8 +283,13 @@ func (fr *frctFlow) write(b []byte, fl uint32) error {
 		}
 	}
 	signal(fr.kick)
-	if f.crc {
-		pdu = frct.AppendCRC(pdu)
+	if f.crc || f.cr != nil {
+		// The kept PDU (for retransmission) is the plaintext: each
+		// retransmission is encrypted again, with an IV of its own.
+		if fr.sealed = f.seal(fr.sealed, pdu); fr.sealed == nil {
+			return fmt.Errorf("%w: encryption failed", ErrCrypt)
+		}
+		pdu = fr.sealed
 	}
 	return f.send(pdu, fl)
 }

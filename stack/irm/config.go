@@ -47,7 +47,8 @@ type nameConf struct {
 	LB   string   `toml:"lb"`
 	Prog []string `toml:"prog"`
 	Args []string `toml:"args"`
-	// Security is not implemented yet: these keys are refused.
+	// The enc.conf files (encryption); the certificate and key files
+	// (authentication) are refused: this version does not have it yet.
 	ServerEnc string `toml:"server_enc_file"`
 	ServerCrt string `toml:"server_crt_file"`
 	ServerKey string `toml:"server_key_file"`
@@ -306,8 +307,8 @@ func (fc *fileConfig) check() error {
 		if _, err := ctl.ParseLB(c.LB); c.LB != "" && err != nil {
 			return fmt.Errorf("[name.%q]: lb = %q, want \"spill\" or \"round-robin\"", nm, c.LB)
 		}
-		if c.ServerEnc+c.ServerCrt+c.ServerKey+c.ClientEnc+c.ClientCrt+c.ClientKey != "" {
-			return fmt.Errorf("[name.%q]: encryption and authentication files are not supported yet", nm)
+		if c.ServerCrt+c.ServerKey+c.ClientCrt+c.ClientKey != "" {
+			return fmt.Errorf("[name.%q]: certificate and key files (flow authentication) are not supported yet; server_enc_file and client_enc_file are", nm)
 		}
 		if len(c.Args) > len(c.Prog) {
 			return fmt.Errorf("[name.%q]: %d args for %d progs", nm, len(c.Args), len(c.Prog))
@@ -464,6 +465,11 @@ func (n *Node) applyName(nm string, c nameConf) error {
 	}
 	if err := n.CreateName(nm, lb); err != nil {
 		return err
+	}
+	if c.ServerEnc != "" || c.ClientEnc != "" {
+		if err := n.SetNameEnc(nm, c.ServerEnc, c.ClientEnc); err != nil {
+			return fmt.Errorf("[name.%q]: %w", nm, err)
+		}
 	}
 	for i, p := range c.Prog {
 		argv, auto := []string{p}, i < len(c.Args)

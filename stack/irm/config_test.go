@@ -46,7 +46,7 @@ reg = ["oping", "extra"]
 		t.Fatalf("IPCPs = %+v", l)
 	}
 	names := n.ListNames()
-	if len(names) != 2 || names[0] != (NameInfo{"extra", ctl.Spillover}) || names[1] != (NameInfo{"oping", ctl.RoundRobin}) {
+	if len(names) != 2 || names[0].Name != "extra" || names[0].LB != ctl.Spillover || names[1].Name != "oping" || names[1].LB != ctl.RoundRobin || names[1].ServerEnc != "none" {
 		t.Fatalf("names = %+v", names)
 	}
 	nm := n.names["oping"]
@@ -119,7 +119,7 @@ hash = "SHA3_512"
 	if !slices.Equal(bound["top.a"], []string{"top.a", "top"}) || !slices.Equal(bound["bc"], []string{"bc", "chat"}) || len(bound["net"]) != 0 {
 		t.Fatalf("bound names %v, want top.a and bc autobound (autobind = false binds too, as in the reference), net not", bound)
 	}
-	if !slices.Contains(n.ListNames(), NameInfo{"svc", ctl.Spillover}) {
+	if !slices.ContainsFunc(n.ListNames(), func(ni NameInfo) bool { return ni.Name == "svc" && ni.LB == ctl.Spillover }) {
 		t.Fatalf("names %v lack svc", n.ListNames())
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/oap"
 	"github.com/o7s/ouroboros/stack/qos"
 )
 
@@ -35,6 +36,9 @@ type flow struct {
 	// OAP (IPCP flows only): the response (the server's, to send; or the
 	// one the client received).
 	oapRes []byte
+	// crypt is the flow's cipher and key, agreed by OAP; told only to the
+	// flow's own processes.
+	crypt oap.Key
 }
 
 // FlowInfo describes a flow to a client.
@@ -48,10 +52,11 @@ type FlowInfo struct {
 	Direct bool
 	Name   string
 	Layer  string
+	Crypt  oap.Key
 }
 
 func (f *flow) info(self int) FlowInfo {
-	fi := FlowInfo{ID: f.key.ID, NPid: f.owner, N1Pid: f.peer, State: f.state, MPL: f.mpl, QoS: f.qos, Direct: f.direct, Name: f.name}
+	fi := FlowInfo{ID: f.key.ID, NPid: f.owner, N1Pid: f.peer, State: f.state, MPL: f.mpl, QoS: f.qos, Direct: f.direct, Name: f.name, Crypt: f.crypt}
 	if f.direct && self == f.peer {
 		fi.NPid, fi.N1Pid = f.peer, f.owner
 	}

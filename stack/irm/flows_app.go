@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/crypt"
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
@@ -179,9 +180,53 @@ func (n *Node) Alloc(ctx context.Context, pid int, dst string, qs qos.Spec, time
 	return n.allocIPCP(ctx, pid, dst, qs, limit, 0)
 }
 
+// oapRequest builds the OAP request of an allocation to dst, with a key
+// exchange when the client side of dst has encryption configured.
+func (n *Node) oapRequest(dst string) (*oap.Request, error) {
+	conf, err := n.encConf(dst, false)
+	if err != nil {
+		return nil, fmt.Errorf("allocate %s: %w", dst, err)
+	}
+	req, err := oap.NewSecureRequest(time.Now(), conf)
+	if err != nil {
+		return nil, fmt.Errorf("allocate %s: %w", dst, err)
+	}
+	return req, nil
+}
+
+// directOAP runs OAP's both ends for a direct flow to name nm: the flow
+// is encrypted as it would be through a layer. n.mu is held.
+func (n *Node) directOAP(nm string) (oap.Key, error) {
+	cconf, err := loadEnc(n.encPathOf(nm, false))
+	if err != nil {
+		return oap.Key{}, fmt.Errorf("allocate %s: %w", nm, err)
+	}
+	req, err := oap.NewSecureRequest(time.Now(), cconf)
+	if err != nil {
+		return oap.Key{}, fmt.Errorf("allocate %s: %w", nm, err)
+	}
+	conf, err := loadEnc(n.encPathOf(nm, true))
+	if err != nil {
+		return oap.Key{}, fmt.Errorf("accept %s: %w", nm, err)
+	}
+	resp, key, err := n.oap.RespondConf(req.Bytes, time.Now(), conf)
+	if err != nil {
+		return oap.Key{}, fmt.Errorf("allocate %s: %w", nm, err)
+	}
+	if _, err := req.Complete(resp); err != nil {
+		return oap.Key{}, fmt.Errorf("allocate %s: %w", nm, err)
+	}
+	return key, nil
+}
+
 // direct completes a pending accept with a flow straight between the two
 // processes; n.mu is held.
 func (n *Node) direct(acc *flow, pid int, qs qos.Spec) (FlowInfo, *os.File, error) {
+	key, err := n.directOAP(acc.name)
+	if err != nil { // refused before the acceptor is taken: it waits on
+		return FlowInfo{}, nil, err
+	}
+	acc.crypt = key
 	a, b, err := seqpkt.FilePair()
 	if err != nil {
 		acc.state, acc.err = ctl.FlowDeallocated, fmt.Errorf("%w: %w", errs.ErrResources, err)
@@ -206,9 +251,12 @@ func (n *Node) allocIPCP(ctx context.Context, pid int, dst string, qs qos.Spec, 
 	if err != nil {
 		return FlowInfo{}, nil, err
 	}
+	req, err := n.oapRequest(dst)
+	if err != nil {
+		return FlowInfo{}, nil, err
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	req := oap.NewRequest(time.Now())
 	f, err := n.ipcpFlow(ctx, e, pid, dst, qs, limit, func(fl ipcp.Flow) error {
 		if err := e.impl.FlowAlloc(ctx, fl, hash, req.Bytes); err != nil {
 			return fmt.Errorf("allocate through %s: %w", e.name, err)
@@ -218,17 +266,19 @@ func (n *Node) allocIPCP(ctx context.Context, pid int, dst string, qs qos.Spec, 
 	if err != nil {
 		return FlowInfo{}, nil, err
 	}
-	if err := req.Complete(f.oapRes); err != nil {
+	key, err := req.Complete(f.oapRes)
+	if err != nil {
 		f.state = ctl.FlowDeallocPending
 		n.mu.Unlock()
 		n.releaseIPCPFlow(e, f)
 		n.mu.Lock()
 		return FlowInfo{}, nil, fmt.Errorf("allocate %s: %w", dst, err)
 	}
+	f.crypt = key
 	file := f.appEnd
 	f.appEnd = nil
 	info := f.info(pid)
-	n.log.Info("flow allocated", "flow", info.ID, "pid", pid, "name", dst, "layer", e.layer.Name)
+	n.log.Info("flow allocated", "flow", info.ID, "pid", pid, "name", dst, "layer", e.layer.Name, "cipher", crypt.CipherName(key.Cipher))
 	return info, file, nil
 }
 

@@ -18,14 +18,10 @@ import (
 
 // FlowReqArr implements ipcp.IRM.
 func (n *Node) FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.Spec, mpl time.Duration, data []byte) (ipcp.Flow, error) {
-	res, err := n.oap.Respond(data, time.Now())
-	if err != nil { // refused before any acceptor is taken
-		return ipcp.Flow{}, fmt.Errorf("flow request: %w", err)
-	}
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	e := n.ipcps[from]
 	if e == nil {
+		n.mu.Unlock()
 		return ipcp.Flow{}, fmt.Errorf("%w: no IPCP %d", errs.ErrIPCP, from)
 	}
 	nmName := ""
@@ -36,8 +32,26 @@ func (n *Node) FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.
 		}
 	}
 	if nmName == "" {
+		n.mu.Unlock()
 		return ipcp.Flow{}, fmt.Errorf("%w: no name on this node has that hash", errs.ErrName)
 	}
+	encPath := n.encPathOf(nmName, true)
+	n.mu.Unlock()
+	// OAP first, with the name's server-side encryption: a request this
+	// node cannot serve is refused before any acceptor is taken, and the
+	// refusal goes back on the wire with its code.
+	conf, err := loadEnc(encPath)
+	if err != nil {
+		n.log.Warn("flow request refused: the name's encryption configuration does not load", "name", nmName, "err", err)
+		return ipcp.Flow{}, fmt.Errorf("flow request for %s: %w", nmName, err)
+	}
+	res, key, err := n.oap.RespondConf(data, time.Now(), conf)
+	if err != nil {
+		n.log.Info("flow request refused", "name", nmName, "err", err)
+		return ipcp.Flow{}, fmt.Errorf("flow request for %s: %w", nmName, err)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	acc, err := n.waitAcceptor(ctx, nmName, time.Time{})
 	if acc == nil {
 		if err == nil {
@@ -51,7 +65,7 @@ func (n *Node) FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.
 		n.notify()
 		return ipcp.Flow{}, acc.err
 	}
-	acc.ipcp, acc.peer, acc.qos, acc.mpl, acc.appEnd, acc.oapRes = e, int(e.id), qs, mpl, appEnd, res
+	acc.ipcp, acc.peer, acc.qos, acc.mpl, acc.appEnd, acc.oapRes, acc.crypt = e, int(e.id), qs, mpl, appEnd, res, key
 	acc.state = ctl.FlowAllocated
 	n.notify()
 	return ipcp.Flow{Key: acc.key, End: nodeEnd, QoS: qs}, nil

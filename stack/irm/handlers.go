@@ -15,7 +15,8 @@ import (
 
 func flowMsg(fi FlowInfo) *ctl.FlowInfo {
 	return &ctl.FlowInfo{Id: uint32(fi.ID), NPid: uint32(fi.NPid), N_1Pid: uint32(fi.N1Pid), Mpl: uint32(fi.MPL / time.Millisecond),
-		State: uint32(fi.State), Qos: ctl.QoSToMsg(fi.QoS), Direct: fi.Direct, Name: fi.Name, Layer: fi.Layer}
+		State: uint32(fi.State), Qos: ctl.QoSToMsg(fi.QoS), Direct: fi.Direct, Name: fi.Name, Layer: fi.Layer,
+		Cipher: uint32(fi.Crypt.Cipher)}
 }
 
 func timeoutOf(m *ctl.Msg) time.Duration {
@@ -44,6 +45,9 @@ func (n *Node) handle(ctx context.Context, cred ctl.Cred, m *ctl.Msg) (*ctl.Msg,
 			return ctl.Reply(err), nil, nil
 		}
 		reply.Flow = flowMsg(fi)
+		if fi.Crypt.Encrypted() { // the key goes to the flow's own process only
+			reply.Flow.SymKey = append([]byte(nil), fi.Crypt.Key[:]...)
+		}
 		return reply, f, func() { n.Dealloc(cred.PID, fi.ID) }
 	case ctl.Code_FLOW_DEALLOC:
 		err = n.Dealloc(cred.PID, int(m.GetFlow().GetId()))
@@ -95,12 +99,16 @@ func (n *Node) handle(ctx context.Context, cred ctl.Cred, m *ctl.Msg) (*ctl.Msg,
 	case ctl.Code_UNREG_NAME:
 		err = n.UnregName(m.GetName(), m.GetIpcp().GetId())
 	case ctl.Code_CREATE_NAME:
-		err = n.CreateName(m.GetNameInfo().GetName(), ctl.LB(m.GetNameInfo().GetPolLb()))
+		ni := m.GetNameInfo()
+		if err = n.CreateName(ni.GetName(), ctl.LB(ni.GetPolLb())); err == nil && (ni.GetSencPath() != "" || ni.GetCencPath() != "") {
+			err = n.SetNameEnc(ni.GetName(), ni.GetSencPath(), ni.GetCencPath())
+		}
 	case ctl.Code_DESTROY_NAME:
 		err = n.DestroyName(m.GetName())
 	case ctl.Code_LIST_NAMES:
 		for _, e := range n.ListNames() {
-			reply.Names = append(reply.Names, &ctl.NameInfo{Name: e.Name, PolLb: uint32(e.LB)})
+			reply.Names = append(reply.Names, &ctl.NameInfo{Name: e.Name, PolLb: uint32(e.LB),
+				SencPath: e.ServerEncPath, CencPath: e.ClientEncPath, ServerEnc: e.ServerEnc, ClientEnc: e.ClientEnc})
 		}
 	case ctl.Code_BIND_PROGRAM:
 		err = n.BindProgram(m.GetExec(), m.GetName(), m.GetOpts()&ctl.BindAuto != 0)

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/crypt"
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/errs"
 )
@@ -15,6 +16,10 @@ import (
 type NameInfo struct {
 	Name string
 	LB   ctl.LB
+	// The enc.conf files in use, server and client side, and what each
+	// configures ("none", the algorithms, or why it does not load).
+	ServerEncPath, ClientEncPath string
+	ServerEnc, ClientEnc         string
 }
 
 func checkName(nm string) error {
@@ -75,10 +80,95 @@ func (n *Node) ListNames() []NameInfo {
 	defer n.mu.Unlock()
 	l := make([]NameInfo, 0, len(n.names))
 	for _, e := range n.names {
-		l = append(l, NameInfo{Name: e.name, LB: e.lb})
+		ni := NameInfo{Name: e.name, LB: e.lb, ServerEncPath: n.encPath(e, true), ClientEncPath: n.encPath(e, false)}
+		ni.ServerEnc, ni.ClientEnc = describeEnc(ni.ServerEncPath), describeEnc(ni.ClientEncPath)
+		l = append(l, ni)
 	}
 	sort.Slice(l, func(i, j int) bool { return l[i].Name < l[j].Name })
 	return l
+}
+
+// SetNameEnc sets the enc.conf files of a name, server and client side
+// (an empty path keeps what is set). The files are read at each flow
+// allocation, so they may change while the name exists; one that does
+// not load fails the allocations that need it, with the reason.
+func (n *Node) SetNameEnc(nm, server, client string) error {
+	for _, p := range []string{server, client} {
+		if p == "" {
+			continue
+		}
+		if _, err := crypt.LoadConf(p); err != nil {
+			return err
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	e := n.names[nm]
+	if e == nil {
+		return fmt.Errorf("%w: name %q does not exist", errs.ErrName, nm)
+	}
+	if server != "" {
+		e.sencPath = server
+	}
+	if client != "" {
+		e.cencPath = client
+	}
+	n.notify()
+	return nil
+}
+
+// encPath is the enc.conf of a name's server or client side: the one set,
+// or the default under the security directory ("" when there is none);
+// n.mu is held.
+func (n *Node) encPath(e *name, server bool) string {
+	side, p := "client", e.cencPath
+	if server {
+		side, p = "server", e.sencPath
+	}
+	if p == "" && n.cfg.SecurityDir != "" {
+		p = filepath.Join(n.cfg.SecurityDir, side, e.name, "enc.conf")
+	}
+	return p
+}
+
+// encConf loads the encryption configuration of a side of name nm (nil:
+// none); a name this node does not have uses the defaults. n.mu is not
+// held.
+func (n *Node) encConf(nm string, server bool) (*crypt.Conf, error) {
+	n.mu.Lock()
+	p := n.encPathOf(nm, server)
+	n.mu.Unlock()
+	return loadEnc(p)
+}
+
+// encPathOf is encPath for a name that may not exist; n.mu is held.
+func (n *Node) encPathOf(nm string, server bool) string {
+	e := n.names[nm]
+	if e == nil {
+		e = &name{name: nm}
+	}
+	return n.encPath(e, server)
+}
+
+func loadEnc(path string) (*crypt.Conf, error) {
+	if path == "" {
+		return nil, nil
+	}
+	return crypt.LoadConf(path)
+}
+
+func describeEnc(path string) string {
+	if path == "" {
+		return "none"
+	}
+	c, err := crypt.LoadConf(path)
+	switch {
+	case err != nil:
+		return "error: " + err.Error()
+	case c == nil:
+		return "none"
+	}
+	return c.String()
 }
 
 // BindProgram binds a program to a name; with auto, the node starts argv

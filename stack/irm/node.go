@@ -53,6 +53,10 @@ type Config struct {
 	// Constructors override how IPCPs of a type are made (tests use this
 	// to run IPCPs over in-memory links).
 	Constructors map[ipcp.Type]Constructor
+	// SecurityDir holds the names' default encryption configuration:
+	// server/<name>/enc.conf and client/<name>/enc.conf (spec APP §5.2).
+	// Empty: only the paths set with name create are read.
+	SecurityDir string
 }
 
 // Node is one system's IRM with its IPCPs.

@@ -14,6 +14,8 @@ type name struct {
 	procs    []int      // bound processes
 	autoExec [][]string // argv of programs to start on demand, newest first
 	active   []*flow    // pending accepts, the head gets the next request
+	sencPath string     // the server side's enc.conf; empty: the default
+	cencPath string     // the client side's enc.conf; empty: the default
 }
 
 // program is a bound executable, keyed by its basename.

@@ -3,27 +3,29 @@
 // answers it in the allocation response, inside the one round trip of the
 // allocation. IPCPs carry it opaquely.
 //
-// What this version does: unauthenticated flows without encryption, the
-// reference's behaviour for names with no security configuration. A
-// request carries a random id and a timestamp and no certificate, key
-// exchange or data; the response echoes the id and carries the hash of the
-// request. A request that asks for encryption or carries a certificate is
-// refused (ErrCrypt, ErrAuth): key exchange and authentication are not
-// implemented yet, and are not faked.
+// A request carries a random id and a timestamp; with the client's
+// encryption configured for the name (enc.conf) it also carries the
+// client's ephemeral public key and its choice of cipher, KDF and digest,
+// and the response carries the server's public key (or KEM ciphertext)
+// and the negotiated cipher and KDF, so that both ends derive the flow's
+// key in the one round trip (package crypt). A server with encryption
+// configured refuses a request without key exchange (ErrCrypt), and a
+// client refuses a response that weakens its cipher or KDF (a downgrade).
+// Not yet: certificates and signatures (authentication of the peer); a
+// request or response that carries a certificate is refused (ErrAuth),
+// not accepted unchecked.
 package oap
 
 import (
 	"bytes"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/sha3"
 	"crypto/sha512"
 	"encoding/binary"
 	"fmt"
-	"hash"
 	"sync"
 	"time"
 
+	"github.com/o7s/ouroboros/stack/crypt"
 	"github.com/o7s/ouroboros/stack/errs"
 )
 
@@ -58,33 +60,19 @@ type Header struct {
 	ReqHash, Signature []byte
 }
 
-// Known NIDs (OpenSSL numbering): ciphers and digests.
-var ciphers = map[uint16]bool{904: true, 905: true, 906: true, 895: true, 898: true, 901: true, 1018: true}
-
-// digests maps a digest NID to its hash, nil where this build has none
-// (the BLAKE2 family), and to its length.
-var digests = map[uint16]struct {
-	n   int
-	new func() hash.Hash
-}{
-	1057: {32, nil}, 672: {32, sha256.New}, 1096: {32, func() hash.Hash { return sha3.New256() }},
-	673: {48, sha512.New384}, 1097: {48, func() hash.Hash { return sha3.New384() }},
-	1056: {64, nil}, 674: {64, sha512.New}, 1098: {64, func() hash.Hash { return sha3.New512() }},
-}
-
 // reqHashOf hashes a request with its digest, SHA-384 when it names none.
 func reqHashOf(req []byte, md uint16) ([]byte, error) {
 	if md == 0 {
 		s := sha512.Sum384(req)
 		return s[:], nil
 	}
-	d, ok := digests[md]
-	if !ok || d.new == nil {
-		return nil, fmt.Errorf("%w: request digest %d is not supported", errs.ErrCrypt, md)
+	h, err := crypt.Digest(md)
+	if err != nil {
+		return nil, err
 	}
-	h := d.new()
-	h.Write(req)
-	return h.Sum(nil), nil
+	d := h()
+	d.Write(req)
+	return d.Sum(nil), nil
 }
 
 // Parse decodes a header; hlen is the length of the request hash a
@@ -103,11 +91,11 @@ func Parse(b []byte, hlen int) (Header, error) {
 	kexw := binary.BigEndian.Uint16(b[offKexLen:])
 	kex, data := int(kexw&kexLenMask), int(binary.BigEndian.Uint16(b[offDataLen:]))
 	h.KexFlags = kexw &^ kexLenMask
-	if h.Cipher != 0 && !ciphers[h.Cipher] {
+	if h.Cipher != 0 && !crypt.KnownCipher(h.Cipher) {
 		return h, fmt.Errorf("%w: unknown cipher %d", errs.ErrAuth, h.Cipher) // a decode error, as the reference
 	}
 	for _, nid := range []uint16{h.KDF, h.MD} {
-		if _, ok := digests[nid]; nid != 0 && !ok {
+		if nid != 0 && !crypt.KnownDigest(nid) {
 			return h, fmt.Errorf("%w: unknown digest %d", errs.ErrAuth, nid)
 		}
 	}
@@ -126,44 +114,110 @@ func Parse(b []byte, hlen int) (Header, error) {
 	return h, nil
 }
 
-// appendFixed appends an unsigned header with no certificate, kex or data.
-func appendFixed(b []byte, id [idLen]byte, now time.Time) []byte {
+// fields are a header's variable contents.
+type fields struct {
+	cipher, kdf, md uint16
+	kex, reqHash    []byte
+}
+
+// appendHeader appends an unsigned header without certificate or data.
+func appendHeader(b []byte, id [idLen]byte, now time.Time, f fields) []byte {
 	b = append(b, id[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(now.UnixNano()))
-	return append(b, make([]byte, HeaderLen-idLen-8)...) // NIDs and lengths: 0
+	b = binary.BigEndian.AppendUint16(b, f.cipher)
+	b = binary.BigEndian.AppendUint16(b, f.kdf)
+	b = binary.BigEndian.AppendUint16(b, f.md)
+	b = binary.BigEndian.AppendUint16(b, 0) // no certificate
+	b = binary.BigEndian.AppendUint16(b, uint16(len(f.kex))&kexLenMask)
+	b = binary.BigEndian.AppendUint16(b, 0) // no data
+	b = append(b, f.kex...)
+	return append(b, f.reqHash...)
 }
+
+// Key is what an allocation agreed: a cipher (0: none) and its key.
+type Key struct {
+	Cipher uint16
+	Key    [crypt.KeyLen]byte
+}
+
+// Encrypted tells whether the flow is encrypted.
+func (k Key) Encrypted() bool { return k.Cipher != 0 }
 
 // Request is a client's pending request.
 type Request struct {
 	Bytes []byte
 	id    [idLen]byte
 	hash  []byte
+	conf  *crypt.Conf
+	eph   *crypt.Ephemeral
 }
 
-// NewRequest builds a request: unsigned, without key exchange.
+// NewRequest builds a request without key exchange.
 func NewRequest(now time.Time) *Request {
-	r := &Request{}
-	rand.Read(r.id[:])
-	r.Bytes = appendFixed(make([]byte, 0, HeaderLen), r.id, now)
-	r.hash, _ = reqHashOf(r.Bytes, 0)
+	r, _ := NewSecureRequest(now, nil)
 	return r
 }
 
-// Complete checks the server's response to the request.
-func (r *Request) Complete(resp []byte) error {
+// NewSecureRequest builds a request for a client whose encryption
+// configuration for the name is conf (nil or "none": no key exchange).
+func NewSecureRequest(now time.Time, conf *crypt.Conf) (*Request, error) {
+	r := &Request{}
+	rand.Read(r.id[:])
+	var f fields
+	if conf.Enabled() {
+		eph, err := crypt.NewEphemeral(conf.Kex)
+		if err != nil {
+			return nil, err
+		}
+		r.conf, r.eph = conf, eph
+		f = fields{cipher: conf.Cipher, kdf: conf.KDF, md: conf.Digest, kex: eph.Public}
+	}
+	r.Bytes = appendHeader(make([]byte, 0, HeaderLen+len(f.kex)), r.id, now, f)
+	var err error
+	if r.hash, err = reqHashOf(r.Bytes, f.md); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Complete checks the server's response to the request and, when the
+// client asked for encryption, returns the flow's key.
+func (r *Request) Complete(resp []byte) (Key, error) {
 	h, err := Parse(resp, len(r.hash))
 	if err != nil {
-		return err
+		return Key{}, err
 	}
 	switch {
 	case h.ID != r.id:
-		return fmt.Errorf("%w: the response answers another request", errs.ErrCrypt)
+		return Key{}, fmt.Errorf("%w: the response answers another request", errs.ErrCrypt)
 	case !bytes.Equal(h.ReqHash, r.hash):
-		return fmt.Errorf("%w: the response's request hash does not match", errs.ErrCrypt)
+		return Key{}, fmt.Errorf("%w: the response's request hash does not match", errs.ErrCrypt)
 	case len(h.Crt) > 0:
-		return fmt.Errorf("%w: the server authenticates with a certificate, which this version cannot verify yet", errs.ErrAuth)
+		return Key{}, fmt.Errorf("%w: the server authenticates with a certificate, which this version cannot verify yet", errs.ErrAuth)
 	}
-	return nil
+	if r.eph == nil {
+		return Key{}, nil
+	}
+	switch {
+	case h.Cipher == 0:
+		return Key{}, fmt.Errorf("%w: the server agreed to no cipher", errs.ErrCrypt)
+	case crypt.CipherRank(h.Cipher) < crypt.CipherRank(r.conf.Cipher):
+		return Key{}, fmt.Errorf("%w: the server chose %s, weaker than %s (a downgrade)", errs.ErrCrypt,
+			crypt.CipherName(h.Cipher), crypt.CipherName(r.conf.Cipher))
+	}
+	kdf := r.conf.KDF
+	if h.KDF != 0 {
+		if crypt.DigestRank(h.KDF) < crypt.DigestRank(kdf) {
+			return Key{}, fmt.Errorf("%w: the server chose KDF %s, weaker than %s (a downgrade)", errs.ErrCrypt,
+				crypt.DigestName(h.KDF), crypt.DigestName(kdf))
+		}
+		kdf = h.KDF
+	}
+	k, err := r.eph.Finish(h.Kex, kdf)
+	if err != nil {
+		return Key{}, err
+	}
+	return Key{Cipher: h.Cipher, Key: k}, nil
 }
 
 // Server answers requests and remembers them for the replay window.
@@ -188,31 +242,75 @@ type seenEntry struct {
 // NewServer returns a server with an empty replay cache.
 func NewServer() *Server { return &Server{seen: make(map[seenKey]time.Time)} }
 
-// Respond checks a request and returns the response.
+// Respond checks a request and returns the response, for a server with no
+// encryption configured.
 func (s *Server) Respond(req []byte, now time.Time) ([]byte, error) {
+	resp, _, err := s.RespondConf(req, now, nil)
+	return resp, err
+}
+
+// RespondConf checks a request for a name whose server-side encryption
+// configuration is conf (nil: none) and returns the response and the
+// flow's key.
+func (s *Server) RespondConf(req []byte, now time.Time, conf *crypt.Conf) ([]byte, Key, error) {
 	h, err := Parse(req, 0)
 	if err != nil {
-		return nil, err
+		return nil, Key{}, err
 	}
 	delta := now.Sub(time.Unix(0, int64(h.Stamp)))
 	if delta < -FutureSlack || delta > ReplayWindow {
-		return nil, fmt.Errorf("%w: request timestamp %v away from now", errs.ErrAuth, -delta)
+		return nil, Key{}, fmt.Errorf("%w: request timestamp %v away from now", errs.ErrAuth, -delta)
 	}
 	if err := s.remember(seenKey{h.ID, h.Stamp}, now); err != nil {
-		return nil, err
+		return nil, Key{}, err
 	}
-	switch {
-	case len(h.Crt) > 0:
-		return nil, fmt.Errorf("%w: the client authenticates with a certificate, which this version cannot verify yet", errs.ErrAuth)
-	case len(h.Kex) > 0 || h.Cipher != 0:
-		return nil, fmt.Errorf("%w: the client asks for encryption, which this version does not have yet", errs.ErrCrypt)
+	if len(h.Crt) > 0 {
+		return nil, Key{}, fmt.Errorf("%w: the client authenticates with a certificate, which this version cannot verify yet", errs.ErrAuth)
 	}
 	rh, err := reqHashOf(req, h.MD)
 	if err != nil {
-		return nil, err
+		return nil, Key{}, err
 	}
-	resp := appendFixed(make([]byte, 0, HeaderLen+len(rh)), h.ID, now)
-	return append(resp, rh...), nil
+	var f fields
+	var key Key
+	if len(h.Kex) == 0 {
+		if conf.Enabled() {
+			return nil, Key{}, fmt.Errorf("%w: this name takes only encrypted flows, and the request has no key exchange", errs.ErrCrypt)
+		}
+	} else if f, key, err = negotiate(h, conf); err != nil {
+		return nil, Key{}, err
+	}
+	f.reqHash = rh
+	resp := appendHeader(make([]byte, 0, HeaderLen+len(f.kex)+len(rh)), h.ID, now, f)
+	return resp, key, nil
+}
+
+// negotiate picks the stronger cipher and KDF of the client's and the
+// server's, and answers the key exchange.
+func negotiate(h Header, conf *crypt.Conf) (fields, Key, error) {
+	var mine crypt.Conf
+	if conf.Enabled() {
+		mine = *conf
+	}
+	if h.KexFlags != 0 {
+		return fields{}, Key{}, fmt.Errorf("%w: a hybrid or client-encapsulated KEM, which this version does not have", errs.ErrCrypt)
+	}
+	f := fields{cipher: h.Cipher, kdf: h.KDF, md: mine.Digest}
+	if crypt.CipherRank(mine.Cipher) >= crypt.CipherRank(h.Cipher) {
+		f.cipher = mine.Cipher
+	}
+	if f.cipher == 0 {
+		return fields{}, Key{}, fmt.Errorf("%w: neither end names a cipher", errs.ErrCrypt)
+	}
+	if crypt.DigestRank(mine.KDF) > crypt.DigestRank(f.kdf) {
+		f.kdf = mine.KDF
+	}
+	reply, k, _, err := crypt.Answer(h.Kex, mine.Kex, f.kdf)
+	if err != nil {
+		return fields{}, Key{}, err
+	}
+	f.kex = reply
+	return f, Key{Cipher: f.cipher, Key: k}, nil
 }
 
 func (s *Server) remember(k seenKey, now time.Time) error {

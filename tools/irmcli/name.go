@@ -34,8 +34,9 @@ const nameCreateUsage = `Usage: irm name create
                 [ckeypath <path>, default: <security_dir>/client/<name>/key.pem]
 
 where LB_POLICY in {round-robin spillover}
-The path options are refused for now: this onode has no flow
-authentication or encryption yet.
+sencpath and cencpath name the enc.conf files (encryption) of the name's
+server and client side. The certificate and key paths are refused for
+now: this onode has no flow authentication yet.
 `
 
 const nameDestroyUsage = "Usage: irm name destroy <name>\n"
@@ -104,11 +105,16 @@ func (c *cli) nameCreate(args []string) error {
 	if err != nil {
 		return &usageError{usage: nameCreateUsage}
 	}
+	if paths[0] != "" || paths[3] != "" {
+		return c.node.CreateNameEnc(c.ctx, name, pol, paths[0], paths[3])
+	}
 	return c.createName(name, pol)
 }
 
-// checkPaths checks the security paths as the reference does, then refuses
-// them: accepting them would promise protection the node cannot give.
+// checkPaths checks the security paths as the reference does (they must
+// exist; they become absolute), and refuses the certificate and key
+// paths: accepting them would promise authentication the node cannot
+// give.
 func checkPaths(paths []string) error {
 	for i, p := range paths {
 		if p == "" {
@@ -124,8 +130,11 @@ func checkPaths(paths []string) error {
 		if len(rp) > maxNamePath {
 			return textf("File path too long: %s.", rp)
 		}
-		return textf("Cannot use %s: this version of onode has no flow authentication or encryption yet; "+
-			"create the name without security options.", pathKeys[i])
+		if k := pathKeys[i]; k != "sencpath" && k != "cencpath" {
+			return textf("Cannot use %s: this version of onode has no flow authentication yet; "+
+				"create the name without certificate or key paths.", k)
+		}
+		paths[i] = rp
 	}
 	return nil
 }

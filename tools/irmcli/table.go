@@ -57,7 +57,32 @@ func nameTable(names []*ctl.NameInfo, keep func(string) bool) string {
 		}
 	}
 	b.WriteString(nameBorder)
+	// Ours: the names whose flows are encrypted (or whose configuration
+	// does not load), each side with its file.
+	head := false
+	for _, n := range names {
+		if keep != nil && !keep(n.GetName()) {
+			continue
+		}
+		srv, cli := n.GetServerEnc(), n.GetClientEnc()
+		if (srv == "" || srv == "none") && (cli == "" || cli == "none") {
+			continue
+		}
+		if !head {
+			b.WriteString("\nEncryption (enc.conf):\n")
+			head = true
+		}
+		fmt.Fprintf(&b, "  %s\n    server: %s\n            %s\n    client: %s\n            %s\n",
+			n.GetName(), orNone(srv), n.GetSencPath(), orNone(cli), n.GetCencPath())
+	}
 	return b.String()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func lbName(lb uint32) string {

@@ -1,0 +1,112 @@
+package dev_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/o7s/ouroboros/stack/dev"
+	"github.com/o7s/ouroboros/stack/qos"
+)
+
+// secDir writes a security directory with the given server and client
+// enc.conf contents for the name srv ("-": no file).
+func secDir(t *testing.T, server, client string) string {
+	d := t.TempDir()
+	for side, conf := range map[string]string{"server": server, "client": client} {
+		if conf == "-" {
+			continue
+		}
+		p := filepath.Join(d, side, "srv")
+		os.MkdirAll(p, 0o755)
+		if err := os.WriteFile(filepath.Join(p, "enc.conf"), []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+// An encrypted flow carries SDUs intact both ways, on raw and reliable
+// QoS, directly and through an IPCP; both ends hold the cipher.
+func TestEncryptedFlow(t *testing.T) {
+	for _, tc := range []struct {
+		name, server, client, cipher string
+	}{
+		{"client asks", "-", "", "aes-256-gcm"},
+		{"server and client", "cipher = chacha20-poly1305\n", "kex = X25519\n", "chacha20-poly1305"},
+		{"ml-kem", "-", "kex = ML-KEM-768\ncipher = aes-128-gcm\n", "aes-128-gcm"},
+	} {
+		for _, q := range []string{"raw", "data"} {
+			t.Run(tc.name+"/"+q, func(t *testing.T) {
+				forBoth(t, func(t *testing.T, direct bool) {
+					qs, _ := qos.ByName(q)
+					a, b, _, err := pairSec(t, direct, qs, secDir(t, tc.server, tc.client))
+					if err != nil {
+						t.Fatalf("%s, %s: %v", tc.name, q, err)
+					}
+					if a.Cipher() != tc.cipher || b.Cipher() != tc.cipher {
+						t.Fatalf("%s: ciphers %q and %q, want %q", tc.name, a.Cipher(), b.Cipher(), tc.cipher)
+					}
+					if a.MaxSDU() > dev.MaxSDU-28 {
+						t.Errorf("MaxSDU %d leaves no room for IV and tag", a.MaxSDU())
+					}
+					sum := sha256.New()
+					b.SetReadTimeout(5 * time.Second)
+					a.SetReadTimeout(5 * time.Second)
+					buf := make([]byte, 2000)
+					for i := range 200 {
+						m := bytes.Repeat([]byte{byte(i)}, 4+i*7)
+						binary.BigEndian.PutUint32(m, uint32(i))
+						if _, err := a.Write(m); err != nil {
+							t.Fatal(err)
+						}
+						n, err := b.Read(buf)
+						if err != nil || !bytes.Equal(buf[:n], m) {
+							t.Fatalf("SDU %d: %v, %d bytes", i, err, n)
+						}
+						sum.Write(buf[:n])
+						if _, err := b.Write(buf[:n]); err != nil {
+							t.Fatal(err)
+						}
+						if n, err := a.Read(buf); err != nil || !bytes.Equal(buf[:n], m) {
+							t.Fatalf("echo %d: %v", i, err)
+						}
+					}
+					if st, ok := b.CryptStats(); !ok || st.Opened < 200 || st.BadAuth != 0 {
+						t.Fatalf("receiver's counters %+v", st)
+					}
+				})
+			})
+		}
+	}
+}
+
+// A name whose server side has encryption refuses a client without it:
+// the allocation fails with ErrCrypt, at once, and nothing stays
+// allocated. A broken enc.conf fails the allocation naming the file and
+// line.
+func TestEncryptionRefused(t *testing.T) {
+	forBoth(t, func(t *testing.T, direct bool) {
+		start := time.Now()
+		_, _, n, err := pairSec(t, direct, qos.Raw, secDir(t, "", "-"))
+		if !errors.Is(err, dev.ErrCrypt) {
+			t.Fatalf("a clear request to an encrypted name: %v, want ErrCrypt", err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("the refusal took %v", d)
+		}
+		if fl := n.Flows(); len(fl) > 1 { // the server's pending accept may stay
+			t.Errorf("flows left: %+v", fl)
+		}
+		_, _, _, err = pairSec(t, direct, qos.Raw, secDir(t, "-", "# ours\ncipher = des\n"))
+		if err == nil || !strings.Contains(err.Error(), "client/srv/enc.conf:2: unknown cipher \"des\"") {
+			t.Fatalf("a broken enc.conf: %v", err)
+		}
+	})
+}
