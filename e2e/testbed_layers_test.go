@@ -21,6 +21,14 @@ import (
 type (
 	inspectReport struct {
 		Layers []inspectLayer `json:"layers"`
+		Nodes  []struct {
+			Name  string `json:"name"`
+			Sock  string `json:"sock"`
+			Flows []struct {
+				Name   string `json:"name"`
+				Cipher uint32 `json:"cipher"`
+			} `json:"flows"`
+		} `json:"nodes"`
 	}
 	inspectLayer struct {
 		Name    string       `json:"name"`
@@ -113,6 +121,18 @@ func nextHop(l inspectLayer, node, dst string) string {
 	return ""
 }
 
+// nodeDirs maps each node of a lab to its directory (where its socket,
+// log and security directory are).
+func nodeDirs(ctx context.Context, lab string) map[string]string {
+	var r inspectReport
+	Expect(json.Unmarshal([]byte(mustOTB(ctx, "inspect", lab, "-o", "json")), &r)).To(Succeed())
+	dirs := map[string]string{}
+	for _, n := range r.Nodes {
+		dirs[n.Name] = filepath.Dir(n.Sock)
+	}
+	return dirs
+}
+
 // serveOping binds oping to a name on a node and starts a server there.
 func serveOping(ctx context.Context, lab, node, name string) {
 	on(ctx, lab, node, binDir+"/irm", "bind", "program", binDir+"/oping", "name", name)
@@ -148,6 +168,51 @@ var _ = Describe("a unicast layer over four nodes (default)", Ordered, Label("ti
 	It("measures with operf from a to d", func(ctx SpecContext) {
 		out := on(ctx, lab, "a", binDir+"/operf", "-n", "operf", "-d", "1s", "-s", "1000", "-t", "bi", "-f")
 		Expect(out).To(MatchRegexp(`[1-9]\d* packets transmitted, [1-9]\d* received`))
+	}, SpecTimeout(time.Minute))
+
+	It("pings d from a with every QoS that runs FRCT, and measures a reliable flow", func(ctx SpecContext) {
+		for _, q := range []string{"best", "video", "voice", "data"} {
+			out := on(ctx, lab, "a", binDir+"/oping", "-n", "oping", "-q", q, "-c", "100", "-i", "0", "-s", "1000")
+			Expect(out).To(ContainSubstring("100 packets transmitted, 100 received, 0 out-of-order, 0% packet loss"), "qos %s", q)
+		}
+		out := on(ctx, lab, "a", binDir+"/operf", "-n", "operf", "-q", "data", "-d", "1s", "-s", "1400", "-t", "bi", "-f")
+		Expect(out).To(MatchRegexp(`[1-9]\d* packets transmitted, [1-9]\d* received, 0% packet loss`))
+		Expect(out).To(ContainSubstring("FRCT: "))
+	}, SpecTimeout(time.Minute))
+
+	It("encrypts a flow when the client side of the name asks for it, and refuses a clear one when the server side does", func(ctx SpecContext) {
+		dirs := nodeDirs(ctx, lab)
+		cli := filepath.Join(dirs["a"], "security", "client", "oping", "enc.conf")
+		Expect(os.MkdirAll(filepath.Dir(cli), 0o755)).To(Succeed())
+		Expect(os.WriteFile(cli, []byte("# e2e\nkex = X25519\ncipher = chacha20-poly1305\n"), 0o644)).To(Succeed())
+		DeferCleanup(func() { os.Remove(cli) })
+		// The client's configuration applies whether or not the name
+		// exists on a; once it does, irm name list shows it.
+		on(ctx, lab, "a", binDir+"/irm", "name", "create", "oping")
+		Expect(on(ctx, lab, "a", binDir+"/irm", "name", "list")).To(ContainSubstring("client: kex=X25519 cipher=chacha20-poly1305"))
+		for _, q := range []string{"raw", "data"} {
+			Expect(on(ctx, lab, "a", binDir+"/oping", "-n", "oping", "-q", q, "-c", "50", "-i", "0")).
+				To(ContainSubstring("50 packets transmitted, 50 received"), "encrypted, qos %s", q)
+		}
+		// While a ping runs, both ends list the flow with its cipher.
+		ping := serve(lab, "a", binDir+"/oping", "-n", "oping", "-c", "30", "-i", "100ms")
+		Eventually(ping).Should(gbytes.Say("seq=1 "))
+		Expect(on(ctx, lab, "a", binDir+"/irm", "flow", "list")).To(ContainSubstring("chacha20-poly1305"))
+		Expect(on(ctx, lab, "d", binDir+"/irm", "flow", "list")).To(ContainSubstring("chacha20-poly1305"))
+		ping.Kill()
+
+		srv := filepath.Join(dirs["d"], "security", "server", "oping", "enc.conf")
+		Expect(os.MkdirAll(filepath.Dir(srv), 0o755)).To(Succeed())
+		Expect(os.WriteFile(srv, []byte("cipher = aes-256-gcm\n"), 0o644)).To(Succeed())
+		DeferCleanup(func() { os.Remove(srv) })
+		Expect(on(ctx, lab, "a", binDir+"/oping", "-n", "oping", "-c", "5", "-i", "0")).To(ContainSubstring("5 received"),
+			"a client with encryption reaches a server that requires it")
+		os.Remove(cli)
+		start := time.Now()
+		out, err := otb(ctx, "exec", "--lab", lab, "a", "--", binDir+"/oping", "-n", "oping", "-c", "1")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("Failed to allocate flow: -1008."), "ECRYPT, from the server across the layer")
+		Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second), "refused at once, not timed out")
 	}, SpecTimeout(time.Minute))
 
 	It("reaches a name registered at one end from the other", func(ctx SpecContext) {

@@ -232,7 +232,10 @@ func (d *deployer) startNode(ctx context.Context, n *topo.Node) error {
 	if err := os.MkdirAll(filepath.Dir(ns.Sock), 0o755); err != nil {
 		return d.step(n.Name, "node directory", err)
 	}
-	pid, exited, err := startDetached(ns.NS, ns.Log, []string{"OUROBOROS_SOCK=" + ns.Sock}, d.onode, "--sock", ns.Sock)
+	// Each node has a security directory of its own in the lab: the
+	// names' enc.conf files (server/<name>/enc.conf, client/<name>/...).
+	sec := filepath.Join(filepath.Dir(ns.Sock), "security")
+	pid, exited, err := startDetached(ns.NS, ns.Log, []string{"OUROBOROS_SOCK=" + ns.Sock}, d.onode, "--sock", ns.Sock, "--security-dir", sec)
 	if err != nil {
 		return d.step(n.Name, "start onode", err)
 	}

@@ -245,7 +245,7 @@ func checkFlowTable(t *testing.T, out string, direct bool, pid int) {
 	rows := 0
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Split(line, "|")
-		if len(f) != 9 || strings.TrimSpace(f[1]) == "id" {
+		if len(f) != 10 || strings.TrimSpace(f[1]) == "id" {
 			continue
 		}
 		rows++

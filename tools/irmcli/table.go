@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/o7s/ouroboros/stack/crypt"
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/ipcp"
 )
@@ -93,7 +94,7 @@ func lbName(lb uint32) string {
 }
 
 const flowBorder = "+-------+---------+---------+-----------------+" +
-	"----------------------+----------------------+----------+\n"
+	"----------------------+----------------------+----------+-------------------+\n"
 
 // flowTable formats irm flow list (ours). A flow between two applications
 // of the node has no layer; its n_1_pid is the other application.
@@ -103,8 +104,8 @@ func flowTable(flows []*ctl.FlowInfo) string {
 	}
 	var b strings.Builder
 	b.WriteString(flowBorder)
-	fmt.Fprintf(&b, "| %5s | %7s | %7s | %15s | %20s | %20s | %8s |\n",
-		"id", "n_pid", "n_1_pid", "state", "name", "layer", "mpl (ms)")
+	fmt.Fprintf(&b, "| %5s | %7s | %7s | %15s | %20s | %20s | %8s | %17s |\n",
+		"id", "n_pid", "n_1_pid", "state", "name", "layer", "mpl (ms)", "cipher")
 	b.WriteString(flowBorder)
 	for _, f := range flows {
 		layer := f.GetLayer()
@@ -117,8 +118,12 @@ func flowTable(flows []*ctl.FlowInfo) string {
 		if id := int32(f.GetNPid()); id < 0 {
 			npid = "ipcp:" + strconv.Itoa(int(-id))
 		}
-		fmt.Fprintf(&b, "| %5d | %7s | %7d | %15s | %20s | %20s | %8d |\n",
-			f.GetId(), npid, f.GetN_1Pid(), flowState(f.GetState()), f.GetName(), layer, f.GetMpl())
+		cipher := "-"
+		if c := f.GetCipher(); c != 0 {
+			cipher = crypt.CipherName(uint16(c))
+		}
+		fmt.Fprintf(&b, "| %5d | %7s | %7d | %15s | %20s | %20s | %8d | %17s |\n",
+			f.GetId(), npid, f.GetN_1Pid(), flowState(f.GetState()), f.GetName(), layer, f.GetMpl(), cipher)
 	}
 	b.WriteString(flowBorder)
 	b.WriteString("\n")

@@ -68,16 +68,16 @@ func TestNameTable(t *testing.T) {
 
 func TestFlowTable(t *testing.T) {
 	flows := []*ctl.FlowInfo{
-		{Id: 1, NPid: 4242, N_1Pid: 1, State: uint32(ctl.FlowAllocated), Name: "oping", Layer: "local", Mpl: 100},
+		{Id: 1, NPid: 4242, N_1Pid: 1, State: uint32(ctl.FlowAllocated), Name: "oping", Layer: "local", Mpl: 100, Cipher: 901},
 		{Id: 2, NPid: 4243, N_1Pid: 4242, State: uint32(ctl.FlowAcceptPending), Direct: true, Name: "echo", Mpl: 1},
 	}
 	want := "" +
-		"+-------+---------+---------+-----------------+----------------------+----------------------+----------+\n" +
-		"|    id |   n_pid | n_1_pid |           state |                 name |                layer | mpl (ms) |\n" +
-		"+-------+---------+---------+-----------------+----------------------+----------------------+----------+\n" +
-		"|     1 |    4242 |       1 |       allocated |                oping |                local |      100 |\n" +
-		"|     2 |    4243 |    4242 |  accept-pending |                 echo |             (direct) |        1 |\n" +
-		"+-------+---------+---------+-----------------+----------------------+----------------------+----------+\n" +
+		"+-------+---------+---------+-----------------+----------------------+----------------------+----------+-------------------+\n" +
+		"|    id |   n_pid | n_1_pid |           state |                 name |                layer | mpl (ms) |            cipher |\n" +
+		"+-------+---------+---------+-----------------+----------------------+----------------------+----------+-------------------+\n" +
+		"|     1 |    4242 |       1 |       allocated |                oping |                local |      100 |       aes-256-gcm |\n" +
+		"|     2 |    4243 |    4242 |  accept-pending |                 echo |             (direct) |        1 |                 - |\n" +
+		"+-------+---------+---------+-----------------+----------------------+----------------------+----------+-------------------+\n" +
 		"\n"
 	if got := flowTable(flows); got != want {
 		t.Errorf("flowTable =\n%s\nwant\n%s", got, want)

@@ -178,7 +178,18 @@ func (p *IPCP) flowReq(src MAC, m Mgmt, hash, data []byte) {
 	defer func() { <-p.reqs }()
 	fl, err := p.irm.FlowReqArr(p.ctx, p.id, hash, m.QoS, MPL, data)
 	if err != nil {
-		p.log.Debug("flow request not accepted", "src", src, "err", err)
+		// Refused: say so with the code, rather than letting the
+		// allocator wait out its timeout as the reference does.
+		p.log.Debug("flow request refused", "src", src, "err", err)
+		if p.ctx.Err() == nil {
+			r := Mgmt{Code: FlowReply, Response: errs.Code(err)}
+			if p.llc {
+				r.DSAP = m.SSAP
+			} else {
+				r.DEID = m.SEID
+			}
+			p.sendMgmt(p.ctx, src, &r, nil)
+		}
 		return
 	}
 	p.mu.Lock()

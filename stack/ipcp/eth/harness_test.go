@@ -28,6 +28,7 @@ type fakeIRM struct {
 	t      testing.TB
 	p      *eth.IPCP
 	refuse error
+	reqErr error // FlowReqArr fails at once with it (a refusal before any acceptor)
 	wg     sync.WaitGroup
 
 	arrived chan arrival // flows made by FlowReqArr
@@ -77,6 +78,9 @@ func (f *fakeIRM) newFlow() (ipcp.FlowKey, *seqpkt.Conn, *seqpkt.Conn) {
 func (f *fakeIRM) FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.Spec, mpl time.Duration, _ []byte) (ipcp.Flow, error) {
 	if mpl != eth.MPL {
 		f.t.Errorf("FlowReqArr mpl %v, want %v", mpl, eth.MPL)
+	}
+	if f.reqErr != nil {
+		return ipcp.Flow{}, f.reqErr
 	}
 	key, node, app := f.newFlow()
 	f.arrived <- arrival{key: key, app: app, hash: hash, qos: qs}

@@ -189,6 +189,33 @@ func TestRefusedFlow(t *testing.T) {
 	})
 }
 
+// A request the IRM refuses before any acceptor (no such name, encryption
+// required) is answered on the wire with the error's code: the allocator
+// learns why at once instead of timing out.
+func TestRequestRefusedWithCode(t *testing.T) {
+	forTypes(t, func(t *testing.T, typ ipcp.Type) {
+		noLeaks(t)
+		hub := ethtest.NewHub()
+		a, ia, _ := newIPCP(t, hub, typ, "a0", 1500)
+		b, ib, _ := newIPCP(t, hub, typ, "b0", 1500)
+		ib.reqErr = fmt.Errorf("flow request for srv: %w: this name takes only encrypted flows", errs.ErrCrypt)
+		b.Reg(hashSrv)
+		if err := a.Query(ctxT(t, time.Second), hashSrv); err != nil {
+			t.Fatal(err)
+		}
+		key, _, err := ia.alloc(a, hashSrv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := ia.waitReply(key); !errors.Is(r.err, errs.ErrCrypt) {
+			t.Fatalf("the allocator got %v, want ErrCrypt", r.err)
+		}
+		if a.NumFlows() != 0 || b.NumFlows() != 0 {
+			t.Errorf("flows left: a %d, b %d", a.NumFlows(), b.NumFlows())
+		}
+	})
+}
+
 func TestOwnershipContract(t *testing.T) {
 	forTypes(t, func(t *testing.T, typ ipcp.Type) {
 		noLeaks(t)

@@ -255,7 +255,14 @@ func (a *flowAllocator) flowReq(m fa.Msg, hash, data []byte) {
 	defer func() { <-p.reqs }()
 	f, err := p.irm.FlowReqArr(p.ctx, p.id, hash, m.QoS, MPL, data)
 	if err != nil {
-		p.log.Debug("flow request not accepted", "from", AddrString(m.SAddr), "err", err)
+		// Refused (no such name, encryption required or not available,
+		// a replayed request): say so with the code, rather than letting
+		// the allocator wait out its timeout as the reference does.
+		p.log.Debug("flow request refused", "from", AddrString(m.SAddr), "err", err)
+		if p.ctx.Err() == nil {
+			msg := fa.AppendFlowReply(make([]byte, dt.HeaderLen, dt.HeaderLen+fa.MsgLen), m.SEID, 0, errs.Code(err), nil)
+			p.write(m.SAddr, qos.CubeBE, dtFAEID, msg)
+		}
 		return
 	}
 	slot := uint32(f.Key.ID)
