@@ -113,20 +113,12 @@ func (n *Node) LowerAlloc(ctx context.Context, self uint32, dst string, qs qos.S
 	if dst == "" || len(dst) > MaxName {
 		return ipcp.LowerFlow{}, fmt.Errorf("%w: a destination name has 1 to %d bytes", errs.ErrName, MaxName)
 	}
-	if qs.NeedsFRCT() {
-		return ipcp.LowerFlow{}, errLowerFRCT
-	}
 	fi, f, err := n.allocIPCP(ctx, pid, dst, qs, time.Now().Add(n.cfg.AllocTimeout), self)
 	if err != nil {
 		return ipcp.LowerFlow{}, err
 	}
 	return n.lowerFlow(pid, fi, f)
 }
-
-// errLowerFRCT refuses a lower flow that would need FRCT: the reference's
-// IPCPs run it on N-1 flows with in-order QoS (irm ipcp connect ... qos
-// voice), and this version has none.
-var errLowerFRCT = fmt.Errorf("%w: in-order delivery and loss recovery on the N-1 flow need FRCT, which this version does not have yet; use qos raw, raw-voice or raw-video", errs.ErrQoS)
 
 // LowerAccept implements ipcp.Lower.
 func (n *Node) LowerAccept(ctx context.Context, self uint32) (ipcp.LowerFlow, error) {
@@ -136,14 +128,6 @@ func (n *Node) LowerAccept(ctx context.Context, self uint32) (ipcp.LowerFlow, er
 	}
 	for {
 		fi, f, err := n.Accept(ctx, pid, 0)
-		if err == nil && fi.QoS.NeedsFRCT() {
-			// The peer runs FRCT on this flow; its packets would not parse.
-			n.log.Warn("refused a lower flow that asks for in-order delivery or no loss (FRCT, not implemented)",
-				"ipcp", self, "flow", fi.ID, "qos", fi.QoS.String())
-			f.Close()
-			n.Dealloc(pid, fi.ID)
-			continue
-		}
 		if err == nil {
 			return n.lowerFlow(pid, fi, f)
 		}
@@ -158,6 +142,15 @@ func (n *Node) lowerFlow(pid int, fi FlowInfo, f *os.File) (ipcp.LowerFlow, erro
 	if err != nil {
 		n.Dealloc(pid, fi.ID)
 		return ipcp.LowerFlow{}, fmt.Errorf("%w: %w", errs.ErrResources, err)
+	}
+	if needsRelay(fi) { // FRCT, encryption or CRC, as the library does for a program
+		end, _, err := newLowerRelay(fi, c)
+		if err != nil {
+			c.Close()
+			n.Dealloc(pid, fi.ID)
+			return ipcp.LowerFlow{}, fmt.Errorf("%w: %w", errs.ErrResources, err)
+		}
+		c = end
 	}
 	return ipcp.LowerFlow{ID: fi.ID, Conn: c, Name: fi.Name, Layer: fi.Layer, QoS: fi.QoS}, nil
 }

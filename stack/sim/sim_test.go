@@ -3,7 +3,6 @@ package sim
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/dev"
-	"github.com/o7s/ouroboros/stack/errs"
+	"github.com/o7s/ouroboros/internal/wait"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/qos"
 )
@@ -50,8 +49,8 @@ func echoOnce(t *testing.T, f *dev.Flow, msg string) {
 // raw-voice is in the voice cube at both ends (the accepting end learns it
 // from the flow request in the layer below); with a best-effort adjacency
 // beside it, the packets cross the scheduler's queues and arrive
-// unchanged. QoS voice, which asks for in-order delivery (FRCT on the N-1
-// flow), is refused.
+// unchanged. QoS voice, which asks for in-order delivery, runs FRCT on the
+// N-1 flow and is in the voice cube too.
 func TestVoiceAdjacency(t *testing.T) {
 	n := New(t)
 	a, b, c := n.AddNode("a"), n.AddNode("b"), n.AddNode("c")
@@ -62,26 +61,36 @@ func TestVoiceAdjacency(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := a.N.ConnectIPCP(ctx, a.Unicast["net"], IPCPName("net", "b"), ipcp.CompDT, qos.Voice)
-	if !errors.Is(err, errs.ErrQoS) {
-		t.Fatalf("connect with in-order QoS: %v, want %v", err, errs.ErrQoS)
-	}
-	if err := a.N.ConnectIPCP(ctx, a.Unicast["net"], IPCPName("net", "b"), ipcp.CompDT, qos.RawVoice); err != nil {
-		t.Fatal(err)
+	// qos voice asks for in-order delivery: the N-1 flow runs FRCT, as
+	// the reference's IPCPs do; raw-voice is the same cube without it.
+	for _, qs := range []qos.Spec{qos.Voice, qos.RawVoice} {
+		if err := a.N.ConnectIPCP(ctx, a.Unicast["net"], IPCPName("net", "b"), ipcp.CompDT, qs); err != nil {
+			t.Fatalf("connect with %v: %v", qs, err)
+		}
 	}
 	for _, nd := range []*Node{a, b} {
-		info, _, err := nd.N.IPCPDetail(nd.Unicast["net"])
-		if err != nil {
-			t.Fatal(err)
-		}
+		// The accepting side adds its adjacency when the flow arrives,
+		// which may be after the connect returned on the other.
 		var cubes []qos.Cube
-		for _, nb := range info.Neighbours {
-			if nb.Comp == ipcp.CompDT {
-				cubes = append(cubes, nb.Cube)
+		ok := wait.Until(5*time.Second, func() bool {
+			info, _, err := nd.N.IPCPDetail(nd.Unicast["net"])
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if !slices.Contains(cubes, qos.CubeVoice) || !slices.Contains(cubes, qos.CubeBE) {
-			t.Fatalf("%s: data-transfer cubes %v, want a voice and a best-effort one", nd.Name, cubes)
+			cubes = cubes[:0]
+			voice := 0
+			for _, nb := range info.Neighbours {
+				if nb.Comp == ipcp.CompDT {
+					cubes = append(cubes, nb.Cube)
+					if nb.Cube == qos.CubeVoice {
+						voice++
+					}
+				}
+			}
+			return voice == 2 && slices.Contains(cubes, qos.CubeBE)
+		})
+		if !ok {
+			t.Fatalf("%s: data-transfer cubes %v, want two voice ones and a best-effort one", nd.Name, cubes)
 		}
 	}
 	echoServer(t, c, "net", "echo")
@@ -150,4 +159,51 @@ func TestConfigFile(t *testing.T) {
 	}
 	echoServer(t, b, "net", "echo")
 	echoOnce(t, dial(t, a, "echo"), "configured")
+}
+
+// A layer whose data-transfer flows run FRCT (qos voice and qos data on
+// the N-1 flows, as irm ipcp connect ... qos voice does in the
+// reference): flows across it carry every SDU intact.
+func TestFRCTAdjacencies(t *testing.T) {
+	n := New(t)
+	a, b, c := n.AddNode("a"), n.AddNode("b"), n.AddNode("c")
+	n.Connect(a, b).DTQoS = qos.Voice
+	n.Connect(b, c).DTQoS = qos.Data
+	if err := n.Layer("net", nil); err != nil {
+		t.Fatal(err)
+	}
+	echoServer(t, c, "net", "echo")
+	f := dial(t, a, "echo")
+	buf := make([]byte, 2000)
+	for i := range 300 {
+		// At most 1200 bytes: FRCT's header on the N-1 flow takes 12 of
+		// the Ethernet frame the unicast PDU would otherwise fill.
+		msg := make([]byte, 1+i*4)
+		for j := range msg {
+			msg[j] = byte(i ^ j)
+		}
+		if _, err := f.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		f.SetReadDeadline(time.Now().Add(5 * time.Second))
+		k, err := f.Read(buf)
+		if err != nil || sha256.Sum256(buf[:k]) != sha256.Sum256(msg) {
+			t.Fatalf("echo %d: %d bytes back, %v", i, k, err)
+		}
+	}
+	for _, nd := range []*Node{a, b} {
+		info, _, err := nd.N.IPCPDetail(nd.Unicast["net"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cubes []qos.Cube
+		for _, nb := range info.Neighbours {
+			if nb.Comp == ipcp.CompDT {
+				cubes = append(cubes, nb.Cube)
+			}
+		}
+		if nd == a && !slices.Equal(cubes, []qos.Cube{qos.CubeVoice}) {
+			t.Errorf("a: data-transfer cubes %v, want voice only", cubes)
+		}
+	}
 }

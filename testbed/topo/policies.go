@@ -30,7 +30,7 @@ var policyValues = map[string][]string{
 	"addr_auth": {ipcp.AddrAuthFlat.String()},
 	"ca":        {CAMBECN, CANone},
 	"hash":      {"SHA3_224", "SHA3_256", "SHA3_384", "SHA3_512"},
-	"dt_qos":    {"raw", "raw-voice", "raw-video"},
+	"dt_qos":    {"raw", "raw-voice", "raw-video", "best", "voice", "video", "data"},
 }
 
 // policyRange is a numeric policy's bounds and default (spec SYSTEM
@@ -166,15 +166,6 @@ func (b *builder) policyString(p *Policies, rp rawPolicy) {
 		return
 	}
 	hint := fmt.Sprintf("write %s: %s", rp.key.s, orList(values))
-	if rp.key.s == "dt_qos" && slices.Contains([]string{"best", "voice", "video", "data"}, rp.val.s) {
-		cube := "raw"
-		if rp.val.s == "voice" || rp.val.s == "video" {
-			cube = "raw-" + rp.val.s
-		}
-		*p.str(rp.key.s) = ""
-		b.errorf(rp.val.pos, "dt_qos %s asks for in-order delivery, which needs FRCT on the data-transfer flows, and this version has none; write dt_qos: %s (the same QoS cube without it)", rp.val.s, cube)
-		return
-	}
 	if s := suggest(rp.val.s, values); s != "" {
 		hint = fmt.Sprintf("did you mean %s: %s?", rp.key.s, s)
 	}

@@ -145,11 +145,8 @@ var upperCases = []ruleCase{
 		`t.yaml:9:194: unknown dir policy "kademlia"; write dir: dht`,
 		`t.yaml:9:210: unknown hash policy "sha3-256"; write hash: SHA3_224, SHA3_256, SHA3_384 or SHA3_512`,
 	}},
-	{"dt_qos", up(", policies: {dt_qos: voice}"), []string{
-		`t.yaml:9:167: dt_qos voice asks for in-order delivery, which needs FRCT on the data-transfer flows, and this version has none; write dt_qos: raw-voice (the same QoS cube without it)`,
-	}},
-	{"dt_qos unknown", up(", policies: {dt_qos: fast}"), []string{
-		`t.yaml:9:167: unknown dt_qos policy "fast"; write dt_qos: raw, raw-voice or raw-video`,
+	{"dt_qos unknown", up(", policies: {dt_qos: quick}"), []string{
+		`t.yaml:9:167: unknown dt_qos policy "quick"; write dt_qos: raw, raw-voice, raw-video, best, voice, video or data`,
 	}},
 	{"policy numbers", up(", policies: {max_ttl: 0, ls_t_update: 99999, dht_k: 30, dht_alpha: x, ls_t_recalc: -1}"), []string{
 		`t.yaml:9:168: max_ttl 0 is out of range; write a whole number from 1 to 255 (hops), e.g. max_ttl: 60`,

@@ -28,9 +28,9 @@ if COMPONENT == dt
                 [qos       [QOS]
 where QOS in {raw, best, voice, video, data, raw-voice, raw-video}
 
-best, voice, video and data ask for in-order delivery, which needs FRCT on
-the flow; this version has none and refuses them. raw-voice and raw-video
-put the data-transfer flow in the voice or video QoS cube without it.
+best, voice, video and data ask for in-order delivery: the node runs FRCT
+on the flow, as the reference does (data also retransmits). raw-voice and
+raw-video (ours) put the flow in the voice or video QoS cube without it.
 `
 
 const disconnectUsage = `Usage: irm ipcp disconnect

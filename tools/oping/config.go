@@ -63,8 +63,8 @@ and reports the Round Trip Time (RTT)
                           0 sends without waiting for replies
   -n, --server-name       Name of the oping server
   -q, --qos               QoS (raw, best, video, voice, data; default raw).
-                          This version has no FRCT, so only raw works:
-                          the others are refused when the flow is allocated
+                          All but raw run FRCT: in-order delivery, and for
+                          data retransmission of what is lost
   -s, --size              Payload size (B, default 64, from 64 to 1500)
   -Q, --quiet             Only print final statistics
                           (server: no line per packet)
