@@ -18,18 +18,19 @@ import (
 // acknowledgements and rendezvous. Read takes SDUs from FRCT's reorder
 // queue; Write prepares each PDU with FRCT and writes it itself.
 type frctFlow struct {
-	f      *Flow
-	c      *frct.Conn
-	kick   chan struct{} // the timer goroutine's wake-up: a deadline may be earlier
-	wake   chan struct{} // blocked readers and writers: the flow's state changed
-	done   chan struct{} // closed by Close: the goroutines stop
-	ended  chan struct{} // closed when the receiver stops: the peer is gone
-	wg     sync.WaitGroup
-	rerr   error        // why the receiver stopped; set before ended is closed
-	evfd   atomic.Int32 // an eventfd readable while an SDU is ready, once in an event set; -1 none
-	obuf   []byte       // the control PDUs' buffer: Output runs under FRCT's lock
-	tx     []byte       // the data PDUs' buffer, guarded by the Flow's wmu
-	sealed []byte       // the data PDUs encrypted, likewise
+	f        *Flow
+	c        *frct.Conn
+	kick     chan struct{} // the timer goroutine's wake-up: a deadline may be earlier
+	wake     chan struct{} // blocked readers and writers: the flow's state changed
+	done     chan struct{} // closed by Close: the goroutines stop
+	ended    chan struct{} // closed when the receiver stops: the peer is gone
+	wg       sync.WaitGroup
+	rerr     error        // why the receiver stopped; set before ended is closed
+	evfd     atomic.Int32 // an eventfd readable while an SDU is ready, once in an event set; -1 none
+	obuf     []byte       // the control PDUs' buffer: Output runs under FRCT's lock
+	tx       []byte       // the data PDUs' buffer, guarded by the Flow's wmu
+	sealed   []byte       // the data PDUs encrypted, likewise
+	reliable bool         // FRCT retransmits (QoS loss 0)
 }
 
 // clock is the flows' monotonic clock, ns.
@@ -41,7 +42,8 @@ func newFRCT(f *Flow) *frctFlow {
 	fr := &frctFlow{f: f, kick: make(chan struct{}, 1), wake: make(chan struct{}, 1),
 		done: make(chan struct{}), ended: make(chan struct{})}
 	fr.evfd.Store(-1)
-	fr.c = frct.New(frct.Config{MPL: f.mpl, Reliable: f.qos.Loss == 0, Output: fr.output})
+	fr.reliable = f.qos.Loss == 0
+	fr.c = frct.New(frct.Config{MPL: f.mpl, Reliable: fr.reliable, Output: fr.output})
 	fr.wg.Add(2)
 	go fr.receiver()
 	go fr.timers()
@@ -291,7 +293,14 @@ func (fr *frctFlow) write(b []byte, fl uint32) error {
 		}
 		pdu = fr.sealed
 	}
-	return f.send(pdu, fl)
+	err := f.send(pdu, fl)
+	if err != nil && fr.reliable && (errors.Is(err, ErrTimeout) || errors.Is(err, ErrWouldBlock)) {
+		// FRCT holds the PDU and sends it again when its timer fires:
+		// the SDU is written, and saying otherwise would have the caller
+		// write it twice.
+		return nil
+	}
+	return err
 }
 
 // close lingers while SDUs written are unacknowledged (at most linger),
