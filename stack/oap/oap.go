@@ -11,9 +11,12 @@
 // key in the one round trip (package crypt). A server with encryption
 // configured refuses a request without key exchange (ErrCrypt), and a
 // client refuses a response that weakens its cipher or KDF (a downgrade).
-// Not yet: certificates and signatures (authentication of the peer); a
-// request or response that carries a certificate is refused (ErrAuth),
-// not accepted unchecked.
+// A side with credentials (a certificate and its key) sends its
+// certificate and signs the message; the other side verifies the chain
+// against its trusted CAs and the signature (ErrAuth when either fails),
+// and a client checks that the server's certificate names the
+// destination. Without credentials a side is anonymous, as in the
+// reference.
 package oap
 
 import (
@@ -116,22 +119,51 @@ func Parse(b []byte, hlen int) (Header, error) {
 
 // fields are a header's variable contents.
 type fields struct {
-	cipher, kdf, md uint16
-	kex, reqHash    []byte
+	cipher, kdf, md   uint16
+	crt, kex, reqHash []byte
 }
 
-// appendHeader appends an unsigned header without certificate or data.
+// appendHeader appends a header without data and without signature.
 func appendHeader(b []byte, id [idLen]byte, now time.Time, f fields) []byte {
 	b = append(b, id[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(now.UnixNano()))
 	b = binary.BigEndian.AppendUint16(b, f.cipher)
 	b = binary.BigEndian.AppendUint16(b, f.kdf)
 	b = binary.BigEndian.AppendUint16(b, f.md)
-	b = binary.BigEndian.AppendUint16(b, 0) // no certificate
+	b = binary.BigEndian.AppendUint16(b, uint16(len(f.crt)))
 	b = binary.BigEndian.AppendUint16(b, uint16(len(f.kex))&kexLenMask)
 	b = binary.BigEndian.AppendUint16(b, 0) // no data
+	b = append(b, f.crt...)
 	b = append(b, f.kex...)
 	return append(b, f.reqHash...)
+}
+
+// Side is one end's security for a name: its encryption configuration
+// (nil: none), its credentials (nil: unauthenticated) and what it trusts
+// the other end's certificate to be signed by.
+type Side struct {
+	Enc   *crypt.Conf
+	Cred  *Cred
+	Trust *Trust
+}
+
+// finish signs a message when the side has credentials.
+func (sd Side) finish(b []byte, md uint16) ([]byte, error) {
+	if sd.Cred == nil {
+		return b, nil
+	}
+	sig, err := sd.Cred.sign(b, md)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, sig...), nil
+}
+
+func (sd Side) crt() []byte {
+	if sd.Cred == nil {
+		return nil
+	}
+	return sd.Cred.Cert.Raw
 }
 
 // Key is what an allocation agreed: a cipher (0: none) and its key.
@@ -150,6 +182,8 @@ type Request struct {
 	hash  []byte
 	conf  *crypt.Conf
 	eph   *crypt.Ephemeral
+	trust *Trust
+	dst   string
 }
 
 // NewRequest builds a request without key exchange.
@@ -161,19 +195,33 @@ func NewRequest(now time.Time) *Request {
 // NewSecureRequest builds a request for a client whose encryption
 // configuration for the name is conf (nil or "none": no key exchange).
 func NewSecureRequest(now time.Time, conf *crypt.Conf) (*Request, error) {
-	r := &Request{}
+	return NewRequestTo(now, "", Side{Enc: conf})
+}
+
+// NewRequestTo builds the request of a client with security sd for the
+// name dst: with a key exchange when sd.Enc asks for one, with its
+// certificate and signed when sd.Cred is set. A server that answers with
+// a certificate must be trusted by sd.Trust and be named dst.
+func NewRequestTo(now time.Time, dst string, sd Side) (*Request, error) {
+	r := &Request{trust: sd.Trust, dst: dst}
 	rand.Read(r.id[:])
-	var f fields
-	if conf.Enabled() {
-		eph, err := crypt.NewEphemeral(conf.Kex)
+	f := fields{crt: sd.crt()}
+	if sd.Enc != nil {
+		f.md = sd.Enc.Digest
+	}
+	if sd.Enc.Enabled() {
+		eph, err := crypt.NewEphemeral(sd.Enc.Kex)
 		if err != nil {
 			return nil, err
 		}
-		r.conf, r.eph = conf, eph
-		f = fields{cipher: conf.Cipher, kdf: conf.KDF, md: conf.Digest, kex: eph.Public}
+		r.conf, r.eph = sd.Enc, eph
+		f.cipher, f.kdf, f.kex = sd.Enc.Cipher, sd.Enc.KDF, eph.Public
 	}
-	r.Bytes = appendHeader(make([]byte, 0, HeaderLen+len(f.kex)), r.id, now, f)
+	b := appendHeader(make([]byte, 0, HeaderLen+len(f.crt)+len(f.kex)+128), r.id, now, f)
 	var err error
+	if r.Bytes, err = sd.finish(b, f.md); err != nil {
+		return nil, err
+	}
 	if r.hash, err = reqHashOf(r.Bytes, f.md); err != nil {
 		return nil, err
 	}
@@ -192,8 +240,15 @@ func (r *Request) Complete(resp []byte) (Key, error) {
 		return Key{}, fmt.Errorf("%w: the response answers another request", errs.ErrCrypt)
 	case !bytes.Equal(h.ReqHash, r.hash):
 		return Key{}, fmt.Errorf("%w: the response's request hash does not match", errs.ErrCrypt)
-	case len(h.Crt) > 0:
-		return Key{}, fmt.Errorf("%w: the server authenticates with a certificate, which this version cannot verify yet", errs.ErrAuth)
+	}
+	if len(h.Crt) > 0 { // server authentication is optional, but when offered it must hold
+		cn, err := r.trust.verify(h.Crt, resp[:len(resp)-len(h.Signature)], h.Signature, h.MD)
+		if err != nil {
+			return Key{}, err
+		}
+		if r.dst != "" && cn != r.dst {
+			return Key{}, fmt.Errorf("%w: the server's certificate names %q, not %q", errs.ErrAuth, cn, r.dst)
+		}
 	}
 	if r.eph == nil {
 		return Key{}, nil
@@ -253,6 +308,14 @@ func (s *Server) Respond(req []byte, now time.Time) ([]byte, error) {
 // configuration is conf (nil: none) and returns the response and the
 // flow's key.
 func (s *Server) RespondConf(req []byte, now time.Time, conf *crypt.Conf) ([]byte, Key, error) {
+	return s.RespondAs(req, now, Side{Enc: conf})
+}
+
+// RespondAs checks a request for a name whose server side has security sd
+// and returns the response and the flow's key. A client certificate must
+// be trusted by sd.Trust; a client without one is accepted, anonymous.
+func (s *Server) RespondAs(req []byte, now time.Time, sd Side) ([]byte, Key, error) {
+	conf := sd.Enc
 	h, err := Parse(req, 0)
 	if err != nil {
 		return nil, Key{}, err
@@ -265,7 +328,9 @@ func (s *Server) RespondConf(req []byte, now time.Time, conf *crypt.Conf) ([]byt
 		return nil, Key{}, err
 	}
 	if len(h.Crt) > 0 {
-		return nil, Key{}, fmt.Errorf("%w: the client authenticates with a certificate, which this version cannot verify yet", errs.ErrAuth)
+		if _, err := sd.Trust.verify(h.Crt, req[:len(req)-len(h.Signature)], h.Signature, h.MD); err != nil {
+			return nil, Key{}, err
+		}
 	}
 	rh, err := reqHashOf(req, h.MD)
 	if err != nil {
@@ -280,8 +345,14 @@ func (s *Server) RespondConf(req []byte, now time.Time, conf *crypt.Conf) ([]byt
 	} else if f, key, err = negotiate(h, conf); err != nil {
 		return nil, Key{}, err
 	}
-	f.reqHash = rh
-	resp := appendHeader(make([]byte, 0, HeaderLen+len(f.kex)+len(rh)), h.ID, now, f)
+	f.reqHash, f.crt = rh, sd.crt()
+	if conf != nil {
+		f.md = conf.Digest
+	}
+	resp := appendHeader(make([]byte, 0, HeaderLen+len(f.crt)+len(f.kex)+len(rh)+128), h.ID, now, f)
+	if resp, err = sd.finish(resp, f.md); err != nil {
+		return nil, Key{}, err
+	}
 	return resp, key, nil
 }
 
