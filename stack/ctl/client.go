@@ -136,10 +136,17 @@ func (c *Client) CreateName(ctx context.Context, name string, lb LB) error {
 	return c.send(ctx, &Msg{Code: Code_CREATE_NAME, NameInfo: &NameInfo{Name: name, PolLb: uint32(lb)}})
 }
 
-// CreateNameEnc creates name, or changes an existing one, with its server
-// and client enc.conf files (an empty path keeps the default).
-func (c *Client) CreateNameEnc(ctx context.Context, name string, lb LB, senc, cenc string) error {
-	return c.send(ctx, &Msg{Code: Code_CREATE_NAME, NameInfo: &NameInfo{Name: name, PolLb: uint32(lb), SencPath: senc, CencPath: cenc}})
+// SecPaths are a name's security files, server (S) and client (C) side:
+// enc.conf, certificate and key. An empty path keeps the default.
+type SecPaths struct {
+	SEnc, SCrt, SKey, CEnc, CCrt, CKey string
+}
+
+// CreateNameSec creates name, or changes an existing one, with its
+// security files.
+func (c *Client) CreateNameSec(ctx context.Context, name string, lb LB, p SecPaths) error {
+	return c.send(ctx, &Msg{Code: Code_CREATE_NAME, NameInfo: &NameInfo{Name: name, PolLb: uint32(lb),
+		SencPath: p.SEnc, ScrtPath: p.SCrt, SkeyPath: p.SKey, CencPath: p.CEnc, CcrtPath: p.CCrt, CkeyPath: p.CKey}})
 }
 
 // DestroyName destroys name.

@@ -396,8 +396,16 @@ type NameInfo struct {
 	CencPath string `protobuf:"bytes,4,opt,name=cenc_path,json=cencPath,proto3" json:"cenc_path,omitempty"`
 	// In a listing: each side's encryption as configured ("none", the
 	// algorithms, or why the file does not load).
-	ServerEnc     string `protobuf:"bytes,5,opt,name=server_enc,json=serverEnc,proto3" json:"server_enc,omitempty"`
-	ClientEnc     string `protobuf:"bytes,6,opt,name=client_enc,json=clientEnc,proto3" json:"client_enc,omitempty"`
+	ServerEnc string `protobuf:"bytes,5,opt,name=server_enc,json=serverEnc,proto3" json:"server_enc,omitempty"`
+	ClientEnc string `protobuf:"bytes,6,opt,name=client_enc,json=clientEnc,proto3" json:"client_enc,omitempty"`
+	// The certificate and key files (authentication), server and client
+	// side; in a listing, whether each side authenticates.
+	ScrtPath      string `protobuf:"bytes,7,opt,name=scrt_path,json=scrtPath,proto3" json:"scrt_path,omitempty"`
+	SkeyPath      string `protobuf:"bytes,8,opt,name=skey_path,json=skeyPath,proto3" json:"skey_path,omitempty"`
+	CcrtPath      string `protobuf:"bytes,9,opt,name=ccrt_path,json=ccrtPath,proto3" json:"ccrt_path,omitempty"`
+	CkeyPath      string `protobuf:"bytes,10,opt,name=ckey_path,json=ckeyPath,proto3" json:"ckey_path,omitempty"`
+	ServerAuth    string `protobuf:"bytes,11,opt,name=server_auth,json=serverAuth,proto3" json:"server_auth,omitempty"`
+	ClientAuth    string `protobuf:"bytes,12,opt,name=client_auth,json=clientAuth,proto3" json:"client_auth,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -470,6 +478,48 @@ func (x *NameInfo) GetServerEnc() string {
 func (x *NameInfo) GetClientEnc() string {
 	if x != nil {
 		return x.ClientEnc
+	}
+	return ""
+}
+
+func (x *NameInfo) GetScrtPath() string {
+	if x != nil {
+		return x.ScrtPath
+	}
+	return ""
+}
+
+func (x *NameInfo) GetSkeyPath() string {
+	if x != nil {
+		return x.SkeyPath
+	}
+	return ""
+}
+
+func (x *NameInfo) GetCcrtPath() string {
+	if x != nil {
+		return x.CcrtPath
+	}
+	return ""
+}
+
+func (x *NameInfo) GetCkeyPath() string {
+	if x != nil {
+		return x.CkeyPath
+	}
+	return ""
+}
+
+func (x *NameInfo) GetServerAuth() string {
+	if x != nil {
+		return x.ServerAuth
+	}
+	return ""
+}
+
+func (x *NameInfo) GetClientAuth() string {
+	if x != nil {
+		return x.ClientAuth
 	}
 	return ""
 }
@@ -1423,7 +1473,7 @@ const file_ctl_proto_rawDesc = "" +
 	"\x05layer\x18\t \x01(\tR\x05layer\x12\x16\n" +
 	"\x06cipher\x18\n" +
 	" \x01(\rR\x06cipher\x12\x17\n" +
-	"\asym_key\x18\v \x01(\fR\x06symKey\"\xad\x01\n" +
+	"\asym_key\x18\v \x01(\fR\x06symKey\"\xe3\x02\n" +
 	"\bNameInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x15\n" +
 	"\x06pol_lb\x18\x02 \x01(\rR\x05polLb\x12\x1b\n" +
@@ -1432,7 +1482,16 @@ const file_ctl_proto_rawDesc = "" +
 	"\n" +
 	"server_enc\x18\x05 \x01(\tR\tserverEnc\x12\x1d\n" +
 	"\n" +
-	"client_enc\x18\x06 \x01(\tR\tclientEnc\"\x8b\x01\n" +
+	"client_enc\x18\x06 \x01(\tR\tclientEnc\x12\x1b\n" +
+	"\tscrt_path\x18\a \x01(\tR\bscrtPath\x12\x1b\n" +
+	"\tskey_path\x18\b \x01(\tR\bskeyPath\x12\x1b\n" +
+	"\tccrt_path\x18\t \x01(\tR\bccrtPath\x12\x1b\n" +
+	"\tckey_path\x18\n" +
+	" \x01(\tR\bckeyPath\x12\x1f\n" +
+	"\vserver_auth\x18\v \x01(\tR\n" +
+	"serverAuth\x12\x1f\n" +
+	"\vclient_auth\x18\f \x01(\tR\n" +
+	"clientAuth\"\x8b\x01\n" +
 	"\bIPCPInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\rR\x04type\x12\x12\n" +

@@ -2,9 +2,16 @@ package dev_test
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/binary"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,4 +177,61 @@ func BenchmarkEncryptedThroughput(b *testing.B) {
 			})
 		}
 	}
+}
+
+// writeCert writes a CA (if dir/cacert has none yet, it makes one) and a
+// certificate for cn signed by it, with its key, into dir/side/srv.
+func writeCert(t *testing.T, dir, side, cn string, trusted bool) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "lab CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
+	ca, _ := x509.ParseCertificate(caDER)
+	if trusted {
+		os.MkdirAll(filepath.Join(dir, "cacert"), 0o755)
+		os.WriteFile(filepath.Join(dir, "cacert", side+".pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalECPrivateKey(key)
+	p := filepath.Join(dir, side, "srv")
+	os.MkdirAll(p, 0o755)
+	os.WriteFile(filepath.Join(p, "crt.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(filepath.Join(p, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+}
+
+// Both ends authenticate with certificates from CAs in the security
+// directory: the flow is allocated and encrypted. A server certificate
+// that names another service, or one no trusted CA signed, fails the
+// allocation with ErrAuth.
+func TestAuthenticatedFlow(t *testing.T) {
+	forBoth(t, func(t *testing.T, direct bool) {
+		dir := secDir(t, "-", "")
+		writeCert(t, dir, "server", "srv", true)
+		writeCert(t, dir, "client", "a client", true)
+		a, b, _, err := pairSec(t, direct, qos.Raw, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Cipher() == "" || b.Cipher() == "" {
+			t.Fatal("not encrypted")
+		}
+		for _, tc := range []struct {
+			cn      string
+			trusted bool
+		}{{"impostor", true}, {"srv", false}} {
+			dir := secDir(t, "-", "")
+			writeCert(t, dir, "server", tc.cn, tc.trusted)
+			if _, _, _, err := pairSec(t, direct, qos.Raw, dir); !errors.Is(err, dev.ErrAuth) {
+				t.Errorf("server certificate %q (trusted CA %v): %v, want ErrAuth", tc.cn, tc.trusted, err)
+			}
+		}
+	})
 }

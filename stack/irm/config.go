@@ -47,8 +47,8 @@ type nameConf struct {
 	LB   string   `toml:"lb"`
 	Prog []string `toml:"prog"`
 	Args []string `toml:"args"`
-	// The enc.conf files (encryption); the certificate and key files
-	// (authentication) are refused: this version does not have it yet.
+	// The security files: enc.conf (encryption), certificate and key
+	// (authentication), server and client side.
 	ServerEnc string `toml:"server_enc_file"`
 	ServerCrt string `toml:"server_crt_file"`
 	ServerKey string `toml:"server_key_file"`
@@ -307,8 +307,10 @@ func (fc *fileConfig) check() error {
 		if _, err := ctl.ParseLB(c.LB); c.LB != "" && err != nil {
 			return fmt.Errorf("[name.%q]: lb = %q, want \"spill\" or \"round-robin\"", nm, c.LB)
 		}
-		if c.ServerCrt+c.ServerKey+c.ClientCrt+c.ClientKey != "" {
-			return fmt.Errorf("[name.%q]: certificate and key files (flow authentication) are not supported yet; server_enc_file and client_enc_file are", nm)
+		for _, f := range []string{c.ServerEnc, c.ServerCrt, c.ServerKey, c.ClientEnc, c.ClientCrt, c.ClientKey} {
+			if _, err := os.Stat(f); f != "" && err != nil {
+				return fmt.Errorf("[name.%q]: %w", nm, err)
+			}
 		}
 		if len(c.Args) > len(c.Prog) {
 			return fmt.Errorf("[name.%q]: %d args for %d progs", nm, len(c.Args), len(c.Prog))
@@ -466,8 +468,8 @@ func (n *Node) applyName(nm string, c nameConf) error {
 	if err := n.CreateName(nm, lb); err != nil {
 		return err
 	}
-	if c.ServerEnc != "" || c.ClientEnc != "" {
-		if err := n.SetNameEnc(nm, c.ServerEnc, c.ClientEnc); err != nil {
+	if p := (NamePaths{c.ServerEnc, c.ServerCrt, c.ServerKey, c.ClientEnc, c.ClientCrt, c.ClientKey}); p != (NamePaths{}) {
+		if err := n.SetNamePaths(nm, p); err != nil {
 			return fmt.Errorf("[name.%q]: %w", nm, err)
 		}
 	}

@@ -144,7 +144,7 @@ func TestConfigErrors(t *testing.T) {
 		{"[udp6.u]\nbootstrap = \"l\"\nip = \"::1\"\nport = 70000\n", "port 70000"},
 		{"[local.lo]\nenrol = \"x\"\n", "cannot enrol"},
 		{"[local.lo]\nbootstrap = \"l\"\nhash = \"MD4\"\n", "unknown hash"},
-		{"[name.a]\nserver_crt_file = \"/x\"\n", "not supported yet"},
+		{"[name.a]\nserver_crt_file = \"/nonexistent/crt.pem\"\n", "/nonexistent/crt.pem: no such file"},
 		{"[name.a\n", "config"},
 	} {
 		n := New(Config{})

@@ -183,11 +183,13 @@ func (n *Node) Alloc(ctx context.Context, pid int, dst string, qs qos.Spec, time
 // oapRequest builds the OAP request of an allocation to dst, with a key
 // exchange when the client side of dst has encryption configured.
 func (n *Node) oapRequest(dst string) (*oap.Request, error) {
-	conf, err := n.encConf(dst, false)
+	n.mu.Lock()
+	sd, err := n.side(dst, false)
+	n.mu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("allocate %s: %w", dst, err)
 	}
-	req, err := oap.NewSecureRequest(time.Now(), conf)
+	req, err := oap.NewRequestTo(time.Now(), dst, sd)
 	if err != nil {
 		return nil, fmt.Errorf("allocate %s: %w", dst, err)
 	}
@@ -197,19 +199,19 @@ func (n *Node) oapRequest(dst string) (*oap.Request, error) {
 // directOAP runs OAP's both ends for a direct flow to name nm: the flow
 // is encrypted as it would be through a layer. n.mu is held.
 func (n *Node) directOAP(nm string) (oap.Key, error) {
-	cconf, err := loadEnc(n.encPathOf(nm, false))
+	csd, err := n.side(nm, false)
 	if err != nil {
 		return oap.Key{}, fmt.Errorf("allocate %s: %w", nm, err)
 	}
-	req, err := oap.NewSecureRequest(time.Now(), cconf)
+	req, err := oap.NewRequestTo(time.Now(), nm, csd)
 	if err != nil {
 		return oap.Key{}, fmt.Errorf("allocate %s: %w", nm, err)
 	}
-	conf, err := loadEnc(n.encPathOf(nm, true))
+	ssd, err := n.side(nm, true)
 	if err != nil {
 		return oap.Key{}, fmt.Errorf("accept %s: %w", nm, err)
 	}
-	resp, key, err := n.oap.RespondConf(req.Bytes, time.Now(), conf)
+	resp, key, err := n.oap.RespondAs(req.Bytes, time.Now(), ssd)
 	if err != nil {
 		return oap.Key{}, fmt.Errorf("allocate %s: %w", nm, err)
 	}

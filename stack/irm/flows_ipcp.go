@@ -35,17 +35,16 @@ func (n *Node) FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.
 		n.mu.Unlock()
 		return ipcp.Flow{}, fmt.Errorf("%w: no name on this node has that hash", errs.ErrName)
 	}
-	encPath := n.encPathOf(nmName, true)
-	n.mu.Unlock()
-	// OAP first, with the name's server-side encryption: a request this
+	// OAP first, with the name's server-side security: a request this
 	// node cannot serve is refused before any acceptor is taken, and the
 	// refusal goes back on the wire with its code.
-	conf, err := loadEnc(encPath)
+	sd, err := n.side(nmName, true)
+	n.mu.Unlock()
 	if err != nil {
-		n.log.Warn("flow request refused: the name's encryption configuration does not load", "name", nmName, "err", err)
+		n.log.Warn("flow request refused: the name's security configuration does not load", "name", nmName, "err", err)
 		return ipcp.Flow{}, fmt.Errorf("flow request for %s: %w", nmName, err)
 	}
-	res, key, err := n.oap.RespondConf(data, time.Now(), conf)
+	res, key, err := n.oap.RespondAs(data, time.Now(), sd)
 	if err != nil {
 		n.log.Info("flow request refused", "name", nmName, "err", err)
 		return ipcp.Flow{}, fmt.Errorf("flow request for %s: %w", nmName, err)

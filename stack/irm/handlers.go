@@ -100,15 +100,19 @@ func (n *Node) handle(ctx context.Context, cred ctl.Cred, m *ctl.Msg) (*ctl.Msg,
 		err = n.UnregName(m.GetName(), m.GetIpcp().GetId())
 	case ctl.Code_CREATE_NAME:
 		ni := m.GetNameInfo()
-		if err = n.CreateName(ni.GetName(), ctl.LB(ni.GetPolLb())); err == nil && (ni.GetSencPath() != "" || ni.GetCencPath() != "") {
-			err = n.SetNameEnc(ni.GetName(), ni.GetSencPath(), ni.GetCencPath())
+		p := NamePaths{ServerEnc: ni.GetSencPath(), ServerCrt: ni.GetScrtPath(), ServerKey: ni.GetSkeyPath(),
+			ClientEnc: ni.GetCencPath(), ClientCrt: ni.GetCcrtPath(), ClientKey: ni.GetCkeyPath()}
+		if err = n.CreateName(ni.GetName(), ctl.LB(ni.GetPolLb())); err == nil && p != (NamePaths{}) {
+			err = n.SetNamePaths(ni.GetName(), p)
 		}
 	case ctl.Code_DESTROY_NAME:
 		err = n.DestroyName(m.GetName())
 	case ctl.Code_LIST_NAMES:
 		for _, e := range n.ListNames() {
 			reply.Names = append(reply.Names, &ctl.NameInfo{Name: e.Name, PolLb: uint32(e.LB),
-				SencPath: e.ServerEncPath, CencPath: e.ClientEncPath, ServerEnc: e.ServerEnc, ClientEnc: e.ClientEnc})
+				SencPath: e.ServerEncPath, CencPath: e.ClientEncPath, ServerEnc: e.ServerEnc, ClientEnc: e.ClientEnc,
+				ScrtPath: e.ServerCrtPath, SkeyPath: e.ServerKeyPath, CcrtPath: e.ClientCrtPath, CkeyPath: e.ClientKeyPath,
+				ServerAuth: e.ServerAuth, ClientAuth: e.ClientAuth})
 		}
 	case ctl.Code_BIND_PROGRAM:
 		err = n.BindProgram(m.GetExec(), m.GetName(), m.GetOpts()&ctl.BindAuto != 0)

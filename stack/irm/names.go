@@ -2,6 +2,7 @@ package irm
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -10,6 +11,7 @@ import (
 	"github.com/o7s/ouroboros/stack/crypt"
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/errs"
+	"github.com/o7s/ouroboros/stack/oap"
 )
 
 // NameInfo describes a name to a client.
@@ -20,6 +22,17 @@ type NameInfo struct {
 	// configures ("none", the algorithms, or why it does not load).
 	ServerEncPath, ClientEncPath string
 	ServerEnc, ClientEnc         string
+	// The certificate and key files in use, and whether each side
+	// authenticates ("none", the certificate's subject, or why not).
+	ServerCrtPath, ServerKeyPath, ClientCrtPath, ClientKeyPath string
+	ServerAuth, ClientAuth                                     string
+}
+
+// NamePaths are the security files of a name; an empty path keeps the
+// one set, or the default.
+type NamePaths struct {
+	ServerEnc, ServerCrt, ServerKey string
+	ClientEnc, ClientCrt, ClientKey string
 }
 
 func checkName(nm string) error {
@@ -82,6 +95,10 @@ func (n *Node) ListNames() []NameInfo {
 	for _, e := range n.names {
 		ni := NameInfo{Name: e.name, LB: e.lb, ServerEncPath: n.encPath(e, true), ClientEncPath: n.encPath(e, false)}
 		ni.ServerEnc, ni.ClientEnc = describeEnc(ni.ServerEncPath), describeEnc(ni.ClientEncPath)
+		ni.ServerCrtPath, ni.ServerKeyPath = n.credPaths(e, true)
+		ni.ClientCrtPath, ni.ClientKeyPath = n.credPaths(e, false)
+		ni.ServerAuth = describeCred(ni.ServerCrtPath, ni.ServerKeyPath)
+		ni.ClientAuth = describeCred(ni.ClientCrtPath, ni.ClientKeyPath)
 		l = append(l, ni)
 	}
 	sort.Slice(l, func(i, j int) bool { return l[i].Name < l[j].Name })
@@ -93,12 +110,34 @@ func (n *Node) ListNames() []NameInfo {
 // allocation, so they may change while the name exists; one that does
 // not load fails the allocations that need it, with the reason.
 func (n *Node) SetNameEnc(nm, server, client string) error {
-	for _, p := range []string{server, client} {
-		if p == "" {
+	return n.SetNamePaths(nm, NamePaths{ServerEnc: server, ClientEnc: client})
+}
+
+// SetNamePaths sets the security files of a name: enc.conf, certificate
+// and key, server and client side. The enc.conf files must load, and a
+// certificate and key given together must too.
+func (n *Node) SetNamePaths(nm string, p NamePaths) error {
+	for _, f := range []string{p.ServerEnc, p.ServerCrt, p.ServerKey, p.ClientEnc, p.ClientCrt, p.ClientKey} {
+		if f == "" {
 			continue
 		}
-		if _, err := crypt.LoadConf(p); err != nil {
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("%w: name %s: %w", errs.ErrInvalid, nm, err)
+		}
+	}
+	for _, f := range []string{p.ServerEnc, p.ClientEnc} {
+		if f == "" {
+			continue
+		}
+		if _, err := crypt.LoadConf(f); err != nil {
 			return err
+		}
+	}
+	for _, c := range [][2]string{{p.ServerCrt, p.ServerKey}, {p.ClientCrt, p.ClientKey}} {
+		if c[0] != "" && c[1] != "" {
+			if _, err := oap.LoadCred(c[0], c[1]); err != nil {
+				return err
+			}
 		}
 	}
 	n.mu.Lock()
@@ -107,14 +146,83 @@ func (n *Node) SetNameEnc(nm, server, client string) error {
 	if e == nil {
 		return fmt.Errorf("%w: name %q does not exist", errs.ErrName, nm)
 	}
-	if server != "" {
-		e.sencPath = server
-	}
-	if client != "" {
-		e.cencPath = client
+	for _, set := range []struct {
+		to *string
+		v  string
+	}{
+		{&e.sencPath, p.ServerEnc}, {&e.cencPath, p.ClientEnc},
+		{&e.scrtPath, p.ServerCrt}, {&e.skeyPath, p.ServerKey},
+		{&e.ccrtPath, p.ClientCrt}, {&e.ckeyPath, p.ClientKey},
+	} {
+		if set.v != "" {
+			*set.to = set.v
+		}
 	}
 	n.notify()
 	return nil
+}
+
+// credPaths are the certificate and key of a name's side: the ones set,
+// or the defaults under the security directory; n.mu is held.
+func (n *Node) credPaths(e *name, server bool) (crt, key string) {
+	side := "client"
+	crt, key = e.ccrtPath, e.ckeyPath
+	if server {
+		side, crt, key = "server", e.scrtPath, e.skeyPath
+	}
+	if n.cfg.SecurityDir != "" {
+		if crt == "" {
+			crt = filepath.Join(n.cfg.SecurityDir, side, e.name, "crt.pem")
+		}
+		if key == "" {
+			key = filepath.Join(n.cfg.SecurityDir, side, e.name, "key.pem")
+		}
+	}
+	return crt, key
+}
+
+// side loads the security of a side of name nm for OAP: its encryption,
+// its credentials and the CAs it trusts. n.mu is held (the files are
+// small).
+func (n *Node) side(nm string, server bool) (oap.Side, error) {
+	e := n.names[nm]
+	if e == nil {
+		e = &name{name: nm}
+	}
+	var sd oap.Side
+	var err error
+	if sd.Enc, err = loadEnc(n.encPath(e, server)); err != nil {
+		return sd, err
+	}
+	if crt, key := n.credPaths(e, server); crt != "" && key != "" {
+		if sd.Cred, err = oap.LoadCred(crt, key); err != nil {
+			return sd, err
+		}
+	}
+	if d := n.cfg.SecurityDir; d != "" {
+		sd.Trust = &oap.Trust{}
+		if sd.Trust.Roots, err = oap.LoadPool(filepath.Join(d, "cacert")); err != nil {
+			return sd, err
+		}
+		if sd.Trust.Intermediates, err = oap.LoadPool(filepath.Join(d, "untrusted")); err != nil {
+			return sd, err
+		}
+	}
+	return sd, nil
+}
+
+func describeCred(crt, key string) string {
+	if crt == "" || key == "" {
+		return "none"
+	}
+	c, err := oap.LoadCred(crt, key)
+	switch {
+	case err != nil:
+		return "error: " + err.Error()
+	case c == nil:
+		return "none"
+	}
+	return "certificate " + c.Cert.Subject.String()
 }
 
 // encPath is the enc.conf of a name's server or client side: the one set,

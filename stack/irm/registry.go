@@ -16,6 +16,10 @@ type name struct {
 	active   []*flow    // pending accepts, the head gets the next request
 	sencPath string     // the server side's enc.conf; empty: the default
 	cencPath string     // the client side's enc.conf; empty: the default
+	scrtPath string     // the server side's certificate and key; empty: the default
+	skeyPath string
+	ccrtPath string // the client side's
+	ckeyPath string
 }
 
 // program is a bound executable, keyed by its basename.

@@ -35,8 +35,10 @@ const nameCreateUsage = `Usage: irm name create
 
 where LB_POLICY in {round-robin spillover}
 sencpath and cencpath name the enc.conf files (encryption) of the name's
-server and client side. The certificate and key paths are refused for
-now: this onode has no flow authentication yet.
+server and client side; scrtpath/skeypath and ccrtpath/ckeypath their
+certificates and keys (PEM; authentication, checked against the CAs in
+<security_dir>/cacert). The files must exist; onode reads them at each
+flow allocation.
 `
 
 const nameDestroyUsage = "Usage: irm name destroy <name>\n"
@@ -105,16 +107,14 @@ func (c *cli) nameCreate(args []string) error {
 	if err != nil {
 		return &usageError{usage: nameCreateUsage}
 	}
-	if paths[0] != "" || paths[3] != "" {
-		return c.node.CreateNameEnc(c.ctx, name, pol, paths[0], paths[3])
+	if p := (ctl.SecPaths{SEnc: paths[0], SCrt: paths[1], SKey: paths[2], CEnc: paths[3], CCrt: paths[4], CKey: paths[5]}); p != (ctl.SecPaths{}) {
+		return c.node.CreateNameSec(c.ctx, name, pol, p)
 	}
 	return c.createName(name, pol)
 }
 
-// checkPaths checks the security paths as the reference does (they must
-// exist; they become absolute), and refuses the certificate and key
-// paths: accepting them would promise authentication the node cannot
-// give.
+// checkPaths checks the security paths as the reference does: they must
+// exist, and they become absolute.
 func checkPaths(paths []string) error {
 	for i, p := range paths {
 		if p == "" {
@@ -129,10 +129,6 @@ func checkPaths(paths []string) error {
 		}
 		if len(rp) > maxNamePath {
 			return textf("File path too long: %s.", rp)
-		}
-		if k := pathKeys[i]; k != "sencpath" && k != "cencpath" {
-			return textf("Cannot use %s: this version of onode has no flow authentication yet; "+
-				"create the name without certificate or key paths.", k)
 		}
 		paths[i] = rp
 	}

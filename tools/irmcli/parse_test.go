@@ -148,7 +148,6 @@ func TestBadArgs(t *testing.T) {
 		{[]string{"name", "create", "x", "lb", "random"}, "Usage: irm name create\n"},
 		{[]string{"name", "create", strings.Repeat("n", 256)}, "Name too long.\n"},
 		{[]string{"name", "create", "x", "sencpath", "/nonexistent/enc.conf"}, "Failed to check path /nonexistent/enc.conf:"},
-		{[]string{"name", "create", "x", "scrtpath", "/"}, "Cannot use scrtpath: this version of onode has no flow authentication"},
 		{[]string{"name", "destroy", "x", "y"}, `"y" is unknown, try "irm name destroy".`},
 		{[]string{"name", "register", "x"}, "Usage: irm name register <name>\n"},
 		{[]string{"name", "register", "x", "dif", "d"}, `"dif" is unknown, try "irm name register".`},

@@ -66,18 +66,21 @@ func nameTable(names []*ctl.NameInfo, keep func(string) bool) string {
 			continue
 		}
 		srv, cli := n.GetServerEnc(), n.GetClientEnc()
-		if (srv == "" || srv == "none") && (cli == "" || cli == "none") {
+		sa, ca := n.GetServerAuth(), n.GetClientAuth()
+		if none(srv) && none(cli) && none(sa) && none(ca) {
 			continue
 		}
 		if !head {
-			b.WriteString("\nEncryption (enc.conf):\n")
+			b.WriteString("\nSecurity (enc.conf, certificates):\n")
 			head = true
 		}
-		fmt.Fprintf(&b, "  %s\n    server: %s\n            %s\n    client: %s\n            %s\n",
-			n.GetName(), orNone(srv), n.GetSencPath(), orNone(cli), n.GetCencPath())
+		fmt.Fprintf(&b, "  %s\n    server: %s\n            %s\n            auth: %s\n    client: %s\n            %s\n            auth: %s\n",
+			n.GetName(), orNone(srv), n.GetSencPath(), orNone(sa), orNone(cli), n.GetCencPath(), orNone(ca))
 	}
 	return b.String()
 }
+
+func none(s string) bool { return s == "" || s == "none" }
 
 func orNone(s string) string {
 	if s == "" {
