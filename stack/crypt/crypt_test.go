@@ -241,3 +241,37 @@ func BenchmarkKeyExchange(b *testing.B) {
 		})
 	}
 }
+
+func FuzzParseConf(f *testing.F) {
+	f.Add("kex = X25519\ncipher = aes-128-gcm\n")
+	f.Add("# c\nnone\nkdf=sha3-512\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseConf(strings.NewReader(s), "f")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "invalid argument: f") {
+				t.Fatalf("error without the file: %v", err)
+			}
+			return
+		}
+		if c.Enabled() && (CipherRank(c.Cipher) <= 0 || KexRank(c.Kex) <= 0 || DigestRank(c.KDF) <= 0) {
+			t.Fatalf("accepted %+v", *c)
+		}
+	})
+}
+
+// FuzzOpen: arbitrary packets never open and never panic.
+func FuzzOpen(f *testing.F) {
+	tx, _ := New(AES256GCM, key(9))
+	p, _ := tx.Seal(nil, []byte("hello"))
+	f.Add(p)
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rx, _ := New(AES256GCM, key(9))
+		if bytes.Equal(b, p) {
+			return
+		}
+		if out, err := rx.Open(append([]byte(nil), b...)); err == nil {
+			t.Fatalf("a forged packet opened: %q", out)
+		}
+	})
+}

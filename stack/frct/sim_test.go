@@ -26,11 +26,11 @@ func newPipe(reliable bool, im lossy.Impairment) *pipe {
 	ima, imb := im, im
 	imb.Seed = im.Seed + 1
 	p.ab, p.ba = lossy.New(ima), lossy.New(imb)
-	out := func(l *lossy.Link) func([]byte) {
-		return func(pdu []byte) { l.Send(AppendCRC(append([]byte(nil), pdu...)), p.now) }
+	out := func(l **lossy.Link) func([]byte) { // the link may be replaced during a test
+		return func(pdu []byte) { (*l).Send(AppendCRC(append([]byte(nil), pdu...)), p.now) }
 	}
-	p.a = New(Config{MPL: 100 * time.Millisecond, Reliable: reliable, Output: out(p.ab), ISN: func() uint32 { return 0xFFFFFF00 }})
-	p.b = New(Config{MPL: 100 * time.Millisecond, Reliable: reliable, Output: out(p.ba), ISN: func() uint32 { return 12345 }})
+	p.a = New(Config{MPL: 100 * time.Millisecond, Reliable: reliable, Output: out(&p.ab), ISN: func() uint32 { return 0xFFFFFF00 }})
+	p.b = New(Config{MPL: 100 * time.Millisecond, Reliable: reliable, Output: out(&p.ba), ISN: func() uint32 { return 12345 }})
 	return p
 }
 
@@ -264,4 +264,42 @@ func BenchmarkGoodputUnderLoss(b *testing.B) {
 			}
 		})
 	}
+}
+
+// A one-way unreliable flow whose window updates are all lost for a
+// while: the sender's window closes, it sends rendezvous every 100 ms,
+// and once the way back works again the answer reopens the window.
+func TestRendezvousReopensWindow(t *testing.T) {
+	p := newPipe(false, lossy.Impairment{Delay: 200 * time.Microsecond})
+	p.ba = lossy.New(lossy.Impairment{Loss: 1, Delay: 200 * time.Microsecond}) // nothing comes back
+	pdu := make([]byte, PCILen+100)
+	buf := make([]byte, 200)
+	sent, got := 0, 0
+	healed := false
+	for sent < 1000 && p.now < 10e9 {
+		if err := p.a.Send(pdu, p.now); err == nil {
+			p.ab.Send(AppendCRC(append([]byte(nil), pdu...)), p.now)
+			sent++
+			continue
+		}
+		if !healed && p.now > 1e9 {
+			p.ba = lossy.New(lossy.Impairment{Delay: 200 * time.Microsecond})
+			healed = true
+		}
+		if !p.advance() {
+			t.Fatalf("stuck at %d sent with no timer", sent)
+		}
+		p.carry()
+		for {
+			if _, ok := p.b.Next(buf, p.now); !ok {
+				break
+			}
+			got++
+		}
+	}
+	st := p.a.Stats()
+	if sent < 1000 || st.RdvsSent < 5 {
+		t.Fatalf("sent %d, %d rendezvous by %v", sent, st.RdvsSent, time.Duration(p.now))
+	}
+	t.Logf("%d sent, %d delivered, %d rendezvous, done at %v", sent, got, st.RdvsSent, time.Duration(p.now))
 }
