@@ -27,6 +27,7 @@ type frctFlow struct {
 	wg       sync.WaitGroup
 	rerr     error        // why the receiver stopped; set before ended is closed
 	evfd     atomic.Int32 // an eventfd readable while an SDU is ready, once in an event set; -1 none
+	armed    atomic.Bool  // the eventfd is readable
 	obuf     []byte       // the control PDUs' buffer: Output runs under FRCT's lock
 	tx       []byte       // the data PDUs' buffer, guarded by the Flow's wmu
 	sealed   []byte       // the data PDUs encrypted, likewise
@@ -99,19 +100,24 @@ func (fr *frctFlow) receiver() {
 }
 
 // ready makes the event set's descriptor readable when an SDU is ready or
-// the flow ended.
+// the flow ended. armed says it is: the descriptor is written and read
+// only when that changes, not for every packet.
 func (fr *frctFlow) ready() {
-	if fd := fr.evfd.Load(); fd >= 0 && (fr.c.Ready() || fr.isEnded()) {
+	if fd := fr.evfd.Load(); fd >= 0 && (fr.c.Ready() || fr.isEnded()) && !fr.armed.Swap(true) {
 		eventfdSet(int(fd))
 	}
 }
 
 // consumed clears the event set's descriptor unless an SDU is still ready.
 func (fr *frctFlow) consumed() {
-	if fd := fr.evfd.Load(); fd >= 0 {
-		eventfdClear(int(fd))
-		fr.ready()
+	fd := fr.evfd.Load()
+	if fd < 0 || fr.c.Ready() || fr.isEnded() {
+		return
 	}
+	if fr.armed.Swap(false) {
+		eventfdClear(int(fd))
+	}
+	fr.ready() // an SDU that came meanwhile
 }
 
 func (fr *frctFlow) isEnded() bool {
