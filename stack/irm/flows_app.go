@@ -248,11 +248,33 @@ func (n *Node) direct(acc *flow, pid int, qs qos.Spec) (FlowInfo, *os.File, erro
 
 // allocIPCP allocates through the first layer that knows dst, other than
 // the layer of IPCP exclude (0: none), which is the allocating IPCP itself.
+// A layer whose far end answers that it has no such name (a directory
+// entry gone stale: the name was unregistered there) is left out and the
+// next layer that knows the name is tried.
 func (n *Node) allocIPCP(ctx context.Context, pid int, dst string, qs qos.Spec, limit time.Time, exclude uint32) (FlowInfo, *os.File, error) {
-	e, hash, err := n.findLayer(ctx, dst, exclude)
-	if err != nil {
-		return FlowInfo{}, nil, err
+	skip := map[uint32]bool{}
+	for {
+		fi, f, id, err := n.allocThrough(ctx, pid, dst, qs, limit, exclude, skip)
+		if err == nil || id == 0 || !errors.Is(err, errs.ErrName) || ctx.Err() != nil || time.Now().After(limit) {
+			return fi, f, err
+		}
+		n.log.Info("a layer's entry for the name is stale; trying the others", "name", dst, "ipcp", id, "err", err)
+		skip[id] = true
 	}
+}
+
+// allocThrough is one attempt of allocIPCP, through the first layer that
+// knows dst among those not in skip; it returns the IPCP it used (0: none).
+func (n *Node) allocThrough(ctx context.Context, pid int, dst string, qs qos.Spec, limit time.Time, exclude uint32, skip map[uint32]bool) (FlowInfo, *os.File, uint32, error) {
+	e, hash, err := n.findLayer(ctx, dst, exclude, skip)
+	if err != nil {
+		return FlowInfo{}, nil, 0, err
+	}
+	fi, f, err := n.allocVia(ctx, e, hash, pid, dst, qs, limit)
+	return fi, f, e.id, err
+}
+
+func (n *Node) allocVia(ctx context.Context, e *ipcpEntry, hash []byte, pid int, dst string, qs qos.Spec, limit time.Time) (FlowInfo, *os.File, error) {
 	req, err := n.oapRequest(dst)
 	if err != nil {
 		return FlowInfo{}, nil, err
@@ -331,15 +353,15 @@ func (n *Node) ipcpFlow(ctx context.Context, e *ipcpEntry, pid int, name string,
 
 // findLayer asks the IPCPs, in order, which one reaches the name; IPCP
 // exclude and the IPCPs of its layer are not asked.
-func (n *Node) findLayer(ctx context.Context, dst string, exclude uint32) (*ipcpEntry, []byte, error) {
+func (n *Node) findLayer(ctx context.Context, dst string, exclude uint32, skip map[uint32]bool) (*ipcpEntry, []byte, error) {
 	n.mu.Lock()
 	var cands []*ipcpEntry
-	skip := ""
+	skipLayer := ""
 	if x := n.ipcps[exclude]; x != nil {
-		skip = x.layer.Name
+		skipLayer = x.layer.Name
 	}
 	for _, e := range n.sortedIPCPs() {
-		if e.id == exclude || (skip != "" && e.layer.Name == skip) {
+		if e.id == exclude || (skipLayer != "" && e.layer.Name == skipLayer) || skip[e.id] {
 			continue
 		}
 		if e.state == ipcp.StateOperational && e.typ != ipcp.Broadcast {

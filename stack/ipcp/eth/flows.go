@@ -28,6 +28,7 @@ type flow struct {
 	lid   uint16 // our endpoint id (DIX) or SAP (LLC)
 	rid   uint16 // the peer's; set before active
 	raddr MAC    // the peer's address
+	hash  string // allocations: the name's hash the request was for
 	state flowState
 	// active lets data frames through to end; stored after rid and raddr
 	// are final, so the reader may use them without the lock.
@@ -134,6 +135,9 @@ func (p *IPCP) FlowAlloc(ctx context.Context, fl ipcp.Flow, hash, data []byte) e
 	}
 	if err == nil {
 		f, err = p.newFlow(fl, dst, stAllocPending)
+	}
+	if f != nil {
+		f.hash = string(hash)
 	}
 	p.mu.Unlock()
 	if err != nil {
@@ -296,6 +300,9 @@ func (p *IPCP) onFlowReply(src MAC, m *Mgmt, data []byte) {
 		p.irm.FlowAllocReply(f.key, nil, MPL, data)
 		p.log.Debug("flow allocated", "flow", f.key.ID, "lid", f.lid, "rid", f.rid, "peer", f.raddr)
 	case f != nil && m.Response != 0 && f.state == stAllocPending:
+		if errs.Code(errs.ErrName) == m.Response && p.dir[f.hash] == src {
+			delete(p.dir, f.hash) // the name is gone from there: ask again next time
+		}
 		p.mu.Unlock()
 		if p.release(f.key) {
 			p.irm.FlowAllocReply(f.key, errRefused(m.Response), 0, nil)

@@ -216,6 +216,33 @@ func TestRequestRefusedWithCode(t *testing.T) {
 	})
 }
 
+// A name unregistered after another node learnt where it was: that
+// node's allocation is answered with ErrName at once (not a timeout), so
+// its IRM tries another layer, and its directory entry is forgotten.
+func TestStaleDirectoryEntry(t *testing.T) {
+	forTypes(t, func(t *testing.T, typ ipcp.Type) {
+		noLeaks(t)
+		hub := ethtest.NewHub()
+		a, ia, _ := newIPCP(t, hub, typ, "a0", 1500)
+		b, _, _ := newIPCP(t, hub, typ, "b0", 1500)
+		b.Reg(hashSrv)
+		if err := a.Query(ctxT(t, time.Second), hashSrv); err != nil {
+			t.Fatal(err)
+		}
+		b.Unreg(hashSrv)
+		key, _, err := ia.alloc(a, hashSrv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := ia.waitReply(key); !errors.Is(r.err, errs.ErrName) {
+			t.Fatalf("allocation to an unregistered name: %v, want ErrName", r.err)
+		}
+		if _, _, err := ia.alloc(a, hashSrv); !errors.Is(err, errs.ErrName) {
+			t.Fatalf("the stale entry is still used: %v", err)
+		}
+	})
+}
+
 func TestOwnershipContract(t *testing.T) {
 	forTypes(t, func(t *testing.T, typ ipcp.Type) {
 		noLeaks(t)

@@ -86,8 +86,21 @@ func (p *IPCP) onFlowReq(fr mgmtFrame) {
 	if p.llc {
 		badID = fr.m.SSAP == MgmtSAP
 	}
-	if badID || !p.registered(hash) {
+	if badID {
 		p.Stats.DropMgmt.Add(1)
+		return
+	}
+	if !p.registered(hash) {
+		// Not (or no longer) here: say so, so that the requester forgets
+		// its directory entry and tries elsewhere instead of timing out.
+		p.Stats.DropMgmt.Add(1)
+		r := Mgmt{Code: FlowReply, Response: errs.Code(errs.ErrName)}
+		if p.llc {
+			r.DSAP = fr.m.SSAP
+		} else {
+			r.DEID = fr.m.SEID
+		}
+		p.sendMgmt(p.ctx, fr.src, &r, nil)
 		return
 	}
 	select {
