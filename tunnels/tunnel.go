@@ -82,9 +82,13 @@ type Tunnel struct {
 	src4, src6 netip.Addr // ICMP errors come from these
 	c          counters
 
-	mu   sync.Mutex // guards writes of tab, and sessions
+	mu   sync.Mutex // guards writes of tab
 	tab  atomic.Pointer[table]
 	sess sync.WaitGroup
+
+	// learned is the switch: the session each address came from last
+	learnMu sync.RWMutex
+	learned map[key]*session
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -95,12 +99,10 @@ type Tunnel struct {
 	icmpBufs [][]byte
 }
 
-// table is the switch: the sessions and where each learned address is.
-// It is replaced whole, never changed in place, so the workers read it
-// without a lock.
+// table is the sessions. It is replaced whole, never changed in place, so
+// the workers read it without a lock.
 type table struct {
 	list []*session
-	m    map[key]*session
 }
 
 type session struct {
@@ -113,7 +115,8 @@ type session struct {
 // from the destination of the packet they answer.
 func New(d Device, tap bool, src4, src6 netip.Addr) *Tunnel {
 	t := &Tunnel{dev: d, tap: tap, src4: src4, src6: src6}
-	t.tab.Store(&table{m: map[key]*session{}})
+	t.tab.Store(&table{})
+	t.learned = map[key]*session{}
 	t.icmpBuf = make([]byte, Offset+maxICMPv6)
 	t.icmpBufs = make([][]byte, 1)
 	t.reader.Go(t.readDevice)
@@ -174,57 +177,53 @@ func (t *Tunnel) add(s *session) bool {
 	}
 	t.sess.Add(1)
 	old := t.tab.Load()
-	t.tab.Store(&table{list: append(old.list[:len(old.list):len(old.list)], s), m: old.m})
+	t.tab.Store(&table{list: append(old.list[:len(old.list):len(old.list)], s)})
 	return true
 }
 
 func (t *Tunnel) remove(s *session) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	old := t.tab.Load()
-	nt := &table{m: make(map[key]*session, len(old.m))}
+	nt := &table{}
 	for _, o := range old.list {
 		if o != s {
 			nt.list = append(nt.list, o)
 		}
 	}
-	for k, o := range old.m {
-		if o != s {
-			nt.m[k] = o
+	t.tab.Store(nt)
+	t.mu.Unlock()
+	t.learnMu.Lock()
+	for k, o := range t.learned {
+		if o == s {
+			delete(t.learned, k)
 		}
 	}
-	t.tab.Store(nt)
+	t.learnMu.Unlock()
 }
 
 // learn notes that k came from s. The common case, nothing new, is one
-// lookup.
+// lookup under the read lock.
 func (t *Tunnel) learn(s *session, k key) {
-	if t.tab.Load().m[k] == s {
+	t.learnMu.RLock()
+	o := t.learned[k]
+	t.learnMu.RUnlock()
+	if o == s {
 		return
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	old := t.tab.Load()
-	if old.m[k] == s || !contains(old.list, s) {
-		return
+	t.learnMu.Lock()
+	if len(t.learned) >= maxLearned {
+		clear(t.learned)
 	}
-	nt := &table{list: old.list, m: make(map[key]*session, len(old.m)+1)}
-	if len(old.m) < maxLearned {
-		for k, o := range old.m {
-			nt.m[k] = o
-		}
-	}
-	nt.m[k] = s
-	t.tab.Store(nt)
+	t.learned[k] = s
+	t.learnMu.Unlock()
 }
 
-func contains(l []*session, s *session) bool {
-	for _, o := range l {
-		if o == s {
-			return true
-		}
-	}
-	return false
+// lookup is the session k was learned from, or nil.
+func (t *Tunnel) lookup(k key) *session {
+	t.learnMu.RLock()
+	s := t.learned[k]
+	t.learnMu.RUnlock()
+	return s
 }
 
 // readDevice is the device worker: it reads batches and sends each packet
@@ -280,7 +279,7 @@ func (t *Tunnel) fromDevice(p []byte) {
 		return
 	}
 	if !multi {
-		s := tab.m[k]
+		s := t.lookup(k)
 		if s == nil && len(tab.list) == 1 {
 			s = tab.list[0]
 		}
