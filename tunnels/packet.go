@@ -44,17 +44,17 @@ type Drop uint8
 
 // The reasons for a drop.
 const (
-	DropNone      Drop = iota
-	DropNotIP          // tun: neither IPv4 nor IPv6 (e.g. an Ethernet frame)
-	DropTruncated      // shorter than its header
-	DropBadLength      // a header length or total length that does not fit
-	DropTooBig         // larger than the flow carries, answered with ICMP
-	DropTooBigNoICMP   // larger than the flow carries, no ICMP possible (no DF, tap, an ICMP error)
-	DropNoFlow         // no flow is up
-	DropNoRoute        // several flows and none has sent from the destination
-	DropFlowWrite      // the flow refused the write
-	DropDevWrite       // the device refused the write
-	DropDevRead        // the device failed a read (e.g. a GSO packet that does not split)
+	DropNone         Drop = iota
+	DropNotIP             // tun: neither IPv4 nor IPv6 (e.g. an Ethernet frame)
+	DropTruncated         // shorter than its header
+	DropBadLength         // a header length or total length that does not fit
+	DropTooBig            // larger than the flow carries, answered with ICMP
+	DropTooBigNoICMP      // larger than the flow carries, no ICMP possible (no DF, tap, an ICMP error)
+	DropNoFlow            // no flow is up
+	DropNoRoute           // several flows and none has sent from the destination
+	DropFlowWrite         // the flow refused the write
+	DropDevWrite          // the device refused the write
+	DropDevRead           // the device failed a read (e.g. a GSO packet that does not split)
 	numDrops
 )
 
