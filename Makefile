@@ -1,7 +1,7 @@
 # Ouroboros in Go: build, test, bench, lint.
 GO      ?= go
 BIN     := bin
-TOOLS   := onode irm oping operf ocbr oecho obc otb kbase
+TOOLS   := onode irm oping operf ocbr oecho obc ovpn otb kbase
 GOFLAGS ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 export CGO_ENABLED = 0
