@@ -50,16 +50,19 @@ const (
 	X448MLKEM1024  uint16 = 2054
 )
 
-// Digest NIDs.
+// Digest NIDs. The SHA-3 ones are OpenSSL's NID_sha3_256/384/512 (1097,
+// 1098, 1099; 1096 is SHA3-224), which the reference uses: the spec's
+// table (APP §5.3) has them one lower, and a flow with sha3-256 as KDF
+// then allocated and lost every packet against a reference node.
 const (
 	BLAKE2s256 uint16 = 1057
 	SHA256     uint16 = 672
-	SHA3_256   uint16 = 1096
+	SHA3_256   uint16 = 1097
 	SHA384     uint16 = 673
-	SHA3_384   uint16 = 1097
+	SHA3_384   uint16 = 1098
 	BLAKE2b512 uint16 = 1056
 	SHA512     uint16 = 674
-	SHA3_512   uint16 = 1098
+	SHA3_512   uint16 = 1099
 )
 
 // alg is one algorithm of a preference list: its rank is its position

@@ -275,3 +275,27 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// The identifiers on the wire are OpenSSL's NIDs (obj_mac.h), which the
+// reference sends; a reference node was the check for the SHA-3 ones.
+func TestNIDs(t *testing.T) {
+	for name, want := range map[string]uint16{
+		"sha256": 672, "sha384": 673, "sha512": 674, "sha3-256": 1097, "sha3-384": 1098, "sha3-512": 1099,
+		"blake2s256": 1057, "blake2b512": 1056,
+	} {
+		a, ok := byName(digestList, name)
+		if !ok || a.nid != want {
+			t.Errorf("%s: NID %d, want %d", name, a.nid, want)
+		}
+	}
+	for name, want := range map[string]uint16{"aes-128-gcm": 895, "aes-256-gcm": 901, "chacha20-poly1305": 1018, "aes-256-ctr": 906} {
+		if a, _ := byName(cipherList, name); a.nid != want {
+			t.Errorf("%s: NID %d, want %d", name, a.nid, want)
+		}
+	}
+	for name, want := range map[string]uint16{"prime256v1": 415, "X25519": 1034, "secp384r1": 715, "secp521r1": 716} {
+		if a, _ := byName(kexList, name); a.nid != want {
+			t.Errorf("%s: NID %d, want %d", name, a.nid, want)
+		}
+	}
+}
