@@ -87,7 +87,7 @@ func (n *Node) Accept(ctx context.Context, pid int, timeout time.Duration) (Flow
 			return FlowInfo{}, nil, fmt.Errorf("accept through %s: %w", e.name, err)
 		}
 	}
-	n.log.Info("flow accepted", "flow", info.ID, "pid", pid, "name", info.Name, "direct", info.Direct, "layer", info.Layer)
+	n.log.Info("flow accepted", "flow", info.ID, "pid", pid, "name", info.Name, "direct", info.Direct, "layer", info.Layer, "cipher", crypt.CipherName(info.Crypt.Cipher))
 	return info, file, nil
 }
 
