@@ -117,6 +117,9 @@ func byName(list []alg, name string) (alg, bool) {
 }
 
 func nameOf(list []alg, nid uint16) string {
+	if nid == 0 {
+		return "none"
+	}
 	if r := rank(list, nid); r > 0 {
 		return list[r-1].name
 	}
