@@ -101,6 +101,7 @@ type Conn struct {
 	rcv   record
 
 	srtt, mdev, rto int64
+	rtoInit         int64
 
 	wclosed  bool // a send found the window closed
 	trdvs    int64
@@ -137,7 +138,7 @@ func New(cfg Config) *Conn {
 		cfg.ISN = randomISN
 	}
 	c := &Conn{cfg: cfg, a: int64(cfg.A), r: int64(cfg.R), flags: ResCntl,
-		mdev: int64(10 * time.Millisecond), rto: int64(RTOInit),
+		mdev: int64(10 * time.Millisecond), rto: int64(RTOInit), rtoInit: int64(RTOInit),
 		readable: make(chan struct{}, 1), writable: make(chan struct{}, 1), failed: make(chan struct{})}
 	if cfg.Reliable {
 		c.flags |= RTX | Linger
@@ -145,6 +146,15 @@ func New(cfg Config) *Conn {
 	}
 	sec := int64(time.Second)
 	mpl := int64(cfg.MPL)
+	if mpl > 0 {
+		// Before the first RTT sample: no round trip takes longer than
+		// twice the layer's maximum packet lifetime and an ACK's delay
+		// (215 ms in a unicast or Ethernet layer, 1 ms direct), so the
+		// first PDUs of a run that are lost wait that, not the
+		// reference's 1 s.
+		c.rtoInit = min(int64(RTOInit), 2*mpl+int64(maxAckDelay))
+		c.rto = c.rtoInit
+	}
 	c.snd.inact = ((3*mpl+c.a+c.r)/sec + 1) * sec
 	c.rcv.inact = ((2*mpl+c.a+c.r)/sec + 1) * sec
 	return c
@@ -255,7 +265,10 @@ func (c *Conn) Send(pdu []byte, now int64) error {
 		}
 	}
 	if !c.windowOpen() {
-		if !c.wclosed {
+		// Rendezvous only when the peer's window is what is closed: PDUs
+		// waiting for their acknowledgement wait for retransmission, not
+		// for a window update.
+		if !c.wclosed && (c.flags&ResCntl != 0 && !before(c.snd.seqno, c.snd.rwe)) {
 			c.wclosed, c.trdvs = true, now
 		}
 		return ErrWindowClosed
@@ -330,6 +343,11 @@ func (c *Conn) Tick(now int64) {
 		c.trdvs = now
 		c.ctlPDU(PCI{Flags: FlagRDVS})
 		c.stats.RdvsSent++
+		// Waiting on a closed window is activity: the run must not
+		// expire while the receiver's record, kept alive by these
+		// rendezvous, stays in it (it would take the new run's PDUs for
+		// old ones and drop them for good).
+		c.snd.act = now
 	}
 	if c.rtxDue != 0 && now >= c.rtxDue {
 		c.retransmit(now)
@@ -355,7 +373,11 @@ func (c *Conn) retransmit(now int64) {
 		if low == nil {
 			low = e
 			if e.due <= now {
-				c.rto = min(c.rto+c.rto, maxRTO) // a timeout: back off
+				// A timeout: back off, but not beyond what the path
+				// makes plausible (the reference doubles up to its
+				// wheel's 68.7 s; a PDU lost twice in a row on a lossy
+				// path of 1 ms then stalled the flow for seconds).
+				c.rto = min(c.rto+c.rto, c.maxBackoff())
 				c.resend(s, e, now)
 			}
 		} else if e.due <= now {
@@ -385,6 +407,10 @@ func (c *Conn) resend(seq uint32, e *rtxEntry, now int64) {
 	c.cfg.Output(c.rbuf)
 	c.stats.Retransmits++
 	e.tx, e.due, e.rtx = now, now+c.rto, true
+	// Sending again is activity: the run must not expire under
+	// retransmissions (a new run would start at a seqno the receiver,
+	// still in the old one, takes for old).
+	c.snd.act = now
 	c.lastRtx = now
 }
 
@@ -532,6 +558,12 @@ func (c *Conn) window(w24 uint32) {
 		c.wclosed = false
 	}
 	signal(c.writable)
+}
+
+// maxBackoff bounds the RTO's doubling: the initial RTO, or eight
+// times the smoothed RTT plus the acknowledgement delay if that is more.
+func (c *Conn) maxBackoff() int64 {
+	return min(max(c.rtoInit, 8*c.srtt+int64(maxAckDelay)), maxRTO)
 }
 
 // sample feeds one RTT measurement to the estimator (spec APP §4.7).
