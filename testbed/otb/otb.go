@@ -80,7 +80,8 @@ LAB defaults to the only lab deployed. Lab state lives in %s/<lab>.
 deploy (but --dry-run), destroy, exec, link and gc need root (inspect shows
 impairments only as root). Impairment is loss, duplicate and rate, made in
 the kernel (nftables, tbf); delay, jitter, reorder, corrupt and loss_burst
-are refused (no netem driver, and the userspace relay is not built yet).
+are refused: otb has no backend for them yet (it does not drive netem, which
+this kernel lacks anyway, and the userspace relay is not built).
 Not yet: docker runtime, node stop/start, capture, story.
 README.md (The testbed) has a walk-through; topologies/default.yaml is a
 commented topology file.
