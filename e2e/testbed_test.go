@@ -45,9 +45,9 @@ func mustOTB(ctx context.Context, args ...string) string {
 }
 
 // leftovers lists what a lab left in the kernel and on disk: namespaces,
-// processes in them, the lab directory.
+// processes in them, the lab directory, nftables tables.
 func leftovers(lab string) []string {
-	var l []string
+	l := nftTables(lab)
 	ents, _ := os.ReadDir("/run/netns")
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), "o7s-"+lab+"-") {

@@ -77,6 +77,9 @@ func Deploy(ctx context.Context, t *topo.Topology, o Options) (*Lab, error) {
 	if err := fits(t); err != nil {
 		return nil, err
 	}
+	if err := CheckImpairments(t); err != nil {
+		return nil, err
+	}
 	onode := filepath.Join(o.BinDir, "onode")
 	if _, err := os.Stat(onode); err != nil {
 		return nil, fmt.Errorf("onode not found next to otb (%s): run make build", onode)
@@ -105,7 +108,7 @@ func plan(t *topo.Topology, root string) *Lab {
 		l.Nodes[n.Name] = ns
 	}
 	for _, lk := range t.Links {
-		ls := LinkState{ID: lk.ID(), Type: lk.Type, Bridge: lk.Bridge}
+		ls := LinkState{ID: lk.ID(), Type: lk.Type, Bridge: lk.Bridge, Impair: lk.Impair}
 		for _, e := range lk.Endpoints {
 			end := LinkEnd{Node: e.Node, NS: NSName(t.Name, e.Node), Iface: e.Iface}
 			if e.Addr.IsValid() {
@@ -172,6 +175,19 @@ func (d *deployer) run(ctx context.Context) error {
 		}
 	}
 	fmt.Fprintf(d.o.Out, "%-10s %d links\n", "links", len(d.t.Links))
+	impaired := 0
+	for i, lk := range d.t.Links {
+		if !lk.Impaired() {
+			continue
+		}
+		if err := applyImpair(d.t.Name, d.l.Links[i], lk.Impair); err != nil {
+			return d.step(lk.Endpoints[0].Node, "impair link "+lk.ID(), err)
+		}
+		impaired++
+	}
+	if impaired > 0 {
+		fmt.Fprintf(d.o.Out, "%-10s %d links impaired\n", "impair", impaired)
+	}
 	for _, n := range d.t.Nodes {
 		if n.Kind != topo.KindNode {
 			continue

@@ -58,6 +58,7 @@ func destroy(lab string, o Options) error {
 	var errs []error
 	for _, n := range names {
 		stopNS(n, 3*time.Second)
+		removeTables(n, lab) // best effort: deleting the namespace removes them too
 	}
 	for _, n := range names {
 		if err := deleteNS(n); err != nil {

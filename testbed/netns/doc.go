@@ -7,11 +7,17 @@
 // bootstrapped on its first member and enrolled and connected member by
 // member), and removes it again.
 //
+// Links may be impaired in the kernel (impair_linux.go): loss and
+// duplication by nftables netdev chains, rate by a tbf qdisc.
+//
 // Ownership: every namespace is named o7s-<lab>-<node> and carries the
-// marker "o7s.lab=<lab>" as the alias of its loopback interface. Destroy
+// marker "o7s.lab=<lab>" as the alias of its loopback interface; the
+// impairment chains of a namespace sit in its nftables table
+// "netdev o7s-<lab>", and a rate limit is the tbf with handle 7e57:. Destroy
 // and GC find namespaces by that marker in the kernel, and processes by the
 // namespace they run in (the inode of /proc/<pid>/ns/net), never from
-// memory. The lab directory (/run/o7s/labs/<lab>) records what a deploy
+// memory; they delete the lab's table in each namespace before the
+// namespace. The lab directory (/run/o7s/labs/<lab>) records what a deploy
 // intends before it makes it.
 package netns
 

@@ -30,6 +30,7 @@ type Report struct {
 	Lab    string        `json:"lab"`
 	File   string        `json:"file"`
 	Nodes  []NodeReport  `json:"nodes"`
+	Links  []LinkReport  `json:"links"`
 	Layers []LayerReport `json:"layers"`
 }
 
@@ -52,6 +53,7 @@ func Inspect(ctx context.Context, lab string, o Options) (*Report, error) {
 		}
 		r.Nodes = append(r.Nodes, nr)
 	}
+	r.Links = l.linkReports()
 	for _, ls := range l.Layers {
 		r.Layers = append(r.Layers, layerReport(ctx, l, ls, r.Nodes))
 	}

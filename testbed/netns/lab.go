@@ -35,6 +35,10 @@ type LinkState struct {
 	Bridge string    `json:"bridge,omitempty"`
 	Ends   []LinkEnd `json:"ends"`
 	Ports  []LinkEnd `json:"ports,omitempty"`
+	// Impair is the impairment the lab intends for a point-to-point link,
+	// Impair[i] acting on what Ends[i] sends (as topo.Link.Impair): the
+	// file's, then what otb link set made of it. The kernel has what is.
+	Impair []topo.Impairment `json:"impair,omitempty"`
 }
 
 // LinkEnd is one interface of a link.
@@ -132,35 +136,47 @@ func fail(err error) int {
 	return 1
 }
 
-// linkEnds finds the interfaces of a link by what a user writes: a
-// point-to-point link's ID either way round, a LAN's bridge name, or
-// NODE:IFACE (a LAN member's end with its bridge port; a point-to-point
-// link's end stands for the whole link).
+// linkEnds finds the interfaces of a link by what a user writes (see
+// findLink): both ends of a point-to-point link, every end and bridge port
+// of a LAN named by its bridge, or one member's end and its port when a
+// LAN is named by NODE:IFACE.
 func (l *Lab) linkEnds(id string) ([]LinkEnd, error) {
-	links := l.Links
-	if len(links) == 0 {
-		return nil, fmt.Errorf("lab %s recorded no links (deployed by an older otb): destroy and deploy it again", l.Name)
+	ls, member, err := l.findLink(id)
+	if err != nil {
+		return nil, err
+	}
+	if member >= 0 && member < len(ls.Ports) {
+		return []LinkEnd{ls.Ends[member], ls.Ports[member]}, nil
+	}
+	return append(slices.Clone(ls.Ends), ls.Ports...), nil
+}
+
+// findLink finds a link by what a user writes: a point-to-point link's ID
+// either way round, a LAN's bridge name, or NODE:IFACE (a point-to-point
+// link's end stands for the whole link). member is the index in Ends of a
+// LAN member named by NODE:IFACE, and -1 otherwise.
+func (l *Lab) findLink(id string) (ls *LinkState, member int, err error) {
+	if len(l.Links) == 0 {
+		return nil, -1, fmt.Errorf("lab %s recorded no links (deployed by an older otb): destroy and deploy it again", l.Name)
 	}
 	var ids []string
-	for _, ls := range links {
+	for i := range l.Links {
+		ls := &l.Links[i]
 		ids = append(ids, ls.ID)
-		switch {
-		case ls.ID == id:
-			return append(slices.Clone(ls.Ends), ls.Ports...), nil
-		case ls.Type != "bridge" && len(ls.Ends) == 2 && reversed(ls) == id:
-			return slices.Clone(ls.Ends), nil
+		if ls.ID == id || (ls.Type != topo.LinkBridge && len(ls.Ends) == 2 && reversed(*ls) == id) {
+			return ls, -1, nil
 		}
-		for i, e := range ls.Ends {
+		for j, e := range ls.Ends {
 			if e.Node+":"+e.Iface != id {
 				continue
 			}
-			if ls.Type == "bridge" && i < len(ls.Ports) {
-				return []LinkEnd{e, ls.Ports[i]}, nil
+			if ls.Type == topo.LinkBridge {
+				return ls, j, nil
 			}
-			return slices.Clone(ls.Ends), nil
+			return ls, -1, nil
 		}
 	}
-	return nil, fmt.Errorf("lab %s has no link %q; name one as A:IF--B:IF, a LAN by its bridge, or a LAN member's end as NODE:IF (links: %s)",
+	return nil, -1, fmt.Errorf("lab %s has no link %q; name one as A:IF--B:IF, a LAN by its bridge, or a LAN member's end as NODE:IF (links: %s)",
 		l.Name, id, strings.Join(ids, ", "))
 }
 

@@ -1,6 +1,9 @@
 package netns
 
-import "github.com/o7s/ouroboros/stack/ctl"
+import (
+	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/testbed/topo"
+)
 
 // LayerReport is one layer as inspect shows it: what the lab recorded and,
 // for unicast and broadcast layers, each member's IPCP as its node sees it.
@@ -30,3 +33,31 @@ type IPCPStatus struct {
 
 // StateMissing is the state of an IPCP its node does not list.
 const StateMissing = "missing"
+
+// LinkReport is one link as the kernel has it: for a point-to-point link,
+// the impairment each way and its counters.
+type LinkReport struct {
+	ID         string            `json:"id"`
+	Type       string            `json:"type"`
+	Directions []DirectionReport `json:"directions,omitempty"`
+	Error      string            `json:"error,omitempty"`
+}
+
+// DirectionReport is one way across a point-to-point link.
+type DirectionReport struct {
+	Dir    string          `json:"dir"`  // "a->b": what a sends to b
+	From   string          `json:"from"` // NODE:IFACE
+	To     string          `json:"to"`
+	Impair topo.Impairment `json:"impair"`
+	// Counters of the impairment's rules since it was last set; nil when
+	// nothing impairs this way.
+	Counters *ImpairCounters `json:"counters,omitempty"`
+}
+
+// ImpairCounters count the frames one way across an impaired link.
+type ImpairCounters struct {
+	Passed     uint64 `json:"passed"`      // arrived (ARP is not counted)
+	Dropped    uint64 `json:"dropped"`     // dropped by loss
+	Duplicated uint64 `json:"duplicated"`  // copies sent by duplicate
+	QueueDrops uint64 `json:"queue_drops"` // dropped by the rate limit's full queue
+}

@@ -50,10 +50,19 @@ Commands:
                                    adjacencies and enrollments as planned; --live
                                    adds addresses and adjacency state from the
                                    running lab named in FILE, or LAB)
-  link set LINK --state down|up [--lab LAB]
-                                   take a running link's interfaces down or up in
-                                   both namespaces (LINK: A:IF--B:IF, a LAN's bridge,
-                                   or a LAN member's NODE:IF)
+  link set LINK [--state down|up] [--from NODE] [--loss P] [--duplicate P]
+           [--rate R] [--clear] [--lab LAB]
+                                   change a running link: --state takes its interfaces
+                                   down or up in both namespaces (LINK: A:IF--B:IF, a
+                                   LAN's bridge, or a LAN member's NODE:IF); the knobs
+                                   change its impairment (point-to-point links), both
+                                   ways or only what --from NODE sends, keeping the
+                                   knobs not given unless --clear: --loss 1%%,
+                                   --duplicate 0.1%%, --rate 100mbit (0 removes one)
+  link show [LINK] [--lab LAB] [-o json]
+                                   each link's impairment both ways as the kernel has
+                                   it, with frames passed, dropped (loss), duplicated
+                                   and dropped by the rate limit's queue
   gen SHAPE N [--name LAB] [--seed S]
                                    print a topology file of N nodes n1..nN in a
                                    SHAPE (line, ring, grid, tree, random) with one
@@ -68,8 +77,12 @@ Commands:
   --version                        print the version
 
 LAB defaults to the only lab deployed. Lab state lives in %s/<lab>.
-deploy (but --dry-run), destroy, exec, link and gc need root. Not yet:
-docker runtime, impairment, link show, node stop/start, capture, story.
+deploy (but --dry-run), destroy, exec, link and gc need root (inspect shows
+impairments only as root). Impairment is loss, duplicate and rate, made in
+the kernel (nftables, tbf); delay, jitter, reorder, corrupt and loss_burst
+are refused: otb has no backend for them yet (it does not drive netem, which
+this kernel lacks anyway, and the userspace relay is not built).
+Not yet: docker runtime, node stop/start, capture, story.
 README.md (The testbed) has a walk-through; topologies/default.yaml is a
 commented topology file.
 `
@@ -201,7 +214,10 @@ func (c *cli) deploy(ctx context.Context, args []string) error {
 		t.Name = *lab
 	}
 	if *dry {
-		return printPlan(c.out, t)
+		if err := printPlan(c.out, t); err != nil {
+			return err
+		}
+		return netns.CheckImpairments(t) // as deploy would
 	}
 	_, err = netns.Deploy(ctx, t, c.o)
 	return err
@@ -365,29 +381,102 @@ func liveMembers(r *netns.Report, layer string) []topo.LiveMember {
 	return l
 }
 
+const (
+	linkSetUse  = "usage: otb link set LINK [--state down|up] [--from NODE] [--loss P] [--duplicate P] [--rate R] [--clear] [--lab LAB]"
+	linkShowUse = "usage: otb link show [LINK] [--lab LAB] [-o json]"
+)
+
 func (c *cli) link(args []string) error {
-	const use = "usage: otb link set LINK --state down|up [--lab LAB]"
-	if len(args) == 0 || args[0] != "set" {
-		if len(args) > 0 && args[0] == "show" {
-			return errors.New("otb link show is not available yet; otb inspect shows the lab")
-		}
-		return c.usageErr(use)
+	switch {
+	case len(args) > 0 && args[0] == "set":
+		return c.linkSet(args[1:])
+	case len(args) > 0 && args[0] == "show":
+		return c.linkShow(args[1:])
 	}
+	return c.usageErr("%s\n       %s", linkSetUse, linkShowUse)
+}
+
+func (c *cli) linkSet(args []string) error {
 	fs := c.flags("link set")
 	state := fs.String("state", "", "down or up")
 	lab := fs.String("lab", "", "the lab (default: the only one deployed)")
-	pos, err := parse(fs, args[1:])
-	if err != nil || len(pos) != 1 || (*state != "down" && *state != "up") {
-		return c.usageErr(use)
+	from := fs.String("from", "", "change only what this node sends (default: both ways)")
+	clear := fs.Bool("clear", false, "remove the impairment (then apply the knobs given, if any)")
+	knobs := map[string]*string{}
+	for _, k := range topo.Knobs {
+		knobs[k] = fs.String(strings.ReplaceAll(k, "_", "-"), "", "the link's "+k)
 	}
-	name, err := c.labArg(*lab)
+	pos, err := parse(fs, args)
+	if err != nil || len(pos) != 1 || (*state != "" && *state != "down" && *state != "up") {
+		return c.usageErr(linkSetUse)
+	}
+	ch := netns.ImpairChange{From: *from, Clear: *clear, Knobs: map[string]string{}}
+	fs.Visit(func(f *flag.Flag) {
+		if k := strings.ReplaceAll(f.Name, "-", "_"); knobs[k] != nil {
+			ch.Knobs[k] = *knobs[k]
+		}
+	})
+	impair := ch.Clear || len(ch.Knobs) > 0
+	switch {
+	case !impair && *state == "":
+		return c.usageErr("%s\notb: say what to change: --state, a knob (--loss, --duplicate, --rate) or --clear", linkSetUse)
+	case !impair && *from != "":
+		return c.usageErr("%s\notb: --from goes with a knob or --clear", linkSetUse)
+	}
+	for k, v := range ch.Knobs { // before looking for the lab: a typo is the first thing to hear of
+		if err := new(topo.Impairment).SetKnob(k, v); err != nil {
+			return fmt.Errorf("--%s: %w", strings.ReplaceAll(k, "_", "-"), err)
+		}
+	}
+	name, err := c.deployedLab(*lab)
 	if err != nil {
 		return err
 	}
-	if labs := netns.Labs(netns.DefaultRoot); !slices.Contains(labs, name) {
-		return fmt.Errorf("no lab %s is deployed (deployed: %s)", name, orNone(labs))
+	if impair {
+		if err := netns.SetLinkImpair(name, pos[0], ch, c.o); err != nil {
+			return err
+		}
 	}
-	return netns.SetLinkState(name, pos[0], *state == "up", c.o)
+	if *state != "" {
+		return netns.SetLinkState(name, pos[0], *state == "up", c.o)
+	}
+	return nil
+}
+
+func (c *cli) linkShow(args []string) error {
+	fs := c.flags("link show")
+	lab := fs.String("lab", "", "the lab (default: the only one deployed)")
+	format := fs.String("o", "text", "output: text or json")
+	pos, err := parse(fs, args)
+	if err != nil || len(pos) > 1 || (*format != "text" && *format != "json") {
+		return c.usageErr(linkShowUse)
+	}
+	name, err := c.deployedLab(*lab)
+	if err != nil {
+		return err
+	}
+	rs, err := netns.LinkReports(name, strings.Join(pos, ""), c.o)
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(c.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rs)
+	}
+	return printLinks(c.out, rs)
+}
+
+// deployedLab is the lab named (or the only one), which must be deployed.
+func (c *cli) deployedLab(lab string) (string, error) {
+	name, err := c.labArg(lab)
+	if err != nil {
+		return "", err
+	}
+	if labs := netns.Labs(netns.DefaultRoot); !slices.Contains(labs, name) {
+		return "", fmt.Errorf("no lab %s is deployed (deployed: %s)", name, orNone(labs))
+	}
+	return name, nil
 }
 
 func orNone(l []string) string {

@@ -59,11 +59,17 @@ func TestLinkUsage(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"link"}, 2, "usage: otb link set LINK --state down|up [--lab LAB]"},
-		{[]string{"link", "set", "a:e1--b:e1"}, 2, "usage: otb link set"},
+		{[]string{"link"}, 2, "usage: otb link set LINK [--state down|up] [--from NODE] [--loss P] [--duplicate P] [--rate R] [--clear] [--lab LAB]\n       usage: otb link show [LINK] [--lab LAB] [-o json]"},
+		{[]string{"link", "set", "a:e1--b:e1"}, 2, "say what to change: --state, a knob (--loss, --duplicate, --rate) or --clear"},
 		{[]string{"link", "set", "a:e1--b:e1", "--state", "sideways"}, 2, "usage: otb link set"},
-		{[]string{"link", "show", "a:e1--b:e1"}, 1, "otb link show is not available yet"},
+		{[]string{"link", "set", "a:e1--b:e1", "--state", "up", "--from", "a"}, 2, "--from goes with a knob or --clear"},
+		{[]string{"link", "set", "a:e1--b:e1", "--loss", "20"}, 1, `--loss: "20" has no % sign; write 20%`},
+		{[]string{"link", "set", "a:e1--b:e1", "--rate", "10mbps"}, 1, `--rate: "10mbps": write a rate in bits per second, such as 10mbit`},
+		{[]string{"link", "set", "a:e1--b:e1", "--loss-burst", "x"}, 1, `--loss-burst: "x" is not a burst length`},
+		{[]string{"link", "show", "a:e1--b:e1", "-o", "yaml"}, 2, "usage: otb link show"},
+		{[]string{"link", "show", "--lab", "nolabhere"}, 1, "no lab nolabhere is deployed"},
 		{[]string{"link", "set", "a:e1--b:e1", "--state", "down", "--lab", "nolabhere"}, 1, "no lab nolabhere is deployed"},
+		{[]string{"link", "set", "a:e1--b:e1", "--loss", "1%", "--lab", "nolabhere"}, 1, "no lab nolabhere is deployed"},
 	} {
 		code, out, errw := run(tc.args...)
 		if code != tc.code || !strings.Contains(out+errw, tc.want) {
@@ -77,13 +83,13 @@ func TestLinkUsage(t *testing.T) {
 func TestHelp(t *testing.T) {
 	_, out, _ := run("help")
 	for _, w := range []string{"deploy FILE [--lab LAB] [--no-wait] [--dry-run]", "destroy (FILE | LAB | --all) [--ignore-missing]", "inspect [LAB] [-o json]", "exec [--lab LAB] NODE -- CMD",
-		"graph FILE [--layer L [--live [--lab LAB]]] [--format dot|mermaid]", "wait [LAB] [--timeout D]", "gen SHAPE N [--name LAB] [--seed S]", "link set LINK --state down|up [--lab LAB]", "gc", "unicast and broadcast"} {
+		"graph FILE [--layer L [--live [--lab LAB]]] [--format dot|mermaid]", "wait [LAB] [--timeout D]", "gen SHAPE N [--name LAB] [--seed S]", "link set LINK [--state down|up] [--from NODE] [--loss P] [--duplicate P]", "link show [LINK] [--lab LAB] [-o json]", "gc", "unicast and broadcast"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("help lacks %q", w)
 		}
 	}
 	notYet := out[strings.Index(out, "Not yet:"):]
-	for _, w := range []string{"link set", "unicast", "broadcast"} {
+	for _, w := range []string{"link set", "link show", "impairment", "unicast", "broadcast"} {
 		if strings.Contains(notYet, w) {
 			t.Errorf("help says %q is not available yet:\n%s", w, notYet)
 		}
@@ -156,5 +162,23 @@ func TestLoadStops(t *testing.T) {
 	code, _, errw := run("graph", big)
 	if want := "big.yaml is 20 MiB; topology files are limited to 16 MiB"; code != 1 || !strings.Contains(errw, want) {
 		t.Errorf("otb graph big.yaml = %d, %q; want 1 and %q", code, errw, want)
+	}
+}
+
+// TestDryRunImpair: the plan shows each link's impairment each way, and a
+// knob without a backend fails the dry run as it would fail the deploy.
+func TestDryRunImpair(t *testing.T) {
+	code, out, errw := run("deploy", "../../topologies/impair.yaml", "--dry-run")
+	if want := "impair a->b rate 100mbit; b->a rate 50mbit"; code != 0 || !strings.Contains(out, want) {
+		t.Errorf("dry run = %d, want %q in\n%s%s", code, want, out, errw)
+	}
+	f := filepath.Join(t.TempDir(), "delay.yaml")
+	src := "name: t\nnodes: {a: {}, b: {}}\nlinks:\n  - endpoints: [a:e1, b:e1]\n    impair: {loss: 1%, a->b: {delay: 5ms}}\n"
+	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errw = run("deploy", f, "--dry-run")
+	if want := "delay.yaml:4: link a:e1--b:e1: delay (a->b) has no backend here: "; code != 1 || !strings.Contains(errw, want) {
+		t.Errorf("dry run with delay = %d, want 1 and %q in\n%s%s", code, want, out, errw)
 	}
 }

@@ -30,7 +30,15 @@ func printPlan(w io.Writer, t *topo.Topology) error {
 			}
 			eps = append(eps, s)
 		}
-		fmt.Fprintf(tw, "link\t%s\t%s\t%s\n", l.ID(), l.Type, strings.Join(eps, ", "))
+		imp := ""
+		if l.Impaired() {
+			var dirs []string
+			for i, im := range l.Impair {
+				dirs = append(dirs, topo.Direction(l.Endpoints[i].Node, l.Endpoints[1-i].Node)+" "+im.String())
+			}
+			imp = "\timpair " + strings.Join(dirs, "; ")
+		}
+		fmt.Fprintf(tw, "link\t%s\t%s\t%s%s\n", l.ID(), l.Type, strings.Join(eps, ", "), imp)
 	}
 	for _, ly := range t.Layers {
 		if !ly.Upper() {
@@ -70,6 +78,12 @@ func printReport(w io.Writer, r *netns.Report) error {
 			names = append(names, nm.GetName())
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", n.Name, n.Kind, n.NS, state, strings.Join(ipcps, ","), strings.Join(names, ","), len(n.Flows))
+	}
+	if len(r.Links) > 0 {
+		fmt.Fprintf(tw, "\nLINK\tTYPE\tIMPAIRMENT\n")
+		for _, l := range r.Links {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", l.ID, l.Type, impairment(l))
+		}
 	}
 	fmt.Fprintf(tw, "\nLAYER\tTYPE\tON\tIPCPS\n")
 	for _, l := range r.Layers {
@@ -179,4 +193,54 @@ func lowerOf(ls netns.LayerState) []string {
 		}
 	}
 	return l
+}
+
+// impairment sums up a link's impairment both ways: "none", or
+// "a->b loss 20%; b->a none".
+func impairment(l netns.LinkReport) string {
+	if l.Error != "" {
+		return "? (" + l.Error + ")"
+	}
+	if len(l.Directions) == 0 {
+		return "-"
+	}
+	var dirs []string
+	none := true
+	for _, d := range l.Directions {
+		dirs = append(dirs, d.Dir+" "+d.Impair.String())
+		none = none && d.Impair.IsZero()
+	}
+	if none {
+		return "none"
+	}
+	return strings.Join(dirs, "; ")
+}
+
+// printLinks prints links as otb link show does: each way across a
+// point-to-point link with its impairment and counters.
+func printLinks(w io.Writer, rs []netns.LinkReport) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "LINK\tDIR\tIMPAIRMENT\tPASSED\tDROPPED\tDUPLICATED\tQUEUE DROPS\n")
+	for _, l := range rs {
+		switch {
+		case l.Error != "":
+			fmt.Fprintf(tw, "%s\t-\t? (%s)\n", l.ID, l.Error)
+			continue
+		case len(l.Directions) == 0:
+			fmt.Fprintf(tw, "%s\t-\t- (a %s link is not impaired)\n", l.ID, l.Type)
+			continue
+		}
+		for i, d := range l.Directions {
+			id := l.ID
+			if i > 0 {
+				id = ""
+			}
+			cs := []string{"-", "-", "-", "-"}
+			if c := d.Counters; c != nil {
+				cs = []string{fmt.Sprint(c.Passed), fmt.Sprint(c.Dropped), fmt.Sprint(c.Duplicated), fmt.Sprint(c.QueueDrops)}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", id, d.Dir, d.Impair, strings.Join(cs, "\t"))
+		}
+	}
+	return tw.Flush()
 }

@@ -71,6 +71,22 @@ type (
 		endpointsAt         pos    // zero: no endpoints key
 		endpoints           []scalar
 		endpointsOK         bool // false: endpoints: is not a list of strings
+		impairAt            pos  // zero: no impair key
+		impair              rawImpair
+	}
+	// rawImpair is a link's impair: as written: knobs for both
+	// directions, and directions with knobs of their own.
+	rawImpair struct {
+		knobs []rawKnob
+		dirs  []rawDir
+	}
+	rawKnob struct {
+		key, val scalar
+		bad      bool // its value is not a scalar (reported)
+	}
+	rawDir struct {
+		key   scalar // "a->b"
+		knobs []rawKnob
 	}
 	rawLayer struct {
 		name, typ, link scalar
@@ -105,9 +121,7 @@ var (
 	laterNode = map[string]string{
 		"runtime": "a per-node runtime is not available yet; remove runtime: (the file's runtime applies)",
 	}
-	laterLink = map[string]string{
-		"impair": "link impairments are not available yet; remove impair:",
-	}
+	laterLink  = map[string]string{}
 	laterLayer = map[string]string{}
 )
 

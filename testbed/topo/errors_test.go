@@ -123,9 +123,9 @@ var ruleCases = []ruleCase{
 	{"unknown layer key", valid + "layers:\n  l: {type: eth-dix, link: \"a:e1--b:e1\", lnk: x}\n", []string{
 		`t.yaml:6:42: unknown key "lnk" in layer "l"; did you mean "link"?`,
 	}},
-	{"later keys and upper keys on a shim", valid + "    impair: {delay: 5ms}\nlayers:\n  l: {type: eth-dix, link: \"a:e1--b:e1\", lower: {}}\n", []string{
-		`t.yaml:5:5: link impairments are not available yet; remove impair:`,
-		`t.yaml:7:42: lower is for unicast and broadcast layers, but l is eth-dix, which runs on its link; remove lower:`,
+	{"later keys and upper keys on a shim", valid + "layers:\n  l: {type: eth-dix, link: \"a:e1--b:e1\", lower: {}}\nstory: []\n", []string{
+		`t.yaml:6:42: lower is for unicast and broadcast layers, but l is eth-dix, which runs on its link; remove lower:`,
+		`t.yaml:7:1: storyboards are not available yet; remove story:`,
 	}},
 	{"per-node runtime", "name: t\nnodes: {a: {runtime: docker}}\n", []string{
 		`t.yaml:2:13: a per-node runtime is not available yet; remove runtime: (the file's runtime applies)`,

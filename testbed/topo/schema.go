@@ -3,6 +3,7 @@ package topo
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/goccy/go-yaml/ast"
 )
@@ -11,7 +12,7 @@ import (
 var (
 	topKeys   = []string{"name", "runtime", "nodes", "links", "layers"}
 	nodeKeys  = []string{"kind", "labels", "names"}
-	linkKeys  = []string{"type", "endpoints", "bridge", "family", "mtu"}
+	linkKeys  = []string{"type", "endpoints", "bridge", "family", "mtu", "impair"}
 	layerKeys = []string{"type", "link", "members", "lower", "enrollment", "connect", "policies", "adjacencies"}
 	// policyKeys are a unicast layer's policies: the names, string-valued
 	// then numeric, are irm ipcp bootstrap's (ca is its congestion).
@@ -115,9 +116,69 @@ func (d *decoder) link(v ast.Node) rawLink {
 			l.family = d.str(p.val, "family", "family: ipv4 or ipv6")
 		case "mtu":
 			l.mtu = d.number(p.val, "mtu", "mtu: 9000")
+		case "impair":
+			l.impairAt = p.key.pos
+			l.impair = d.impair(p.val)
 		}
 	}
 	return l
+}
+
+// impair decodes a link's impairment: knobs for both directions, and
+// directions ("a->b": {knobs}) whose knobs apply that way only.
+func (d *decoder) impair(n ast.Node) rawImpair {
+	const example = "impair: {loss: 1%, rate: 100mbit, a->b: {duplicate: 0.1%}}"
+	var ri rawImpair
+	for _, p := range d.pairs(n, mapSpec{"impair", example, "key", "keep one"}) {
+		switch {
+		case slices.Contains(Knobs, p.key.s):
+			ri.knobs = append(ri.knobs, d.knob(p))
+		case strings.Contains(p.key.s, "->"):
+			what := "impair " + p.key.s
+			eg := p.key.s + ": {loss: 1%}"
+			dir := rawDir{key: p.key}
+			for _, q := range d.pairs(p.val, mapSpec{what, eg, "key", "keep one"}) {
+				if !slices.Contains(Knobs, q.key.s) {
+					d.unknownKnob(q.key, what, false)
+					continue
+				}
+				dir.knobs = append(dir.knobs, d.knob(q))
+			}
+			ri.dirs = append(ri.dirs, dir)
+		default:
+			d.unknownKnob(p.key, "impair", true)
+		}
+	}
+	return ri
+}
+
+// knob decodes one knob's value; a null value is left for the builder
+// to report, a value of the wrong kind is reported here.
+func (d *decoder) knob(p pair) rawKnob {
+	if isNull(d.resolve(p.val)) {
+		return rawKnob{key: p.key}
+	}
+	v := d.str(p.val, p.key.s, knobExample[p.key.s])
+	return rawKnob{key: p.key, val: v, bad: !v.given()}
+}
+
+func (d *decoder) unknownKnob(k scalar, what string, dirs bool) {
+	or := ""
+	if dirs {
+		or = ", or a direction such as a->b: {loss: 1%}"
+	}
+	if s := suggest(k.s, Knobs); s != "" {
+		d.errorf(k.pos, "unknown key %q in %s; did you mean %q?", k.s, what, s)
+		return
+	}
+	d.errorf(k.pos, "unknown key %q in %s; write one of %s%s", k.s, what, strings.Join(Knobs, ", "), or)
+}
+
+// knobExample is a valid value of each knob, for messages.
+var knobExample = map[string]string{
+	KnobLoss: "loss: 1%", KnobDuplicate: "duplicate: 0.1%", KnobRate: "rate: 100mbit",
+	KnobDelay: "delay: 10ms", KnobJitter: "jitter: 2ms", KnobReorder: "reorder: 1%",
+	KnobCorrupt: "corrupt: 0.1%", KnobLossBurst: "loss_burst: 3",
 }
 
 func (d *decoder) layer(lp pair) rawLayer {

@@ -58,7 +58,10 @@ type Link struct {
 	Bridge    string     // the bridge node, for bridge links
 	Family    string     // udp links: ipv4 | ipv6
 	MTU       int        // 0: the kernel default (1500)
-	Line      int
+	// Impair is what a point-to-point link does to frames: none, or one
+	// Impairment per endpoint, Impair[i] acting on what Endpoints[i] sends.
+	Impair []Impairment `json:",omitempty"`
+	Line   int
 }
 
 // ID is the link's name as the file writes it: "a:e1--b:e1", or the

@@ -58,6 +58,7 @@ var goldenFiles = []struct{ name, path string }{
 	{"star", "../../topologies/star.yaml"},
 	{"nested", "../../topologies/nested.yaml"},
 	{"lan-broadcast", "../../topologies/lan-broadcast.yaml"},
+	{"impair", "../../topologies/impair.yaml"},
 	{"implied", "testdata/implied.yaml"},
 }
 

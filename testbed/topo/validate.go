@@ -239,9 +239,11 @@ func (b *builder) link(rl rawLink) *Link {
 	b.mtu(rl, l)
 	eps, ok := b.endpoints(rl, l)
 	if !ok {
+		b.impairValues(rl) // still report what is wrong with them
 		return nil
 	}
 	l.Endpoints = eps
+	b.impair(rl, l)
 	return l
 }
 
