@@ -131,6 +131,12 @@ type StaticDir interface {
 // ErrUnknownFlow is returned by FlowDealloc for a flow the IPCP does not hold.
 var ErrUnknownFlow = errors.New("ipcp: unknown flow")
 
+// ErrDuplicateRequest is a flow request the IRM has seen already (the same
+// OAP id and time: the layer below duplicated it, or someone replays it).
+// An IPCP answers a refused request with its code, but not this one: the
+// answer would reach the allocation the first copy is serving.
+var ErrDuplicateRequest = errors.New("ipcp: duplicate flow request")
+
 // FlowKey names one flow for its whole life: the id is the node's flow id,
 // reused after the flow ends; the serial never is.
 type FlowKey struct {

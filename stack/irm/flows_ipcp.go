@@ -6,12 +6,14 @@ package irm
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
+	"github.com/o7s/ouroboros/stack/oap"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/stack/seqpkt"
 )
@@ -45,6 +47,9 @@ func (n *Node) FlowReqArr(ctx context.Context, from uint32, hash []byte, qs qos.
 		return ipcp.Flow{}, fmt.Errorf("flow request for %s: %w", nmName, err)
 	}
 	res, key, err := n.oap.RespondAs(data, time.Now(), sd)
+	if errors.Is(err, oap.ErrReplay) {
+		return ipcp.Flow{}, fmt.Errorf("flow request for %s: %w: %w", nmName, ipcp.ErrDuplicateRequest, err)
+	}
 	if err != nil {
 		n.log.Info("flow request refused", "name", nmName, "err", err)
 		return ipcp.Flow{}, fmt.Errorf("flow request for %s: %w", nmName, err)

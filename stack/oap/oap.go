@@ -24,6 +24,7 @@ import (
 	"crypto/rand"
 	"crypto/sha512"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -31,6 +32,9 @@ import (
 	"github.com/o7s/ouroboros/stack/crypt"
 	"github.com/o7s/ouroboros/stack/errs"
 )
+
+// ErrReplay is a request seen already within the replay window.
+var ErrReplay = errors.New("replayed request")
 
 // Header layout: 36 fixed bytes, all integers big-endian.
 const (
@@ -396,7 +400,7 @@ func (s *Server) remember(k seenKey, now time.Time) error {
 		s.order = s.order[1:]
 	}
 	if _, ok := s.seen[k]; ok {
-		return fmt.Errorf("%w: replayed request", errs.ErrAuth)
+		return fmt.Errorf("%w: %w", errs.ErrAuth, ErrReplay)
 	}
 	s.seen[k] = now
 	s.order = append(s.order, seenEntry{k, now})

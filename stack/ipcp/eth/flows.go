@@ -3,6 +3,7 @@ package eth
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -185,7 +186,7 @@ func (p *IPCP) flowReq(src MAC, m Mgmt, hash, data []byte) {
 		// Refused: say so with the code, rather than letting the
 		// allocator wait out its timeout as the reference does.
 		p.log.Debug("flow request refused", "src", src, "err", err)
-		if p.ctx.Err() == nil {
+		if p.ctx.Err() == nil && !errors.Is(err, ipcp.ErrDuplicateRequest) {
 			r := Mgmt{Code: FlowReply, Response: errs.Code(err)}
 			if p.llc {
 				r.DSAP = m.SSAP

@@ -3,6 +3,7 @@ package udp
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -266,7 +267,9 @@ func (p *IPCP) request(src netip.AddrPort, reid uint32, hash, oap []byte, qs qos
 	fl, err := p.irm.FlowReqArr(p.ctx, p.id, hash, qs, MPL, oap)
 	if err != nil {
 		p.freeEID(eid)
-		p.sendReply(src, reid, 0, errs.Code(err), nil)
+		if !errors.Is(err, ipcp.ErrDuplicateRequest) { // the first copy's answer is what counts
+			p.sendReply(src, reid, 0, errs.Code(err), nil)
+		}
 		p.log.Debug("flow request not taken", "peer", src, "name", HexName(hash), "err", err)
 		return
 	}

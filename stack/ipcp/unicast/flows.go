@@ -259,7 +259,7 @@ func (a *flowAllocator) flowReq(m fa.Msg, hash, data []byte) {
 		// a replayed request): say so with the code, rather than letting
 		// the allocator wait out its timeout as the reference does.
 		p.log.Debug("flow request refused", "from", AddrString(m.SAddr), "err", err)
-		if p.ctx.Err() == nil {
+		if p.ctx.Err() == nil && !errors.Is(err, ipcp.ErrDuplicateRequest) {
 			msg := fa.AppendFlowReply(make([]byte, dt.HeaderLen, dt.HeaderLen+fa.MsgLen), m.SEID, 0, errs.Code(err), nil)
 			p.write(m.SAddr, qos.CubeBE, dtFAEID, msg)
 		}
