@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,4 +116,59 @@ func ping(f *dev.Flow, seq uint64, timeout time.Duration) bool {
 			return true
 		}
 	}
+}
+
+// reach allocates a flow to name from every node of from, all at once, as
+// many users would: each node tries up to tries times, a second apart
+// (each try may take 10 s: a loaded machine answers slowly, and a slow
+// answer is not what this measures), and closes the flow it gets. It
+// returns, for each node, the try on which it first got a flow (1 is the
+// first), or 0 if it never did, and the errors of the tries that failed.
+func reach(t testing.TB, from []*Node, name string, tries int) ([]int, [][]error) {
+	t.Helper()
+	got, errs := make([]int, len(from)), make([][]error, len(from))
+	var wg sync.WaitGroup
+	for i, nd := range from {
+		c, err := dev.DialAs(context.Background(), nd.Sock, "client")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		nd.N.CreateName(name, ctl.RoundRobin)
+		wg.Go(func() {
+			for try := 1; try <= tries; try++ {
+				if try > 1 {
+					time.Sleep(time.Second) // paces the tries, as a user would
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				f, err := c.Alloc(ctx, name, qos.Raw)
+				cancel()
+				if err == nil {
+					f.Close()
+					got[i] = try
+					return
+				}
+				errs[i] = append(errs[i], err)
+			}
+		})
+	}
+	wg.Wait()
+	return got, errs
+}
+
+// allocOnce allocates a flow from nd to name once, without retrying, and
+// closes it.
+func allocOnce(ctx context.Context, nd *Node, name string) (time.Duration, error) {
+	c, err := dev.DialAs(ctx, nd.Sock, "client")
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	start := time.Now()
+	f, err := c.Alloc(ctx, name, qos.Raw)
+	if err != nil {
+		return 0, err
+	}
+	f.Close()
+	return time.Since(start), nil
 }

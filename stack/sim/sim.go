@@ -40,6 +40,14 @@ type Net struct {
 	log   *slog.Logger
 	// Phases of the last Layer call.
 	Phases Phases
+	// Enrolled are the nodes of the last Layer call in the order they
+	// joined it, the bootstrapping node first.
+	Enrolled []*Node
+	// Joined, if set, is called as each node joins a layer (the first once
+	// it has bootstrapped, the others once enrolled; Enrolled ends with
+	// it), with its IPCP in the layer. The layer's adjacencies are
+	// connected after every node has joined.
+	Joined func(nd *Node, id uint32)
 }
 
 // Node is one system.
@@ -241,6 +249,10 @@ func (n *Net) form(ctx context.Context, name string, typ ipcp.Type, conf ipcp.Co
 	}
 	in := map[*Node]bool{first: true}
 	queue := []*Node{first}
+	n.Enrolled = []*Node{first}
+	if n.Joined != nil {
+		n.Joined(first, ids[first.Name])
+	}
 	for len(queue) > 0 {
 		nd := queue[0]
 		queue = queue[1:]
@@ -254,6 +266,10 @@ func (n *Net) form(ctx context.Context, name string, typ ipcp.Type, conf ipcp.Co
 				return nil, fmt.Errorf("%s: enroll through %s: %w", nb.Name, nd.Name, err)
 			}
 			queue = append(queue, nb)
+			n.Enrolled = append(n.Enrolled, nb)
+			if n.Joined != nil {
+				n.Joined(nb, ids[nb.Name])
+			}
 		}
 	}
 	n.Phases.Enrolled = time.Now()

@@ -230,6 +230,7 @@ func (p *IPCP) removeConn(c *conn) {
 	if c.comp == ipcp.CompDT {
 		p.sched.use(c.cube, false)
 		p.ls.dtDel(c)
+		p.dht.Republish() // a neighbour lost: paths, and maybe holders, with it
 	} else {
 		p.ls.mgmtDel(c)
 	}
@@ -241,7 +242,8 @@ func (p *IPCP) removeConn(c *conn) {
 // flow went down or came back. A data-transfer adjacency over it leaves
 // the routing graph while it is down (a local decision: nothing new goes
 // on the wire; peers age the adjacency out), and alternate forwarding
-// switches at once.
+// switches at once. The names registered here are published again, the
+// layer as seen from here having changed.
 func (p *IPCP) LowerFlowState(id int, up bool) {
 	p.mu.Lock()
 	var c *conn
@@ -262,5 +264,6 @@ func (p *IPCP) LowerFlowState(id int, up bool) {
 		} else {
 			p.ls.dtDel(c)
 		}
+		p.dht.Republish()
 	}
 }

@@ -200,39 +200,14 @@ func (p *IPCP) ticker() {
 	defer p.wg.Done()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	next := time.Now()
-	had := false
 	for {
 		select {
 		case <-p.ctx.Done():
 			return
 		case now := <-t.C:
 			p.ls.tick(now)
-			if !now.Before(next) {
-				p.dht.Tick(now)
-				next = now.Add(p.dht.Interval())
-			}
-			has := p.dht.Contacts() > 0
-			if has && !had {
-				p.republish()
-			}
-			had = has
+			p.dht.Tick(now)
 		}
-	}
-}
-
-// republish stores the names registered here again: a name registered
-// before the DHT had contacts was stored nowhere but here, and the
-// reference would wait t_replicate (15 min) to store it again.
-func (p *IPCP) republish() {
-	p.mu.Lock()
-	hs := make([][]byte, 0, len(p.regs))
-	for h := range p.regs {
-		hs = append(hs, []byte(h))
-	}
-	p.mu.Unlock()
-	for _, h := range hs {
-		p.dht.Reg(h)
 	}
 }
 
@@ -272,7 +247,8 @@ func (p *IPCP) dhtSend(dst uint64, msg []byte) error {
 	return err
 }
 
-// Reg implements ipcp.IPCP: publish the name in the DHT.
+// Reg implements ipcp.IPCP: publish the name in the DHT, until the k
+// nodes closest to it hold it (package dir, pub.go).
 func (p *IPCP) Reg(hash []byte) error {
 	if err := p.operational(); err != nil {
 		return err
@@ -282,35 +258,8 @@ func (p *IPCP) Reg(hash []byte) error {
 	}
 	p.mu.Lock()
 	p.regs[string(hash)] = true
-	p.wg.Add(1)
 	p.mu.Unlock()
-	go p.place(hash)
 	return nil
-}
-
-// place stores a registered name again, at the k closest contacts, once a
-// lookup of it has found the nodes whose ids are closest to it. The
-// reference stores only at the alpha closest contacts the registering node
-// happens to know, which in a large layer are often not the nodes a lookup
-// ends at (spec SYSTEM §8.7); the lookup and the STOREs are ordinary DHT
-// messages.
-func (p *IPCP) place(hash []byte) {
-	defer p.wg.Done()
-	p.dht.Query(hash) // a FIND_VALUE lookup: it learns the closest nodes
-	for _, wait := range []time.Duration{500 * time.Millisecond, 2 * time.Second} {
-		select {
-		case <-p.ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		p.mu.Lock()
-		reg := p.regs[string(hash)]
-		p.mu.Unlock()
-		if !reg {
-			return
-		}
-		p.dht.Spread(hash)
-	}
 }
 
 // Unreg implements ipcp.IPCP.

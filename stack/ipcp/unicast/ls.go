@@ -24,8 +24,9 @@ type linkState struct {
 	dt      []*conn           // DT conns in the graph, in order of arrival
 	ownSeq  map[uint64]uint64 // last seqno of our adjacency to each neighbour
 	dirty   bool
-	updated time.Time // last periodic update
-	recalc  time.Time // last recomputation
+	updated time.Time       // last periodic update
+	recalc  time.Time       // last recomputation
+	routed  map[uint64]bool // destinations of the last recomputation
 }
 
 type lsEntry struct {
@@ -251,6 +252,15 @@ func (ls *linkState) compute() {
 	select { // new routes: a DHT bootstrap waiting for one may go now
 	case ls.p.kick <- struct{}{}:
 	default:
+	}
+	routed, reached := make(map[uint64]bool, len(entries)), false
+	for _, e := range entries {
+		routed[e.Dst] = true
+		reached = reached || !ls.routed[e.Dst]
+	}
+	ls.routed = routed
+	if reached { // what the directory could not send there may go now
+		ls.p.dht.Reachable(len(entries))
 	}
 }
 

@@ -52,6 +52,8 @@ type Config struct {
 // Stats are counters of a DHT.
 type Stats struct {
 	Sent, SendErrs, Received, Invalid uint64
+	Pub                               PubStats
+	JoinRounds                        uint64 // rounds of the join lookup (join.go)
 }
 
 // DHT is one node of the DHT directory.
@@ -69,6 +71,8 @@ type DHT struct {
 	where   map[uint64]*bucket // contact address → its bucket
 	entries map[string]*entry
 	lookups map[string]*lookup
+	pubs    map[string]*pub // publications of the local values, by key
+	join    joining
 	out     []outMsg
 	results []result
 	stats   Stats
@@ -114,6 +118,7 @@ func New(cfg Config, send SendFunc) (*DHT, error) {
 		where:   make(map[uint64]*bucket),
 		entries: make(map[string]*entry),
 		lookups: make(map[string]*lookup),
+		pubs:    make(map[string]*pub),
 	}
 	switch {
 	case cfg.ID == nil:
@@ -207,24 +212,23 @@ func (d *DHT) checkKey(key []byte) error {
 	return nil
 }
 
-// Reg registers key with the own address as a local value and sends a
-// STORE to the alpha closest contacts. Send errors are not returned: the
-// periodic replication retries.
+// Reg registers key with the own address as a local value and publishes
+// it (pub.go): STORE, and a FIND_VALUE_REQ that shows whether it was
+// stored, to the k closest contacts, again until they all hold it. Send
+// errors are not returned: the rounds retry.
 func (d *DHT) Reg(key []byte) error {
 	if err := d.checkKey(key); err != nil {
 		return err
 	}
 	d.mu.Lock()
 	now := d.cfg.Clock()
-	exp := now.Add(d.cfg.TExpire)
 	e := d.entries[string(key)]
 	if e == nil {
 		e = newEntry(key)
 		d.entries[string(key)] = e
 	}
-	v := addrToVal(d.cfg.Addr)
-	e.updateLval(v, exp, now)
-	d.storeAt(key, v, exp)
+	e.updateLval(addrToVal(d.cfg.Addr), now.Add(d.cfg.TExpire), now)
+	d.publish(key, now)
 	d.unlock()
 	return nil
 }
@@ -248,6 +252,7 @@ func (d *DHT) Unreg(key []byte) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	delete(d.pubs, string(key))
 	if e := d.entries[string(key)]; e != nil {
 		e.delLval(addrToVal(d.cfg.Addr))
 		if len(e.vals) == 0 && len(e.lvals) == 0 {
@@ -291,12 +296,15 @@ func (d *DHT) Query(key []byte) (uint64, error) {
 
 // Bootstrap sends FIND_NODE_REQ(own id) with the magic cookie to the
 // configured peer. The caller retries with backoff until it succeeds.
+// The first call starts the rounds that repeat the join lookup (join.go).
 func (d *DHT) Bootstrap() error {
 	if d.cfg.Peer == 0 {
 		return nil
 	}
 	d.mu.Lock()
-	d.bootstrap(d.cfg.Clock())
+	now := d.cfg.Clock()
+	d.bootstrap(now)
+	d.joinStart(now)
 	return d.unlock()
 }
 
@@ -312,30 +320,6 @@ func (d *DHT) Contacts() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.numContacts()
-}
-
-// Spread sends a STORE of the local value of key to the k closest
-// contacts, not only the alpha the reference's Reg reaches. The IPCP calls
-// it once a lookup has taught it the nodes closest to the key, so that the
-// value sits where lookups end. It is a no-op for a key not registered here.
-func (d *DHT) Spread(key []byte) error {
-	if err := d.checkKey(key); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	now := d.cfg.Clock()
-	e := d.entries[string(key)]
-	v := addrToVal(d.cfg.Addr)
-	if e == nil || e.getLval(v) == nil {
-		d.mu.Unlock()
-		return nil
-	}
-	exp := now.Add(d.cfg.TExpire)
-	e.updateLval(v, exp, now)
-	for _, c := range d.contactList(key, d.cfg.K) {
-		d.queue(c.addr, d.storeMsg(key, v, uint32(exp.Unix())))
-	}
-	return d.unlock()
 }
 
 // Knows reports whether addr is a contact (or an alternate).

@@ -10,9 +10,12 @@
 //     sink, exactly like the C reference's dht_test;
 //   - a clock, so that every expiry is computed from Config.Clock;
 //   - Handle, fed with every DHT packet received;
-//   - Tick, called at least every Interval, which runs the periodic
-//     tasks (bootstrap retry, value expiry, request expiry, replication,
-//     bucket refresh) round-robin as the reference's worker does.
+//   - Tick, called every second, which runs the rounds of joining and
+//     publication that are due and, every Interval, the periodic tasks
+//     (bootstrap retry, value expiry, request expiry, replication, bucket
+//     refresh) round-robin as the reference's worker does;
+//   - Republish and Reachable, called when the layer as seen from the
+//     owner changes: a neighbour lost, destinations newly reachable.
 //
 // Lookups: Query answers at once from the local store. Otherwise it
 // starts (or continues) a FIND_VALUE lookup and returns ErrPending; the
@@ -25,6 +28,19 @@
 // contact lists are sorted closest-first by XOR distance, which the
 // reference intends but does not do; and a non-full bucket's list is
 // filled from every contact under its parent (descendants included).
+//
+// Deviations in when and to whom messages go (their format and meaning
+// are the reference's): a registered name is published (pub.go) with
+// STOREs to the k closest contacts, not alpha, each followed by a
+// FIND_VALUE_REQ whose answer shows the STORE held, in rounds with
+// backoff until all k hold it, and again when a new contact enters the k
+// closest or the owner reports a lost neighbour (Republish); a value held
+// for another node is handed to a new contact closer to its key by the
+// holder closest to it; the join lookup's request is sent again, in
+// rounds with backoff, to the contacts that have not answered it, and the
+// lookup made afresh when the owner reports more members reachable than
+// the table holds contacts (join.go); and rounds waiting for answers run
+// at once when the owner reports new destinations reachable (Reachable).
 //
 // C reference: src/ipcpd/unicast/dir/dht.c, tests/dht_test.c.
 //

@@ -1,6 +1,7 @@
 package dir
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"testing"
@@ -13,9 +14,10 @@ import (
 const fuzzPeer = 42
 
 // fuzzFixture is a DHT with something for a message to act on: contacts,
-// the bootstrap lookup (answered with the magic cookie) and a FIND_VALUE
-// lookup for the returned key. Its random sources are seeded, so every
-// call gives the same ids and cookies.
+// the bootstrap lookup (answered with the magic cookie), a FIND_VALUE
+// lookup for the returned key and the publication of a registered name
+// (its probes). Its random sources are seeded, so every call gives the
+// same ids and cookies.
 func fuzzFixture(tb testing.TB) (*fixture, []byte) {
 	f := newFixture(tb, func(c *Config) { c.Peer = fuzzPeer })
 	if err := f.d.Bootstrap(); err != nil {
@@ -25,6 +27,9 @@ func fuzzFixture(tb testing.TB) (*fixture, []byte) {
 	key := f.id()
 	if _, err := f.d.Query(key); !errors.Is(err, ErrPending) {
 		tb.Fatalf("Query = %v, want ErrPending", err)
+	}
+	if err := f.d.Reg(f.id()); err != nil {
+		tb.Fatal(err)
 	}
 	return f, key
 }
@@ -51,19 +56,28 @@ func FuzzHandle(f *testing.F) {
 	}
 	// Answers that match the state, so that the fuzzer starts from
 	// responses the DHT takes: the bootstrap peer's, with the magic cookie,
-	// and the first asked contact's to the FIND_VALUE lookup.
+	// the first asked contact's to the FIND_VALUE lookup, and the first
+	// probed contact's to the publication, holding the value.
 	answers := [][]byte{peerMsg(fx.d.findNodeRspMsg(fx.d.id, fx.d.magic, fx.contacts(3)), newContact(fx.id(), fuzzPeer, fx.clock.now))}
+	lookup, probe := false, false
 	for _, s := range fx.sink.msgs {
-		if Code(s.msg.GetCode()) == CodeFindValueReq {
-			for _, c := range fx.d.where[s.dst].contacts {
-				if c.addr == s.dst {
-					answers = append(answers, peerMsg(fx.d.findValueRspMsg(key, s.msg.GetFind().GetCookie(), fx.contacts(2), fx.vals(2)), c))
-				}
-			}
-			break
+		if Code(s.msg.GetCode()) != CodeFindValueReq {
+			continue
 		}
+		k, c := s.msg.GetFind().GetKey(), fx.d.contactAt(s.dst)
+		vals := fx.vals(2)
+		switch {
+		case bytes.Equal(k, key) && !lookup:
+			lookup = true
+		case !bytes.Equal(k, key) && !probe:
+			probe = true
+			vals = append(vals, addrToVal(testAddr))
+		default:
+			continue
+		}
+		answers = append(answers, peerMsg(fx.d.findValueRspMsg(k, s.msg.GetFind().GetCookie(), fx.contacts(2), vals), c))
 	}
-	if len(answers) != 2 {
+	if len(answers) != 3 {
 		f.Fatal("no FIND_VALUE_REQ to answer")
 	}
 	for _, b := range answers {

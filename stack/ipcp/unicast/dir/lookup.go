@@ -15,8 +15,9 @@ const maxLookup = 2 * tResp
 
 // peer is a node asked within a lookup.
 type peer struct {
-	cookie uint64
-	code   Code // FIND_NODE_REQ or FIND_VALUE_REQ
+	cookie   uint64
+	code     Code // FIND_NODE_REQ or FIND_VALUE_REQ
+	answered bool
 }
 
 // lookup is an outstanding request for a key (the reference's dht_req).
@@ -143,12 +144,22 @@ func (d *DHT) handle(m *pb.DhtMsg, now time.Time) error {
 			d.queue(s.GetAddr(), d.findValueRspMsg(f.GetKey(), f.GetCookie(), cs, vals))
 		}
 	case CodeFindNodeRsp, CodeFindValueRsp:
-		l := d.lookups[string(m.GetNode().GetKey())]
-		if l == nil || !d.cookieOK(l, s.GetAddr(), m.GetNode().GetCookie()) {
+		n := m.GetNode()
+		l := d.lookups[string(n.GetKey())]
+		switch {
+		case l != nil && d.cookieOK(l, s.GetAddr(), n.GetCookie()):
+			if p := l.peers[s.GetAddr()]; p != nil {
+				p.answered = true
+			}
+			d.updateContact(s.GetId(), s.GetAddr(), now)
+			d.response(l, code, m, now)
+		case d.pubAnswer(n.GetKey(), s.GetAddr(), n.GetCookie(), code, m.GetVal().GetValues()):
+			d.updateContact(s.GetId(), s.GetAddr(), now)
+			d.addContacts(n.GetContacts(), now)
+			d.pubCheck(n.GetKey())
+		default:
 			return fmt.Errorf("%w: unexpected response", ErrInvalidMsg)
 		}
-		d.updateContact(s.GetId(), s.GetAddr(), now)
-		d.response(l, code, m, now)
 	}
 	return nil
 }
@@ -163,14 +174,7 @@ func (d *DHT) cookieOK(l *lookup, src, cookie uint64) bool {
 
 // response folds a FIND_*_RSP into its lookup and asks the next round.
 func (d *DHT) response(l *lookup, code Code, m *pb.DhtMsg, now time.Time) {
-	var cs []*contact
-	for _, c := range m.GetNode().GetContacts() {
-		if c.GetAddr() == d.cfg.Addr || bytes.Equal(c.GetId(), d.id) {
-			continue
-		}
-		d.updateContact(c.GetId(), c.GetAddr(), now)
-		cs = append(cs, &contact{id: c.GetId(), addr: c.GetAddr()})
-	}
+	cs := d.addContacts(m.GetNode().GetContacts(), now)
 	if code == CodeFindValueRsp {
 		if vals := m.GetVal().GetValues(); len(vals) > 0 {
 			d.found(l, vals, now)
@@ -182,6 +186,20 @@ func (d *DHT) response(l *lookup, code Code, m *pb.DhtMsg, now time.Time) {
 		return
 	}
 	d.ask(l, CodeFindNodeReq, cs, now)
+}
+
+// addContacts adds the contacts of a response to the routing table and
+// returns them, the own node left out.
+func (d *DHT) addContacts(ms []*pb.DhtContactMsg, now time.Time) []*contact {
+	var cs []*contact
+	for _, c := range ms {
+		if c.GetAddr() == d.cfg.Addr || bytes.Equal(c.GetId(), d.id) {
+			continue
+		}
+		d.updateContact(c.GetId(), c.GetAddr(), now)
+		cs = append(cs, &contact{id: c.GetId(), addr: c.GetAddr()})
+	}
+	return cs
 }
 
 // found caches vals in l and queues the result for OnResult.

@@ -154,21 +154,30 @@ func TestRegUnreg(t *testing.T) {
 	}
 }
 
+// TestRegUnregContacts: Reg sends a STORE and a FIND_VALUE_REQ (the
+// probe that shows the STORE held) to each of the k closest contacts, all
+// four here; the reference sends alpha STOREs only (pub.go).
 func TestRegUnregContacts(t *testing.T) {
 	f := newFixture(t, nil)
 	f.fill(4)
 	if err := f.d.Reg(f.d.id); err != nil {
 		t.Fatalf("Reg: %v", err)
 	}
-	if len(f.sink.msgs) != f.d.cfg.Alpha {
-		t.Fatalf("Reg sent %d messages, want alpha = %d", len(f.sink.msgs), f.d.cfg.Alpha)
+	if len(f.sink.msgs) != 2*4 {
+		t.Fatalf("Reg sent %d messages, want a STORE and a probe to each of 4 contacts", len(f.sink.msgs))
 	}
-	for _, m := range f.sink.msgs {
-		if Code(m.msg.GetCode()) != CodeStore {
-			t.Fatalf("code = %v, want STORE", Code(m.msg.GetCode()))
-		}
+	for i, m := range f.sink.msgs {
 		if err := f.d.validate(m.msg); err != nil {
 			t.Fatalf("validate: %v", err)
+		}
+		if i%2 == 1 {
+			if Code(m.msg.GetCode()) != CodeFindValueReq || m.dst != f.sink.msgs[i-1].dst {
+				t.Fatalf("message %d = %v to %d, want FIND_VALUE_REQ after the STORE", i, Code(m.msg.GetCode()), m.dst)
+			}
+			continue
+		}
+		if Code(m.msg.GetCode()) != CodeStore {
+			t.Fatalf("code = %v, want STORE", Code(m.msg.GetCode()))
 		}
 		if valToAddr(m.msg.GetStore().GetVal()) != testAddr {
 			t.Fatal("STORE does not carry the own address")
@@ -176,6 +185,9 @@ func TestRegUnregContacts(t *testing.T) {
 	}
 	if err := f.d.Unreg(f.d.id); err != nil {
 		t.Fatalf("Unreg: %v", err)
+	}
+	if len(f.d.pubs) != 0 {
+		t.Fatal("Unreg left the publication")
 	}
 }
 

@@ -2,6 +2,7 @@ package dir
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -17,7 +18,12 @@ type simNet struct {
 	found   map[uint64]map[string]uint64 // querier → key → address
 	clock   *testClock
 	msgs    int
+	seed    uint64
+	// noRoute, if set, says which sends fail as if there were no route.
+	noRoute func(src, dst uint64) bool
 }
+
+var errNoRoute = errors.New("no route")
 
 type simPkt struct {
 	src, dst uint64
@@ -29,38 +35,62 @@ func newSimNet(t testing.TB, n int, seed uint64) *simNet {
 		nodes: make(map[uint64]*DHT),
 		found: make(map[uint64]map[string]uint64),
 		clock: &testClock{now: time.Unix(1_700_000_000, 0)},
+		seed:  seed,
 	}
 	rng := rand.New(rand.NewPCG(seed, seed))
 	for i := 1; i <= n; i++ {
-		addr := uint64(i)
 		var peerAddr uint64
 		if i > 1 {
 			peerAddr = uint64(1 + rng.IntN(i-1))
 		}
-		s.found[addr] = make(map[string]uint64)
-		d, err := New(Config{
-			IDLen: testIDLen,
-			Addr:  addr,
-			Peer:  peerAddr,
-			Clock: s.clock.Now,
-			Rand:  rand.New(rand.NewPCG(seed, addr)),
-			OnResult: func(key []byte, a uint64) {
-				s.found[addr][string(key)] = a
-			},
-		}, func(dst uint64, b []byte) error {
-			s.pending = append(s.pending, simPkt{src: addr, dst: dst, b: b})
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("New: %v", err)
-		}
-		s.nodes[addr] = d
-		if err := d.Bootstrap(); err != nil {
+		if err := s.add(t, uint64(i), peerAddr, nil).Bootstrap(); err != nil {
 			t.Fatalf("Bootstrap: %v", err)
 		}
 		s.run(t, 50)
 	}
 	return s
+}
+
+// add makes node addr, to bootstrap against peerAddr, with node id id (or
+// a random one).
+func (s *simNet) add(t testing.TB, addr, peerAddr uint64, id []byte) *DHT {
+	t.Helper()
+	s.found[addr] = make(map[string]uint64)
+	d, err := New(Config{
+		IDLen: testIDLen,
+		Addr:  addr,
+		Peer:  peerAddr,
+		ID:    id,
+		Clock: s.clock.Now,
+		Rand:  rand.New(rand.NewPCG(s.seed, addr)),
+		OnResult: func(key []byte, a uint64) {
+			s.found[addr][string(key)] = a
+		},
+	}, func(dst uint64, b []byte) error {
+		if s.noRoute != nil && s.noRoute(addr, dst) {
+			return errNoRoute
+		}
+		s.pending = append(s.pending, simPkt{src: addr, dst: dst, b: b})
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	s.nodes[addr] = d
+	return d
+}
+
+// tick lets d pass in steps of a second: every node ticks, and the
+// network runs until quiet after each step.
+func (s *simNet) tick(t testing.TB, d time.Duration) {
+	t.Helper()
+	for end := s.clock.now.Add(d); s.clock.now.Before(end); {
+		s.clock.now = s.clock.now.Add(time.Second)
+		for _, n := range s.nodes {
+			n.Tick(s.clock.now)
+		}
+		s.run(t, 50)
+	}
 }
 
 // run delivers packets round by round until the network is quiet and
@@ -88,17 +118,9 @@ func nameKey(i int) []byte {
 	return h[:]
 }
 
-// register makes every node look up the contacts closest to its name
-// (the FIND_NODE a refresh would do) and then register it, so the STOREs
-// reach the nodes that lookups converge on.
+// register makes every node register its name; publication (pub.go)
+// takes it to the nodes that lookups converge on.
 func (s *simNet) register(t testing.TB, n, maxRounds int) {
-	for i := 1; i <= n; i++ {
-		d := s.nodes[uint64(i)]
-		d.mu.Lock()
-		d.queryContacts(nameKey(i), s.clock.now)
-		d.unlock()
-	}
-	s.run(t, maxRounds)
 	for i := 1; i <= n; i++ {
 		if err := s.nodes[uint64(i)].Reg(nameKey(i)); err != nil {
 			t.Fatalf("Reg: %v", err)
@@ -110,8 +132,10 @@ func (s *simNet) register(t testing.TB, n, maxRounds int) {
 func TestSimulation100(t *testing.T) {
 	const n, maxRounds = 100, 20
 	s := newSimNet(t, n, 7)
-	s.register(t, n, maxRounds)
 	start := s.msgs
+	s.register(t, n, maxRounds)
+	t.Logf("%d names registered with %d messages (%.1f per name)", n, s.msgs-start, float64(s.msgs-start)/n)
+	start = s.msgs
 	for i := 1; i <= n; i++ {
 		for j := 1; j <= n; j++ {
 			if i == j {

@@ -50,11 +50,22 @@ func (d *DHT) leaf(id []byte) *bucket {
 }
 
 // updateContact adds or refreshes the contact (id, addr). An existing
-// entry with the same id or address is replaced.
+// entry with the same id or address is replaced. A contact new to the
+// table is sent what it should hold (contactAdded).
 func (d *DHT) updateContact(id []byte, addr uint64, now time.Time) {
 	if addr == d.cfg.Addr || bytes.Equal(id, d.id) {
 		return
 	}
+	old := d.contactAt(addr)
+	c := d.insertContact(id, addr, now)
+	if old == nil || !bytes.Equal(old.id, id) {
+		d.contactAdded(c, now)
+	}
+}
+
+// insertContact puts a new contact (id, addr) in its bucket, or among
+// the bucket's alternates if it is full, and returns it.
+func (d *DHT) insertContact(id []byte, addr uint64, now time.Time) *contact {
 	d.dropContact(addr)
 	b := d.leaf(id)
 	sameID := func(c *contact) bool { return bytes.Equal(c.id, id) }
@@ -63,21 +74,39 @@ func (d *DHT) updateContact(id []byte, addr uint64, now time.Time) {
 			d.dropContact(c.addr)
 		}
 	}
+	c := newContact(id, addr, now)
 	for len(b.contacts) >= d.cfg.K {
 		if b != d.leaf(d.id) || b.depth >= d.cfg.IDLen {
 			if len(b.alts) >= d.cfg.K {
 				delete(d.where, b.alts[0].addr)
 				b.alts = b.alts[1:]
 			}
-			b.alts = append(b.alts, newContact(id, addr, now))
+			b.alts = append(b.alts, c)
 			d.where[addr] = b
-			return
+			return c
 		}
 		d.split(b, now)
 		b = d.leaf(id)
 	}
-	b.contacts = append(b.contacts, newContact(id, addr, now))
+	b.contacts = append(b.contacts, c)
 	d.where[addr] = b
+	return c
+}
+
+// contactAt returns the contact or alternate with address addr, or nil.
+func (d *DHT) contactAt(addr uint64) *contact {
+	b := d.where[addr]
+	if b == nil {
+		return nil
+	}
+	for _, cs := range [2][]*contact{b.contacts, b.alts} {
+		for _, c := range cs {
+			if c.addr == addr {
+				return c
+			}
+		}
+	}
+	return nil
 }
 
 // dropContact removes any contact or alternate with address addr.
@@ -133,14 +162,8 @@ func walkFrom(b *bucket, f func(*bucket)) {
 // its parent.
 func (d *DHT) contactList(key []byte, max int) []*contact {
 	max = min(max, d.cfg.K)
-	b := d.leaf(key)
 	var cs []*contact
-	if len(b.contacts) >= d.cfg.K || b.parent == nil {
-		cs = slices.Clone(b.contacts)
-	} else {
-		walkFrom(b.parent, func(l *bucket) { cs = append(cs, l.contacts...) })
-	}
-	cs = slices.DeleteFunc(cs, func(c *contact) bool { return c.addr == d.cfg.Addr })
+	d.candidates(key, func(c *contact) { cs = append(cs, c) })
 	slices.SortStableFunc(cs, func(x, y *contact) int {
 		dx, dy := distance(x.id, key), distance(y.id, key)
 		switch {
@@ -155,6 +178,44 @@ func (d *DHT) contactList(key []byte, max int) []*contact {
 		cs = cs[:max]
 	}
 	return cs
+}
+
+// candidates calls f, in bucket order, on each contact contactList
+// chooses from for key.
+func (d *DHT) candidates(key []byte, f func(*contact)) {
+	each := func(b *bucket) {
+		for _, c := range b.contacts {
+			if c.addr != d.cfg.Addr {
+				f(c)
+			}
+		}
+	}
+	b := d.leaf(key)
+	if len(b.contacts) >= d.cfg.K || b.parent == nil {
+		each(b)
+		return
+	}
+	walkFrom(b.parent, each)
+}
+
+// near reports whether the contact at addr is in contactList(key, k),
+// without building it: fewer than k candidates come before it.
+func (d *DHT) near(key []byte, addr uint64) bool {
+	x := d.contactAt(addr)
+	if x == nil {
+		return false
+	}
+	dx := distance(x.id, key)
+	in, before := false, 0
+	d.candidates(key, func(c *contact) {
+		switch dist := distance(c.id, key); {
+		case c == x:
+			in = true
+		case dist < dx, dist == dx && !in:
+			before++
+		}
+	})
+	return in && before < d.cfg.K
 }
 
 // numContacts counts the contacts in the routing table.

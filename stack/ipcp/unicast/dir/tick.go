@@ -31,12 +31,16 @@ func gcd(a, b int64) int64 {
 	return a
 }
 
-// Tick runs the periodic tasks due at now, one task per Interval,
-// round-robin: bootstrap retry, value expiry, lookup expiry,
-// replication, bucket refresh. It never runs more than one round per
-// call; if it falls further behind it skips ahead.
+// Tick runs the rounds of joining (join.go) and publication (pub.go) due
+// at now, and the periodic tasks due, one task per Interval, round-robin:
+// bootstrap retry, value expiry, lookup expiry, replication, bucket
+// refresh. It never runs more than one round of tasks per call; if it
+// falls further behind it skips ahead. Rounds wait from 1 s: call Tick
+// every second.
 func (d *DHT) Tick(now time.Time) error {
 	d.mu.Lock()
+	d.joinTick(now)
+	d.pubTick(now)
 	if d.tNext.IsZero() {
 		d.tNext = now.Add(d.step)
 	}
@@ -85,7 +89,8 @@ func (d *DHT) expireLookups(now time.Time) {
 }
 
 // replicate re-stores non-local values not stored for t_replicate with
-// their expiry, and local values near expiry with a fresh one.
+// their expiry, and publishes local values near expiry again with a fresh
+// one.
 func (d *DHT) replicate(now time.Time) {
 	tr := d.cfg.TReplicate
 	for _, e := range d.entries {
@@ -99,7 +104,7 @@ func (d *DHT) replicate(now time.Time) {
 			if now.Sub(v.tRepl) >= tr && v.exp.Sub(now) <= nRepub*tr {
 				v.tRepl = now
 				v.exp = now.Add(d.cfg.TExpire)
-				d.storeAt(e.key, v.v, v.exp)
+				d.publish(e.key, now)
 			}
 		}
 	}
