@@ -165,6 +165,8 @@ func (n *Node) Alloc(ctx context.Context, pid int, dst string, qs qos.Spec, time
 		n.mu.Unlock()
 		return FlowInfo{}, nil, fmt.Errorf("%w: process %d has not announced itself to this node", errs.ErrInvalid, pid)
 	}
+	start := time.Now()
+	var directErr error
 	if !n.cfg.NoDirect {
 		acc, err := n.waitAcceptor(ctx, dst, limit)
 		if acc != nil {
@@ -175,9 +177,17 @@ func (n *Node) Alloc(ctx context.Context, pid int, dst string, qs qos.Spec, time
 			n.mu.Unlock()
 			return FlowInfo{}, nil, err
 		}
+		directErr = err
 	}
 	n.mu.Unlock()
-	return n.allocIPCP(ctx, pid, dst, qs, limit, 0)
+	fi, f, err := n.allocIPCP(ctx, pid, dst, qs, limit, 0)
+	if err != nil && directErr != nil && errors.Is(err, errs.ErrTimeout) {
+		// The name is served on this system but nobody took the request,
+		// directly and then through a layer: say how long it all took,
+		// not only the last wait.
+		err = fmt.Errorf("%w (after %v in all: directly, then through a layer)", err, time.Since(start).Round(100*time.Millisecond))
+	}
+	return fi, f, err
 }
 
 // oapRequest builds the OAP request of an allocation to dst, with a key
