@@ -47,6 +47,7 @@ type (
 		server, client            rawEnd
 		serverGiven, clientGiven  bool
 		serverAt, clientAt, endAt pos
+		bad                       bool // problems in its mapping were reported
 	}
 	rawEnd struct {
 		at        pos
@@ -76,6 +77,7 @@ func (d *decoder) tunnel(tp pair) rawTunnel {
 	t := rawTunnel{name: tp.key}
 	what := fmt.Sprintf("tunnel %q", tp.key.s)
 	example := tp.key.s + ": {layer: net, server: {node: g1, lan: lan1}, client: {node: g2, lan: lan2}}"
+	before := d.problems()
 	for _, p := range d.object(tp.val, what, example, tunnelKeys, nil) {
 		switch p.key.s {
 		case "mode":
@@ -92,6 +94,7 @@ func (d *decoder) tunnel(tp pair) rawTunnel {
 			t.client = d.tunnelEnd(p.val, what+" client", "client: {node: g2, lan: lan2}")
 		}
 	}
+	t.bad = d.problems() > before
 	return t
 }
 
@@ -130,7 +133,8 @@ func (b *builder) ifacesOf(node string) []string {
 	return l
 }
 
-// ipsOf checks the addresses and routes of hosts and gateways.
+// ipsOf checks the addresses and routes of hosts and gateways. (A host
+// with no address is an error on a LAN a tunnel joins: see tunnelsOf.)
 func (b *builder) ipsOf(f *rawFile) {
 	for i, rn := range f.nodes {
 		if b.stopped() || i >= len(b.t.Nodes) {
@@ -147,13 +151,6 @@ func (b *builder) ipsOf(f *rawFile) {
 		}
 		for _, ri := range rn.ips {
 			b.nodeIP(n, ri)
-		}
-		if n.Kind == KindHost && len(n.Addrs) == 0 {
-			hint := "connect it to a LAN, e.g. {type: bridge, bridge: lan1, endpoints: [" + n.Name + ":e1]}, and add ip: {e1: [10.1.0.11/24]}"
-			if ifs := b.ifacesOf(n.Name); len(ifs) > 0 {
-				hint = fmt.Sprintf("add ip: {%s: [10.1.0.11/24]}", ifs[0])
-			}
-			b.errorf(rn.name.pos, "host %s has no address, and a host is reached only by IP; %s", n.Name, hint)
 		}
 		for _, r := range rn.routes {
 			b.nodeRoute(n, r)
@@ -295,21 +292,26 @@ func (b *builder) tunnelsOf(f *rawFile) {
 			}
 		}
 		ok := true
-		if !rt.serverGiven {
+		switch {
+		case !rt.serverGiven && !rt.bad: // else a misspelt key was reported
 			b.errorf(rt.name.pos, "tunnel %s has no server; add server: {node: g1, lan: lan1}", t.Name)
 			ok = false
-		} else if !b.tunnelEnd(t, rt.server, &t.Server, "server", used) {
+		case !rt.serverGiven:
 			ok = false
+		case !b.tunnelEnd(t, rt.server, &t.Server, "server", used):
+			t.Server, ok = TunnelEnd{}, false
 		}
-		if !rt.clientGiven {
-			b.errorf(rt.name.pos, "tunnel %s has no client; add client: {node: g2, lan: lan2}", t.Name)
-			ok = false
-		} else if !b.tunnelEnd(t, rt.client, &t.Client, "client", used) {
-			ok = false
-		}
-		if ok && t.Server.Node == t.Client.Node {
+		switch {
+		case ok && rt.clientGiven && rt.client.node.s == t.Server.Node:
 			b.errorf(rt.client.node.pos, "tunnel %s has %s at both ends; a tunnel joins two gateways", t.Name, t.Server.Node)
 			ok = false
+		case !rt.clientGiven && !rt.bad:
+			b.errorf(rt.name.pos, "tunnel %s has no client; add client: {node: g2, lan: lan2}", t.Name)
+			ok = false
+		case !rt.clientGiven:
+			ok = false
+		case !b.tunnelEnd(t, rt.client, &t.Client, "client", used):
+			t.Client, ok = TunnelEnd{}, false
 		}
 		if !b.tunnelLayer(t, rt) {
 			ok = false
@@ -336,6 +338,35 @@ func (b *builder) tunnelsOf(f *rawFile) {
 		}
 		srv.Names[t.Name] = []string{t.Layer}
 		b.t.Tunnels = append(b.t.Tunnels, t)
+	}
+	b.lanHosts(f)
+}
+
+// lanHosts reports the hosts without an address on the LANs that tunnels
+// join: the tunnel carries IP to them, and nothing else reaches a host.
+func (b *builder) lanHosts(f *rawFile) {
+	joined := map[string]string{} // LAN -> a tunnel that joins it
+	for _, t := range b.t.Tunnels {
+		joined[t.Server.LAN], joined[t.Client.LAN] = t.Name, t.Name
+	}
+	for i, rn := range f.nodes {
+		if i >= len(b.t.Nodes) {
+			return
+		}
+		n := b.t.Nodes[i]
+		if n.Kind != KindHost || len(n.Addrs) > 0 || rn.ipAt.given() { // a bad ip: was reported
+			continue
+		}
+		for _, l := range b.t.Links {
+			if l.Type != LinkBridge || joined[l.Bridge] == "" {
+				continue
+			}
+			for _, e := range l.Endpoints {
+				if e.Node == n.Name {
+					b.errorf(rn.name.pos, "host %s on LAN %s, which tunnel %s joins, has no address, and a host is reached only by IP; add ip: {%s: [10.1.0.11/24]}", n.Name, l.Bridge, joined[l.Bridge], e.Iface)
+				}
+			}
+		}
 	}
 }
 
