@@ -42,7 +42,7 @@ echo "== the hosts' routes to the far LAN (made by otb from the tunnel)"
 on h1 ip route | grep via | sed 's/^/h1: /'
 on h3 ip -6 route | grep via | sed 's/^/h3: /'
 
-fmt='%-4s %-4s %-10s %-12s %s\n'
+fmt='%-4s %-4s %-13s %-10s %s\n'
 printf "\n$fmt" from to to "over" "kbase icmp -c 100 (ping-pong)"
 for r in "h1 h3 10.2.0.13" "h1 h3 fd02::13" "h4 h2 10.1.0.12" "h4 h2 fd01::12"; do
 	read -r from to dst <<<"$r"

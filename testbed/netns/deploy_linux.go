@@ -213,6 +213,9 @@ func (d *deployer) run(ctx context.Context) error {
 	if err := d.startTunnels(ctx); err != nil {
 		return err
 	}
+	if err := d.waitDAD(ctx); err != nil {
+		return err
+	}
 	fmt.Fprintf(d.o.Out, "lab %s up in %v\n", d.t.Name, time.Since(start).Round(time.Millisecond))
 	return nil
 }

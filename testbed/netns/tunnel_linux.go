@@ -419,3 +419,47 @@ func tunnelsHealthy(l *Lab) error {
 	}
 	return nil
 }
+
+// dadTimeout bounds the wait for the kernel's duplicate address detection
+// on the interfaces of nodes with IPv6 addresses.
+const dadTimeout = 5 * time.Second
+
+// waitDAD waits until no address of a node with IPv6 addresses is
+// tentative: the file's addresses skip detection, but each interface's
+// link-local address goes through it (a second or so after the link comes
+// up), and until then the node sends no neighbour solicitation, so the
+// first IPv6 packets of a lab just deployed were lost.
+func (d *deployer) waitDAD(ctx context.Context) error {
+	deadline := time.Now().Add(dadTimeout)
+	for _, node := range d.t.Nodes {
+		v6 := false
+		for _, addrs := range node.Addrs {
+			for _, a := range addrs {
+				v6 = v6 || a.Addr().Is6()
+			}
+		}
+		if !v6 {
+			continue
+		}
+		for {
+			tentative := ""
+			withHandle(d.l.Nodes[node.Name].NS, func(h *netlink.Handle) error {
+				addrs, err := h.AddrList(nil, netlink.FAMILY_V6)
+				for _, a := range addrs {
+					if a.Flags&unix.IFA_F_TENTATIVE != 0 {
+						tentative = a.IPNet.String()
+					}
+				}
+				return err
+			})
+			if tentative == "" {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return d.step(node.Name, "IPv6 addresses", fmt.Errorf("%s is still tentative (duplicate address detection) after %v", tentative, dadTimeout))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
