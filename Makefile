@@ -6,7 +6,7 @@ GOFLAGS ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 export CGO_ENABLED = 0
 
-.PHONY: bench-layers all build demo testbed test unit e2e bench lint clean
+.PHONY: bench-layers all build demo testbed testbed-tunnel test unit e2e bench lint clean
 
 all: build
 
@@ -22,6 +22,10 @@ demo: build
 ## testbed: deploy topologies/default.yaml, oping and operf across every layer, destroy (root)
 testbed: build
 	scripts/testbed.sh $(BIN) topologies/default.yaml
+
+## testbed-tunnel: deploy topologies/iplan.yaml (two IP LANs joined by ovpn), ping and TCP across it next to a bare veth, destroy (root)
+testbed-tunnel: build
+	scripts/testbed-tunnel.sh $(BIN) topologies/iplan.yaml
 
 ## test: lint, unit tests (race detector on), then the e2e suites
 test: lint unit e2e

@@ -23,6 +23,15 @@ const usage = `Usage:
                                          print the count and rate since the last report
   kbase udp-ping ADDR:PORT [-c N] [-s B] UDP ping-pong round trips
   kbase udp-blast ADDR:PORT [-s B] [-d D] send as fast as possible; the server counts
+  kbase tcp-sink ADDR:PORT [-t T]        accept one TCP connection, read it to its end,
+                                         print bytes, Mb/s and the sha256 of what came
+  kbase tcp-send ADDR:PORT [-n BYTES] [-t T]
+                                         send BYTES (default 8 MiB) of random data,
+                                         print bytes, Mb/s (to the receiver's close)
+                                         and the sha256 of what was sent
+  kbase udp-send ADDR:PORT [-c N]        send N datagrams, 100 ms apart (ADDR may be a
+                                         broadcast address)
+  kbase udp-recv ADDR:PORT [-c N] [-t T] wait for N datagrams, print their senders
   kbase --version
 `
 
@@ -47,6 +56,8 @@ func run(args []string) int {
 	count := fs.Int("c", 1000, "round trips")
 	size := fs.Int("s", 64, "datagram size")
 	dur := fs.Duration("d", 2*time.Second, "blast duration")
+	bytes := fs.Int64("n", 8<<20, "bytes to send over TCP")
+	timeout := fs.Duration("t", time.Minute, "how long to wait")
 	if err := fs.Parse(args[2:]); err != nil {
 		return 2
 	}
@@ -64,6 +75,25 @@ func run(args []string) int {
 		var n int
 		n, err = kbase.UDPBlast(args[1], *size, *dur)
 		fmt.Printf("udp blast: %d datagrams of %d B sent in %v\n", n, *size, *dur)
+	case "tcp-sink":
+		var t kbase.Transfer
+		t, err = kbase.TCPSink(args[1], *timeout)
+		fmt.Println("tcp received:", t)
+	case "tcp-send":
+		var t kbase.Transfer
+		t, err = kbase.TCPSend(args[1], *bytes, *timeout)
+		fmt.Println("tcp sent:", t)
+	case "udp-send":
+		err = kbase.UDPSend(args[1], *count, 100*time.Millisecond)
+		if err == nil {
+			fmt.Printf("udp: %d datagrams sent to %s\n", *count, args[1])
+		}
+	case "udp-recv":
+		var from []string
+		from, err = kbase.UDPRecv(args[1], *count, *timeout)
+		for _, f := range from {
+			fmt.Println("udp: received from", f)
+		}
 	case "udp-server":
 		return server(args[1], true)
 	case "udp-sink":

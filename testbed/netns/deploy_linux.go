@@ -134,6 +134,7 @@ func plan(t *topo.Topology, root string) *Lab {
 		}
 		l.Layers = append(l.Layers, ls)
 	}
+	l.Tunnels = TunnelStates(t, l.Dir)
 	return l
 }
 
@@ -188,6 +189,9 @@ func (d *deployer) run(ctx context.Context) error {
 	if impaired > 0 {
 		fmt.Fprintf(d.o.Out, "%-10s %d links impaired\n", "impair", impaired)
 	}
+	if err := d.ipSetup(); err != nil {
+		return err
+	}
 	for _, n := range d.t.Nodes {
 		if n.Kind != topo.KindNode {
 			continue
@@ -205,6 +209,12 @@ func (d *deployer) run(ctx context.Context) error {
 			return err
 		}
 		fmt.Fprintf(d.o.Out, "%-10s every layer converged (%v)\n", "ready", took.Round(time.Millisecond))
+	}
+	if err := d.startTunnels(ctx); err != nil {
+		return err
+	}
+	if err := d.waitDAD(ctx); err != nil {
+		return err
 	}
 	fmt.Fprintf(d.o.Out, "lab %s up in %v\n", d.t.Name, time.Since(start).Round(time.Millisecond))
 	return nil
@@ -469,5 +479,5 @@ func Healthy(l *Lab) error {
 			return fmt.Errorf("onode of %s (pid %d) is not running", name, ns.PID)
 		}
 	}
-	return nil
+	return tunnelsHealthy(l)
 }

@@ -39,6 +39,11 @@ func destroy(lab string, o Options) error {
 		return fmt.Errorf("%w: %s; nothing of it exists (deployed: %s)", ErrNoLab, lab, deployed)
 	}
 	if l, err := LoadLab(o.Root, lab); err == nil {
+		for i := range l.Tunnels { // before the onodes they are attached to
+			for j := range l.Tunnels[i].Ends {
+				stopTunnel(&l.Tunnels[i].Ends[j])
+			}
+		}
 		for _, n := range l.Nodes {
 			// A namespace the lab intended: ours if it carries our marker, or
 			// none yet (a deploy stopped between creating and marking it).

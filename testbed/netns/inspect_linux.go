@@ -32,6 +32,8 @@ type Report struct {
 	Nodes  []NodeReport  `json:"nodes"`
 	Links  []LinkReport  `json:"links"`
 	Layers []LayerReport `json:"layers"`
+	// Tunnels are the lab's ovpn tunnels and whether their ends run.
+	Tunnels []TunnelReport `json:"tunnels,omitempty"`
 }
 
 // Inspect asks every node of a lab for its state.
@@ -54,6 +56,7 @@ func Inspect(ctx context.Context, lab string, o Options) (*Report, error) {
 		r.Nodes = append(r.Nodes, nr)
 	}
 	r.Links = l.linkReports()
+	r.Tunnels = l.tunnelReports()
 	for _, ls := range l.Layers {
 		r.Layers = append(r.Layers, layerReport(ctx, l, ls, r.Nodes))
 	}

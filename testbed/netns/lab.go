@@ -24,6 +24,7 @@ type Lab struct {
 	Nodes   map[string]*NodeState `json:"nodes"`
 	Links   []LinkState           `json:"links,omitempty"`
 	Layers  []LayerState          `json:"layers"`
+	Tunnels []TunnelState         `json:"tunnels,omitempty"`
 }
 
 // LinkState is one link of a lab: its ends, by namespace and interface.

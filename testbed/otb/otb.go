@@ -63,6 +63,11 @@ Commands:
                                    each link's impairment both ways as the kernel has
                                    it, with frames passed, dropped (loss), duplicated
                                    and dropped by the rate limit's queue
+  tunnel restart NAME [--end server|client] [--lab LAB]
+                                   stop a tunnel's ovpn (both ends, or one) by PID
+                                   and start it again, as a gateway's ovpn
+                                   restarting; a client whose server restarted
+                                   allocates a new flow by itself
   gen SHAPE N [--name LAB] [--seed S]
                                    print a topology file of N nodes n1..nN in a
                                    SHAPE (line, ring, grid, tree, random) with one
@@ -121,6 +126,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.wait(ctx, args[1:])
 	case "gen":
 		err = c.gen(args[1:])
+	case "tunnel":
+		err = c.tunnel(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprintf(stdout, usage, netns.DefaultRoot)
 		return 0
@@ -146,7 +153,7 @@ var errUsage = errors.New("usage")
 // needsRoot tells whether a command changes or enters namespaces.
 func needsRoot(args []string) bool {
 	switch args[0] {
-	case "destroy", "exec", "gc", "link":
+	case "destroy", "exec", "gc", "link", "tunnel":
 		return true
 	case "deploy":
 		for _, a := range args[1:] {
@@ -503,6 +510,25 @@ func (c *cli) wait(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.out, "lab %s ready (%v)\n", lab, took.Round(time.Millisecond))
 	return nil
+}
+
+func (c *cli) tunnel(ctx context.Context, args []string) error {
+	const use = "usage: otb tunnel restart NAME [--end server|client] [--lab LAB]"
+	if len(args) == 0 || args[0] != "restart" {
+		return c.usageErr(use)
+	}
+	fs := c.flags("tunnel restart")
+	lab := fs.String("lab", "", "the lab (default: the only one)")
+	end := fs.String("end", "", "restart only this end: server or client")
+	pos, err := parse(fs, args[1:])
+	if err != nil || len(pos) != 1 {
+		return c.usageErr(use)
+	}
+	name, err := c.labArg(*lab)
+	if err != nil {
+		return err
+	}
+	return netns.RestartTunnel(ctx, name, pos[0], *end, c.o)
 }
 
 func (c *cli) gen(args []string) error {

@@ -48,6 +48,26 @@ func printPlan(w io.Writer, t *topo.Topology) error {
 		fmt.Fprintf(tw, "layer\t%s\t%s\tover %s: %s; enrollment %s, connect %s\n", ly.Name, ly.Type,
 			strings.Join(ly.LowerLayers(), ", "), strings.Join(ly.Members, ", "), ly.Enrollment, ly.Connect)
 	}
+	for _, n := range t.Nodes {
+		for _, iface := range slices.Sorted(maps.Keys(n.Addrs)) {
+			var as []string
+			for _, a := range n.Addrs[iface] {
+				as = append(as, a.String())
+			}
+			fmt.Fprintf(tw, "ip	%s:%s		%s\n", n.Name, iface, strings.Join(as, ", "))
+		}
+		for _, r := range n.Routes {
+			how := ""
+			if r.Implied {
+				how = " (for a tunnel)"
+			}
+			fmt.Fprintf(tw, "route	%s		%s%s\n", n.Name, r, how)
+		}
+	}
+	for _, tn := range t.Tunnels {
+		fmt.Fprintf(tw, "tunnel	%s	%s	over %s, qos %s: server %s on %s, client %s on %s\n", tn.Name, tn.Mode, tn.Layer, tn.QoS,
+			tn.Server.Node, tn.Server.LAN, tn.Client.Node, tn.Client.LAN)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -56,7 +76,16 @@ func printPlan(w io.Writer, t *topo.Topology) error {
 	for i, s := range netns.Steps(t) {
 		fmt.Fprintf(tw, "step\t%d\t%s\t%s\n", i+1, s.Node, s)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil || len(t.Tunnels) == 0 {
+		return err
+	}
+	fmt.Fprintf(w, "\nonce every layer is ready, each tunnel's gateways run ovpn (the server bound to the tunnel's name):\n")
+	for _, ts := range netns.TunnelStates(t, "") {
+		for _, e := range ts.Ends {
+			fmt.Fprintf(w, "ovpn  %-7s %-4s ovpn %s\n", e.Role, e.Node, strings.Join(e.Argv, " "))
+		}
+	}
+	return nil
 }
 
 func printReport(w io.Writer, r *netns.Report) error {
@@ -105,7 +134,33 @@ func printReport(w io.Writer, r *netns.Report) error {
 			printStatus(w, l)
 		}
 	}
-	return nil
+	return printTunnels(w, r.Tunnels)
+}
+
+// printTunnels prints each tunnel end: its ovpn and its device.
+func printTunnels(w io.Writer, ts []netns.TunnelReport) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "\nTUNNEL\tMODE\tEND\tNODE\tLAN\tOVPN\tDEVICE\n")
+	for _, t := range ts {
+		for i, e := range t.Ends {
+			state := fmt.Sprintf("pid %d", e.PID)
+			if !t.Up[i] {
+				state += " DOWN"
+			}
+			dev := e.Dev
+			if !t.DevUp[i] {
+				dev += " (none yet)"
+			}
+			if e.Bridge != "" {
+				dev += " in " + e.Bridge
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Mode, e.Role, e.Node, e.LAN+" ("+e.Iface+")", state, dev)
+		}
+	}
+	return tw.Flush()
 }
 
 // printStatus prints each member's IPCP in an upper layer: neighbours and

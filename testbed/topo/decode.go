@@ -52,6 +52,7 @@ type (
 		nodes         []rawNode
 		links         []rawLink
 		layers        []rawLayer
+		tunnels       []rawTunnel
 	}
 	rawNode struct {
 		name    scalar
@@ -59,6 +60,11 @@ type (
 		labels  map[string]string
 		namesAt pos
 		names   []rawName
+		// Hosts and gateways: addresses by interface, and routes.
+		ipAt     pos
+		ips      []rawIP
+		routesAt pos
+		routes   []scalar
 	}
 	rawName struct {
 		name   scalar

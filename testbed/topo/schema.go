@@ -10,8 +10,8 @@ import (
 
 // The keys of each mapping in a topology file.
 var (
-	topKeys   = []string{"name", "runtime", "nodes", "links", "layers"}
-	nodeKeys  = []string{"kind", "labels", "names"}
+	topKeys   = []string{"name", "runtime", "nodes", "links", "layers", "tunnels"}
+	nodeKeys  = []string{"kind", "labels", "names", "ip", "routes"}
 	linkKeys  = []string{"type", "endpoints", "bridge", "family", "mtu", "impair"}
 	layerKeys = []string{"type", "link", "members", "lower", "enrollment", "connect", "policies", "adjacencies"}
 	// policyKeys are a unicast layer's policies: the names, string-valued
@@ -46,6 +46,11 @@ func (d *decoder) top(body ast.Node) *rawFile {
 			}
 		case "links":
 			f.links = d.links(p.val)
+		case "tunnels":
+			sp := mapSpec{"tunnels", "tunnels: {vpn: {layer: net, server: {node: g1, lan: lan1}, client: {node: g2, lan: lan2}}}", "tunnel", "give each tunnel its own name"}
+			for _, tp := range d.pairs(p.val, sp) {
+				f.tunnels = append(f.tunnels, d.tunnel(tp))
+			}
 		case "layers":
 			sp := mapSpec{"layers", `layers: {eth-ab: {type: eth-dix, link: "a:e1--b:e1"}}`, "layer", "give each layer its own name"}
 			for _, lp := range d.pairs(p.val, sp) {
@@ -79,6 +84,12 @@ func (d *decoder) node(np pair) rawNode {
 				layers, _ := d.strList(q.val, "a name's layers", q.key.s+": [eth-ab]", false)
 				n.names = append(n.names, rawName{q.key, layers})
 			}
+		case "ip":
+			n.ipAt = p.key.pos
+			n.ips = d.ips(p.val, np.key.s)
+		case "routes":
+			n.routesAt = p.key.pos
+			n.routes, _ = d.strList(p.val, "routes", `routes: ["10.2.0.0/24 via 10.1.0.1"]`, false)
 		}
 	}
 	return n

@@ -30,6 +30,8 @@ type Topology struct {
 	Nodes   []*Node
 	Links   []*Link
 	Layers  []*Layer // in dependency order (shims first)
+	// Tunnels are the ovpn tunnels between gateways, in file order.
+	Tunnels []*Tunnel `json:",omitempty"`
 }
 
 // Node is one node.
@@ -39,7 +41,58 @@ type Node struct {
 	Labels map[string]string
 	// Names to create and register: name -> layers it is registered in.
 	Names map[string][]string
-	Line  int
+	// Addrs are the IP addresses (with prefix length) of the node's
+	// interfaces, by interface: a host's, or a gateway's on its LAN.
+	Addrs map[string][]netip.Prefix `json:",omitempty"`
+	// Routes: the file's, then those a tun tunnel implies for a host on
+	// one of its LANs (the far LAN's subnets through the near gateway).
+	Routes []Route `json:",omitempty"`
+	Line   int
+}
+
+// Route is a route of a host or a gateway: To through the neighbour Via.
+type Route struct {
+	To      netip.Prefix
+	Via     netip.Addr
+	Implied bool `json:",omitempty"` // made from a tunnel, not written
+}
+
+func (r Route) String() string { return r.To.String() + " via " + r.Via.String() }
+
+// Tunnel modes.
+const (
+	TunnelTun = "tun" // IP packets: the LANs are two subnets routed through the gateways
+	TunnelTap = "tap" // Ethernet frames: the LANs are one broadcast domain
+)
+
+// Tunnel is an ovpn tunnel: the server gateway registers Name in Layer
+// and runs ovpn as its server, the client gateway runs ovpn -n Name.
+type Tunnel struct {
+	Name   string
+	Mode   string // TunnelTun | TunnelTap
+	Layer  string
+	QoS    string // the flow's QoS cube by name: raw unless written
+	Server TunnelEnd
+	Client TunnelEnd
+	Line   int
+}
+
+// Ends are the tunnel's server end and its client end.
+func (t *Tunnel) Ends() []*TunnelEnd { return []*TunnelEnd{&t.Server, &t.Client} }
+
+// TunnelEnd is one gateway of a tunnel.
+type TunnelEnd struct {
+	Node  string
+	LAN   string // the bridge node of the LAN it joins
+	Iface string // the node's interface on that LAN
+	Dev   string // the tun or tap device ovpn makes
+	// Bridge (tap) is the bridge in the node's namespace that holds Iface
+	// and the tap device, which makes the two LANs one segment.
+	Bridge string `json:",omitempty"`
+	// Addrs (tun) are the device's addresses, one per family; Routes the
+	// far LAN's subnets, routed through the device.
+	Addrs  []netip.Prefix `json:",omitempty"`
+	Routes []netip.Prefix `json:",omitempty"`
 }
 
 // Endpoint is one end of a link: a node and its interface.

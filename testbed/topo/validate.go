@@ -93,6 +93,8 @@ func (b *builder) build(f *rawFile) *Topology {
 	b.implied()
 	b.uppers()
 	b.names(f)
+	b.ipsOf(f)
+	b.tunnelsOf(f)
 	return b.t
 }
 

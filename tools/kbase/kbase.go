@@ -1,13 +1,18 @@
 // Package kbase measures what the kernel alone does on a path, so the
 // testbed can show Ouroboros figures next to it in the same run: ICMP echo
-// and UDP ping-pong round trips, and a UDP blast counted at the receiver.
+// and UDP ping-pong round trips, a UDP blast counted at the receiver, a TCP
+// transfer hashed at both ends, and UDP datagrams (broadcasts too) sent and
+// received.
 package kbase
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"slices"
@@ -17,6 +22,7 @@ import (
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
 )
 
 // RTTs summarises round trips.
@@ -150,4 +156,123 @@ func UDPBlast(dst string, size int, d time.Duration) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// Transfer is one TCP transfer as one end saw it.
+type Transfer struct {
+	Bytes  int64
+	SHA256 [sha256.Size]byte
+	Took   time.Duration // from the connection to the last byte
+}
+
+func (t Transfer) String() string {
+	mbps := 0.0
+	if t.Took > 0 {
+		mbps = float64(t.Bytes) * 8 / t.Took.Seconds() / 1e6
+	}
+	return fmt.Sprintf("%d bytes in %v: %.1f Mb/s, sha256 %x", t.Bytes, t.Took.Round(time.Millisecond), mbps, t.SHA256)
+}
+
+// TCPSink accepts one connection on addr and reads it to its end,
+// hashing what arrives; it gives up after timeout.
+func TCPSink(addr string, timeout time.Duration) (Transfer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return Transfer{}, err
+	}
+	defer ln.Close()
+	ln.(*net.TCPListener).SetDeadline(time.Now().Add(timeout))
+	c, err := ln.Accept()
+	if err != nil {
+		return Transfer{}, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
+	start := time.Now()
+	h := sha256.New()
+	n, err := io.Copy(h, c)
+	t := Transfer{Bytes: n, Took: time.Since(start)}
+	copy(t.SHA256[:], h.Sum(nil))
+	return t, err
+}
+
+// TCPSend connects to dst and sends n pseudo-random bytes (a fresh seed
+// each run), hashing what it sends; it gives up after timeout.
+func TCPSend(dst string, n int64, timeout time.Duration) (Transfer, error) {
+	c, err := net.DialTimeout("tcp", dst, timeout)
+	if err != nil {
+		return Transfer{}, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
+	var seed [32]byte
+	rand.Read(seed[:])
+	src := mrand.NewChaCha8(seed)
+	h := sha256.New()
+	buf := make([]byte, 64<<10)
+	start := time.Now()
+	var sent int64
+	for sent < n {
+		b := buf[:min(int64(len(buf)), n-sent)]
+		src.Read(b)
+		h.Write(b)
+		if _, err := c.Write(b); err != nil {
+			return Transfer{Bytes: sent, Took: time.Since(start)}, err
+		}
+		sent += int64(len(b))
+	}
+	// Closing the sending side and waiting for the receiver's close makes
+	// the figure the time to the last byte received.
+	c.(*net.TCPConn).CloseWrite()
+	io.Copy(io.Discard, c)
+	t := Transfer{Bytes: sent, Took: time.Since(start)}
+	copy(t.SHA256[:], h.Sum(nil))
+	return t, nil
+}
+
+// UDPSend sends count small datagrams to dst, which may be a broadcast
+// address, one every interval.
+func UDPSend(dst string, count int, interval time.Duration) error {
+	raddr, err := net.ResolveUDPAddr("udp", dst)
+	if err != nil {
+		return err
+	}
+	c, err := net.ListenUDP("udp", nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if rc, err := c.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1) })
+	}
+	for i := range count {
+		if _, err := c.WriteToUDP(fmt.Appendf(nil, "kbase %d", i), raddr); err != nil {
+			return err
+		}
+		if i < count-1 {
+			time.Sleep(interval)
+		}
+	}
+	return nil
+}
+
+// UDPRecv waits for count datagrams on addr (broadcasts too) and returns
+// their senders; it gives up after timeout with those it has.
+func UDPRecv(addr string, count int, timeout time.Duration) ([]string, error) {
+	c, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(timeout))
+	var from []string
+	buf := make([]byte, 65536)
+	for len(from) < count {
+		_, a, err := c.ReadFrom(buf)
+		if err != nil {
+			return from, err
+		}
+		from = append(from, a.String())
+	}
+	return from, nil
 }
