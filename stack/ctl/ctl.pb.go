@@ -273,8 +273,11 @@ type FlowInfo struct {
 	Layer  string                 `protobuf:"bytes,9,opt,name=layer,proto3" json:"layer,omitempty"`
 	// The flow's encryption (package oap): the cipher's NID, 0 for none,
 	// and the 32-byte key, only in the reply to the flow's own process.
-	Cipher        uint32 `protobuf:"varint,10,opt,name=cipher,proto3" json:"cipher,omitempty"`
-	SymKey        []byte `protobuf:"bytes,11,opt,name=sym_key,json=symKey,proto3" json:"sym_key,omitempty"`
+	Cipher uint32 `protobuf:"varint,10,opt,name=cipher,proto3" json:"cipher,omitempty"`
+	SymKey []byte `protobuf:"bytes,11,opt,name=sym_key,json=symKey,proto3" json:"sym_key,omitempty"`
+	// The largest SDU the flow's layer carries (0: not known), before the
+	// library's own headers (FRCT, encryption, CRC).
+	MaxSdu        uint32 `protobuf:"varint,12,opt,name=max_sdu,json=maxSdu,proto3" json:"max_sdu,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -384,6 +387,13 @@ func (x *FlowInfo) GetSymKey() []byte {
 		return x.SymKey
 	}
 	return nil
+}
+
+func (x *FlowInfo) GetMaxSdu() uint32 {
+	if x != nil {
+		return x.MaxSdu
+	}
+	return 0
 }
 
 type NameInfo struct {
@@ -1460,7 +1470,7 @@ const file_ctl_proto_rawDesc = "" +
 	"\x03ber\x18\x05 \x01(\rR\x03ber\x12\x19\n" +
 	"\bin_order\x18\x06 \x01(\rR\ainOrder\x12\x17\n" +
 	"\amax_gap\x18\a \x01(\rR\x06maxGap\x12\x18\n" +
-	"\atimeout\x18\b \x01(\rR\atimeout\"\x82\x02\n" +
+	"\atimeout\x18\b \x01(\rR\atimeout\"\x9b\x02\n" +
 	"\bFlowInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x13\n" +
 	"\x05n_pid\x18\x02 \x01(\rR\x04nPid\x12\x16\n" +
@@ -1473,7 +1483,8 @@ const file_ctl_proto_rawDesc = "" +
 	"\x05layer\x18\t \x01(\tR\x05layer\x12\x16\n" +
 	"\x06cipher\x18\n" +
 	" \x01(\rR\x06cipher\x12\x17\n" +
-	"\asym_key\x18\v \x01(\fR\x06symKey\"\xe3\x02\n" +
+	"\asym_key\x18\v \x01(\fR\x06symKey\x12\x17\n" +
+	"\amax_sdu\x18\f \x01(\rR\x06maxSdu\"\xe3\x02\n" +
 	"\bNameInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x15\n" +
 	"\x06pol_lb\x18\x02 \x01(\rR\x05polLb\x12\x1b\n" +

@@ -63,6 +63,7 @@ type Flow struct {
 	scratch []byte
 	rest    []byte
 
+	layerMax int        // the largest SDU the layer carries, 0 when not known
 	fr       *frctFlow  // FRCT, when the QoS asks for in-order delivery
 	cr       *crypt.Ctx // encryption, when OAP agreed a cipher
 	crc      bool       // packets carry a CRC32 (QoS ber 0)
@@ -80,7 +81,7 @@ var _ net.Conn = (*Flow)(nil)
 func newFlow(c *Client, fd int, fi *ctl.FlowInfo, conn *seqpkt.Conn) (*Flow, error) {
 	f := &Flow{c: c, fd: fd, id: int(fi.GetId()), qos: ctl.QoSFromMsg(fi.GetQos()),
 		mpl: time.Duration(fi.GetMpl()) * time.Millisecond, direct: fi.GetDirect(), name: fi.GetName(),
-		peer: int(fi.GetN_1Pid()), conn: conn}
+		peer: int(fi.GetN_1Pid()), conn: conn, layerMax: int(fi.GetMaxSdu())}
 	if nid := uint16(fi.GetCipher()); nid != 0 {
 		var key [crypt.KeyLen]byte
 		if len(fi.GetSymKey()) != crypt.KeyLen {
@@ -125,7 +126,10 @@ func (f *Flow) maxSDU() int {
 	if f.cr != nil {
 		n -= f.cr.Overhead()
 	}
-	return n
+	if f.layerMax > 0 { // what the layer carries, less the same headers
+		n = min(n, f.layerMax-(MaxSDU-n))
+	}
+	return max(n, 0)
 }
 
 // Cipher names the flow's cipher, "" when it is not encrypted.

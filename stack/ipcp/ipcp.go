@@ -308,6 +308,14 @@ type LowerFlow struct {
 	Name  string       // the name at the other end (allocated flows)
 	Layer string
 	QoS   qos.Spec // as requested by the side that allocated it
+	// MaxSDU is the largest SDU the flow carries (0: not known).
+	MaxSDU int
+}
+
+// SDUSizer is an IPCP that knows the largest SDU its layer carries; a
+// flow through it tells its program (0: not known yet).
+type SDUSizer interface {
+	MaxSDU() int
 }
 
 // Lower is what a node offers the IPCPs that use other layers (unicast,

@@ -53,6 +53,7 @@ type FlowInfo struct {
 	Name   string
 	Layer  string
 	Crypt  oap.Key
+	MaxSDU int // the layer's largest SDU, 0 when not known
 }
 
 func (f *flow) info(self int) FlowInfo {
@@ -62,6 +63,9 @@ func (f *flow) info(self int) FlowInfo {
 	}
 	if f.ipcp != nil {
 		fi.Layer = f.ipcp.layer.Name
+		if z, ok := f.ipcp.impl.(ipcp.SDUSizer); ok {
+			fi.MaxSDU = z.MaxSDU()
+		}
 	}
 	return fi
 }

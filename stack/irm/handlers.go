@@ -16,7 +16,7 @@ import (
 func flowMsg(fi FlowInfo) *ctl.FlowInfo {
 	return &ctl.FlowInfo{Id: uint32(fi.ID), NPid: uint32(fi.NPid), N_1Pid: uint32(fi.N1Pid), Mpl: uint32(fi.MPL / time.Millisecond),
 		State: uint32(fi.State), Qos: ctl.QoSToMsg(fi.QoS), Direct: fi.Direct, Name: fi.Name, Layer: fi.Layer,
-		Cipher: uint32(fi.Crypt.Cipher)}
+		Cipher: uint32(fi.Crypt.Cipher), MaxSdu: uint32(max(fi.MaxSDU, 0))}
 }
 
 func timeoutOf(m *ctl.Msg) time.Duration {

@@ -143,16 +143,20 @@ func (n *Node) lowerFlow(pid int, fi FlowInfo, f *os.File) (ipcp.LowerFlow, erro
 		n.Dealloc(pid, fi.ID)
 		return ipcp.LowerFlow{}, fmt.Errorf("%w: %w", errs.ErrResources, err)
 	}
+	max := fi.MaxSDU
 	if needsRelay(fi) { // FRCT, encryption or CRC, as the library does for a program
-		end, _, err := newLowerRelay(fi, c)
+		end, r, err := newLowerRelay(fi, c)
 		if err != nil {
 			c.Close()
 			n.Dealloc(pid, fi.ID)
 			return ipcp.LowerFlow{}, fmt.Errorf("%w: %w", errs.ErrResources, err)
 		}
 		c = end
+		if max > 0 {
+			max -= r.overhead()
+		}
 	}
-	return ipcp.LowerFlow{ID: fi.ID, Conn: c, Name: fi.Name, Layer: fi.Layer, QoS: fi.QoS}, nil
+	return ipcp.LowerFlow{ID: fi.ID, Conn: c, Name: fi.Name, Layer: fi.Layer, QoS: fi.QoS, MaxSDU: max}, nil
 }
 
 // LowerDealloc implements ipcp.Lower.

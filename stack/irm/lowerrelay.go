@@ -69,6 +69,22 @@ func newLowerRelay(fi FlowInfo, flow *seqpkt.Conn) (*seqpkt.Conn, *lowerRelay, e
 
 func (r *lowerRelay) now() int64 { return int64(time.Since(r.clock)) }
 
+// overhead is what the relay adds to each SDU: FRCT's header, the IV and
+// tag, the CRC.
+func (r *lowerRelay) overhead() int {
+	n := 0
+	if r.fr != nil {
+		n += frct.PCILen
+	}
+	if r.cr != nil {
+		n += r.cr.Overhead()
+	}
+	if r.crc {
+		n += frct.CRCLen
+	}
+	return n
+}
+
 // seal encrypts and checksums a PDU into dst.
 func (r *lowerRelay) seal(dst, p []byte) ([]byte, error) {
 	var err error

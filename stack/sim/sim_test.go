@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -206,4 +207,47 @@ func TestFRCTAdjacencies(t *testing.T) {
 			t.Errorf("a: data-transfer cubes %v, want voice only", cubes)
 		}
 	}
+}
+
+// A flow across a unicast layer over Ethernet knows the largest SDU the
+// layer carries (the frame less the headers of every layer), raw and with
+// FRCT on the N-1 flows: an SDU of that size crosses, one byte more is
+// refused at once. (Each member knows its own N-1 flows: a layer whose
+// links differ reports what the first hop carries.)
+func TestMaxSDU(t *testing.T) {
+	for _, dtq := range []qos.Spec{qos.Raw, qos.Voice} {
+		t.Run(map[bool]string{true: "raw", false: "voice"}[dtq == qos.Raw], func(t *testing.T) { maxSDU(t, dtq) })
+	}
+}
+
+func maxSDU(t *testing.T, dtq qos.Spec) {
+	n := New(t)
+	a, b, c := n.AddNode("a"), n.AddNode("b"), n.AddNode("c")
+	n.Connect(a, b).DTQoS = dtq
+	n.Connect(b, c).DTQoS = dtq
+	if err := n.Layer("net", nil); err != nil {
+		t.Fatal(err)
+	}
+	echoServer(t, c, "net", "echo")
+	f := dial(t, a, "echo")
+	m := f.MaxSDU()
+	if m <= 0 || m >= 1500 {
+		t.Fatalf("MaxSDU %d over 1500-byte Ethernet", m)
+	}
+	msg := make([]byte, m)
+	for i := range msg {
+		msg[i] = byte(i)
+	}
+	if _, err := f.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2000)
+	f.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if k, err := f.Read(buf); err != nil || k != m {
+		t.Fatalf("echo of %d bytes: %d, %v", m, k, err)
+	}
+	if _, err := f.Write(make([]byte, m+1)); !errors.Is(err, dev.ErrMsgSize) {
+		t.Fatalf("an SDU one byte too long: %v", err)
+	}
+	t.Logf("MaxSDU %d", m)
 }

@@ -184,6 +184,7 @@ func (p *IPCP) addConn(lf ipcp.LowerFlow, comp string, peer uint64, dst string) 
 		return
 	}
 	p.conns = append(p.conns, c)
+	p.resize()
 	if comp == ipcp.CompDT {
 		m := make(map[int]*conn, len(*p.dt.Load())+1)
 		for k, v := range *p.dt.Load() {
@@ -216,6 +217,7 @@ func (p *IPCP) removeConn(c *conn) {
 		return
 	}
 	p.conns = slices.Delete(p.conns, i, i+1)
+	p.resize()
 	if c.comp == ipcp.CompDT {
 		m := make(map[int]*conn, len(*p.dt.Load()))
 		for k, v := range *p.dt.Load() {

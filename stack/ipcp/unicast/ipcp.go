@@ -30,6 +30,7 @@ import (
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/enroll"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/dir"
+	"github.com/o7s/ouroboros/stack/ipcp/unicast/dt"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/pff"
 	"github.com/o7s/ouroboros/stack/ipcp/unicast/routing"
 )
@@ -60,6 +61,7 @@ type IPCP struct {
 	conf    ipcp.UnicastConfig // as handed to enrollees
 	started bool
 	conns   []*conn // every N-1 flow in use, in order of arrival
+	maxSDU  atomic.Int64
 	regs    map[string]bool
 
 	// Set once the components start, read without the lock after.
@@ -354,3 +356,23 @@ var (
 	_ ipcp.Inspector    = (*IPCP)(nil)
 	_ ipcp.LowerWatcher = (*IPCP)(nil)
 )
+
+// MaxSDU is the largest SDU the layer carries from here: the smallest of
+// what the data-transfer flows below carry, less the PCI; 0 while none
+// says. It reads a value kept as flows come and go, so that the IRM may
+// ask while it holds its own lock.
+func (p *IPCP) MaxSDU() int { return int(p.maxSDU.Load()) }
+
+// resize recomputes MaxSDU; p.mu is held.
+func (p *IPCP) resize() {
+	m := 0
+	for _, c := range p.conns {
+		if c.comp == ipcp.CompDT && c.lf.MaxSDU > 0 && (m == 0 || c.lf.MaxSDU < m) {
+			m = c.lf.MaxSDU
+		}
+	}
+	if m <= dt.HeaderLen {
+		m = dt.HeaderLen
+	}
+	p.maxSDU.Store(int64(m - dt.HeaderLen))
+}
