@@ -227,11 +227,17 @@ func TestNodes(t *testing.T) {
 			waitFlows(t, a, 1)
 			waitFlows(t, b, 1)
 			echo(t, f, 1000, tc.maxSDU)
-			// An SDU over the maximum is dropped at A's send, and counted.
-			f.Write(make([]byte, tc.maxSDU+1))
+			// The flow knows the layer's maximum: an SDU over it is
+			// refused by Write, before it reaches the IPCP.
+			if f.MaxSDU() != tc.maxSDU {
+				t.Errorf("flow MaxSDU %d, want the layer's %d", f.MaxSDU(), tc.maxSDU)
+			}
+			if _, err := f.Write(make([]byte, tc.maxSDU+1)); !errors.Is(err, dev.ErrMsgSize) {
+				t.Errorf("an SDU over the layer's maximum: %v, want ErrMsgSize", err)
+			}
 			echo(t, f, 1, 10)
-			if got := a.p.Stats.DropOversize.Load(); got != 1 {
-				t.Errorf("A dropped %d oversize SDUs, want 1", got)
+			if got := a.p.Stats.DropOversize.Load(); got != 0 {
+				t.Errorf("A dropped %d oversize SDUs, want none to reach it", got)
 			}
 			if _, err := f.Write([]byte("bye")); err != nil {
 				t.Fatal(err)
