@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/o7s/ouroboros/internal/wait"
+	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/ipcp"
 	"github.com/o7s/ouroboros/stack/ipcp/eth"
 	"github.com/o7s/ouroboros/stack/qos"
@@ -270,10 +271,12 @@ func TestPrivilegedEthIPCP(t *testing.T) {
 		sf := accepted(t, flows)
 		checkEcho(t, f, 1000, 3)
 		max := a.p.MaxSDU()
-		f.Write(make([]byte, max+1))
+		if _, err := f.Write(make([]byte, max+1)); !errors.Is(err, dev.ErrMsgSize) {
+			t.Errorf("an SDU over the link's maximum: %v, want ErrMsgSize", err)
+		}
 		checkEcho(t, f, 10, 4)
-		if n := a.p.Stats.DropTooLong.Load(); n != 1 {
-			t.Errorf("DropTooLong = %d, want 1", n)
+		if n := a.p.Stats.DropTooLong.Load(); n != 0 {
+			t.Errorf("DropTooLong = %d, want 0 (refused before the IPCP)", n)
 		}
 		f.Close()
 		sf.Close()

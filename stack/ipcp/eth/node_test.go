@@ -263,15 +263,21 @@ func TestNodesMalformedAndOversize(t *testing.T) {
 		for name, c := range want {
 			wait.For(t, fmt.Sprintf("%s = %d", name, c.n), func() bool { return c.ctr.Load() == c.n })
 		}
+		// The flow knows the layer's maximum: oversize SDUs are refused
+		// by Write and never reach the IPCP (which drops and counts what
+		// a program without the library sends: ipcp_test.go).
 		max := a.p.MaxSDU()
+		if f.MaxSDU() != max {
+			t.Errorf("flow MaxSDU %d, want the layer's %d", f.MaxSDU(), max)
+		}
 		for _, n := range []int{max + 1, 4000} {
-			if _, err := f.Write(make([]byte, n)); err != nil {
-				t.Fatal(err)
+			if _, err := f.Write(make([]byte, n)); !errors.Is(err, dev.ErrMsgSize) {
+				t.Fatalf("an SDU of %d bytes: %v, want ErrMsgSize", n, err)
 			}
 		}
 		checkEcho(t, f, 10, 2) // the echo order shows nothing oversize got through
-		if n := a.p.Stats.DropTooLong.Load(); n != 2 {
-			t.Errorf("DropTooLong = %d, want 2", n)
+		if n := a.p.Stats.DropTooLong.Load(); n != 0 {
+			t.Errorf("DropTooLong = %d, want 0", n)
 		}
 		for name, c := range want { // and nothing else was counted meanwhile
 			if got := c.ctr.Load(); got != c.n {
