@@ -41,10 +41,11 @@ stay; only its onode goes and comes back.
   --no-wait   start and restart: do not wait for the layers to converge
 
 Names bound to programs with irm (otb exec NODE -- irm bind ...) are gone
-with the old onode: bind them again after a start. Neighbours of a node
-stopped with SIGKILL or by otb keep listing their adjacencies to its old
-onode as up (the layer does not detect a silent peer's end); routes age
-them out.
+with the old onode: bind them again after a start. The restarted node's
+IPCPs have new addresses. Its neighbours keep listing their adjacencies
+to the old onode as up (the layer has no liveness check on them): start
+drops those a neighbour made, and routing leaves the others out once the
+old onode's link-state entries age out.
 `
 
 // node runs otb node stop|start|restart.
