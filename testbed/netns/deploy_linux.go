@@ -88,6 +88,9 @@ func Deploy(ctx context.Context, t *topo.Topology, o Options) (*Lab, error) {
 	if err := l.save(); err != nil { // what we intend, before making it
 		return nil, fmt.Errorf("lab directory: %w", err)
 	}
+	if err := saveSteps(l.Dir, Steps(t)); err != nil { // for otb node start
+		return nil, fmt.Errorf("lab directory: %w", err)
+	}
 	d := &deployer{t: t, l: l, o: o, onode: onode, enrolled: map[string]time.Duration{}}
 	if err := d.run(ctx); err != nil {
 		fmt.Fprintf(o.Out, "deploy failed; removing what was made\n")
@@ -474,6 +477,9 @@ func Healthy(l *Lab) error {
 		ns := l.Nodes[name]
 		if _, err := os.Stat(filepath.Join(nsDir, ns.NS)); err != nil {
 			return fmt.Errorf("namespace %s is gone", ns.NS)
+		}
+		if ns.Kind == topo.KindNode && ns.Stopped {
+			return fmt.Errorf("node %s is stopped (otb node start %s)", name, name)
 		}
 		if ns.Kind == topo.KindNode && !alive(ns.PID, ns.NS) {
 			return fmt.Errorf("onode of %s (pid %d) is not running", name, ns.PID)

@@ -13,16 +13,18 @@ import (
 
 // NodeReport is one node as inspect shows it.
 type NodeReport struct {
-	Name  string          `json:"name"`
-	Kind  string          `json:"kind"`
-	NS    string          `json:"netns"`
-	PID   int             `json:"pid,omitempty"`
-	Up    bool            `json:"up"`
-	Sock  string          `json:"sock,omitempty"`
-	IPCPs []*ctl.IPCPInfo `json:"ipcps,omitempty"`
-	Names []*ctl.NameInfo `json:"names,omitempty"`
-	Flows []*ctl.FlowInfo `json:"flows,omitempty"`
-	Error string          `json:"error,omitempty"`
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	NS   string `json:"netns"`
+	PID  int    `json:"pid,omitempty"`
+	Up   bool   `json:"up"`
+	// Stopped: by otb node stop (then Up is false).
+	Stopped bool            `json:"stopped,omitempty"`
+	Sock    string          `json:"sock,omitempty"`
+	IPCPs   []*ctl.IPCPInfo `json:"ipcps,omitempty"`
+	Names   []*ctl.NameInfo `json:"names,omitempty"`
+	Flows   []*ctl.FlowInfo `json:"flows,omitempty"`
+	Error   string          `json:"error,omitempty"`
 }
 
 // Report is a lab as inspect shows it.
@@ -46,10 +48,10 @@ func Inspect(ctx context.Context, lab string, o Options) (*Report, error) {
 	r := &Report{Lab: l.Name, File: l.File}
 	for _, name := range l.NodeNames() {
 		n := l.Nodes[name]
-		nr := NodeReport{Name: name, Kind: n.Kind, NS: n.NS, PID: n.PID, Sock: n.Sock}
+		nr := NodeReport{Name: name, Kind: n.Kind, NS: n.NS, PID: n.PID, Sock: n.Sock, Stopped: n.Stopped}
 		_, err := os.Stat(filepath.Join(nsDir, n.NS))
-		nr.Up = err == nil
-		if n.Sock != "" {
+		nr.Up = err == nil && !n.Stopped
+		if n.Sock != "" && !n.Stopped {
 			nr.Up = nr.Up && alive(n.PID, n.NS)
 			nr.fill(ctx, n.Sock)
 		}
@@ -124,6 +126,9 @@ func layerReport(ctx context.Context, l *Lab, ls LayerState, nodes []NodeReport)
 			}
 			if nr.Error != "" && info == nil {
 				st.Error = nr.Error
+			}
+			if nr.Stopped {
+				st.State = StateStopped
 			}
 		}
 		if info != nil {

@@ -58,6 +58,9 @@ type NodeState struct {
 	Sock string `json:"sock,omitempty"`
 	Log  string `json:"log,omitempty"`
 	PID  int    `json:"pid,omitempty"`
+	// Stopped: otb node stop stopped its onode, and otb node start has not
+	// started it again.
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 // LayerState is one layer of a lab: its IPCPs by node.

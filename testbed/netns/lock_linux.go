@@ -11,15 +11,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ErrBusy is the error of a deploy, destroy or gc of a lab that another
-// process is deploying or destroying at that moment.
+// ErrBusy is the error of a deploy, destroy, gc or node stop or start of
+// a lab that another process is deploying, destroying or changing a node
+// of at that moment.
 var ErrBusy = errors.New("lab busy")
 
 // lockLab takes a lab's lock: the file <root>/<lab>.lock, locked with
-// flock for as long as a deploy or a destroy works on the lab, holding the
-// PID of the process that has it. The kernel lets go of it when that
-// process ends however it ends, so a lock is never left behind by a killed
-// otb. unlock removes the file.
+// flock for as long as a deploy, a destroy or a node's stop or start works
+// on the lab, holding the PID of the process that has it. The kernel lets
+// go of it when that process ends however it ends, so a lock is never left
+// behind by a killed otb. unlock removes the file.
 func lockLab(root, lab string) (unlock func(), err error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("lab root: %w", err)
@@ -39,7 +40,7 @@ func lockLab(root, lab string) (unlock func(), err error) {
 			} else {
 				holder = "process " + holder
 			}
-			return nil, fmt.Errorf("%w: lab %s is being deployed or destroyed by %s; wait for it, or stop it", ErrBusy, lab, holder)
+			return nil, fmt.Errorf("%w: lab %s is being deployed, destroyed or changed (otb node) by %s; wait for it, or stop it", ErrBusy, lab, holder)
 		}
 		return nil, fmt.Errorf("lab %s: lock: %w", lab, err)
 	}

@@ -18,13 +18,24 @@ var ErrNotReady = errors.New("not ready")
 // enrolled, with each of its adjacencies up; and every member of a unicast
 // layer has a route to every other member. The error names what lags.
 func Ready(ctx context.Context, lab string, o Options) error {
+	return ready(ctx, lab, o, false)
+}
+
+// ready is Ready; butStopped leaves out the nodes that otb node stop
+// stopped, as if they were not in the lab.
+func ready(ctx context.Context, lab string, o Options, butStopped bool) error {
 	r, err := Inspect(ctx, lab, o)
 	if err != nil {
 		return err
 	}
 	var lag []string
+	stopped := map[string]bool{}
 	for _, n := range r.Nodes {
 		switch {
+		case n.Stopped && butStopped:
+			stopped[n.Name] = true
+		case n.Stopped:
+			lag = append(lag, fmt.Sprintf("node %s is stopped (otb node start %s)", n.Name, n.Name))
 		case !n.Up:
 			lag = append(lag, "node "+n.Name+" is down")
 		case n.Error != "":
@@ -32,6 +43,15 @@ func Ready(ctx context.Context, lab string, o Options) error {
 		}
 	}
 	for _, ly := range r.Layers {
+		if len(stopped) > 0 {
+			var sts []IPCPStatus
+			for _, st := range ly.Status {
+				if !stopped[st.Node] {
+					sts = append(sts, st)
+				}
+			}
+			ly.Status = sts
+		}
 		for _, st := range ly.Status {
 			if s := st.lag(ly); s != "" {
 				lag = append(lag, ly.Name+": "+s)
@@ -69,11 +89,20 @@ func (st IPCPStatus) lag(ly LayerReport) string {
 // WaitReady polls Ready until the lab is ready or timeout has passed, and
 // returns how long it took.
 func WaitReady(ctx context.Context, lab string, o Options, timeout time.Duration) (time.Duration, error) {
+	return waitReady(ctx, lab, o, timeout, false)
+}
+
+// waitReadyRunning is WaitReady for the nodes that are not stopped.
+func waitReadyRunning(ctx context.Context, lab string, o Options, timeout time.Duration) (time.Duration, error) {
+	return waitReady(ctx, lab, o, timeout, true)
+}
+
+func waitReady(ctx context.Context, lab string, o Options, timeout time.Duration, butStopped bool) (time.Duration, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		err := Ready(ctx, lab, o)
+		err := ready(ctx, lab, o, butStopped)
 		if err == nil || !errors.Is(err, ErrNotReady) && ctx.Err() == nil {
 			return time.Since(start), err
 		}

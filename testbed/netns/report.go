@@ -34,6 +34,9 @@ type IPCPStatus struct {
 // StateMissing is the state of an IPCP its node does not list.
 const StateMissing = "missing"
 
+// StateStopped is the state of an IPCP whose node otb node stop stopped.
+const StateStopped = "stopped"
+
 // LinkReport is one link as the kernel has it: for a point-to-point link,
 // the impairment each way and its counters.
 type LinkReport struct {

@@ -68,6 +68,14 @@ Commands:
                                    and start it again, as a gateway's ovpn
                                    restarting; a client whose server restarted
                                    allocates a new flow by itself
+  node (stop|start|restart) NODE [--lab LAB] [--kill] [--no-wait]
+                                   failure injection: stop a node's onode by its PID
+                                   (SIGTERM, SIGKILL after 5s; --kill: SIGKILL at
+                                   once), its links staying; start it again with
+                                   its IPCPs bootstrapped or enrolled through a
+                                   member that is up, its adjacencies and names
+                                   made again, and wait for the layers to converge
+                                   (otb node --help says more)
   gen SHAPE N [--name LAB] [--seed S]
                                    print a topology file of N nodes n1..nN in a
                                    SHAPE (line, ring, grid, tree, random) with one
@@ -82,12 +90,12 @@ Commands:
   --version                        print the version
 
 LAB defaults to the only lab deployed. Lab state lives in %s/<lab>.
-deploy (but --dry-run), destroy, exec, link and gc need root (inspect shows
+deploy (but --dry-run), destroy, exec, link, node and gc need root (inspect shows
 impairments only as root). Impairment is loss, duplicate and rate, made in
 the kernel (nftables, tbf); delay, jitter, reorder, corrupt and loss_burst
 are refused: otb has no backend for them yet (it does not drive netem, which
 this kernel lacks anyway, and the userspace relay is not built).
-Not yet: docker runtime, node stop/start, capture, story.
+Not yet: docker runtime, capture, story.
 README.md (The testbed) has a walk-through; topologies/default.yaml is a
 commented topology file.
 `
@@ -120,6 +128,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.graph(ctx, args[1:])
 	case "link":
 		err = c.link(args[1:])
+	case "node":
+		err = c.node(ctx, args[1:])
 	case "gc":
 		err = c.gc()
 	case "wait":
@@ -155,6 +165,8 @@ func needsRoot(args []string) bool {
 	switch args[0] {
 	case "destroy", "exec", "gc", "link", "tunnel":
 		return true
+	case "node":
+		return len(args) > 1 && !slices.Contains([]string{"help", "-h", "--help", "-help"}, args[1])
 	case "deploy":
 		for _, a := range args[1:] {
 			if a == "--dry-run" || a == "-dry-run" {

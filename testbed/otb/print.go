@@ -95,7 +95,10 @@ func printReport(w io.Writer, r *netns.Report) error {
 		state := "-"
 		if n.Kind == topo.KindNode {
 			state = fmt.Sprintf("pid %d", n.PID)
-			if !n.Up {
+			switch {
+			case n.Stopped:
+				state = "stopped"
+			case !n.Up:
 				state += " DOWN"
 			}
 		}
