@@ -288,10 +288,10 @@ type Info struct {
 
 // Neighbour is one adjacency of an IPCP.
 type Neighbour struct {
-	Addr string // its address as text
-	Comp string // CompDT or CompMgmt (broadcast: dt)
-	Dst  string // the name it was reached by (empty if it connected to us)
-	Up   bool
+	Addr string   // its address as text
+	Comp string   // CompDT or CompMgmt (broadcast: dt)
+	Dst  string   // the name it was reached by (empty if it connected to us)
+	Up   bool     // its lower layer has carrier and (unicast) the neighbour is heard over it
 	Cube qos.Cube // the QoS cube of a data-transfer flow
 }
 

@@ -177,6 +177,26 @@ func (l *Link) SetUp(up bool) {
 	l.pb.SetCarrier(up)
 }
 
+// Mute makes nd's end of l lose every frame it sends (true), or send
+// them again (false). The carrier stays up at both ends, so nothing tells
+// the IPCPs: this is a shaper that lets nothing through (tc tbf at 1 kbit)
+// on nd's interface. Frames towards nd still arrive.
+func (l *Link) Mute(nd *Node, on bool) { l.port(nd).Mute(on) }
+
+// Cut makes l lose every frame both ways (true), or carry them again
+// (false), with the carrier up at both ends.
+func (l *Link) Cut(on bool) {
+	l.pa.Cut(on)
+	l.pb.Cut(on)
+}
+
+func (l *Link) port(nd *Node) *ethtest.Port {
+	if l.A == nd {
+		return l.pa
+	}
+	return l.pb
+}
+
 // Other is the end of l that is not nd.
 func (l *Link) Other(nd *Node) *Node {
 	if l.A == nd {

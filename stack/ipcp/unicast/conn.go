@@ -19,12 +19,19 @@ import (
 // management (enrollment flows are short-lived and not kept).
 type conn struct {
 	lf   ipcp.LowerFlow
-	comp string   // ipcp.CompDT or ipcp.CompMgmt
-	peer uint64   // the neighbour's address, from its cep_msg
-	dst  string   // the name we reached it by; empty if it connected to us
-	cube qos.Cube // data-transfer flows: the cube of the flow's QoS
-	up   atomic.Bool
+	comp string      // ipcp.CompDT or ipcp.CompMgmt
+	peer uint64      // the neighbour's address, from its cep_msg
+	dst  string      // the name we reached it by; empty if it connected to us
+	cube qos.Cube    // data-transfer flows: the cube of the flow's QoS
+	up   atomic.Bool // the carrier under its lower flow is up
 	once sync.Once
+	// Liveness (alive.go): packets read from the flow, counted by its
+	// reader; the count at the last check (guarded by p.live.mu); the
+	// neighbour over its lower layer is silent; the conn is gone.
+	rx     atomic.Uint64
+	rxSeen uint64
+	silent atomic.Bool
+	gone   atomic.Bool
 	// Management flows: LSUs to send, written in order by the conn's
 	// writer, so that a flood never blocks a reader and a burst (the
 	// whole LSDB to a new neighbour) is not cut short by a full socket.
@@ -196,10 +203,13 @@ func (p *IPCP) addConn(lf ipcp.LowerFlow, comp string, peer uint64, dst string) 
 	p.wg.Add(1)
 	p.mu.Unlock()
 	p.log.Info("connection added", "comp", comp, "peer", AddrString(peer), "flow", lf.ID, "dst", dst)
+	p.heardNow(c) // its CEP message just came over the link
 	if comp == ipcp.CompDT {
 		p.sched.use(c.cube, true)
 		go p.dtReader(c)
-		p.ls.dtAdd(c)
+		p.live.mu.Lock()
+		p.settle(c)
+		p.live.mu.Unlock()
 	} else {
 		p.wg.Add(1)
 		go func() { defer p.wg.Done(); c.writer() }()
@@ -231,7 +241,11 @@ func (p *IPCP) removeConn(c *conn) {
 	c.close()
 	if c.comp == ipcp.CompDT {
 		p.sched.use(c.cube, false)
+		p.live.mu.Lock()
+		c.gone.Store(true)
 		p.ls.dtDel(c)
+		p.pff.SetFlowState(c.lf.ID, true) // forget its mark: the node may reuse the id
+		p.live.mu.Unlock()
 		p.dht.Republish() // a neighbour lost: paths, and maybe holders, with it
 	} else {
 		p.ls.mgmtDel(c)
@@ -244,8 +258,9 @@ func (p *IPCP) removeConn(c *conn) {
 // flow went down or came back. A data-transfer adjacency over it leaves
 // the routing graph while it is down (a local decision: nothing new goes
 // on the wire; peers age the adjacency out), and alternate forwarding
-// switches at once. The names registered here are published again, the
-// layer as seen from here having changed.
+// switches at once. The carrier coming back counts as hearing from the
+// neighbour (alive.go). The names registered here are published again,
+// the layer as seen from here having changed.
 func (p *IPCP) LowerFlowState(id int, up bool) {
 	p.mu.Lock()
 	var c *conn
@@ -259,13 +274,13 @@ func (p *IPCP) LowerFlowState(id int, up bool) {
 		return
 	}
 	p.log.Info("connection state", "comp", c.comp, "peer", AddrString(c.peer), "up", up)
+	if up {
+		p.heardNow(c)
+	}
 	if c.comp == ipcp.CompDT {
-		p.pff.SetFlowState(id, up)
-		if up {
-			p.ls.dtAdd(c)
-		} else {
-			p.ls.dtDel(c)
-		}
+		p.live.mu.Lock()
+		p.settle(c)
+		p.live.mu.Unlock()
 		p.dht.Republish()
 	}
 }

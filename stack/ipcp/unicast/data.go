@@ -30,7 +30,7 @@ type counters struct {
 // connection goes.
 func (p *IPCP) dtReader(c *conn) {
 	defer p.wg.Done()
-	err := p.sched.read(c.lf.Conn, c.cube)
+	err := p.sched.read(c.lf.Conn, c.cube, &c.rx)
 	if p.ctx.Err() == nil {
 		p.log.Info("data-transfer flow ended", "peer", AddrString(c.peer), "err", err)
 		go p.removeConn(c)

@@ -40,9 +40,17 @@ func (f *fakeNode) LowerDealloc(uint32, int) error { return nil }
 
 func started(t *testing.T) (*IPCP, *fakeNode) {
 	t.Helper()
+	return startedWith(t, nil, false)
+}
+
+// startedWith bootstraps an IPCP with the layer configuration u (nil:
+// the defaults); a tickless one runs no periodic tasks but the test's.
+func startedWith(t *testing.T, u *ipcp.UnicastConfig, tickless bool) (*IPCP, *fakeNode) {
+	t.Helper()
 	f := &fakeNode{waiting: make(chan struct{}, 4*maxReqs)}
 	p := New(1, f, slog.New(slog.DiscardHandler)).(*IPCP)
-	if _, err := p.Bootstrap(context.Background(), ipcp.Config{Layer: "net", Hash: ipcp.SHA3_256}); err != nil {
+	p.tickless = tickless
+	if _, err := p.Bootstrap(context.Background(), ipcp.Config{Layer: "net", Hash: ipcp.SHA3_256, Unicast: u}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
@@ -106,8 +114,8 @@ func TestRequestFloodBounded(t *testing.T) {
 }
 
 // TestNewAdjacencyAnnouncedTwice: a new data-transfer adjacency is
-// announced to the management neighbours at once and again at the next
-// tick, with the next seqno; after that only at the periodic update.
+// announced to the management neighbours at once and again, unchanged, a
+// second later; after that only at the periodic update.
 func TestNewAdjacencyAnnouncedTwice(t *testing.T) {
 	p, _ := started(t)
 	mgmt := &conn{comp: ipcp.CompMgmt, peer: 0x0a, out: make(chan []byte, 16), done: make(chan struct{})}
@@ -141,9 +149,54 @@ func TestNewAdjacencyAnnouncedTwice(t *testing.T) {
 	want(0)
 	now := time.Now()
 	p.ls.tick(now.Add(time.Second))
-	want(1)
+	want(0)
 	p.ls.tick(now.Add(2 * time.Second))
 	none()
 	p.ls.tick(now.Add(p.ls.tUpdate + time.Second))
-	want(2)
+	want(1)
+}
+
+// TestAgeingEveryTick: an adjacency that is not refreshed goes at the
+// first tick past ls_t_timeo, not at the next periodic update; and a
+// periodic update whose tick comes a little early is not put off.
+func TestAgeingEveryTick(t *testing.T) {
+	p, _ := startedWith(t, &ipcp.UnicastConfig{TUpdate: 10 * time.Second, TTimeo: 10 * time.Second, TRecalc: time.Second}, true)
+	mgmt := &conn{comp: ipcp.CompMgmt, peer: 0x0a, out: make(chan []byte, 16), done: make(chan struct{})}
+	p.ls.mgmtAdd(mgmt)
+	p.ls.receive(mgmt, routing.LSU{Src: 0x0a, Dst: 0x0b, SeqNo: 1}.Append(nil))
+	if n := p.ls.adjacencies(); n != 1 {
+		t.Fatalf("%d adjacencies after an LSU, want 1", n)
+	}
+	start := time.Now()
+	p.ls.mu.Lock()
+	p.ls.updated = start.Add(5 * time.Second) // the last periodic update
+	p.ls.mu.Unlock()
+	p.ls.tick(start.Add(9 * time.Second))
+	if n := p.ls.adjacencies(); n != 1 {
+		t.Fatalf("%d adjacencies before ls_t_timeo, want 1", n)
+	}
+	p.ls.tick(start.Add(10*time.Second + 500*time.Millisecond)) // not a periodic update
+	if n := p.ls.adjacencies(); n != 0 {
+		t.Fatalf("%d adjacencies at the first tick past ls_t_timeo, want 0", n)
+	}
+
+	ea, eb, err := seqpkt.Pair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eb.Close()
+	p.addConn(ipcp.LowerFlow{ID: 3, Conn: ea}, ipcp.CompDT, 0x0b, "")
+	<-mgmt.out // its announcement
+	p.ls.tick(start.Add(11 * time.Second))
+	<-mgmt.out // the repeat
+	// 10 s after the last periodic update, but for 1 ms:
+	p.ls.tick(start.Add(15*time.Second - time.Millisecond))
+	select {
+	case b := <-mgmt.out:
+		if u, err := routing.ParseLSU(b); err != nil || u.Dst != 0x0b || u.SeqNo != 1 {
+			t.Fatalf("LSU %+v (%v), want the update of the adjacency to 0b, seqno 1", u, err)
+		}
+	default:
+		t.Fatal("no periodic update at a tick 1 ms early")
+	}
 }

@@ -77,6 +77,9 @@ type IPCP struct {
 	reqs   chan struct{}
 	stats  counters
 	kick   chan struct{} // a new adjacency: retry the DHT bootstrap now
+	live   liveness
+	// tickless: no ticker (tests, which run the periodic tasks themselves).
+	tickless bool
 }
 
 // New returns an IPCP in state boot. The node must offer ipcp.Lower.
@@ -87,6 +90,7 @@ func New(id uint32, irm ipcp.IRM, log *slog.Logger) ipcp.IPCP {
 	p.lower, _ = irm.(ipcp.Lower)
 	m := map[int]*conn{}
 	p.dt.Store(&m)
+	p.live.nbs = map[nbKey]*neighbour{}
 	p.fa.init(p)
 	return p
 }
@@ -190,23 +194,32 @@ func (p *IPCP) start(layer ipcp.Layer, u ipcp.UnicastConfig) error {
 	u.DHTPeer = uint64(p.addr) // enrollees bootstrap their DHT against us
 	p.conf, p.layer, p.started = u, layer, true
 	p.state = ipcp.StateOperational
-	p.wg.Add(3)
+	p.wg.Add(2)
 	go p.acceptor()
-	go p.ticker()
 	go p.dhtBootstrap(peer)
+	if !p.tickless {
+		p.wg.Add(1)
+		go p.ticker()
+	}
 	return nil
 }
 
-// ticker runs the periodic tasks of link state and the directory.
+// tickEvery is the period of the ticker, the resolution of the link-state
+// and liveness timers (theirs are whole seconds).
+const tickEvery = 250 * time.Millisecond
+
+// ticker runs the periodic tasks of neighbour liveness, link state and the
+// directory.
 func (p *IPCP) ticker() {
 	defer p.wg.Done()
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(tickEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-p.ctx.Done():
 			return
 		case now := <-t.C:
+			p.checkNeighbours(now)
 			p.ls.tick(now)
 			p.dht.Tick(now)
 		}
@@ -325,7 +338,8 @@ func (p *IPCP) Inspect() ipcp.Info {
 	}
 	for _, c := range p.conns {
 		if c.comp == ipcp.CompDT || c.comp == ipcp.CompMgmt {
-			info.Neighbours = append(info.Neighbours, ipcp.Neighbour{Addr: AddrString(c.peer), Comp: c.comp, Dst: c.dst, Up: c.up.Load(), Cube: c.cube})
+			up := c.up.Load() && !c.silent.Load()
+			info.Neighbours = append(info.Neighbours, ipcp.Neighbour{Addr: AddrString(c.peer), Comp: c.comp, Dst: c.dst, Up: up, Cube: c.cube})
 		}
 	}
 	for h := range p.regs {

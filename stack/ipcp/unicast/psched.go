@@ -98,14 +98,16 @@ func (s *psched) startWorker() {
 	}()
 }
 
-// read serves one N-1 flow of cube c until it ends, and returns why.
-func (s *psched) read(conn *seqpkt.Conn, c qos.Cube) error {
+// read serves one N-1 flow of cube c until it ends, and returns why. It
+// counts every packet it reads in rx.
+func (s *psched) read(conn *seqpkt.Conn, c qos.Cube, rx *atomic.Uint64) error {
 	buf := make([]byte, seqpkt.MaxPacket)
 	for {
 		n, err := conn.Read(buf)
 		if err != nil {
 			return err
 		}
+		rx.Add(1)
 		if !s.mixed.Load() {
 			s.handle(buf[:n])
 			continue

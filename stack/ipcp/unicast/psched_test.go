@@ -3,6 +3,7 @@ package unicast
 import (
 	"bytes"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,7 +139,7 @@ func TestPschedRead(t *testing.T) {
 			t.Fatal(err)
 		}
 		ended := make(chan error, 1)
-		go func() { ended <- s.read(b, tc.cube) }()
+		go func() { ended <- s.read(b, tc.cube, new(atomic.Uint64)) }()
 		var sent [][]byte
 		for i := range 100 {
 			p := bytes.Repeat([]byte{byte(i)}, 1+i*37%3000) // some above pktBuf

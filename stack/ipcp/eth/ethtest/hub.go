@@ -8,6 +8,11 @@
 // other port. Frames shorter than 60 bytes are padded with zeros, as on the
 // wire. A full receive queue drops the frame, as a NIC does; the hub counts
 // each kind of drop.
+//
+// A port can lose frames without its carrier going: Cut loses what it sends
+// and what would reach it, Mute only what it sends (a shaper on its egress
+// that lets nothing through). Neither says anything to the IPCP; SetCarrier
+// does that.
 package ethtest
 
 import (
@@ -42,6 +47,7 @@ type Stats struct {
 	DropFull     atomic.Uint64 // a receive queue was full
 	DropTooLong  atomic.Uint64 // refused at WriteBatch
 	DropTooShort atomic.Uint64 // refused at WriteBatch
+	DropMuted    atomic.Uint64 // sent by a muted port
 }
 
 // Hub is an in-memory Ethernet switch.
@@ -78,6 +84,10 @@ func (h *Hub) NewPort(name string, mtu int) *Port {
 
 // deliver queues frame at every port it goes to, except from.
 func (h *Hub) deliver(from *Port, frame []byte) {
+	if from.muted.Load() {
+		h.Stats.DropMuted.Add(1)
+		return
+	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	group := frame[0]&1 != 0
@@ -116,6 +126,7 @@ type Port struct {
 	mtu     int
 	promisc atomic.Bool
 	cut     atomic.Bool   // Cut: frames from and to the port are lost
+	muted   atomic.Bool   // Mute: frames from the port are lost
 	wake    chan struct{} // a frame was queued (capacity 1)
 	done    chan struct{} // closed by Close
 	once    sync.Once
@@ -217,6 +228,12 @@ func (p *Port) WriteBatch(frames [][]byte) (int, error) {
 // as a broken cable does, or carry them again (false). It says nothing to
 // the IPCP: SetCarrier does that.
 func (p *Port) Cut(cut bool) { p.cut.Store(cut) }
+
+// Mute makes the port lose every frame it sends (true), as a traffic
+// shaper on its egress that lets nothing through (tc tbf at a rate far
+// below the traffic) does, while frames to it still arrive; or send them
+// again (false). Like Cut, it leaves the carrier up.
+func (p *Port) Mute(mute bool) { p.muted.Store(mute) }
 
 // Carrier reports the changes SetCarrier makes (eth.Carrier).
 func (p *Port) Carrier() <-chan bool { return p.carrier }

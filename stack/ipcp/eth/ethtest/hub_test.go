@@ -116,3 +116,48 @@ func TestPortClose(t *testing.T) {
 		b.Close()
 	})
 }
+
+// TestPortSilentLoss: a muted port loses what it sends and still receives;
+// a cut port loses both ways; neither touches the carrier.
+func TestPortSilentLoss(t *testing.T) {
+	h := NewHub()
+	a, b := h.NewPort("a", 1500), h.NewPort("b", 1500)
+	queued := func(p *Port) int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.n
+	}
+	send := func(from, to *Port) {
+		t.Helper()
+		if n, err := from.WriteBatch([][]byte{frame(to.MAC(), from.MAC(), "x")}); n != 1 || err != nil {
+			t.Fatalf("WriteBatch = %d, %v; a silent loss is no error", n, err)
+		}
+	}
+	a.Mute(true)
+	send(a, b)
+	send(b, a)
+	if queued(b) != 0 || queued(a) != 1 {
+		t.Fatalf("a muted: b holds %d frames, a %d; want 0 and 1", queued(b), queued(a))
+	}
+	if got := h.Stats.DropMuted.Load(); got != 1 {
+		t.Errorf("DropMuted = %d, want 1", got)
+	}
+	a.Mute(false)
+	send(a, b)
+	if queued(b) != 1 {
+		t.Fatalf("a unmuted: b holds %d frames, want 1", queued(b))
+	}
+	b.Cut(true)
+	send(a, b)
+	send(b, a)
+	if queued(b) != 1 || queued(a) != 1 {
+		t.Fatalf("b cut: b holds %d frames, a %d; want 1 and 1 (nothing new)", queued(b), queued(a))
+	}
+	select {
+	case up := <-a.Carrier():
+		t.Errorf("carrier change %v on a silent loss", up)
+	case up := <-b.Carrier():
+		t.Errorf("carrier change %v on a silent loss", up)
+	default:
+	}
+}
