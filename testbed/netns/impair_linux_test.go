@@ -177,3 +177,17 @@ func labTables(t *testing.T, ns, lab string) []string {
 	}
 	return l
 }
+
+// TestChangedRelayed: a link with a relay takes every knob at run time.
+func TestChangedRelayed(t *testing.T) {
+	ls := LinkState{ID: "a:e1--b:e1", Ends: []LinkEnd{{Node: "a", Iface: "e1"}, {Node: "b", Iface: "e1"}}, Relay: &RelayState{}}
+	cur := LinkReport{Directions: []DirectionReport{{Impair: topo.Impairment{Delay: 20e6}}, {}}}
+	got, err := changed(ls, cur, ImpairChange{From: "b", Knobs: map[string]string{"corrupt": "1%", "loss": "2%", "loss_burst": "4"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []topo.Impairment{{Delay: 20e6}, {Corrupt: 10_000, Loss: 20_000, LossBurst: 4}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("changed (-want +got):\n%s", diff)
+	}
+}
