@@ -284,7 +284,9 @@ func TestRelayImpairs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := r.Dirs[0].Counters; c.Received != 50 || c.Corrupted != 50 || c.Passed != 50 || len(frames) != 50 {
+	// The relay counts the namespaces' own frames too (IPv6 router
+	// solicitations and the like), and corrupts them as well.
+	if c := r.Dirs[0].Counters; c.Received < 50 || c.Corrupted != c.Received || c.Passed != c.Received || len(frames) != 50 {
 		t.Errorf("corrupt 100%%: %d frames arrived, counters %+v", len(frames), c)
 	}
 	if r.PID != os.Getpid() {
