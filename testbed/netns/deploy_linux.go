@@ -110,8 +110,8 @@ func plan(t *topo.Topology, root string) *Lab {
 		}
 		l.Nodes[n.Name] = ns
 	}
-	for _, lk := range t.Links {
-		ls := LinkState{ID: lk.ID(), Type: lk.Type, Bridge: lk.Bridge, Impair: lk.Impair}
+	for i, lk := range t.Links {
+		ls := LinkState{ID: lk.ID(), Type: lk.Type, Bridge: lk.Bridge, Impair: lk.Impair, Relay: planRelay(t.Name, l.Dir, i, lk)}
 		for _, e := range lk.Endpoints {
 			end := LinkEnd{Node: e.Node, NS: NSName(t.Name, e.Node), Iface: e.Iface}
 			if e.Addr.IsValid() {
@@ -227,6 +227,9 @@ func (d *deployer) link(lk *topo.Link) error {
 	ep := lk.Endpoints
 	switch lk.Type {
 	case topo.LinkVeth, topo.LinkUDP:
+		if r := d.l.relayOf(lk.ID()); r != nil {
+			return d.step(ep[0].Node, "link "+lk.ID()+" through a relay", d.relayLink(lk, r))
+		}
 		a := vethEnd{NS: d.l.Nodes[ep[0].Node].NS, Iface: ep[0].Iface, MTU: lk.MTU, Addr: ep[0].Addr}
 		b := vethEnd{NS: d.l.Nodes[ep[1].Node].NS, Iface: ep[1].Iface, MTU: lk.MTU, Addr: ep[1].Addr}
 		return d.step(ep[0].Node, "link "+lk.ID(), addVeth(d.t.Name, a, b))
@@ -483,6 +486,11 @@ func Healthy(l *Lab) error {
 		}
 		if ns.Kind == topo.KindNode && !alive(ns.PID, ns.NS) {
 			return fmt.Errorf("onode of %s (pid %d) is not running", name, ns.PID)
+		}
+	}
+	for _, ls := range l.Links {
+		if r := ls.Relay; r != nil && !relayAlive(r) {
+			return fmt.Errorf("the relay of link %s (pid %d in %s) is not running", ls.ID, r.PID, r.NS)
 		}
 	}
 	return tunnelsHealthy(l)

@@ -54,6 +54,15 @@ func destroy(lab string, o Options) error {
 			}
 			stopRecorded(n)
 		}
+		for _, ls := range l.Links { // relays: stopped by PID with their namespace, below
+			if r := ls.Relay; r != nil {
+				if _, err := os.Stat(filepath.Join(nsDir, r.NS)); err == nil {
+					if m := nsMarker(r.NS); m == lab || m == "" {
+						nss[r.NS] = lab
+					}
+				}
+			}
+		}
 	}
 	names := make([]string, 0, len(nss))
 	for n := range nss {

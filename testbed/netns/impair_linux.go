@@ -63,6 +63,9 @@ func applyImpair(lab string, ls LinkState, dirs []topo.Impairment) error {
 	if len(ls.Ends) != 2 || len(dirs) != 2 {
 		return fmt.Errorf("link %s: only a point-to-point link can be impaired", ls.ID)
 	}
+	if ls.Relay != nil { // the relay makes every knob real
+		return setRelay(ls, dirs)
+	}
 	for i, e := range ls.Ends {
 		// What e receives is what the other end sends.
 		if err := setChains(lab, e, dirs[1-i], dirs[i]); err != nil {

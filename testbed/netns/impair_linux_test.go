@@ -13,34 +13,42 @@ import (
 	"github.com/o7s/ouroboros/testbed/topo"
 )
 
-// TestCheckImpairments: a knob without a backend is refused with the
-// file, line, link, knob and directions, and why.
+// TestCheckImpairments: every knob has a backend (the kernel, or the
+// link's relay), so nothing is refused; a link that asks for a knob only
+// the relay makes real, or for relay: true, is planned with a relay of its
+// own, seeded from the file or from its ID.
 func TestCheckImpairments(t *testing.T) {
-	src := "name: t\nnodes: {a: {}, b: {}, c: {}}\nlinks:\n" +
+	src := "name: t\nnodes: {a: {}, b: {}, c: {}, d: {}}\nlinks:\n" +
 		"  - {endpoints: [a:e1, b:e1], impair: {loss: 1%, duplicate: 1%, rate: 1gbit}}\n" +
-		"  - {endpoints: [b:e2, c:e1], impair: {reorder: 1%, c->b: {delay: 5ms}}}\n"
+		"  - {endpoints: [b:e2, c:e1], impair: {reorder: 1%, c->b: {delay: 5ms}, seed: 9}}\n" +
+		"  - {endpoints: [c:e2, d:e1], impair: {relay: true}}\n" +
+		"  - {endpoints: [d:e2, a:e2], impair: {loss: 1%, loss_burst: 1}}\n"
 	tp, err := topo.Parse("t.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = CheckImpairments(tp)
-	if err == nil {
-		t.Fatal("CheckImpairments took delay and reorder")
-	}
-	why := whyNoBackend()
-	want := []string{
-		"t.yaml:5: link b:e2--c:e1: delay (c->b) has no backend here: " + why + "; remove delay: (loss, duplicate and rate work)",
-		"t.yaml:5: link b:e2--c:e1: reorder (b->c, c->b) has no backend here: " + why + "; remove reorder: (loss, duplicate and rate work)",
-	}
-	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {
-		t.Errorf("CheckImpairments (-want +got):\n%s", diff)
-	}
-	if !strings.Contains(why, "netem") || !strings.Contains(why, "relay is not built yet") {
-		t.Errorf("whyNoBackend = %q; want it to speak of netem and the relay", why)
-	}
-	tp.Links = tp.Links[:1]
 	if err := CheckImpairments(tp); err != nil {
-		t.Errorf("loss, duplicate and rate: %v", err)
+		t.Fatal(err)
+	}
+	l := plan(tp, "/run/o7s/labs")
+	var relays []string
+	for _, ls := range l.Links {
+		if ls.Relay != nil {
+			relays = append(relays, ls.ID+" "+ls.Relay.NS+" "+ls.Relay.Sock)
+		}
+	}
+	want := []string{
+		"b:e2--c:e1 o7s-t-relay_2 /run/o7s/labs/t/relay_2.sock",
+		"c:e2--d:e1 o7s-t-relay_3 /run/o7s/labs/t/relay_3.sock",
+	}
+	if diff := cmp.Diff(want, relays); diff != "" {
+		t.Errorf("relays (-want +got):\n%s", diff)
+	}
+	if s := l.Links[1].Relay.Seed; s != 9 {
+		t.Errorf("seed %d, want the file's 9", s)
+	}
+	if s := l.Links[2].Relay.Seed; s == 0 || s != plan(tp, "/x").Links[2].Relay.Seed {
+		t.Errorf("seed %d: not derived from the link", s)
 	}
 }
 
@@ -67,8 +75,9 @@ func TestChanged(t *testing.T) {
 			[]topo.Impairment{{Duplicate: 20_000}, {Rate: 50e6, Duplicate: 1000}}, ""},
 		{"not an end", ImpairChange{From: "c", Clear: true}, nil, "node c is not an end of link a:e1--b:e1; name a or b"},
 		{"bad value", ImpairChange{Knobs: map[string]string{"loss": "20"}}, nil, `--loss: "20" has no % sign; write 20%`},
-		{"no backend", ImpairChange{Knobs: map[string]string{"delay": "5ms", "corrupt": "1%"}}, nil,
-			"link a:e1--b:e1: delay, corrupt have no backend here: " + whyNoBackend()},
+		{"no relay", ImpairChange{Knobs: map[string]string{"delay": "5ms", "corrupt": "1%"}}, nil,
+			"link a:e1--b:e1 has no impairment relay, and delay, corrupt need one (this kernel has no netem; loss, duplicate and rate work in the kernel): " +
+				"a deploy puts a relay on a link whose file asks for one of delay, jitter, reorder, corrupt, loss_burst, or has relay: true in its impair:; add it and deploy again"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := changed(ls, cur, tc.ch)
@@ -167,4 +176,18 @@ func labTables(t *testing.T, ns, lab string) []string {
 		}
 	}
 	return l
+}
+
+// TestChangedRelayed: a link with a relay takes every knob at run time.
+func TestChangedRelayed(t *testing.T) {
+	ls := LinkState{ID: "a:e1--b:e1", Ends: []LinkEnd{{Node: "a", Iface: "e1"}, {Node: "b", Iface: "e1"}}, Relay: &RelayState{}}
+	cur := LinkReport{Directions: []DirectionReport{{Impair: topo.Impairment{Delay: 20e6}}, {}}}
+	got, err := changed(ls, cur, ImpairChange{From: "b", Knobs: map[string]string{"corrupt": "1%", "loss": "2%", "loss_burst": "4"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []topo.Impairment{{Delay: 20e6}, {Corrupt: 10_000, Loss: 20_000, LossBurst: 4}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("changed (-want +got):\n%s", diff)
+	}
 }

@@ -1,118 +1,19 @@
 package netns
 
 import (
-	"bufio"
-	"compress/gzip"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/o7s/ouroboros/testbed/topo"
 )
 
-// kernelKnobs are the knobs this runtime makes real in the kernel; the
-// others (delay, jitter, reorder, corrupt, loss_burst) need netem, which
-// otb does not drive, or the userspace impairment relay, which is not
-// built yet.
-var kernelKnobs = map[string]bool{topo.KnobLoss: true, topo.KnobDuplicate: true, topo.KnobRate: true}
-
-// noBackend lists the knobs of im that no backend here makes real.
-func noBackend(im topo.Impairment) []string {
-	var l []string
-	for _, kv := range im.Set() {
-		if !kernelKnobs[kv[0]] {
-			l = append(l, kv[0])
-		}
-	}
-	return l
-}
-
-// whyNoBackend says why a knob has no backend, in the words of the kernel
-// at hand.
-func whyNoBackend() string {
-	relay := "and the userspace impairment relay is not built yet"
-	switch has, known := kernelHasNetem(); {
-	case known && !has:
-		return "this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM is not set), " + relay
-	case known && has:
-		return "otb does not drive this kernel's netem qdisc yet, " + relay
-	}
-	return "otb cannot tell whether this kernel has netem and does not drive netem yet, " + relay
-}
-
 // CheckImpairments refuses a topology whose links ask for a knob that no
-// backend here makes real, naming each link and knob. Deploy calls it
-// before it creates anything.
-func CheckImpairments(t *topo.Topology) error {
-	var problems []string
-	for _, l := range t.Links {
-		if !l.Impaired() {
-			continue
-		}
-		for _, knob := range topo.Knobs {
-			var dirs []string
-			for i, im := range l.Impair {
-				for _, k := range noBackend(im) {
-					if k == knob {
-						dirs = append(dirs, topo.Direction(l.Endpoints[i].Node, l.Endpoints[1-i].Node))
-					}
-				}
-			}
-			if len(dirs) > 0 {
-				problems = append(problems, fmt.Sprintf("%s:%d: link %s: %s (%s) has no backend here: %s; remove %s: (loss, duplicate and rate work)",
-					t.File, l.Line, l.ID(), knob, strings.Join(dirs, ", "), whyNoBackend(), knob))
-			}
-		}
-	}
-	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "\n"))
-	}
-	return nil
-}
-
-// kernelHasNetem tells whether the running kernel has the netem qdisc,
-// from its configuration (/proc/config.gz) or its module lists; known is
-// false when neither can be read.
-func kernelHasNetem() (has, known bool) {
-	if f, err := os.Open("/proc/config.gz"); err == nil {
-		defer f.Close()
-		if z, err := gzip.NewReader(f); err == nil {
-			sc := bufio.NewScanner(z)
-			for sc.Scan() {
-				if v, ok := strings.CutPrefix(sc.Text(), "CONFIG_NET_SCH_NETEM="); ok {
-					return v == "y" || v == "m", true
-				}
-			}
-			if sc.Err() == nil {
-				return false, true
-			}
-		}
-	}
-	if _, err := os.Stat("/sys/module/sch_netem"); err == nil {
-		return true, true
-	}
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return false, false
-	}
-	dir := filepath.Join("/lib/modules", unix.ByteSliceToString(u.Release[:]))
-	found := false
-	for _, f := range []string{"modules.builtin", "modules.dep"} {
-		b, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			continue
-		}
-		found = true
-		if strings.Contains(string(b), "sch_netem.ko") {
-			return true, true
-		}
-	}
-	return false, found
-}
+// backend here makes real, before a deploy creates anything. Every knob
+// has one now: loss, duplicate and rate in the kernel (nftables, tbf),
+// and on a link whose file asks for delay, jitter, reorder, corrupt or
+// loss_burst (or relay: true), every knob in the link's userspace
+// impairment relay. So it refuses nothing.
+func CheckImpairments(t *topo.Topology) error { return nil }
 
 // ImpairChange is a change to a running link's impairment.
 type ImpairChange struct {
@@ -193,13 +94,10 @@ func changed(ls LinkState, cur LinkReport, ch ImpairChange) ([]topo.Impairment, 
 				return nil, fmt.Errorf("--%s: %w", knob, err)
 			}
 		}
-		if bad := noBackend(dirs[i]); len(bad) > 0 {
-			verb := "has"
-			if len(bad) > 1 {
-				verb = "have"
+		if ls.Relay == nil {
+			if err := relayNeeded(ls, dirs[i]); err != nil {
+				return nil, err
 			}
-			return nil, fmt.Errorf("link %s: %s %s no backend here: %s; loss, duplicate and rate work",
-				ls.ID, strings.Join(bad, ", "), verb, whyNoBackend())
 		}
 	}
 	return dirs, nil
@@ -210,6 +108,9 @@ func readLink(lab string, ls LinkState) (LinkReport, error) {
 	r := LinkReport{ID: ls.ID, Type: ls.Type}
 	if ls.Type == topo.LinkBridge || len(ls.Ends) != 2 {
 		return r, nil
+	}
+	if ls.Relay != nil {
+		return readRelay(ls)
 	}
 	var views [2]endView
 	for i, e := range ls.Ends {

@@ -40,6 +40,9 @@ type LinkState struct {
 	// Impair[i] acting on what Ends[i] sends (as topo.Link.Impair): the
 	// file's, then what otb link set made of it. The kernel has what is.
 	Impair []topo.Impairment `json:"impair,omitempty"`
+	// Relay is the link's impairment relay, if it has one: then the relay
+	// makes every knob of its impairment real, and the kernel none.
+	Relay *RelayState `json:"relay,omitempty"`
 }
 
 // LinkEnd is one interface of a link.
@@ -152,7 +155,7 @@ func (l *Lab) linkEnds(id string) ([]LinkEnd, error) {
 	if member >= 0 && member < len(ls.Ports) {
 		return []LinkEnd{ls.Ends[member], ls.Ports[member]}, nil
 	}
-	return append(slices.Clone(ls.Ends), ls.Ports...), nil
+	return append(append(slices.Clone(ls.Ends), ls.Ports...), ls.Relay.ends()...), nil
 }
 
 // findLink finds a link by what a user writes: a point-to-point link's ID

@@ -16,6 +16,7 @@ type vethEnd struct {
 	NS, Iface string
 	MTU       int
 	Addr      netip.Prefix // optional
+	NoIPv6    bool         // no IPv6 address of its own (a relay's end)
 }
 
 // addVeth creates a veth pair with each end directly in its namespace (so
@@ -69,6 +70,9 @@ func setupIface(lab string, e vethEnd) error {
 			if err := h.AddrAdd(l, addr); err != nil {
 				return fmt.Errorf("address %v on %s in %s: %w", e.Addr, e.Iface, e.NS, err)
 			}
+		}
+		if e.NoIPv6 {
+			h.LinkSetIP6AddrGenMode(l, 1) // IN6_ADDR_GEN_MODE_NONE; best effort
 		}
 		if err := h.LinkSetUp(l); err != nil {
 			return fmt.Errorf("up %s in %s: %w", e.Iface, e.NS, err)

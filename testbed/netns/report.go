@@ -43,7 +43,18 @@ type LinkReport struct {
 	ID         string            `json:"id"`
 	Type       string            `json:"type"`
 	Directions []DirectionReport `json:"directions,omitempty"`
-	Error      string            `json:"error,omitempty"`
+	// Relay is the link's impairment relay, if it has one.
+	Relay *RelayReport `json:"relay,omitempty"`
+	Error string       `json:"error,omitempty"`
+}
+
+// RelayReport is a link's impairment relay.
+type RelayReport struct {
+	NS   string `json:"netns"`
+	PID  int    `json:"pid"`
+	Seed uint64 `json:"seed"`
+	// Ceiling is what the relay was measured to forward at most.
+	Ceiling string `json:"ceiling"`
 }
 
 // DirectionReport is one way across a point-to-point link.
@@ -62,5 +73,10 @@ type ImpairCounters struct {
 	Passed     uint64 `json:"passed"`      // arrived (ARP is not counted)
 	Dropped    uint64 `json:"dropped"`     // dropped by loss
 	Duplicated uint64 `json:"duplicated"`  // copies sent by duplicate
-	QueueDrops uint64 `json:"queue_drops"` // dropped by the rate limit's full queue
+	QueueDrops uint64 `json:"queue_drops"` // dropped by the rate limit's full queue (a relay's: or its own full queue)
+	// Counted by a relay only.
+	Received  uint64 `json:"received,omitempty"`  // frames the relay read
+	Delayed   uint64 `json:"delayed,omitempty"`   // held for any time
+	Reordered uint64 `json:"reordered,omitempty"` // held back to be overtaken
+	Corrupted uint64 `json:"corrupted,omitempty"` // a bit flipped
 }

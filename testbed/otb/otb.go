@@ -17,6 +17,7 @@ import (
 
 	"github.com/o7s/ouroboros/internal/version"
 	"github.com/o7s/ouroboros/testbed/netns"
+	"github.com/o7s/ouroboros/testbed/relay"
 	"github.com/o7s/ouroboros/testbed/topo"
 )
 
@@ -51,18 +52,23 @@ Commands:
                                    adds addresses and adjacency state from the
                                    running lab named in FILE, or LAB)
   link set LINK [--state down|up] [--from NODE] [--loss P] [--duplicate P]
-           [--rate R] [--clear] [--lab LAB]
+           [--rate R] [--delay D] [--jitter D] [--reorder P] [--corrupt P]
+           [--loss-burst N] [--clear] [--lab LAB]
                                    change a running link: --state takes its interfaces
                                    down or up in both namespaces (LINK: A:IF--B:IF, a
                                    LAN's bridge, or a LAN member's NODE:IF); the knobs
                                    change its impairment (point-to-point links), both
                                    ways or only what --from NODE sends, keeping the
                                    knobs not given unless --clear: --loss 1%%,
-                                   --duplicate 0.1%%, --rate 100mbit (0 removes one)
+                                   --duplicate 0.1%%, --rate 100mbit (0 removes one);
+                                   --delay 20ms, --jitter 5ms, --reorder 1%%,
+                                   --corrupt 0.1%%, --loss-burst 3 on a link deployed
+                                   with a relay (see below)
   link show [LINK] [--lab LAB] [-o json]
-                                   each link's impairment both ways as the kernel has
-                                   it, with frames passed, dropped (loss), duplicated
-                                   and dropped by the rate limit's queue
+                                   each link's impairment both ways as the kernel or
+                                   its relay has it, with frames passed, dropped (loss),
+                                   duplicated, dropped by the rate limit's queue, and
+                                   through a relay delayed, reordered and corrupted
   tunnel restart NAME [--end server|client] [--lab LAB]
                                    stop a tunnel's ovpn (both ends, or one) by PID
                                    and start it again, as a gateway's ovpn
@@ -91,10 +97,15 @@ Commands:
 
 LAB defaults to the only lab deployed. Lab state lives in %s/<lab>.
 deploy (but --dry-run), destroy, exec, link, node and gc need root (inspect shows
-impairments only as root). Impairment is loss, duplicate and rate, made in
-the kernel (nftables, tbf); delay, jitter, reorder, corrupt and loss_burst
-are refused: otb has no backend for them yet (it does not drive netem, which
-this kernel lacks anyway, and the userspace relay is not built).
+impairments only as root). Impairment: loss, duplicate and rate are made in
+the kernel (nftables, tbf). A link whose file asks for delay, jitter,
+reorder, corrupt or loss_burst (or has relay: true in its impair:) is
+deployed through a userspace impairment relay (no netem here): a namespace
+o7s-<lab>-relay_<n> between its ends, with a process that forwards every
+frame through AF_PACKET and makes all of the link's knobs real, seeded
+(impair: {seed: N}) so that runs repeat. A relay forwards at most
+` + relay.Ceiling + `;
+a performance test through it measures the relay.
 Not yet: docker runtime, capture, story.
 README.md (The testbed) has a walk-through; topologies/default.yaml is a
 commented topology file.
@@ -104,6 +115,9 @@ commented topology file.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == netns.NSExecArg {
 		return netns.RunNSExec(args[1:])
+	}
+	if len(args) > 0 && args[0] == relay.Arg { // run by deploy in a relay's namespace
+		return relay.Main(args[1:])
 	}
 	if len(args) == 0 {
 		fmt.Fprintf(stderr, usage, netns.DefaultRoot)

@@ -11,6 +11,7 @@ import (
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/qos"
 	"github.com/o7s/ouroboros/testbed/netns"
+	"github.com/o7s/ouroboros/testbed/relay"
 	"github.com/o7s/ouroboros/testbed/topo"
 )
 
@@ -37,6 +38,9 @@ func printPlan(w io.Writer, t *topo.Topology) error {
 				dirs = append(dirs, topo.Direction(l.Endpoints[i].Node, l.Endpoints[1-i].Node)+" "+im.String())
 			}
 			imp = "\timpair " + strings.Join(dirs, "; ")
+		}
+		if netns.NeedsRelay(l) {
+			imp += " (through an impairment relay)"
 		}
 		fmt.Fprintf(tw, "link\t%s\t%s\t%s%s\n", l.ID(), l.Type, strings.Join(eps, ", "), imp)
 	}
@@ -278,8 +282,12 @@ func impairment(l netns.LinkReport) string {
 // point-to-point link with its impairment and counters.
 func printLinks(w io.Writer, rs []netns.LinkReport) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "LINK\tDIR\tIMPAIRMENT\tPASSED\tDROPPED\tDUPLICATED\tQUEUE DROPS\n")
+	fmt.Fprintf(tw, "LINK\tDIR\tIMPAIRMENT\tPASSED\tDROPPED\tDUPLICATED\tQUEUE DROPS\tDELAYED\tREORDERED\tCORRUPTED\n")
+	var relays []string
 	for _, l := range rs {
+		if r := l.Relay; r != nil {
+			relays = append(relays, fmt.Sprintf("%s: relay pid %d in %s, seed %d", l.ID, r.PID, r.NS, r.Seed))
+		}
 		switch {
 		case l.Error != "":
 			fmt.Fprintf(tw, "%s\t-\t? (%s)\n", l.ID, l.Error)
@@ -293,12 +301,24 @@ func printLinks(w io.Writer, rs []netns.LinkReport) error {
 			if i > 0 {
 				id = ""
 			}
-			cs := []string{"-", "-", "-", "-"}
+			cs := []string{"-", "-", "-", "-", "-", "-", "-"}
 			if c := d.Counters; c != nil {
 				cs = []string{fmt.Sprint(c.Passed), fmt.Sprint(c.Dropped), fmt.Sprint(c.Duplicated), fmt.Sprint(c.QueueDrops)}
+				if l.Relay != nil {
+					cs = append(cs, fmt.Sprint(c.Delayed), fmt.Sprint(c.Reordered), fmt.Sprint(c.Corrupted))
+				} else {
+					cs = append(cs, "-", "-", "-")
+				}
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", id, d.Dir, d.Impair, strings.Join(cs, "\t"))
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(relays) > 0 {
+		fmt.Fprintf(w, "\n%s\nA relay forwards at most %s; a performance test through it measures the relay beyond that.\n",
+			strings.Join(relays, "\n"), relay.Ceiling)
+	}
+	return nil
 }

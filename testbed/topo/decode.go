@@ -83,8 +83,9 @@ type (
 	// rawImpair is a link's impair: as written: knobs for both
 	// directions, and directions with knobs of their own.
 	rawImpair struct {
-		knobs []rawKnob
-		dirs  []rawDir
+		knobs       []rawKnob
+		dirs        []rawDir
+		seed, relay scalar
 	}
 	rawKnob struct {
 		key, val scalar

@@ -38,6 +38,24 @@ const (
 	KnobLossBurst = "loss_burst"
 )
 
+// Keys of a link's impair: that are not knobs: the seed of its relay's
+// random decisions, and whether it has a relay whatever its knobs.
+const (
+	KeySeed  = "seed"
+	KeyRelay = "relay"
+)
+
+// RelayKnobs are the knobs that only the userspace impairment relay makes
+// real here (the kernel has no netem); a link whose file asks for one is
+// deployed through a relay.
+var RelayKnobs = []string{KnobDelay, KnobJitter, KnobReorder, KnobCorrupt, KnobLossBurst}
+
+// NeedsRelay tells whether the impairment sets a knob only the relay makes
+// real.
+func (im Impairment) NeedsRelay() bool {
+	return im.Delay > 0 || im.Jitter > 0 || im.Reorder > 0 || im.Corrupt > 0 || im.LossBurst > 1
+}
+
 // Knobs are the knobs of an impairment, in order.
 var Knobs = []string{KnobLoss, KnobDuplicate, KnobRate, KnobDelay, KnobJitter, KnobReorder, KnobCorrupt, KnobLossBurst}
 

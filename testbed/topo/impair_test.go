@@ -138,6 +138,26 @@ func TestImpair(t *testing.T) {
 	}
 }
 
+func TestImpairSeedAndRelay(t *testing.T) {
+	tp, err := topo.Parse("t.yaml", []byte(valid+"    impair: {seed: 42, relay: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := tp.Links[0]; l.Seed != 42 || !l.Relay || l.Impair != nil {
+		t.Errorf("seed %d, relay %v, impair %v; want 42, true, none", l.Seed, l.Relay, l.Impair)
+	}
+	if !(topo.Impairment{Jitter: 1}).NeedsRelay() || (topo.Impairment{Loss: 1, LossBurst: 1, Rate: 1e6}).NeedsRelay() {
+		t.Error("NeedsRelay is wrong")
+	}
+	want := []string{
+		`t.yaml:5:20: seed "-1" is not a whole number from 0 to 18446744073709551615; write e.g. seed: 7`,
+		`t.yaml:5:31: relay is true or false, not "yes"; write relay: true`,
+	}
+	if diff := cmp.Diff(want, problems(t, valid+"    impair: {seed: -1, relay: yes}\n")); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
 func TestImpairBlockStyle(t *testing.T) {
 	tp, err := topo.Parse("t.yaml", []byte(valid+"    impair:\n      rate: 100mbit\n      a->b:\n        loss: 20%\n"))
 	if err != nil {
@@ -178,7 +198,7 @@ func TestImpairProblems(t *testing.T) {
 		}},
 		{"unknown knob", "{los: 1%, speed: 1mbit}", []string{
 			`t.yaml:5:14: unknown key "los" in impair; did you mean "loss"?`,
-			`t.yaml:5:23: unknown key "speed" in impair; write one of loss, duplicate, rate, delay, jitter, reorder, corrupt, loss_burst, or a direction such as a->b: {loss: 1%}`,
+			`t.yaml:5:23: unknown key "speed" in impair; write one of loss, duplicate, rate, delay, jitter, reorder, corrupt, loss_burst, seed, relay, or a direction such as a->b: {loss: 1%}`,
 		}},
 		{"unknown knob in a direction", "{a->b: {rat: 1mbit}}", []string{
 			`t.yaml:5:21: unknown key "rat" in impair a->b; did you mean "rate"?`,

@@ -144,6 +144,10 @@ func (d *decoder) impair(n ast.Node) rawImpair {
 		switch {
 		case slices.Contains(Knobs, p.key.s):
 			ri.knobs = append(ri.knobs, d.knob(p))
+		case p.key.s == KeySeed:
+			ri.seed = d.str(p.val, "impair seed", "seed: 7")
+		case p.key.s == KeyRelay:
+			ri.relay = d.str(p.val, "impair relay", "relay: true")
 		case strings.Contains(p.key.s, "->"):
 			what := "impair " + p.key.s
 			eg := p.key.s + ": {loss: 1%}"
@@ -181,6 +185,9 @@ func (d *decoder) unknownKnob(k scalar, what string, dirs bool) {
 	if s := suggest(k.s, Knobs); s != "" {
 		d.errorf(k.pos, "unknown key %q in %s; did you mean %q?", k.s, what, s)
 		return
+	}
+	if dirs {
+		or = ", " + KeySeed + ", " + KeyRelay + or
 	}
 	d.errorf(k.pos, "unknown key %q in %s; write one of %s%s", k.s, what, strings.Join(Knobs, ", "), or)
 }

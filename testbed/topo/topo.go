@@ -114,7 +114,13 @@ type Link struct {
 	// Impair is what a point-to-point link does to frames: none, or one
 	// Impairment per endpoint, Impair[i] acting on what Endpoints[i] sends.
 	Impair []Impairment `json:",omitempty"`
-	Line   int
+	// Seed seeds the random decisions of the link's impairment relay, so
+	// that a run repeats (0: one derived from the link's ID).
+	Seed uint64 `json:",omitempty"`
+	// Relay puts the link through a userspace impairment relay even when
+	// no knob needs one, so that delay and the like can be set at run time.
+	Relay bool `json:",omitempty"`
+	Line  int
 }
 
 // ID is the link's name as the file writes it: "a:e1--b:e1", or the

@@ -1,11 +1,16 @@
 package topo
 
+import (
+	"math"
+	"strconv"
+)
+
 // impair checks a link's impair: and sets l.Impair: the knobs written for
 // both directions, overridden knob by knob by those written for one
 // direction ("a->b": what a sends to b).
 func (b *builder) impair(rl rawLink, l *Link) {
 	ri := rl.impair
-	if !rl.impairAt.given() || (len(ri.knobs) == 0 && len(ri.dirs) == 0) {
+	if !rl.impairAt.given() || (len(ri.knobs) == 0 && len(ri.dirs) == 0 && !ri.seed.given() && !ri.relay.given()) {
 		return
 	}
 	if l.Type == LinkBridge {
@@ -14,6 +19,22 @@ func (b *builder) impair(rl rawLink, l *Link) {
 	}
 	if len(l.Endpoints) != 2 {
 		return
+	}
+	if ri.seed.given() {
+		n, err := strconv.ParseUint(ri.seed.s, 10, 64)
+		if err != nil {
+			b.errorf(ri.seed.pos, "seed %q is not a whole number from 0 to %d; write e.g. seed: 7", ri.seed.s, uint64(math.MaxUint64))
+		}
+		l.Seed = n
+	}
+	if ri.relay.given() {
+		switch ri.relay.s {
+		case "true":
+			l.Relay = true
+		case "false":
+		default:
+			b.errorf(ri.relay.pos, "relay is true or false, not %q; write relay: true", ri.relay.s)
+		}
 	}
 	base, ok := b.knobs(Impairment{}, ri.knobs)
 	var dirs [2]Impairment
