@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/qos"
@@ -49,6 +50,11 @@ Sends TCP/IP traffic over Ouroboros
   -q, --qos QOS             QoS of the flow [raw, best, video, voice, data]
                             (default raw, the reference's only one; data
                             gives a reliable, in-order flow)
+      --peer-timeout D      How long the flow may hear nothing from the
+                            other end before it is taken as gone (default
+                            10s; keepalives go every quarter of it): a
+                            client then allocates again, a server forgets
+                            the client. The QoS specs' own is 120s.
 
 An address (-i with -m, or --ip6) is required unless --bridge is given.
 The device's MTU is what the flow carries (its largest SDU), less the
@@ -89,6 +95,7 @@ func badArg(format string, a ...any) error {
 // next argument, other arguments left over (and refused).
 func Parse(args []string, out io.Writer) (Config, error) {
 	cfg := Config{QoS: qos.Raw}
+	cfg.QoS.Timeout = DefaultPeerTimeout
 	for _, a := range args {
 		if a == "-h" || a == "--help" {
 			return cfg, tool.ErrHelp
@@ -176,11 +183,26 @@ func options(cfg *Config, ip, mask *string) []tool.Option {
 			if !ok {
 				return badArg("Unknown QoS: %s.", v)
 			}
+			t := cfg.QoS.Timeout
 			cfg.QoS = qs
+			cfg.QoS.Timeout = t
+			return nil
+		}},
+		{Long: "--peer-timeout", Value: func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 100*time.Millisecond || d > time.Hour {
+				return badArg("Invalid peer timeout: %s (give a duration from 100ms to 1h, e.g. 10s).", v)
+			}
+			cfg.QoS.Timeout = uint32(d / time.Millisecond)
 			return nil
 		}},
 	}
 }
+
+// DefaultPeerTimeout is ovpn's peer timeout, ms: shorter than the QoS
+// specs' 120 s, so that a tunnel notices a far end that went away (its
+// ovpn restarted, its node gone) within seconds.
+const DefaultPeerTimeout = 10000
 
 func find(opts []tool.Option, a string) *tool.Option {
 	for i := range opts {

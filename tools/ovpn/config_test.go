@@ -15,13 +15,23 @@ func TestParse(t *testing.T) {
 	geteuid = func() int { return 0 }
 	cfg, err := Parse(strings.Fields("-i 10.0.0.1 -m 255.255.255.0 -n srv --ip6 fd00::1/64 --route 192.168.5.7/24 --route fd01::/48 -q data"), nil)
 	data, _ := qos.ByName("data")
+	data.Timeout = DefaultPeerTimeout
+	raw := qos.Raw
+	raw.Timeout = DefaultPeerTimeout
 	if err != nil || cfg.Name != "srv" || cfg.IP4 != netip.MustParsePrefix("10.0.0.1/24") || cfg.IP6 != netip.MustParsePrefix("fd00::1/64") ||
 		!slices.Equal(cfg.Routes, []netip.Prefix{netip.MustParsePrefix("192.168.5.0/24"), netip.MustParsePrefix("fd01::/48")}) || cfg.QoS != data {
 		t.Errorf("Parse = %+v, %v", cfg, err)
 	}
 	cfg, err = Parse(strings.Fields("--tap --bridge br0"), nil)
-	if err != nil || !cfg.TAP || cfg.Bridge != "br0" || cfg.IP4.IsValid() || cfg.QoS != qos.Raw {
+	if err != nil || !cfg.TAP || cfg.Bridge != "br0" || cfg.IP4.IsValid() || cfg.QoS != raw {
 		t.Errorf("Parse tap = %+v, %v", cfg, err)
+	}
+	cfg, err = Parse(strings.Fields("--tap --bridge br0 --peer-timeout 3s -q voice"), nil)
+	if err != nil || cfg.QoS.Timeout != 3000 || cfg.QoS.InOrder != 1 {
+		t.Errorf("Parse --peer-timeout 3s -q voice = %+v, %v", cfg.QoS, err)
+	}
+	if _, err := Parse(strings.Fields("--tap --bridge br0 --peer-timeout fast"), nil); err == nil {
+		t.Error("--peer-timeout fast was taken")
 	}
 
 	for _, tc := range []struct {
