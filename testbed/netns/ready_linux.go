@@ -75,8 +75,15 @@ func (st IPCPStatus) lag(ly LayerReport) string {
 	if !st.Enrolled {
 		return fmt.Sprintf("%s is %s", st.IPCP, st.State)
 	}
+	members := map[string]bool{}
+	for _, m := range ly.Status {
+		members[m.Addr] = true
+	}
 	for _, nb := range st.Neighbours {
-		if !nb.GetUp() {
+		// A down adjacency to an address no member has is to an IPCP that
+		// is gone (a node restarted under a new address): the layer does
+		// not wait for it.
+		if !nb.GetUp() && (ly.Type != topo.LayerUnicast || members[nb.GetAddr()]) {
 			return fmt.Sprintf("%s's adjacency to %s (%s) is down", st.IPCP, nb.GetDst(), nb.GetComp())
 		}
 	}

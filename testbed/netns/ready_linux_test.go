@@ -10,10 +10,10 @@ import (
 
 func TestLag(t *testing.T) {
 	ly := LayerReport{LayerState: LayerState{Name: "net", Type: topo.LayerUnicast}}
-	ok := IPCPStatus{IPCP: "net.a", State: "operational", Enrolled: true,
-		Neighbours: []*ctl.Neighbour{{Dst: "net.b", Comp: "dt", Up: true}},
+	ok := IPCPStatus{IPCP: "net.a", State: "operational", Enrolled: true, Addr: "a1",
+		Neighbours: []*ctl.Neighbour{{Addr: "b1", Dst: "net.b", Comp: "dt", Up: true}},
 		Routes:     []*ctl.Route{{Dst: "b"}, {Dst: "c"}}}
-	ly.Status = []IPCPStatus{ok, {}, {}}
+	ly.Status = []IPCPStatus{ok, {Addr: "b1"}, {Addr: "c1"}}
 	for _, tc := range []struct {
 		name string
 		st   func(IPCPStatus) IPCPStatus
@@ -22,9 +22,13 @@ func TestLag(t *testing.T) {
 		{"ready", func(s IPCPStatus) IPCPStatus { return s }, ""},
 		{"not enrolled", func(s IPCPStatus) IPCPStatus { s.Enrolled, s.State = false, "init"; return s }, "net.a is init"},
 		{"adjacency down", func(s IPCPStatus) IPCPStatus {
-			s.Neighbours = []*ctl.Neighbour{{Dst: "net.b", Comp: "mgmt", Up: false}}
+			s.Neighbours = []*ctl.Neighbour{{Addr: "b1", Dst: "net.b", Comp: "mgmt", Up: false}}
 			return s
 		}, "net.a's adjacency to net.b (mgmt) is down"},
+		{"down to a member gone (restarted under another address)", func(s IPCPStatus) IPCPStatus {
+			s.Neighbours = append(s.Neighbours, &ctl.Neighbour{Addr: "b0", Comp: "mgmt", Up: false})
+			return s
+		}, ""},
 		{"routes missing", func(s IPCPStatus) IPCPStatus { s.Routes = s.Routes[:1]; return s }, "net.a has routes to 1 of 2 members"},
 	} {
 		if got := tc.st(ok).lag(ly); got != tc.want {
