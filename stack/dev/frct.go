@@ -212,27 +212,37 @@ func (fr *frctFlow) read(b []byte, fl uint32) (int, error) {
 		if f.rdl.Load() != 0 && f.rcvTO.Load() == 0 {
 			d = deadlineOf(f.rdl.Load()) // SetReadDeadline may have moved it
 		}
-		var tc <-chan time.Time
-		if !d.IsZero() {
-			wait := time.Until(d)
-			if wait <= 0 {
-				return 0, errIOTimeout
-			}
-			if timer == nil {
-				timer = time.NewTimer(wait)
-			} else {
-				timer.Reset(wait)
-			}
-			tc = timer.C
-		}
-		select {
-		case <-fr.c.Readable():
-		case <-fr.wake:
-		case <-fr.ended:
-		case <-fr.c.Failed():
-		case <-tc:
+		if !fr.wait(fr.c.Readable(), d, &timer) {
+			return 0, errIOTimeout
 		}
 	}
+}
+
+// wait waits for ready, or for the flow to change (woken, ended, failed),
+// until the deadline d (zero: none); false when d has passed. timer is
+// the caller's, made on first use.
+func (fr *frctFlow) wait(ready <-chan struct{}, d time.Time, timer **time.Timer) bool {
+	var tc <-chan time.Time
+	if !d.IsZero() {
+		left := time.Until(d)
+		if left <= 0 {
+			return false
+		}
+		if *timer == nil {
+			*timer = time.NewTimer(left)
+		} else {
+			(*timer).Reset(left)
+		}
+		tc = (*timer).C
+	}
+	select {
+	case <-ready:
+	case <-fr.wake:
+	case <-fr.ended:
+	case <-fr.c.Failed():
+	case <-tc:
+	}
+	return true
 }
 
 // write sends one SDU through FRCT; the Flow's wmu is held.
@@ -269,25 +279,8 @@ func (fr *frctFlow) write(b []byte, fl uint32) error {
 		if fl&FlagWNoBlock != 0 {
 			return ErrWouldBlock
 		}
-		var tc <-chan time.Time
-		if !d.IsZero() {
-			wait := time.Until(d)
-			if wait <= 0 {
-				return errIOTimeout
-			}
-			if timer == nil {
-				timer = time.NewTimer(wait)
-			} else {
-				timer.Reset(wait)
-			}
-			tc = timer.C
-		}
-		select {
-		case <-fr.c.Writable():
-		case <-fr.wake:
-		case <-fr.ended:
-		case <-fr.c.Failed():
-		case <-tc:
+		if !fr.wait(fr.c.Writable(), d, &timer) {
+			return errIOTimeout
 		}
 	}
 	signal(fr.kick)
