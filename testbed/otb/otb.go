@@ -90,13 +90,18 @@ Commands:
   wait [LAB] [--timeout D]         wait until the lab is ready: every node up, every
                                    member of every layer enrolled with its adjacencies
                                    up, routes to every member (deploy waits too)
+  capture NODE:IF [--lab LAB] [-c COUNT] [-w FILE.pcap] [--duration D]
+                                   write the frames NODE's interface IF sends and
+                                   receives to a pcap file (default: stdout, unless
+                                   a terminal) until COUNT frames, D or Ctrl-C;
+                                   tools/wireshark/ouroboros.lua dissects them
   gc                               remove labs whose directory or namespaces are gone
                                    (not one that a running deploy is making)
   help                             this text
   --version                        print the version
 
 LAB defaults to the only lab deployed. Lab state lives in %s/<lab>.
-deploy (but --dry-run), destroy, exec, link, node and gc need root (inspect shows
+deploy (but --dry-run), destroy, exec, link, node, capture and gc need root (inspect shows
 impairments only as root). Impairment: loss, duplicate and rate are made in
 the kernel (nftables, tbf). A link whose file asks for delay, jitter,
 reorder, corrupt or loss_burst (or has relay: true in its impair:) is
@@ -106,7 +111,7 @@ frame through AF_PACKET and makes all of the link's knobs real, seeded
 (impair: {seed: N}) so that runs repeat. A relay forwards at most
 ` + relay.Ceiling + `;
 a performance test through it measures the relay.
-Not yet: docker runtime, capture, story.
+Not yet: docker runtime, story.
 README.md (The testbed) has a walk-through; topologies/default.yaml is a
 commented topology file.
 `
@@ -152,6 +157,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.gen(args[1:])
 	case "tunnel":
 		err = c.tunnel(ctx, args[1:])
+	case "capture":
+		err = c.capture(args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprintf(stdout, usage, netns.DefaultRoot)
 		return 0
@@ -177,7 +184,7 @@ var errUsage = errors.New("usage")
 // needsRoot tells whether a command changes or enters namespaces.
 func needsRoot(args []string) bool {
 	switch args[0] {
-	case "destroy", "exec", "gc", "link", "tunnel":
+	case "destroy", "exec", "gc", "link", "tunnel", "capture":
 		return true
 	case "node":
 		return len(args) > 1 && !slices.Contains([]string{"help", "-h", "--help", "-help"}, args[1])
