@@ -12,31 +12,9 @@ bin=$(cd "${1:-bin}" && pwd)
 topo=${2:-topologies/iplan.yaml}
 size=${SIZE:-33554432} # bytes per TCP transfer
 otb=$bin/otb
-fail=0
-pids=()
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "make testbed-tunnel needs root (network namespaces)" >&2
-	exit 1
-fi
-base=$("$otb" deploy "$topo" --dry-run | awk 'NR==1 {print $2}')
-[ -n "$base" ] || { echo "cannot read the lab name of $topo" >&2; exit 1; }
-lab="${base:0:6}$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	"$otb" destroy "$lab" --ignore-missing >/dev/null || { echo "otb destroy $lab failed" >&2; fail=1; }
-	left=$(ip netns list | grep -c "^o7s-$lab-" || true)
-	[ "$left" -eq 0 ] || { echo "$left namespaces of lab $lab are left" >&2; fail=1; }
-	exit $fail
-}
-trap cleanup EXIT INT TERM
-
-echo "== otb deploy $topo --lab $lab"
-"$otb" deploy "$topo" --lab "$lab" || { fail=1; exit; }
-echo
+. "$(dirname "$0")/lab.sh"
+lab_up testbed-tunnel
 "$otb" inspect "$lab" | sed -n '/^TUNNEL/,$p'
-on() { local node=$1; shift; "$otb" exec --lab "$lab" "$node" -- "$@"; }
 echo
 echo "== the hosts' routes to the far LAN (made by otb from the tunnel)"
 on h1 ip route | grep via | sed 's/^/h1: /'

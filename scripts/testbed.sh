@@ -19,35 +19,9 @@ rows=(
 	"udp-bc b c oping-udp operf-udp b-c, udp4"
 )
 kernel_from=b kernel_to=c kernel_ip=198.18.0.2 # the veth under udp-bc
-fail=0
-pids=()
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "make testbed needs root (network namespaces)" >&2
-	exit 1
-fi
-# A lab name of this run's own (the file's name cut short, and six random
-# hex digits), so that a lab someone else runs from the same file is never
-# adopted or destroyed by this script.
-base=$("$otb" deploy "$topo" --dry-run | awk 'NR==1 {print $2}')
-[ -n "$base" ] || { echo "cannot read the lab name of $topo" >&2; exit 1; }
-lab="${base:0:6}$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	"$otb" destroy "$lab" --ignore-missing >/dev/null || { echo "otb destroy $lab failed" >&2; fail=1; }
-	left=$(ip netns list | grep -c "^o7s-$lab-" || true)
-	[ "$left" -eq 0 ] || { echo "$left namespaces of lab $lab are left" >&2; fail=1; }
-	exit $fail
-}
-trap cleanup EXIT INT TERM
-
-echo "== otb deploy $topo --lab $lab"
-"$otb" deploy "$topo" --lab "$lab" || { fail=1; exit; }
-echo
+. "$(dirname "$0")/lab.sh"
+lab_up testbed
 "$otb" inspect "$lab" | sed -n '/ (unicast)$/,$p'
-
-on() { local node=$1; shift; "$otb" exec --lab "$lab" "$node" -- "$@"; }
 logdir=$(mktemp -d /tmp/o7s-testbed.XXXXXX)
 # Servers, one oping and one operf per server node, bound to that node's
 # names. otb exec becomes the tool (same PID), so $! is the server's PID.

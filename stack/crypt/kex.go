@@ -44,8 +44,6 @@ func curveOf(nid uint16) ecdh.Curve {
 	return nil
 }
 
-func isKEM(nid uint16) bool { return nid == MLKEM768 || nid == MLKEM1024 }
-
 // Ephemeral is a key exchange's ephemeral key: the client's, kept until
 // the server's answer comes.
 type Ephemeral struct {
@@ -237,9 +235,3 @@ func (e *Ephemeral) Finish(reply []byte, kdf uint16) ([KeyLen]byte, error) {
 	}
 	return key, fmt.Errorf("%w: no key exchange under way", ErrCrypt)
 }
-
-// Kex is the key exchange of the ephemeral key.
-func (e *Ephemeral) Kex() uint16 { return e.nid }
-
-// IsKEM tells whether a key exchange is a KEM.
-func IsKEM(nid uint16) bool { return isKEM(nid) }

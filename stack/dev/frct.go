@@ -132,26 +132,10 @@ func (fr *frctFlow) isEnded() bool {
 // timers runs FRCT's timers until the flow is closed.
 func (fr *frctFlow) timers() {
 	defer fr.wg.Done()
-	t := time.NewTimer(time.Hour)
-	defer t.Stop()
-	for {
-		var tc <-chan time.Time
-		if d := fr.c.Deadline(); d != 0 {
-			t.Reset(time.Duration(d - now()))
-			tc = t.C
-		}
-		select {
-		case <-tc:
-		case <-fr.kick:
-		case <-fr.c.Failed():
-			fr.ready()
-			signal(fr.wake)
-			<-fr.done
-			return
-		case <-fr.done:
-			return
-		}
-		fr.c.Tick(now())
+	fr.c.RunTimers(now, fr.kick, fr.done)
+	if fr.c.Err() != nil { // wake readers and writers to see it
+		fr.ready()
+		signal(fr.wake)
 	}
 }
 

@@ -327,6 +327,30 @@ func (c *Conn) Deadline() int64 {
 	return d
 }
 
+// RunTimers runs Tick whenever a deadline is due, until done is closed
+// or the Conn fails. kick wakes it when a deadline may have come earlier
+// (after Send or Receive); now is the caller's clock, as for every call.
+func (c *Conn) RunTimers(now func() int64, kick, done <-chan struct{}) {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		var tc <-chan time.Time
+		if d := c.Deadline(); d != 0 {
+			t.Reset(time.Duration(d - now()))
+			tc = t.C
+		}
+		select {
+		case <-tc:
+		case <-kick:
+		case <-c.failed:
+			return
+		case <-done:
+			return
+		}
+		c.Tick(now())
+	}
+}
+
 // Tick does what is due: retransmissions, a delayed acknowledgement, a
 // rendezvous while the window stays closed.
 func (c *Conn) Tick(now int64) {

@@ -209,22 +209,7 @@ func (r *lowerRelay) fromPeer() {
 
 func (r *lowerRelay) timers() {
 	defer r.wg.Done()
-	t := time.NewTimer(time.Hour)
-	defer t.Stop()
-	for {
-		var tc <-chan time.Time
-		if d := r.fr.Deadline(); d != 0 {
-			t.Reset(time.Duration(d - r.now()))
-			tc = t.C
-		}
-		select {
-		case <-tc:
-		case <-r.kick:
-		case <-r.done:
-			return
-		}
-		r.fr.Tick(r.now())
-	}
+	r.fr.RunTimers(r.now, r.kick, r.done)
 }
 
 // end stops the relay once either side is gone: both channels close,

@@ -105,14 +105,6 @@ func (n *Node) ListNames() []NameInfo {
 	return l
 }
 
-// SetNameEnc sets the enc.conf files of a name, server and client side
-// (an empty path keeps what is set). The files are read at each flow
-// allocation, so they may change while the name exists; one that does
-// not load fails the allocations that need it, with the reason.
-func (n *Node) SetNameEnc(nm, server, client string) error {
-	return n.SetNamePaths(nm, NamePaths{ServerEnc: server, ClientEnc: client})
-}
-
 // SetNamePaths sets the security files of a name: enc.conf, certificate
 // and key, server and client side. The enc.conf files must load, and a
 // certificate and key given together must too.
@@ -237,16 +229,6 @@ func (n *Node) encPath(e *name, server bool) string {
 		p = filepath.Join(n.cfg.SecurityDir, side, e.name, "enc.conf")
 	}
 	return p
-}
-
-// encConf loads the encryption configuration of a side of name nm (nil:
-// none); a name this node does not have uses the defaults. n.mu is not
-// held.
-func (n *Node) encConf(nm string, server bool) (*crypt.Conf, error) {
-	n.mu.Lock()
-	p := n.encPathOf(nm, server)
-	n.mu.Unlock()
-	return loadEnc(p)
 }
 
 // encPathOf is encPath for a name that may not exist; n.mu is held.

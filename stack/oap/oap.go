@@ -192,14 +192,8 @@ type Request struct {
 
 // NewRequest builds a request without key exchange.
 func NewRequest(now time.Time) *Request {
-	r, _ := NewSecureRequest(now, nil)
+	r, _ := NewRequestTo(now, "", Side{}) // fails only with a key exchange to make
 	return r
-}
-
-// NewSecureRequest builds a request for a client whose encryption
-// configuration for the name is conf (nil or "none": no key exchange).
-func NewSecureRequest(now time.Time, conf *crypt.Conf) (*Request, error) {
-	return NewRequestTo(now, "", Side{Enc: conf})
 }
 
 // NewRequestTo builds the request of a client with security sd for the
@@ -304,15 +298,8 @@ func NewServer() *Server { return &Server{seen: make(map[seenKey]time.Time)} }
 // Respond checks a request and returns the response, for a server with no
 // encryption configured.
 func (s *Server) Respond(req []byte, now time.Time) ([]byte, error) {
-	resp, _, err := s.RespondConf(req, now, nil)
+	resp, _, err := s.RespondAs(req, now, Side{})
 	return resp, err
-}
-
-// RespondConf checks a request for a name whose server-side encryption
-// configuration is conf (nil: none) and returns the response and the
-// flow's key.
-func (s *Server) RespondConf(req []byte, now time.Time, conf *crypt.Conf) ([]byte, Key, error) {
-	return s.RespondAs(req, now, Side{Enc: conf})
 }
 
 // RespondAs checks a request for a name whose server side has security sd

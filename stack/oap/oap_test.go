@@ -161,7 +161,7 @@ func TestKeyExchange(t *testing.T) {
 		{"ML-KEM-768", conf(crypt.MLKEM768, crypt.AES256GCM, crypt.SHA384), conf(crypt.Prime256v1, crypt.AES256GCM, crypt.SHA256), crypt.AES256GCM, crypt.SHA384},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := NewSecureRequest(time.Now(), tc.client)
+			r, err := NewRequestTo(time.Now(), "", Side{Enc: tc.client})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -169,7 +169,7 @@ func TestKeyExchange(t *testing.T) {
 			if len(h.Kex) == 0 || h.Cipher != tc.client.Cipher {
 				t.Fatalf("request %+v", h)
 			}
-			resp, skey, err := NewServer().RespondConf(r.Bytes, time.Now(), tc.server)
+			resp, skey, err := NewServer().RespondAs(r.Bytes, time.Now(), Side{Enc: tc.server})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -193,16 +193,16 @@ func TestKeyExchange(t *testing.T) {
 		})
 	}
 	// A server that takes only encrypted flows refuses a clear request.
-	if _, _, err := NewServer().RespondConf(NewRequest(time.Now()).Bytes, time.Now(), conf(crypt.Prime256v1, crypt.AES256GCM, crypt.SHA256)); !errors.Is(err, errs.ErrCrypt) {
+	if _, _, err := NewServer().RespondAs(NewRequest(time.Now()).Bytes, time.Now(), Side{Enc: conf(crypt.Prime256v1, crypt.AES256GCM, crypt.SHA256)}); !errors.Is(err, errs.ErrCrypt) {
 		t.Errorf("a clear request to an encrypted name: %v", err)
 	}
 	// A server that asks for a stronger key exchange than the client's.
-	r, _ := NewSecureRequest(time.Now(), conf(crypt.Prime256v1, crypt.AES256GCM, crypt.SHA256))
-	if _, _, err := NewServer().RespondConf(r.Bytes, time.Now(), conf(crypt.Secp521r1, crypt.AES256GCM, crypt.SHA256)); !errors.Is(err, errs.ErrCrypt) {
+	r, _ := NewRequestTo(time.Now(), "", Side{Enc: conf(crypt.Prime256v1, crypt.AES256GCM, crypt.SHA256)})
+	if _, _, err := NewServer().RespondAs(r.Bytes, time.Now(), Side{Enc: conf(crypt.Secp521r1, crypt.AES256GCM, crypt.SHA256)}); !errors.Is(err, errs.ErrCrypt) {
 		t.Errorf("a weaker key exchange than the server's: %v", err)
 	}
 	// A "none" configuration is no encryption.
-	r, _ = NewSecureRequest(time.Now(), &crypt.Conf{})
+	r, _ = NewRequestTo(time.Now(), "", Side{Enc: &crypt.Conf{}})
 	if h, _ := Parse(r.Bytes, 0); len(h.Kex) != 0 {
 		t.Errorf("none sends a key exchange")
 	}
