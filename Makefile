@@ -1,12 +1,12 @@
 # Ouroboros in Go: build, test, bench, lint.
 GO      ?= go
 BIN     := bin
-TOOLS   := onode irm oping operf ocbr oecho obc ovpn otb kbase
+TOOLS   := onode irm oping operf ocbr oecho obc ovpn otb kbase opause
 GOFLAGS ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 export CGO_ENABLED = 0
 
-.PHONY: bench-layers all build demo testbed testbed-tunnel test unit e2e bench lint clean
+.PHONY: bench-layers all build image demo testbed testbed-tunnel test unit e2e bench lint clean
 
 all: build
 
@@ -19,9 +19,13 @@ build:
 demo: build
 	scripts/demo-local.sh $(BIN)
 
-## testbed: deploy topologies/default.yaml, oping and operf across every layer, destroy (root)
-testbed: build
-	scripts/testbed.sh $(BIN) topologies/default.yaml
+## testbed: deploy topologies/default.yaml, oping and operf across every layer, destroy (root); RUNTIME=docker in containers
+testbed: build $(if $(filter docker,$(RUNTIME)),image)
+	RUNTIME=$(RUNTIME) scripts/testbed.sh $(BIN) topologies/default.yaml
+
+## image: the node image o7s/node FROM scratch from the static binaries, tagged with the version and latest (Docker)
+image: build
+	$(BIN)/otb image
 
 ## testbed-tunnel: deploy topologies/iplan.yaml (two IP LANs joined by ovpn), ping and TCP across it next to a bare veth, destroy (root)
 testbed-tunnel: build

@@ -1,7 +1,9 @@
 # Sourced by the make testbed scripts: a lab of this run's own, brought up
 # from $topo with $otb, and torn down whatever happens. The caller sets
 # otb and topo, and may add PIDs to pids (stopped before the destroy) and
-# set fail; lab_up TARGET deploys and defines on NODE CMD... .
+# set fail; lab_up TARGET deploys and defines on NODE CMD... . With
+# RUNTIME=docker the lab's nodes are containers (otb deploy --runtime
+# docker), and $tools is where the tools are inside them.
 fail=0
 pids=()
 
@@ -18,8 +20,14 @@ lab_up() {
 	[ -n "$base" ] || { echo "cannot read the lab name of $topo" >&2; exit 1; }
 	lab="${base:0:6}$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
 	trap lab_cleanup EXIT INT TERM
-	echo "== otb deploy $topo --lab $lab"
-	"$otb" deploy "$topo" --lab "$lab" || { fail=1; exit; }
+	local rt=()
+	tools=$bin
+	if [ -n "${RUNTIME:-}" ]; then
+		rt=(--runtime "$RUNTIME")
+		[ "$RUNTIME" = docker ] && tools=/usr/bin # the image's
+	fi
+	echo "== otb deploy $topo --lab $lab ${rt[*]}"
+	"$otb" deploy "$topo" --lab "$lab" "${rt[@]}" || { fail=1; exit; }
 	echo
 }
 
@@ -29,6 +37,10 @@ lab_cleanup() {
 	"$otb" destroy "$lab" --ignore-missing >/dev/null || { echo "otb destroy $lab failed" >&2; fail=1; }
 	left=$(ip netns list | grep -c "^o7s-$lab-" || true)
 	[ "$left" -eq 0 ] || { echo "$left namespaces of lab $lab are left" >&2; fail=1; }
+	if [ "${RUNTIME:-}" = docker ]; then
+		left=$(docker ps -aq --filter "label=o7s.lab=$lab" | wc -l)
+		[ "$left" -eq 0 ] || { echo "$left containers of lab $lab are left" >&2; fail=1; }
+	fi
 	exit $fail
 }
 

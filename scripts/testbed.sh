@@ -5,7 +5,7 @@
 # table with the kernel's own figures over the same veth, then the QoS
 # specs that run FRCT across the unicast layer, destroy the lab.
 # Needs root. Exits non-zero on any failure; the lab is destroyed whatever
-# happens.
+# happens. RUNTIME=docker runs the nodes in containers (make image first).
 set -uo pipefail
 bin=$(cd "${1:-bin}" && pwd)
 topo=${2:-topologies/default.yaml}
@@ -28,19 +28,19 @@ logdir=$(mktemp -d /tmp/o7s-testbed.XXXXXX)
 declare -A served
 for r in "${rows[@]}"; do
 	read -r _ _ srv pingname perfname _ <<<"$r"
-	on "$srv" "$bin/irm" bind program "$bin/oping" name "$pingname" >/dev/null || fail=1
-	on "$srv" "$bin/irm" bind program "$bin/operf" name "$perfname" >/dev/null || fail=1
+	on "$srv" "$tools/irm" bind program "$tools/oping" name "$pingname" >/dev/null || fail=1
+	on "$srv" "$tools/irm" bind program "$tools/operf" name "$perfname" >/dev/null || fail=1
 	[ -n "${served[$srv]:-}" ] && continue
 	served[$srv]=1
-	"$otb" exec --lab "$lab" "$srv" -- "$bin/oping" --listen -Q >"$logdir/oping-$srv.log" 2>&1 &
+	"$otb" exec --lab "$lab" "$srv" -- "$tools/oping" --listen -Q >"$logdir/oping-$srv.log" 2>&1 &
 	pids+=($!)
-	"$otb" exec --lab "$lab" "$srv" -- "$bin/operf" --listen -Q >"$logdir/operf-$srv.log" 2>&1 &
+	"$otb" exec --lab "$lab" "$srv" -- "$tools/operf" --listen -Q >"$logdir/operf-$srv.log" 2>&1 &
 	pids+=($!)
 done
 # The kernel's own figures over the same veth, for comparison in this run.
-"$otb" exec --lab "$lab" $kernel_to -- "$bin/kbase" udp-server $kernel_ip:7000 >/dev/null 2>&1 &
+"$otb" exec --lab "$lab" $kernel_to -- "$tools/kbase" udp-server $kernel_ip:7000 >/dev/null 2>&1 &
 pids+=($!)
-"$otb" exec --lab "$lab" $kernel_to -- "$bin/kbase" udp-sink $kernel_ip:7001 >"$logdir/sink.log" 2>&1 &
+"$otb" exec --lab "$lab" $kernel_to -- "$tools/kbase" udp-sink $kernel_ip:7001 >"$logdir/sink.log" 2>&1 &
 sink=$!
 pids+=($sink)
 sleep 0.5
@@ -50,14 +50,14 @@ printf "\n$fmt" layer path "oping -f rtt p50/p99" loss "operf -f 64 B, at receiv
 for r in "${rows[@]}"; do
 	read -r label cli srv pingname perfname path <<<"$r"
 	# -f: ping-pong, so the figures are round trips, not queueing
-	out=$(on "$cli" "$bin/oping" -n "$pingname" -c 2000 -f -Q 2>&1) || { echo "$out"; fail=1; }
+	out=$(on "$cli" "$tools/oping" -n "$pingname" -c 2000 -f -Q 2>&1) || { echo "$out"; fail=1; }
 	rtt=$(sed -n 's/^rtt p50\/p99 = \(.*\)$/\1/p' <<<"$out")
 	loss=$(sed -n 's/.* \([0-9]*%\) packet loss.*/\1/p' <<<"$out")
 	[ "$loss" = "0%" ] || fail=1
 	perf=()
 	for size in 64 1400; do
 		before=$(wc -l <"$logdir/operf-$srv.log")
-		on "$cli" "$bin/operf" -n "$perfname" -s "$size" -f -d 2s >/dev/null 2>&1 || fail=1
+		on "$cli" "$tools/operf" -n "$perfname" -s "$size" -f -d 2s >/dev/null 2>&1 || fail=1
 		# The server ends the flow after a second of silence and prints its
 		# summary: wait for that line.
 		line=
@@ -73,12 +73,12 @@ for r in "${rows[@]}"; do
 	done
 	printf "$fmt" "$label" "$path" "${rtt:-FAILED}" "${loss:-?}" "${perf[0]}" "${perf[1]}"
 done
-icmp=$(on $kernel_from "$bin/kbase" icmp $kernel_ip -c 2000 2>&1 | sed -n 's/.*rtt p50\/p99 = \(.*\)$/\1/p')
-udp=$(on $kernel_from "$bin/kbase" udp-ping $kernel_ip:7000 -c 2000 2>&1 | sed -n 's/.*rtt p50\/p99 = \(.*\)$/\1/p')
+icmp=$(on $kernel_from "$tools/kbase" icmp $kernel_ip -c 2000 2>&1 | sed -n 's/.*rtt p50\/p99 = \(.*\)$/\1/p')
+udp=$(on $kernel_from "$tools/kbase" udp-ping $kernel_ip:7000 -c 2000 2>&1 | sed -n 's/.*rtt p50\/p99 = \(.*\)$/\1/p')
 blast=()
 for size in 64 1400; do
 	kill -USR1 $sink
-	on $kernel_from "$bin/kbase" udp-blast $kernel_ip:7001 -s $size -d 2s >/dev/null 2>&1
+	on $kernel_from "$tools/kbase" udp-blast $kernel_ip:7001 -s $size -d 2s >/dev/null 2>&1
 	sleep 0.2
 	kill -USR1 $sink
 	sleep 0.2
@@ -92,14 +92,14 @@ printf "$fmt" "" "" "${icmp:-?} (icmp)" "" "" ""
 qfmt='%-7s %-6s %-24s %-6s %-30s\n'
 printf "\n$qfmt" layer qos "oping -f rtt p50/p99" loss "operf -f 1400 B, at receiver"
 for q in raw best voice video data; do
-	out=$(on a "$bin/oping" -n oping -q "$q" -c 1000 -f -Q 2>&1) || { echo "$out"; fail=1; }
+	out=$(on a "$tools/oping" -n oping -q "$q" -c 1000 -f -Q 2>&1) || { echo "$out"; fail=1; }
 	rtt=$(sed -n 's/^rtt p50\/p99 = \(.*\)$/\1/p' <<<"$out")
 	loss=$(sed -n 's/.* \([0-9]*%\) packet loss.*/\1/p' <<<"$out")
 	[ "$loss" = "0%" ] || fail=1
 	perf=
 	if [ "$q" = raw ] || [ "$q" = data ]; then
 		before=$(wc -l <"$logdir/operf-d.log")
-		on a "$bin/operf" -n operf -q "$q" -s 1400 -f -d 2s >"$logdir/operf-client-$q.log" 2>&1 || fail=1
+		on a "$tools/operf" -n operf -q "$q" -s 1400 -f -d 2s >"$logdir/operf-client-$q.log" 2>&1 || fail=1
 		line=
 		for _ in $(seq 50); do
 			line=$(tail -n +$((before + 1)) "$logdir/operf-d.log" | grep -m1 -E ' pps' || true)

@@ -14,6 +14,7 @@ import (
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/qos"
+	"github.com/o7s/ouroboros/testbed/docker"
 	"github.com/o7s/ouroboros/testbed/topo"
 )
 
@@ -68,6 +69,9 @@ func Deploy(ctx context.Context, t *topo.Topology, o Options) (*Lab, error) {
 	}
 	defer unlock()
 	if old, err := LoadLab(o.Root, t.Name); err == nil {
+		if old.Deploying {
+			return nil, fmt.Errorf("lab %s is half made: a deploy of it stopped before it finished; run 'otb destroy %s' (or otb gc) first", t.Name, t.Name)
+		}
 		if err := Healthy(old); err != nil {
 			return nil, fmt.Errorf("lab %s exists but is not healthy (%v): run 'otb destroy %s' first", t.Name, err, t.Name)
 		}
@@ -80,23 +84,32 @@ func Deploy(ctx context.Context, t *topo.Topology, o Options) (*Lab, error) {
 	if err := CheckImpairments(t); err != nil {
 		return nil, err
 	}
+	eng, err := checkDocker(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	if eng != nil {
+		defer eng.Close()
+	}
 	onode := filepath.Join(o.BinDir, "onode")
 	if _, err := os.Stat(onode); err != nil {
 		return nil, fmt.Errorf("onode not found next to otb (%s): run make build", onode)
 	}
 	l := plan(t, o.Root)
+	l.Deploying = true
 	if err := l.save(); err != nil { // what we intend, before making it
 		return nil, fmt.Errorf("lab directory: %w", err)
 	}
 	if err := saveSteps(l.Dir, Steps(t)); err != nil { // for otb node start
 		return nil, fmt.Errorf("lab directory: %w", err)
 	}
-	d := &deployer{t: t, l: l, o: o, onode: onode, enrolled: map[string]time.Duration{}}
+	d := &deployer{t: t, l: l, o: o, onode: onode, eng: eng, enrolled: map[string]time.Duration{}}
 	if err := d.run(ctx); err != nil {
 		fmt.Fprintf(o.Out, "deploy failed; removing what was made\n")
 		destroy(t.Name, o)
 		return nil, err
 	}
+	l.Deploying = false
 	return l, l.save()
 }
 
@@ -107,6 +120,11 @@ func plan(t *topo.Topology, root string) *Lab {
 		if n.Kind == topo.KindNode {
 			ns.Sock = filepath.Join(l.Dir, n.Name, "irm.sock")
 			ns.Log = filepath.Join(l.Dir, n.Name, "onode.log")
+		}
+		if n.Runtime == topo.RuntimeDocker { // its log is its container's output
+			ns.Runtime, ns.Log = topo.RuntimeDocker, ""
+			ns.Container, ns.Holder = docker.NodeName(t.Name, n.Name), docker.HolderName(t.Name, n.Name)
+			ns.Image, ns.CPUs, ns.Memory = n.Image, n.CPUs, n.Memory
 		}
 		l.Nodes[n.Name] = ns
 	}
@@ -146,6 +164,7 @@ type deployer struct {
 	l        *Lab
 	o        Options
 	onode    string
+	eng      *docker.Engine           // when the lab has docker nodes
 	enrolled map[string]time.Duration // node "/" IPCP -> how long it took
 }
 
@@ -154,15 +173,21 @@ func (d *deployer) step(node, what string, err error) error {
 		return nil
 	}
 	se := &StepError{Node: node, Step: what, Err: err}
-	if ns := d.l.Nodes[node]; ns != nil && ns.Log != "" {
-		se.LogTail = tail(ns.Log, 10)
-	}
+	se.LogTail = d.l.logTail(context.Background(), d.eng, node, 10)
 	return se
 }
 
 func (d *deployer) run(ctx context.Context) error {
 	start := time.Now()
+	containers := 0
 	for _, n := range d.t.Nodes {
+		if n.Runtime == topo.RuntimeDocker {
+			if err := d.holder(ctx, n); err != nil {
+				return err
+			}
+			containers++
+			continue
+		}
 		if err := createNS(d.l.Nodes[n.Name].NS, d.t.Name); err != nil {
 			return d.step(n.Name, "create namespace", err)
 		}
@@ -172,7 +197,11 @@ func (d *deployer) run(ctx context.Context) error {
 			}
 		}
 	}
-	fmt.Fprintf(d.o.Out, "%-10s %d namespaces\n", "netns", len(d.t.Nodes))
+	if containers > 0 {
+		fmt.Fprintf(d.o.Out, "%-10s %d namespaces, %d of them in containers\n", "netns", len(d.t.Nodes), containers)
+	} else {
+		fmt.Fprintf(d.o.Out, "%-10s %d namespaces\n", "netns", len(d.t.Nodes))
+	}
 	for _, lk := range d.t.Links {
 		if err := d.link(lk); err != nil {
 			return err
@@ -267,7 +296,17 @@ func (d *deployer) startNode(ctx context.Context, n *topo.Node) error {
 	// Each node has a security directory of its own in the lab: the
 	// names' enc.conf files (server/<name>/enc.conf, client/<name>/...).
 	sec := filepath.Join(filepath.Dir(ns.Sock), "security")
-	pid, exited, err := startDetached(ns.NS, ns.Log, []string{"OUROBOROS_SOCK=" + ns.Sock}, d.onode, "--sock", ns.Sock, "--security-dir", sec)
+	var pid int
+	var exited <-chan struct{}
+	var err error
+	if ns.Runtime == topo.RuntimeDocker {
+		pid, err = d.startContainer(ctx, n.Name)
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		exited = d.watchContainer(wctx, n.Name)
+	} else {
+		pid, exited, err = startDetached(ns.NS, ns.Log, []string{"OUROBOROS_SOCK=" + ns.Sock}, d.onode, "--sock", ns.Sock, "--security-dir", sec)
+	}
 	if err != nil {
 		return d.step(n.Name, "start onode", err)
 	}
@@ -293,7 +332,11 @@ func (d *deployer) startNode(ctx context.Context, n *topo.Node) error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	fmt.Fprintf(d.o.Out, "%-10s onode pid %d\n", n.Name, pid)
+	if ns.Runtime == topo.RuntimeDocker {
+		fmt.Fprintf(d.o.Out, "%-10s onode pid %d in container %s\n", n.Name, pid, ns.Container)
+	} else {
+		fmt.Fprintf(d.o.Out, "%-10s onode pid %d\n", n.Name, pid)
+	}
 	return nil
 }
 
@@ -495,3 +538,7 @@ func Healthy(l *Lab) error {
 	}
 	return tunnelsHealthy(l)
 }
+
+// Fill sets the options left empty to their defaults (BinDir: the
+// directory of the running program).
+func (o *Options) Fill() { o.fill() }

@@ -1,10 +1,12 @@
 package netns
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,14 +33,25 @@ func Destroy(lab string, o Options) error {
 func destroy(lab string, o Options) error {
 	nss := labNamespaces(lab)
 	_, dirErr := os.Stat(labDir(o.Root, lab))
-	if len(nss) == 0 && errors.Is(dirErr, os.ErrNotExist) {
+	if len(nss) == 0 && errors.Is(dirErr, os.ErrNotExist) && !slices.Contains(containerLabs(context.Background()), lab) {
 		deployed := strings.Join(Labs(o.Root), ", ")
 		if deployed == "" {
 			deployed = "none"
 		}
 		return fmt.Errorf("%w: %s; nothing of it exists (deployed: %s)", ErrNoLab, lab, deployed)
 	}
-	if l, err := LoadLab(o.Root, lab); err == nil {
+	l, lerr := LoadLab(o.Root, lab)
+	if lerr != nil {
+		l = nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var errs []error
+	containers, err := removeContainers(ctx, lab, l) // their processes, before the namespaces
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if l != nil {
 		for i := range l.Tunnels { // before the onodes they are attached to
 			for j := range l.Tunnels[i].Ends {
 				stopTunnel(&l.Tunnels[i].Ends[j])
@@ -69,7 +82,6 @@ func destroy(lab string, o Options) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var errs []error
 	for _, n := range names {
 		stopNS(n, 3*time.Second)
 		removeTables(n, lab) // best effort: deleting the namespace removes them too
@@ -85,7 +97,11 @@ func destroy(lab string, o Options) error {
 	if len(errs) > 0 {
 		return fmt.Errorf("destroy %s: %v", lab, errs)
 	}
-	fmt.Fprintf(o.Out, "lab %s destroyed (%d namespaces)\n", lab, len(names))
+	if containers > 0 {
+		fmt.Fprintf(o.Out, "lab %s destroyed (%d namespaces, %d containers)\n", lab, len(names), containers)
+	} else {
+		fmt.Fprintf(o.Out, "lab %s destroyed (%d namespaces)\n", lab, len(names))
+	}
 	return nil
 }
 
@@ -110,15 +126,18 @@ func stopRecorded(n *NodeState) {
 	}
 }
 
-// GC destroys every lab whose namespaces carry our marker but whose lab
-// directory is gone, and every lab directory with nothing left in the
-// kernel, except the labs a live process is deploying or destroying (the
+// GC destroys every lab whose namespaces (or containers) carry our marker
+// but whose lab directory is gone, every lab directory with nothing left in
+// the kernel, and every lab whose deploy did not finish, except the labs a live process is deploying or destroying (the
 // lab's lock is held: a deploy makes its directory before its namespaces).
 // It returns the labs it removed.
 func GC(o Options) ([]string, error) {
 	o.fill()
 	seen := map[string]bool{}
 	for _, lab := range labNamespaces("") {
+		seen[lab] = true
+	}
+	for _, lab := range containerLabs(context.Background()) {
 		seen[lab] = true
 	}
 	var gone []string
@@ -130,6 +149,8 @@ func GC(o Options) ([]string, error) {
 	for _, lab := range Labs(o.Root) {
 		if !seen[lab] { // a directory with nothing left in the kernel
 			gone = append(gone, lab)
+		} else if l, err := LoadLab(o.Root, lab); err == nil && l.Deploying {
+			gone = append(gone, lab) // left by a deploy that died, unless it runs (its lock, below)
 		}
 	}
 	sort.Strings(gone)

@@ -19,8 +19,17 @@ type NodeReport struct {
 	PID  int    `json:"pid,omitempty"`
 	Up   bool   `json:"up"`
 	// Stopped: by otb node stop (then Up is false).
-	Stopped bool            `json:"stopped,omitempty"`
-	Sock    string          `json:"sock,omitempty"`
+	Stopped bool   `json:"stopped,omitempty"`
+	Sock    string `json:"sock,omitempty"`
+	// Runtime is "docker" for a node in a container (Container, from
+	// Image), else empty (a namespace).
+	Runtime   string `json:"runtime,omitempty"`
+	Container string `json:"container,omitempty"`
+	Image     string `json:"image,omitempty"`
+	// Log is where onode's log is: a file, or "docker logs CONTAINER";
+	// LogTail its last lines.
+	Log     string          `json:"log,omitempty"`
+	LogTail string          `json:"log_tail,omitempty"`
 	IPCPs   []*ctl.IPCPInfo `json:"ipcps,omitempty"`
 	Names   []*ctl.NameInfo `json:"names,omitempty"`
 	Flows   []*ctl.FlowInfo `json:"flows,omitempty"`
@@ -46,9 +55,19 @@ func Inspect(ctx context.Context, lab string, o Options) (*Report, error) {
 		return nil, err
 	}
 	r := &Report{Lab: l.Name, File: l.File}
+	eng, _ := engine(ctx, l) // without one, docker nodes' logs are not shown
+	if eng != nil {
+		defer eng.Close()
+	}
 	for _, name := range l.NodeNames() {
 		n := l.Nodes[name]
-		nr := NodeReport{Name: name, Kind: n.Kind, NS: n.NS, PID: n.PID, Sock: n.Sock, Stopped: n.Stopped}
+		nr := NodeReport{Name: name, Kind: n.Kind, NS: n.NS, PID: n.PID, Sock: n.Sock, Stopped: n.Stopped, Log: n.Log}
+		if n.Runtime == topo.RuntimeDocker {
+			nr.Runtime, nr.Container, nr.Image, nr.Log = n.Runtime, n.Container, n.image(), "docker logs "+n.Container
+		}
+		if n.Kind == topo.KindNode {
+			nr.LogTail = l.logTail(ctx, eng, name, 5)
+		}
 		_, err := os.Stat(filepath.Join(nsDir, n.NS))
 		nr.Up = err == nil && !n.Stopped
 		if n.Sock != "" && !n.Stopped {
@@ -92,6 +111,9 @@ func Exec(lab, node string, argv []string, o Options) int {
 	n := l.Nodes[node]
 	if n == nil {
 		return fail(errNoNode(lab, node, l.NodeNames()))
+	}
+	if n.Runtime == topo.RuntimeDocker {
+		return execDocker(l, n, argv)
 	}
 	if n.Sock != "" {
 		os.Setenv("OUROBOROS_SOCK", n.Sock)

@@ -25,6 +25,9 @@ type Lab struct {
 	Links   []LinkState           `json:"links,omitempty"`
 	Layers  []LayerState          `json:"layers"`
 	Tunnels []TunnelState         `json:"tunnels,omitempty"`
+	// Deploying: a deploy made this lab and has not finished. One found so
+	// with its lock free was left by a deploy that died; gc removes it.
+	Deploying bool `json:"deploying,omitempty"`
 }
 
 // LinkState is one link of a lab: its ends, by namespace and interface.
@@ -64,6 +67,16 @@ type NodeState struct {
 	// Stopped: otb node stop stopped its onode, and otb node start has not
 	// started it again.
 	Stopped bool `json:"stopped,omitempty"`
+	// Docker nodes (docker_linux.go): Runtime is "docker", onode runs in
+	// the container Container, in the network namespace of the container
+	// Holder, from Image (empty: the testbed's), with the limits CPUs and
+	// Memory (bytes; zero: none). PID is onode's on the host.
+	Runtime   string  `json:"runtime,omitempty"`
+	Container string  `json:"container,omitempty"`
+	Holder    string  `json:"holder,omitempty"`
+	Image     string  `json:"image,omitempty"`
+	CPUs      float64 `json:"cpus,omitempty"`
+	Memory    int64   `json:"memory,omitempty"`
 }
 
 // LayerState is one layer of a lab: its IPCPs by node.

@@ -267,15 +267,24 @@ func startNode(ctx context.Context, l *Lab, n *NodeState, o Options) error {
 		return fmt.Errorf("node %s cannot start: %w", n.Name, err)
 	}
 	start := time.Now()
-	if f, err := os.OpenFile(n.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
-		fmt.Fprintf(f, "--- otb node start %s at %s ---\n", n.Name, start.UTC().Format(time.RFC3339))
-		f.Close()
+	if n.Log != "" {
+		if f, err := os.OpenFile(n.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
+			fmt.Fprintf(f, "--- otb node start %s at %s ---\n", n.Name, start.UTC().Format(time.RFC3339))
+			f.Close()
+		}
+	}
+	eng, err := engine(ctx, l)
+	if err != nil {
+		return err
+	}
+	if eng != nil {
+		defer eng.Close()
 	}
 	if !unanswered(n.Sock, StopGrace) {
 		return fmt.Errorf("node %s: something still answers on %s, though the lab's onode of the node is not running; stop it first", n.Name, n.Sock)
 	}
 	n.Stopped = false
-	d := &deployer{l: l, o: o, onode: onode, enrolled: map[string]time.Duration{}}
+	d := &deployer{l: l, o: o, onode: onode, eng: eng, enrolled: map[string]time.Duration{}}
 	if err := d.startNode(ctx, &topo.Node{Name: n.Name}); err != nil {
 		if n.PID > 0 && running(n) {
 			unix.Kill(n.PID, unix.SIGKILL)

@@ -42,6 +42,12 @@ func createNS(name, lab string) error {
 	if err := <-errc; err != nil {
 		return err
 	}
+	return markNS(name, lab)
+}
+
+// markNS marks a namespace as the lab's (the alias of its loopback) and
+// brings its loopback up.
+func markNS(name, lab string) error {
 	return withHandle(name, func(h *netlink.Handle) error {
 		lo, err := h.LinkByName("lo")
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/internal/version"
+	"github.com/o7s/ouroboros/testbed/docker"
 	"github.com/o7s/ouroboros/testbed/netns"
 	"github.com/o7s/ouroboros/testbed/relay"
 	"github.com/o7s/ouroboros/testbed/topo"
@@ -23,17 +24,21 @@ import (
 
 const usage = `Usage: otb COMMAND [ARGS]
 
-The Ouroboros testbed: a topology file becomes nodes in network namespaces,
-joined by veth links, LAN bridges and UDP links, each running onode, with
-shim layers on the links and unicast and broadcast layers over them.
+The Ouroboros testbed: a topology file becomes nodes in network namespaces
+or Docker containers, joined by veth links, LAN bridges and UDP links, each
+running onode, with shim layers on the links and unicast and broadcast
+layers over them.
 
 Commands:
-  deploy FILE [--lab LAB] [--no-wait] [--dry-run]
-                                   make the lab real: namespaces, links, onodes,
+  deploy FILE [--lab LAB] [--runtime netns|docker] [--no-wait] [--dry-run]
+                                   make the lab real: namespaces (or containers),
+                                   links, onodes,
                                    then each layer (shims; unicast and broadcast
                                    layers bootstrapped, enrolled, connected);
                                    --lab names the lab instead of the file's
                                    name: (two labs of one file, side by side);
+                                   --runtime replaces the file's runtime: (a
+                                   node's own runtime: still wins);
                                    it then waits until the lab is ready (see
                                    wait), unless --no-wait; --dry-run prints
                                    every step instead. Again on a lab that is
@@ -46,6 +51,16 @@ Commands:
                                    broadcast layers each member's state, address,
                                    neighbours, routes and registered names
   exec [--lab LAB] NODE -- CMD...  run CMD inside NODE with OUROBOROS_SOCK set for it
+                                   (in a docker node: in its container, through
+                                   the engine; Ctrl-C is passed on to CMD)
+  logs [--lab LAB] NODE [-n N] [-f]
+                                   a node's onode log (its file, or its
+                                   container's output): all, the last N lines,
+                                   -f to follow it
+  image [--tag T]                  build the node image o7s/node FROM scratch from
+                                   the static binaries next to otb (make image):
+                                   tagged with otb's version (the image docker
+                                   nodes run by default) and latest, or T
   graph FILE [--layer L [--live [--lab LAB]]] [--format dot|mermaid]
                                    draw the topology, or one layer's graph (its
                                    adjacencies and enrollments as planned; --live
@@ -111,7 +126,15 @@ frame through AF_PACKET and makes all of the link's knobs real, seeded
 (impair: {seed: N}) so that runs repeat. A relay forwards at most
 ` + relay.Ceiling + `;
 a performance test through it measures the relay.
-Not yet: docker runtime, story.
+Docker runtime: runtime: docker in the file (or on a node) puts nodes that
+run onode into containers of the image o7s/node:<otb's version> (make image),
+or the node's image:, with cpus: and memory: limits; bridges and hosts stay
+namespaces, so one lab can mix both. Each docker node is two containers,
+labelled o7s.lab=<lab>: o7s-<lab>-<node>-ns holds its network namespace
+(bound to /run/netns/o7s-<lab>-<node>, where its links are) and
+o7s-<lab>-<node> runs onode in it; destroy and gc find them by the label.
+Tunnel gateways run in namespaces only.
+Not yet: story, nodes of other Ouroboros implementations.
 README.md (The testbed) has a walk-through; topologies/default.yaml is a
 commented topology file.
 `
@@ -159,6 +182,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.tunnel(ctx, args[1:])
 	case "capture":
 		err = c.capture(args[1:])
+	case "image":
+		err = c.image(ctx, args[1:])
+	case "logs":
+		err = c.logs(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprintf(stdout, usage, netns.DefaultRoot)
 		return 0
@@ -184,7 +211,7 @@ var errUsage = errors.New("usage")
 // needsRoot tells whether a command changes or enters namespaces.
 func needsRoot(args []string) bool {
 	switch args[0] {
-	case "destroy", "exec", "gc", "link", "tunnel", "capture":
+	case "destroy", "exec", "gc", "link", "tunnel", "capture", "image", "logs":
 		return true
 	case "node":
 		return len(args) > 1 && !slices.Contains([]string{"help", "-h", "--help", "-help"}, args[1])
@@ -236,9 +263,10 @@ func (c *cli) deploy(ctx context.Context, args []string) error {
 	dry := fs.Bool("dry-run", false, "print the plan, make nothing")
 	lab := fs.String("lab", "", "the lab's name, instead of the file's")
 	noWait := fs.Bool("no-wait", false, "do not wait for the layers to be ready")
+	rt := fs.String("runtime", "", "netns or docker: instead of the file's runtime")
 	pos, err := parse(fs, args)
-	if err != nil || len(pos) != 1 {
-		return c.usageErr("usage: otb deploy FILE [--lab LAB] [--no-wait] [--dry-run]")
+	if err != nil || len(pos) != 1 || (*rt != "" && *rt != topo.RuntimeNetns && *rt != topo.RuntimeDocker) {
+		return c.usageErr("usage: otb deploy FILE [--lab LAB] [--runtime netns|docker] [--no-wait] [--dry-run]")
 	}
 	c.o.NoWait = *noWait
 	if *lab != "" {
@@ -246,7 +274,7 @@ func (c *cli) deploy(ctx context.Context, args []string) error {
 			return fmt.Errorf("--lab: %w", err)
 		}
 	}
-	t, err := topo.LoadContext(ctx, pos[0])
+	t, err := topo.LoadWith(ctx, pos[0], topo.LoadOptions{Runtime: *rt})
 	if err != nil {
 		return err
 	}
@@ -594,4 +622,50 @@ func (c *cli) gc() error {
 		fmt.Fprintln(c.out, "nothing to collect")
 	}
 	return err
+}
+
+func (c *cli) image(ctx context.Context, args []string) error {
+	fs := c.flags("image")
+	tag := fs.String("tag", "", "tag the image o7s/node:T (default: otb's version, and latest)")
+	pos, err := parse(fs, args)
+	if err != nil || len(pos) > 0 {
+		return c.usageErr("usage: otb image [--tag T]")
+	}
+	c.o.Fill()
+	e, err := docker.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	tags := []string{docker.DefaultImage(), docker.Repo + ":latest"}
+	if *tag != "" {
+		tags = []string{docker.Repo + ":" + docker.Tag(*tag)}
+	}
+	start := time.Now()
+	if err := e.BuildImage(ctx, c.o.BinDir, tags, nil); err != nil {
+		return err
+	}
+	size, err := e.ImageSize(ctx, tags[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "image %s built from %s in %v: %.1f MB (%s)\n", strings.Join(tags, ", "), c.o.BinDir,
+		time.Since(start).Round(time.Millisecond), float64(size)/1e6, strings.Join(docker.ImageBinaries, " "))
+	return nil
+}
+
+func (c *cli) logs(ctx context.Context, args []string) error {
+	fs := c.flags("logs")
+	lab := fs.String("lab", "", "the lab (default: the only one deployed)")
+	n := fs.Int("n", 0, "only the last N lines")
+	follow := fs.Bool("f", false, "follow the log")
+	pos, err := parse(fs, args)
+	if err != nil || len(pos) != 1 || *n < 0 {
+		return c.usageErr("usage: otb logs [--lab LAB] NODE [-n N] [-f]")
+	}
+	name, err := c.labArg(*lab)
+	if err != nil {
+		return err
+	}
+	return netns.NodeLog(ctx, name, pos[0], *n, *follow, os.Stdout, c.o)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/o7s/ouroboros/stack/ctl"
 	"github.com/o7s/ouroboros/stack/qos"
+	"github.com/o7s/ouroboros/testbed/docker"
 	"github.com/o7s/ouroboros/testbed/netns"
 	"github.com/o7s/ouroboros/testbed/relay"
 	"github.com/o7s/ouroboros/testbed/topo"
@@ -20,7 +21,17 @@ func printPlan(w io.Writer, t *topo.Topology) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "lab %s (%s)\n", t.Name, t.File)
 	for _, n := range t.Nodes {
-		fmt.Fprintf(tw, "node\t%s\t%s\tnetns %s\n", n.Name, n.Kind, netns.NSName(t.Name, n.Name))
+		where := "netns " + netns.NSName(t.Name, n.Name)
+		if n.Runtime == topo.RuntimeDocker {
+			where = "container " + docker.NodeName(t.Name, n.Name) + " (" + dockerImage(n) + ")"
+			if n.CPUs > 0 {
+				where += fmt.Sprintf(", cpus %g", n.CPUs)
+			}
+			if n.Memory > 0 {
+				where += fmt.Sprintf(", memory %dMiB", n.Memory>>20)
+			}
+		}
+		fmt.Fprintf(tw, "node\t%s\t%s\t%s\n", n.Name, n.Kind, where)
 	}
 	for _, l := range t.Links {
 		var eps []string
@@ -113,7 +124,19 @@ func printReport(w io.Writer, r *netns.Report) error {
 		for _, nm := range n.Names {
 			names = append(names, nm.GetName())
 		}
+		if n.Container != "" {
+			state += " in " + n.Container
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", n.Name, n.Kind, n.NS, state, strings.Join(ipcps, ","), strings.Join(names, ","), len(n.Flows))
+	}
+	var containers []string
+	for _, n := range r.Nodes {
+		if n.Container != "" {
+			containers = append(containers, n.Name+" "+n.Image)
+		}
+	}
+	if len(containers) > 0 {
+		fmt.Fprintf(tw, "\ncontainers (docker runtime): %s; their logs: otb logs NODE or docker logs CONTAINER\n", strings.Join(containers, ", "))
 	}
 	if len(r.Links) > 0 {
 		fmt.Fprintf(tw, "\nLINK\tTYPE\tIMPAIRMENT\n")
@@ -321,4 +344,12 @@ func printLinks(w io.Writer, rs []netns.LinkReport) error {
 			strings.Join(relays, "\n"), relay.Ceiling)
 	}
 	return nil
+}
+
+// dockerImage is the image a docker node runs.
+func dockerImage(n *topo.Node) string {
+	if n.Image != "" {
+		return n.Image
+	}
+	return docker.DefaultImage()
 }

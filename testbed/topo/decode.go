@@ -65,6 +65,8 @@ type (
 		ips      []rawIP
 		routesAt pos
 		routes   []scalar
+		// The docker runtime: the node's runtime, image and limits.
+		runtime, image, cpus, memory scalar
 	}
 	rawName struct {
 		name   scalar
@@ -125,9 +127,7 @@ var (
 	laterTop = map[string]string{
 		"story": "storyboards are not available yet; remove story:",
 	}
-	laterNode = map[string]string{
-		"runtime": "a per-node runtime is not available yet; remove runtime: (the file's runtime applies)",
-	}
+	laterNode  = map[string]string{}
 	laterLink  = map[string]string{}
 	laterLayer = map[string]string{}
 )
@@ -144,12 +144,13 @@ const (
 const maxNesting = 32
 
 type decoder struct {
-	ctx     context.Context
-	file    string
-	errs    ErrorList
-	more    int // problems past MaxErrors: counted, not reported
-	anchors map[string]ast.Node
-	merges  int // merge keys expanded so far
+	ctx        context.Context
+	file       string
+	runtimeOpt string // LoadOptions.Runtime
+	errs       ErrorList
+	more       int // problems past MaxErrors: counted, not reported
+	anchors    map[string]ast.Node
+	merges     int // merge keys expanded so far
 	// Every value the walk looks at goes through resolve, which counts it
 	// against budget (aliases can make a small file walk like a large
 	// one) and now and then checks ctx.

@@ -51,7 +51,7 @@ func TestBroken(t *testing.T) {
 	const f = "testdata/broken.yaml:"
 	want := []string{
 		f + `2:7: lab name "Broken_Lab" is not valid; use lower-case letters and digits, at most 12`,
-		f + `3:10: runtime docker is not available yet; write runtime: netns`,
+		f + `3:10: unknown runtime "lxd"; write runtime: netns or runtime: docker`,
 		f + `5:7: unknown key "kidn" in node "a"; did you mean "kind"?`,
 		f + `8:3: node name "thisnameistoolong" is 17 characters long; shorten it to at most 10 (namespaces are named o7s-<lab>-<node>)`,
 		f + `9:14: unknown kind "router" for node r1; write kind: node, bridge or host`,
@@ -115,7 +115,7 @@ var ruleCases = []ruleCase{
 	}},
 	{"unknown node key", "name: t\nnodes:\n  a: {labls: {x: y}, foo: 1}\n", []string{
 		`t.yaml:3:7: unknown key "labls" in node "a"; did you mean "labels"?`,
-		`t.yaml:3:22: unknown key "foo" in node "a"; write one of kind, labels, names, ip, routes`,
+		`t.yaml:3:22: unknown key "foo" in node "a"; write one of kind, labels, names, ip, routes, runtime, image, cpus, memory`,
 	}},
 	{"unknown link key", valid + "    endpiont: 1\n", []string{
 		`t.yaml:5:5: unknown key "endpiont" in a link; did you mean "endpoints"?`,
@@ -127,8 +127,22 @@ var ruleCases = []ruleCase{
 		`t.yaml:6:42: lower is for unicast and broadcast layers, but l is eth-dix, which runs on its link; remove lower:`,
 		`t.yaml:7:1: storyboards are not available yet; remove story:`,
 	}},
-	{"per-node runtime", "name: t\nnodes: {a: {runtime: docker}}\n", []string{
-		`t.yaml:2:13: a per-node runtime is not available yet; remove runtime: (the file's runtime applies)`,
+	{"per-node runtime", "name: t\nnodes: {a: {runtime: vm}}\n", []string{
+		`t.yaml:2:22: unknown runtime "vm" for node a; write runtime: netns or runtime: docker`,
+	}},
+	{"docker bridge", "name: t\nnodes: {l: {kind: bridge, runtime: docker}}\n", []string{
+		`t.yaml:2:36: node l is a bridge, which is always a network namespace (only nodes that run onode can be containers); remove runtime:`,
+	}},
+	{"image without docker", "name: t\nnodes: {a: {image: x, cpus: 1, memory: 64m}}\n", []string{
+		`t.yaml:2:20: node a runs in a network namespace, and image: is for containers; add runtime: docker to the node (or to the file), or remove image:`,
+		`t.yaml:2:29: node a runs in a network namespace, and cpus: is for containers; add runtime: docker to the node (or to the file), or remove cpus:`,
+		`t.yaml:2:40: node a runs in a network namespace, and memory: is for containers; add runtime: docker to the node (or to the file), or remove memory:`,
+	}},
+	{"docker limits", "name: t\nruntime: docker\nnodes: {a: {cpus: -1, memory: 1m}, b: {cpus: x, memory: lots}}\n", []string{
+		`t.yaml:3:19: cpus "-1" of node a is not a number of CPUs; write cpus: 0.5 (more than 0)`,
+		`t.yaml:3:31: memory 1m of node a is too little for onode (at least 16m); write memory: 64m or more`,
+		`t.yaml:3:46: cpus "x" of node b is not a number of CPUs; write cpus: 0.5 (more than 0)`,
+		`t.yaml:3:57: memory "lots" of node b: not an amount of memory (a whole number and b, k, m or g); write memory: 256m`,
 	}},
 	{"mtu type", valid + "    mtu: big\n", []string{
 		`t.yaml:5:10: mtu must be a whole number, not a string; write mtu: 9000`,
@@ -189,11 +203,8 @@ var ruleCases = []ruleCase{
 	{"long lab name", "name: abcdefghijklm\nnodes: {a: {}}\n", []string{
 		`t.yaml:1:7: lab name "abcdefghijklm" is 13 characters long; shorten it to at most 12 (namespaces are named o7s-<lab>-<node>)`,
 	}},
-	{"runtime docker", "name: t\nruntime: docker\nnodes: {a: {}}\n", []string{
-		`t.yaml:2:10: runtime docker is not available yet; write runtime: netns`,
-	}},
 	{"unknown runtime", "name: t\nruntime: lxc\nnodes: {a: {}}\n", []string{
-		`t.yaml:2:10: unknown runtime "lxc"; write runtime: netns`,
+		`t.yaml:2:10: unknown runtime "lxc"; write runtime: netns or runtime: docker`,
 	}},
 	{"story", "name: t\nnodes: {a: {}}\nstory: []\n", []string{
 		`t.yaml:3:1: storyboards are not available yet; remove story:`,

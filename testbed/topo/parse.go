@@ -12,7 +12,7 @@ import (
 // Runtimes.
 const (
 	RuntimeNetns  = "netns"  // nodes are network namespaces on this machine
-	RuntimeDocker = "docker" // not available yet
+	RuntimeDocker = "docker" // nodes are Docker containers (kind node only)
 )
 
 // Layer types. Shim layers sit on one link; unicast and broadcast layers
@@ -108,11 +108,23 @@ func Load(path string) (*Topology, error) {
 // LoadContext is Load that stops, returning an error that wraps
 // ctx.Err(), when ctx is done.
 func LoadContext(ctx context.Context, path string) (*Topology, error) {
+	return LoadWith(ctx, path, LoadOptions{})
+}
+
+// LoadOptions change what a file says.
+type LoadOptions struct {
+	// Runtime, when set, replaces the file's runtime: (a node's own
+	// runtime: still wins), as otb deploy --runtime does.
+	Runtime string
+}
+
+// LoadWith is LoadContext with options.
+func LoadWith(ctx context.Context, path string, o LoadOptions) (*Topology, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseContext(ctx, path, data)
+	return parse(ctx, path, data, o)
 }
 
 // Parse decodes, validates and completes a topology file; file names it in
@@ -152,13 +164,17 @@ func Parse(file string, data []byte) (*Topology, error) {
 // ParseContext is Parse that stops, returning an error that wraps
 // ctx.Err(), when ctx is done.
 func ParseContext(ctx context.Context, file string, data []byte) (*Topology, error) {
+	return parse(ctx, file, data, LoadOptions{})
+}
+
+func parse(ctx context.Context, file string, data []byte, o LoadOptions) (*Topology, error) {
 	if len(data) > MaxFileSize {
 		return nil, &sizeError{file, int64(len(data))}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("load topology %s: %w", file, err)
 	}
-	d := &decoder{ctx: ctx, file: file}
+	d := &decoder{ctx: ctx, file: file, runtimeOpt: o.Runtime}
 	f := d.parse(data)
 	var t *Topology
 	if f != nil && d.stop == nil {

@@ -11,7 +11,7 @@ import (
 // The keys of each mapping in a topology file.
 var (
 	topKeys   = []string{"name", "runtime", "nodes", "links", "layers", "tunnels"}
-	nodeKeys  = []string{"kind", "labels", "names", "ip", "routes"}
+	nodeKeys  = []string{"kind", "labels", "names", "ip", "routes", "runtime", "image", "cpus", "memory"}
 	linkKeys  = []string{"type", "endpoints", "bridge", "family", "mtu", "impair"}
 	layerKeys = []string{"type", "link", "members", "lower", "enrollment", "connect", "policies", "adjacencies"}
 	// policyKeys are a unicast layer's policies: the names, string-valued
@@ -90,6 +90,14 @@ func (d *decoder) node(np pair) rawNode {
 		case "routes":
 			n.routesAt = p.key.pos
 			n.routes, _ = d.strList(p.val, "routes", `routes: ["10.2.0.0/24 via 10.1.0.1"]`, false)
+		case "runtime":
+			n.runtime = d.str(p.val, "runtime", "runtime: docker")
+		case "image":
+			n.image = d.str(p.val, "image", "image: o7s/node:latest")
+		case "cpus":
+			n.cpus = d.str(p.val, "cpus", "cpus: 0.5")
+		case "memory":
+			n.memory = d.str(p.val, "memory", "memory: 256m")
 		}
 	}
 	return n

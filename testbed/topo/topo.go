@@ -26,7 +26,7 @@ const (
 type Topology struct {
 	File    string // the path it was read from
 	Name    string // the lab id: every resource carries it
-	Runtime string // netns (docker comes later)
+	Runtime string // the file's: netns or docker (each node has its own, Node.Runtime)
 	Nodes   []*Node
 	Links   []*Link
 	Layers  []*Layer // in dependency order (shims first)
@@ -47,6 +47,14 @@ type Node struct {
 	// Routes: the file's, then those a tun tunnel implies for a host on
 	// one of its LANs (the far LAN's subnets through the near gateway).
 	Routes []Route `json:",omitempty"`
+	// Runtime is where the node runs: RuntimeNetns or RuntimeDocker (nodes
+	// of kind node only; bridges and hosts are always namespaces).
+	Runtime string
+	// Docker nodes: the image (empty: the testbed's own, o7s/node at
+	// otb's version), and limits (zero: none).
+	Image  string  `json:",omitempty"`
+	CPUs   float64 `json:",omitempty"`
+	Memory int64   `json:",omitempty"` // bytes
 	Line   int
 }
 

@@ -319,6 +319,12 @@ func (b *builder) tunnelsOf(f *rawFile) {
 		if ok && t.Mode == TunnelTun && !b.tunRoutes(t, rt, i) {
 			ok = false
 		}
+		for _, e := range []*TunnelEnd{&t.Server, &t.Client} {
+			if n := b.nodes[e.Node]; ok && n != nil && n.Runtime == RuntimeDocker {
+				b.errorf(rt.name.pos, "tunnel %s has its %s end on %s, a docker node; ovpn runs on gateways in network namespaces only: give %s runtime: netns", t.Name, map[bool]string{true: "server", false: "client"}[e == &t.Server], n.Name, n.Name)
+				ok = false
+			}
+		}
 		if !ok {
 			continue
 		}

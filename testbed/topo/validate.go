@@ -108,12 +108,21 @@ func (b *builder) lab(f *rawFile) {
 	}
 	b.t.Name = f.name.s
 	b.t.Runtime = RuntimeNetns
+	switch b.runtimeOpt {
+	case "":
+	case RuntimeNetns, RuntimeDocker:
+		b.t.Runtime = b.runtimeOpt
+		return
+	default:
+		b.errorf(pos{line: 1}, "unknown runtime %q (--runtime); use netns or docker", b.runtimeOpt)
+		return
+	}
 	switch rt := f.runtime; {
 	case !rt.given() || rt.s == RuntimeNetns:
 	case rt.s == RuntimeDocker:
-		b.errorf(rt.pos, "runtime docker is not available yet; write runtime: netns")
+		b.t.Runtime = RuntimeDocker
 	default:
-		b.errorf(rt.pos, "unknown runtime %q; write runtime: netns", rt.s)
+		b.errorf(rt.pos, "unknown runtime %q; write runtime: netns or runtime: docker", rt.s)
 	}
 }
 
@@ -171,6 +180,7 @@ func (b *builder) nodesOf(f *rawFile) {
 			b.errorf(rn.namesAt, "node %s is a %s and runs no onode, so it registers no names; remove names:", rn.name.s, kind)
 		}
 		n := &Node{Name: rn.name.s, Kind: kind, Labels: rn.labels, Line: rn.name.line}
+		b.runtime(n, rn)
 		b.t.Nodes = append(b.t.Nodes, n)
 		b.nodes[n.Name] = n
 	}
