@@ -6,7 +6,7 @@ GOFLAGS ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 export CGO_ENABLED = 0
 
-.PHONY: bench-layers all build image demo testbed testbed-tunnel test unit e2e bench lint clean
+.PHONY: bench-layers bench-runtimes all build image demo testbed testbed-tunnel test unit e2e bench lint clean
 
 all: build
 
@@ -22,6 +22,10 @@ demo: build
 ## testbed: deploy topologies/default.yaml, oping and operf across every layer, destroy (root); RUNTIME=docker in containers
 testbed: build $(if $(filter docker,$(RUNTIME)),image)
 	RUNTIME=$(RUNTIME) scripts/testbed.sh $(BIN) topologies/default.yaml
+
+## bench-runtimes: the default topology in namespaces and in containers, one after the other: deploy/destroy times, oping and operf across the same paths (root, Docker)
+bench-runtimes: image
+	scripts/bench-runtimes.sh $(BIN) topologies/default.yaml
 
 ## image: the node image o7s/node FROM scratch from the static binaries, tagged with the version and latest (Docker)
 image: build
