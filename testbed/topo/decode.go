@@ -53,6 +53,9 @@ type (
 		links         []rawLink
 		layers        []rawLayer
 		tunnels       []rawTunnel
+		storyAt       pos
+		story         []rawStep
+		topology      scalar // a story file's topology file
 	}
 	rawNode struct {
 		name    scalar
@@ -124,9 +127,7 @@ type (
 
 // Keys that a later version will accept, and what to say about them now.
 var (
-	laterTop = map[string]string{
-		"story": "storyboards are not available yet; remove story:",
-	}
+	laterTop = map[string]string{}
 	laterNode  = map[string]string{}
 	laterLink  = map[string]string{}
 	laterLayer = map[string]string{}

@@ -69,7 +69,7 @@ func TestBroken(t *testing.T) {
 		f + `19:3: layer name "Bad_Layer" is not valid; use lower-case letters, digits, '-' and '.', starting with a letter or digit`,
 		f + `19:36: layer Bad_Layer names link "a:e9--b:e9", which is not under links:; did you mean "a:e1--x:e1"?`,
 		f + `20:3: layer net has no members; add members: [a, b], the nodes with an IPCP in it (the first bootstraps the layer)`,
-		f + `21:1: storyboards are not available yet; remove story:`,
+		f + `21:16: story step 1 names node "x", which the topology does not have; did you mean a?`,
 	}
 	if diff := cmp.Diff(want, lines(list)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
@@ -123,9 +123,8 @@ var ruleCases = []ruleCase{
 	{"unknown layer key", valid + "layers:\n  l: {type: eth-dix, link: \"a:e1--b:e1\", lnk: x}\n", []string{
 		`t.yaml:6:42: unknown key "lnk" in layer "l"; did you mean "link"?`,
 	}},
-	{"later keys and upper keys on a shim", valid + "layers:\n  l: {type: eth-dix, link: \"a:e1--b:e1\", lower: {}}\nstory: []\n", []string{
+	{"upper keys on a shim", valid + "layers:\n  l: {type: eth-dix, link: \"a:e1--b:e1\", lower: {}}\n", []string{
 		`t.yaml:6:42: lower is for unicast and broadcast layers, but l is eth-dix, which runs on its link; remove lower:`,
-		`t.yaml:7:1: storyboards are not available yet; remove story:`,
 	}},
 	{"per-node runtime", "name: t\nnodes: {a: {runtime: vm}}\n", []string{
 		`t.yaml:2:22: unknown runtime "vm" for node a; write runtime: netns or runtime: docker`,
@@ -206,8 +205,8 @@ var ruleCases = []ruleCase{
 	{"unknown runtime", "name: t\nruntime: lxc\nnodes: {a: {}}\n", []string{
 		`t.yaml:2:10: unknown runtime "lxc"; write runtime: netns or runtime: docker`,
 	}},
-	{"story", "name: t\nnodes: {a: {}}\nstory: []\n", []string{
-		`t.yaml:3:1: storyboards are not available yet; remove story:`,
+	{"story type", "name: t\nnodes: {a: {}}\nstory: {a: 1}\n", []string{
+		`t.yaml:3:9: story must be a list of steps, not a mapping; write story: [{node: a, run: "oping -n oping -c 10"}]`,
 	}},
 
 	// Nodes.

@@ -177,6 +177,9 @@ func parse(ctx context.Context, file string, data []byte, o LoadOptions) (*Topol
 	d := &decoder{ctx: ctx, file: file, runtimeOpt: o.Runtime}
 	f := d.parse(data)
 	var t *Topology
+	if f != nil && d.stop == nil && f.topology.given() {
+		return storyFile(ctx, d, f, o)
+	}
 	if f != nil && d.stop == nil {
 		t = newBuilder(d).build(f)
 	}

@@ -10,7 +10,7 @@ import (
 
 // The keys of each mapping in a topology file.
 var (
-	topKeys   = []string{"name", "runtime", "nodes", "links", "layers", "tunnels"}
+	topKeys   = []string{"name", "runtime", "nodes", "links", "layers", "tunnels", "story", "topology"}
 	nodeKeys  = []string{"kind", "labels", "names", "ip", "routes", "runtime", "image", "cpus", "memory"}
 	linkKeys  = []string{"type", "endpoints", "bridge", "family", "mtu", "impair"}
 	layerKeys = []string{"type", "link", "members", "lower", "enrollment", "connect", "policies", "adjacencies"}
@@ -46,6 +46,11 @@ func (d *decoder) top(body ast.Node) *rawFile {
 			}
 		case "links":
 			f.links = d.links(p.val)
+		case "story":
+			f.storyAt = p.key.pos
+			f.story = d.story(p.val)
+		case "topology":
+			f.topology = d.str(p.val, "topology", "topology: ring.yaml")
 		case "tunnels":
 			sp := mapSpec{"tunnels", "tunnels: {vpn: {layer: net, server: {node: g1, lan: lan1}, client: {node: g2, lan: lan2}}}", "tunnel", "give each tunnel its own name"}
 			for _, tp := range d.pairs(p.val, sp) {

@@ -32,6 +32,10 @@ type Topology struct {
 	Layers  []*Layer // in dependency order (shims first)
 	// Tunnels are the ovpn tunnels between gateways, in file order.
 	Tunnels []*Tunnel `json:",omitempty"`
+	// Story is the file's story (otb story run), or its story file's.
+	Story []StoryStep `json:",omitempty"`
+	// StoryFile is the story file the topology was loaded through, if any.
+	StoryFile string `json:",omitempty"`
 }
 
 // Node is one node.

@@ -95,6 +95,7 @@ func (b *builder) build(f *rawFile) *Topology {
 	b.names(f)
 	b.ipsOf(f)
 	b.tunnelsOf(f)
+	b.storyOf(f.story)
 	return b.t
 }
 
