@@ -3,10 +3,11 @@ GO      ?= go
 BIN     := bin
 TOOLS   := onode irm oping operf ocbr oecho obc ovpn otb kbase opause
 GOFLAGS ?=
+COMPOSE ?= docker-compose
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 export CGO_ENABLED = 0
 
-.PHONY: bench-layers bench-runtimes all build image demo testbed testbed-tunnel test unit e2e bench lint clean
+.PHONY: bench-layers bench-runtimes all build image compose-demo demo testbed testbed-tunnel test unit e2e bench lint clean
 
 all: build
 
@@ -30,6 +31,11 @@ bench-runtimes: image
 ## image: the node image o7s/node FROM scratch from the static binaries, tagged with the version and latest (Docker)
 image: build
 	$(BIN)/otb image
+
+## compose-demo: docker-compose.yml's three nodes (eth-dix, unicast) and oping across them, then down -v; the status is oping's (Docker, docker-compose; COMPOSE="docker compose" for v2)
+compose-demo: image
+	$(COMPOSE) up --abort-on-container-exit --exit-code-from pinger; \
+		status=$$?; $(COMPOSE) down -v; exit $$status
 
 ## testbed-tunnel: deploy topologies/iplan.yaml (two IP LANs joined by ovpn), ping and TCP across it next to a bare veth, destroy (root)
 testbed-tunnel: build

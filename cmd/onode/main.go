@@ -32,7 +32,9 @@ Options:
                      dev, ethertype, ip, port, dns), and [unicast.<ipcp>],
                      [broadcast.<ipcp>] (bootstrap or enrol, autobind,
                      reg, conn, and the unicast layer's options); shims
-                     first, then the others in file order
+                     first, then the others in file order; an enrolment
+                     whose enroller cannot be reached yet is tried again
+                     for up to 60 s (the reference tries once)
   --security-dir DIR the names' default encryption configuration:
                      DIR/server/<name>/enc.conf and DIR/client/<name>/enc.conf
                      (default $OUROBOROS_SECURITY_DIR, else %s); a name

@@ -417,7 +417,7 @@ func (n *Node) applyUpper(ctx context.Context, nm string, typ ipcp.Type, c upper
 	}
 	switch {
 	case c.Enrol != "":
-		if err := n.EnrollIPCP(ctx, id, c.Enrol); err != nil {
+		if err := n.enrolRetrying(ctx, id, nm, c.Enrol); err != nil {
 			return err
 		}
 	case c.Bootstrap != "":
@@ -458,6 +458,55 @@ func (n *Node) applyUpper(ctx context.Context, nm string, typ ipcp.Type, c upper
 		}
 	}
 	return nil
+}
+
+// Enrolment from the file is tried again while the enroller cannot be
+// reached, for up to enrolRetryFor, with pauses from enrolRetryFirst
+// doubling up to enrolRetryMax. The reference tries once; but nodes that
+// start together (at boot, from a compose file) often start before their
+// enroller is up, and the node that enrols should wait for it, not give
+// up. Any other failure ends the attempt at once. Variables, for tests.
+var (
+	enrolRetryFor   = 60 * time.Second
+	enrolRetryFirst = 250 * time.Millisecond
+	enrolRetryMax   = 4 * time.Second
+)
+
+// enrolRetriable tells whether an enrolment failed for want of the
+// enroller (nobody serves its name yet, the flow to it timed out or went
+// down), which may come up later, rather than for an answer it gave.
+func enrolRetriable(err error) bool {
+	for _, e := range []error{errs.ErrIPCP, errs.ErrTimeout, errs.ErrFlowDown, errs.ErrFlowPeer} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// enrolRetrying enrols IPCP id (named nm) through dst, trying again while
+// enrolRetriable says the enroller may yet come up.
+func (n *Node) enrolRetrying(ctx context.Context, id uint32, nm, dst string) error {
+	start := time.Now()
+	pause := enrolRetryFirst
+	for try := 1; ; try++ {
+		err := n.EnrollIPCP(ctx, id, dst)
+		if err == nil || ctx.Err() != nil || !enrolRetriable(err) {
+			return err
+		}
+		if time.Since(start)+pause > enrolRetryFor {
+			return fmt.Errorf("%w (%d tries in %v)", err, try, time.Since(start).Round(time.Millisecond))
+		}
+		n.log.Warn("config: enrolment failed, trying again", "ipcp", nm, "dst", dst, "try", try, "in", pause, "err", err)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		pause = min(2*pause, enrolRetryMax)
+	}
 }
 
 func (n *Node) applyName(nm string, c nameConf) error {

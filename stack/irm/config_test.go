@@ -2,6 +2,8 @@ package irm
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
+	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
 )
 
@@ -156,5 +159,62 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("%q: a bad file created something", tc.conf)
 		}
 		n.Close()
+	}
+}
+
+// setEnrolRetry shortens the enrolment retries for a test.
+func setEnrolRetry(t *testing.T, total, first, most time.Duration) {
+	t.Helper()
+	f, a, m := enrolRetryFor, enrolRetryFirst, enrolRetryMax
+	enrolRetryFor, enrolRetryFirst, enrolRetryMax = total, first, most
+	t.Cleanup(func() { enrolRetryFor, enrolRetryFirst, enrolRetryMax = f, a, m })
+}
+
+// TestConfigEnrolRetry: an enrolment whose enroller nobody serves is
+// tried again until enrolRetryFor has passed, then fails with the last
+// error; a cancelled context ends the retries at once.
+func TestConfigEnrolRetry(t *testing.T) {
+	setEnrolRetry(t, 600*time.Millisecond, 50*time.Millisecond, 100*time.Millisecond)
+	conf := writeConf(t, "[unicast.u]\nenrol = \"nowhere\"\n")
+	n := New(Config{})
+	defer n.Close()
+	start := time.Now()
+	err := n.ApplyConfig(context.Background(), conf)
+	took := time.Since(start)
+	if !errors.Is(err, errs.ErrIPCP) || !strings.Contains(err.Error(), "tries in") {
+		t.Fatalf("err = %v, want the enroller's absence after several tries", err)
+	}
+	if took < 450*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("gave up after %v, want about 600ms", took)
+	}
+
+	setEnrolRetry(t, time.Minute, 50*time.Millisecond, 100*time.Millisecond)
+	m := New(Config{})
+	defer m.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	err = m.ApplyConfig(ctx, conf)
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("err = %v after %v, want a failure soon after the context ended", err, time.Since(start))
+	}
+}
+
+func TestEnrolRetriable(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("no flow to x in a lower layer: %w", errs.ErrIPCP), true},
+		{fmt.Errorf("x does not answer as an enroller: %w", errs.ErrTimeout), true},
+		{fmt.Errorf("read: %w", errs.ErrFlowDown), true},
+		{fmt.Errorf("read: %w", errs.ErrFlowPeer), true},
+		{fmt.Errorf("refused: %w", errs.ErrAuth), false},
+		{fmt.Errorf("%w: in layer net already", errs.ErrIPCPState), false},
+		{errors.New("unicast: the layer's configuration is not supported here"), false},
+	} {
+		if got := enrolRetriable(tc.err); got != tc.want {
+			t.Errorf("enrolRetriable(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

@@ -162,6 +162,67 @@ func TestConfigFile(t *testing.T) {
 	echoOnce(t, dial(t, a, "echo"), "configured")
 }
 
+// TestConfigFileEnrollerLate: as nodes started together from
+// configuration files do, b applies its file (enrol through net.a) before
+// a is up; b's enrolment is tried again until a has bootstrapped the
+// layer, and a flow crosses it.
+func TestConfigFileEnrollerLate(t *testing.T) {
+	n := New(t)
+	a, b := n.AddNode("a"), n.AddNode("b")
+	l := n.Connect(a, b)
+	files := map[*Node]string{
+		a: "[unicast.\"net.a\"]\nbootstrap = \"net\"\nautobind = true\nls_t_update = 1\nls_t_timeo = 3\n",
+		b: "[unicast.\"net.b\"]\nenrol = \"net.a\"\nautobind = true\nconn = [\"net.a\"]\n",
+	}
+	apply := func(nd *Node) error {
+		// The name the peer reaches this node's IPCP by, in the link's
+		// layer (in a file: reg in the eth table).
+		nm := "net." + nd.Name
+		if err := nd.N.CreateName(nm, ctl.Spillover); err != nil {
+			return err
+		}
+		if err := nd.N.RegName(nm, nd.lower[l.Layer]); err != nil {
+			return err
+		}
+		p := filepath.Join(t.TempDir(), "onode.conf")
+		if err := os.WriteFile(p, []byte(files[nd]), 0o644); err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return nd.N.ApplyConfig(ctx, p)
+	}
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- apply(b) }()
+	time.Sleep(1500 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("b's file applied before a was up: %v", err)
+	default:
+	}
+	if err := apply(a); err != nil {
+		t.Fatalf("a: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("b: %v (after %v)", err, time.Since(start))
+	}
+	for _, nd := range []*Node{a, b} {
+		for _, i := range nd.N.ListIPCPs() {
+			if i.Name == "net."+nd.Name {
+				nd.Unicast["net"] = i.ID
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := n.Converge(ctx, "net"); err != nil {
+		t.Fatal(err)
+	}
+	echoServer(t, b, "net", "echo")
+	echoOnce(t, dial(t, a, "echo"), "enrolled once a was up")
+}
+
 // A layer whose data-transfer flows run FRCT (qos voice and qos data on
 // the N-1 flows, as irm ipcp connect ... qos voice does in the
 // reference): flows across it carry every SDU intact.

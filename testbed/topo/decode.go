@@ -127,7 +127,7 @@ type (
 
 // Keys that a later version will accept, and what to say about them now.
 var (
-	laterTop = map[string]string{}
+	laterTop   = map[string]string{}
 	laterNode  = map[string]string{}
 	laterLink  = map[string]string{}
 	laterLayer = map[string]string{}
