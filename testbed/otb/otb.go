@@ -110,6 +110,18 @@ Commands:
                                    receives to a pcap file (default: stdout, unless
                                    a terminal) until COUNT frames, D or Ctrl-C;
                                    tools/wireshark/ouroboros.lua dissects them
+  story run FILE [--lab LAB] [--runtime netns|docker] [--junit FILE.xml] [--keep]
+                                   run a story (the file's story:, or a story file:
+                                   topology: FILE and story:): deploy the lab if it
+                                   is not up (destroyed after, unless --keep), run
+                                   each step (run a command on a node, in the
+                                   background or not, bound to a name first; set a
+                                   link; stop, start or restart a node; wait until
+                                   ready; sleep), at its time or after the step
+                                   before, check its expectations (exit status,
+                                   output, packet loss, round trip, packets and
+                                   bytes received), print a table; exit 0 only if
+                                   every expectation held. topologies/story-*.yaml
   gc                               remove labs whose directory or namespaces are gone
                                    (not one that a running deploy is making)
   help                             this text
@@ -134,7 +146,7 @@ labelled o7s.lab=<lab>: o7s-<lab>-<node>-ns holds its network namespace
 (bound to /run/netns/o7s-<lab>-<node>, where its links are) and
 o7s-<lab>-<node> runs onode in it; destroy and gc find them by the label.
 Tunnel gateways run in namespaces only.
-Not yet: story, nodes of other Ouroboros implementations.
+Not yet: nodes of other Ouroboros implementations.
 README.md (The testbed) has a walk-through; topologies/default.yaml is a
 commented topology file.
 `
@@ -184,6 +196,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.capture(args[1:])
 	case "image":
 		err = c.image(ctx, args[1:])
+	case "story":
+		err = c.storyCmd(ctx, args[1:])
 	case "logs":
 		err = c.logs(ctx, args[1:])
 	case "help", "-h", "--help":
@@ -211,7 +225,7 @@ var errUsage = errors.New("usage")
 // needsRoot tells whether a command changes or enters namespaces.
 func needsRoot(args []string) bool {
 	switch args[0] {
-	case "destroy", "exec", "gc", "link", "tunnel", "capture", "image", "logs":
+	case "destroy", "exec", "gc", "link", "tunnel", "capture", "image", "logs", "story":
 		return true
 	case "node":
 		return len(args) > 1 && !slices.Contains([]string{"help", "-h", "--help", "-help"}, args[1])

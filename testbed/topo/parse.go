@@ -116,6 +116,9 @@ type LoadOptions struct {
 	// Runtime, when set, replaces the file's runtime: (a node's own
 	// runtime: still wins), as otb deploy --runtime does.
 	Runtime string
+	// files: a story file may name its topology file (Load does; Parse,
+	// which has no path to start from, does not).
+	files bool
 }
 
 // LoadWith is LoadContext with options.
@@ -124,6 +127,7 @@ func LoadWith(ctx context.Context, path string, o LoadOptions) (*Topology, error
 	if err != nil {
 		return nil, err
 	}
+	o.files = true
 	return parse(ctx, path, data, o)
 }
 
@@ -178,6 +182,10 @@ func parse(ctx context.Context, file string, data []byte, o LoadOptions) (*Topol
 	f := d.parse(data)
 	var t *Topology
 	if f != nil && d.stop == nil && f.topology.given() {
+		if !o.files {
+			d.errorf(f.topology.pos, "a story file names its topology file from its own path; load it from that path (otb story run FILE)")
+			return nil, d.errs.sortDedup()
+		}
 		return storyFile(ctx, d, f, o)
 	}
 	if f != nil && d.stop == nil {

@@ -58,3 +58,22 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitCommand(t *testing.T) {
+	for in, want := range map[string][]string{
+		`oping -n oping -c 10`:  {"oping", "-n", "oping", "-c", "10"},
+		`  sh -c 'echo a b'  `:  {"sh", "-c", "echo a b"},
+		`x "a \"q\" b" c\ d ''`: {"x", `a "q" b`, "c d", ""},
+		`oping --listen`:        {"oping", "--listen"},
+	} {
+		got, err := SplitCommand(in)
+		if err != nil || strings.Join(got, "|") != strings.Join(want, "|") || len(got) != len(want) {
+			t.Errorf("SplitCommand(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{`a 'b`, `a "b`} {
+		if _, err := SplitCommand(in); err == nil {
+			t.Errorf("SplitCommand(%q): no error", in)
+		}
+	}
+}
