@@ -75,8 +75,28 @@ func Deploy(ctx context.Context, t *topo.Topology, o Options) (*Lab, error) {
 		if err := Healthy(old); err != nil {
 			return nil, fmt.Errorf("lab %s exists but is not healthy (%v): run 'otb destroy %s' first", t.Name, err, t.Name)
 		}
-		fmt.Fprintf(o.Out, "lab %s is up already; nothing to do\n", t.Name)
-		return old, nil
+		oldSteps, err := old.deploySteps(ctx)
+		if err != nil {
+			return nil, err
+		}
+		diff, nl, err := PlanReconcile(old, oldSteps, t, o.Root)
+		if err != nil {
+			return nil, fmt.Errorf("lab %s is up, and the file asks for changes it cannot make in place:\n%w", t.Name, err)
+		}
+		if diff.Empty() {
+			fmt.Fprintf(o.Out, "lab %s is up already; nothing to do\n", t.Name)
+			return old, nil
+		}
+		fmt.Fprintf(o.Out, "lab %s is up; changing it:\n", t.Name)
+		diff.Print(o.Out, false)
+		if err := CheckImpairments(t); err != nil {
+			return nil, err
+		}
+		l, err := reconcile(ctx, old, t, diff, nl, o)
+		if err != nil {
+			return nil, fmt.Errorf("%w\n(the lab is part changed: deploy the file again, or destroy it)", err)
+		}
+		return l, nil
 	}
 	if err := fits(t); err != nil {
 		return nil, err
@@ -129,7 +149,7 @@ func plan(t *topo.Topology, root string) *Lab {
 		l.Nodes[n.Name] = ns
 	}
 	for i, lk := range t.Links {
-		ls := LinkState{ID: lk.ID(), Type: lk.Type, Bridge: lk.Bridge, Impair: lk.Impair, Relay: planRelay(t.Name, l.Dir, i, lk)}
+		ls := LinkState{ID: lk.ID(), Type: lk.Type, Bridge: lk.Bridge, MTU: lk.MTU, Impair: lk.Impair, Relay: planRelay(t.Name, l.Dir, i, lk)}
 		for _, e := range lk.Endpoints {
 			end := LinkEnd{Node: e.Node, NS: NSName(t.Name, e.Node), Iface: e.Iface}
 			if e.Addr.IsValid() {

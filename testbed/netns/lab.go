@@ -37,6 +37,7 @@ type LinkState struct {
 	ID     string    `json:"id"`
 	Type   string    `json:"type"`
 	Bridge string    `json:"bridge,omitempty"`
+	MTU    int       `json:"mtu,omitempty"`
 	Ends   []LinkEnd `json:"ends"`
 	Ports  []LinkEnd `json:"ports,omitempty"`
 	// Impair is the impairment the lab intends for a point-to-point link,

@@ -42,7 +42,9 @@ Commands:
                                    it then waits until the lab is ready (see
                                    wait), unless --no-wait; --dry-run prints
                                    every step instead. Again on a lab that is
-                                   up: nothing changes
+                                   up: only what the file changed (nodes, links,
+                                   LAN members, impairment, layers, names) is
+                                   made or removed (--dry-run lists it)
   destroy (FILE | LAB | --all) [--ignore-missing]
                                    remove exactly what the lab made; a lab of
                                    which nothing exists is an error, unless
@@ -296,6 +298,17 @@ func (c *cli) deploy(ctx context.Context, args []string) error {
 		t.Name = *lab
 	}
 	if *dry {
+		if d, err := netns.ReconcilePlan(ctx, t, c.o); err != nil {
+			return fmt.Errorf("lab %s is up, and the file asks for changes it cannot make in place:\n%w", t.Name, err)
+		} else if d != nil {
+			if d.Empty() {
+				fmt.Fprintf(c.out, "lab %s is up and as the file says; a deploy would change nothing\n", t.Name)
+				return nil
+			}
+			fmt.Fprintf(c.out, "lab %s is up; a deploy would change:\n", t.Name)
+			d.Print(c.out, true)
+			return netns.CheckImpairments(t)
+		}
 		if err := printPlan(c.out, t); err != nil {
 			return err
 		}
