@@ -348,6 +348,11 @@ func reconcile(ctx context.Context, old *Lab, t *topo.Topology, d *Diff, nl *Lab
 	if err != nil {
 		return nil, err
 	}
+	if eng == nil { // docker nodes of the old lab may go
+		if eng, err = engine(ctx, old); err != nil {
+			return nil, err
+		}
+	}
 	if eng != nil {
 		defer eng.Close()
 	}
