@@ -48,7 +48,9 @@ const (
 	tagARP  = "o7s: arp passes"
 	tagLoss = "o7s: loss"
 	tagPass = "o7s: passed"
-	tagDup  = "o7s: duplicate"
+	// tagBlackhole marks a blackhole's rule (links_linux.go).
+	tagBlackhole = "o7s: blackhole"
+	tagDup       = "o7s: duplicate"
 )
 
 // tbfHandle marks the tbf qdisc of a rate limit as the testbed's.

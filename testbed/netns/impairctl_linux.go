@@ -104,8 +104,15 @@ func changed(ls LinkState, cur LinkReport, ch ImpairChange) ([]topo.Impairment, 
 }
 
 // readLink reads a point-to-point link's impairment from the kernel.
-func readLink(lab string, ls LinkState) (LinkReport, error) {
-	r := LinkReport{ID: ls.ID, Type: ls.Type}
+func readLink(lab string, ls LinkState) (r LinkReport, err error) {
+	defer func() {
+		for _, e := range ls.Ends {
+			if blackholed(lab, e) {
+				r.Blackhole = append(r.Blackhole, e.Node+":"+e.Iface)
+			}
+		}
+	}()
+	r = LinkReport{ID: ls.ID, Type: ls.Type}
 	if ls.Type == topo.LinkBridge || len(ls.Ends) != 2 {
 		return r, nil
 	}

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
 	"github.com/vishvananda/netlink"
 	vns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -118,7 +120,12 @@ func enslave(ns, port string) error {
 // pair see the carrier go; nothing is recorded (the kernel is the state).
 // Bringing a udp link up again restores its addresses (the kernel drops
 // IPv6 ones when an interface goes down).
-func SetLinkState(lab, id string, up bool, o Options) error {
+//
+// State blackhole keeps the interfaces up (no carrier change for anyone
+// to notice) and drops every frame that arrives at each of them, ARP
+// included, in a chain bh-<iface> of the lab's nftables table ahead of the
+// impairment's; up removes it again.
+func SetLinkState(lab, id, state string, o Options) error {
 	o.fill()
 	l, err := LoadLab(o.Root, lab)
 	if err != nil {
@@ -130,17 +137,90 @@ func SetLinkState(lab, id string, up bool, o Options) error {
 	}
 	var names []string
 	for _, e := range ends {
-		if err := setIfaceState(e, up); err != nil {
+		switch state {
+		case "blackhole":
+			err = setBlackhole(lab, e, true)
+		case "up":
+			if err = setBlackhole(lab, e, false); err == nil {
+				err = setIfaceState(e, true)
+			}
+		default:
+			err = setIfaceState(e, false)
+		}
+		if err != nil {
 			return fmt.Errorf("link %s: %w", id, err)
 		}
 		names = append(names, e.Node+":"+e.Iface)
 	}
-	state := "down"
-	if up {
-		state = "up"
+	if state == "blackhole" {
+		fmt.Fprintf(o.Out, "link %s blackhole: what arrives at %s is dropped; the carrier stays up\n", id, strings.Join(names, ", "))
+		return nil
 	}
 	fmt.Fprintf(o.Out, "link %s %s (%s)\n", id, state, strings.Join(names, ", "))
 	return nil
+}
+
+// chainBlackhole + iface is a blackhole's ingress chain.
+const chainBlackhole = "bh-"
+
+// setBlackhole adds or removes the blackhole chain of one end.
+func setBlackhole(lab string, e LinkEnd, on bool) error {
+	c, done, err := nftConn(e.NS)
+	if err != nil {
+		return err
+	}
+	defer done()
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyNetdev)
+	if err != nil {
+		return fmt.Errorf("list nftables chains in %s: %w", e.NS, err)
+	}
+	t := &nftables.Table{Family: nftables.TableFamilyNetdev, Name: tableName(lab)}
+	c.AddTable(t)
+	others := 0
+	for _, ch := range chains {
+		if ch.Table == nil || ch.Table.Name != t.Name {
+			continue
+		}
+		if ch.Name != chainBlackhole+e.Iface {
+			others++
+			continue
+		}
+		ch.Table = t
+		c.FlushChain(ch)
+		c.DelChain(ch)
+	}
+	if on {
+		ch := c.AddChain(&nftables.Chain{
+			Name: chainBlackhole + e.Iface, Table: t, Type: nftables.ChainTypeFilter, Device: e.Iface,
+			Hooknum: nftables.ChainHookIngress, Priority: nftables.ChainPriorityRef(-10),
+		})
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, UserData: tag(tagBlackhole), Exprs: []expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop}}})
+	} else if others == 0 {
+		c.DelTable(t)
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("nftables on %s in %s: %w", e.Iface, e.NS, err)
+	}
+	return nil
+}
+
+// blackholed tells whether an end has a blackhole.
+func blackholed(lab string, e LinkEnd) bool {
+	c, done, err := nftConn(e.NS)
+	if err != nil {
+		return false
+	}
+	defer done()
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyNetdev)
+	if err != nil {
+		return false
+	}
+	for _, ch := range chains {
+		if ch.Table != nil && ch.Table.Name == tableName(lab) && ch.Name == chainBlackhole+e.Iface {
+			return true
+		}
+	}
+	return false
 }
 
 func setIfaceState(e LinkEnd, up bool) error {

@@ -43,6 +43,9 @@ type LinkReport struct {
 	ID         string            `json:"id"`
 	Type       string            `json:"type"`
 	Directions []DirectionReport `json:"directions,omitempty"`
+	// Blackhole lists the ends (NODE:IFACE) where everything that arrives
+	// is dropped (otb link set --state blackhole).
+	Blackhole []string `json:"blackhole,omitempty"`
 	// Relay is the link's impairment relay, if it has one.
 	Relay *RelayReport `json:"relay,omitempty"`
 	Error string       `json:"error,omitempty"`

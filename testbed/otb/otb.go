@@ -68,11 +68,12 @@ Commands:
                                    adjacencies and enrollments as planned; --live
                                    adds addresses and adjacency state from the
                                    running lab named in FILE, or LAB)
-  link set LINK [--state down|up] [--from NODE] [--loss P] [--duplicate P]
+  link set LINK [--state down|up|blackhole] [--from NODE] [--loss P] [--duplicate P]
            [--rate R] [--delay D] [--jitter D] [--reorder P] [--corrupt P]
            [--loss-burst N] [--clear] [--lab LAB]
                                    change a running link: --state takes its interfaces
-                                   down or up in both namespaces (LINK: A:IF--B:IF, a
+                                   down or up in both namespaces (blackhole: they stay
+                                   up and drop all that arrives, silently) (LINK: A:IF--B:IF, a
                                    LAN's bridge, or a LAN member's NODE:IF); the knobs
                                    change its impairment (point-to-point links), both
                                    ways or only what --from NODE sends, keeping the
@@ -477,7 +478,7 @@ func liveMembers(r *netns.Report, layer string) []topo.LiveMember {
 }
 
 const (
-	linkSetUse  = "usage: otb link set LINK [--state down|up] [--from NODE] [--loss P] [--duplicate P] [--rate R] [--clear] [--lab LAB]"
+	linkSetUse  = "usage: otb link set LINK [--state down|up|blackhole] [--from NODE] [--loss P] [--duplicate P] [--rate R] [--clear] [--lab LAB]"
 	linkShowUse = "usage: otb link show [LINK] [--lab LAB] [-o json]"
 )
 
@@ -493,7 +494,7 @@ func (c *cli) link(args []string) error {
 
 func (c *cli) linkSet(args []string) error {
 	fs := c.flags("link set")
-	state := fs.String("state", "", "down or up")
+	state := fs.String("state", "", "down, up or blackhole")
 	lab := fs.String("lab", "", "the lab (default: the only one deployed)")
 	from := fs.String("from", "", "change only what this node sends (default: both ways)")
 	clear := fs.Bool("clear", false, "remove the impairment (then apply the knobs given, if any)")
@@ -502,7 +503,7 @@ func (c *cli) linkSet(args []string) error {
 		knobs[k] = fs.String(strings.ReplaceAll(k, "_", "-"), "", "the link's "+k)
 	}
 	pos, err := parse(fs, args)
-	if err != nil || len(pos) != 1 || (*state != "" && *state != "down" && *state != "up") {
+	if err != nil || len(pos) != 1 || (*state != "" && *state != "down" && *state != "up" && *state != "blackhole") {
 		return c.usageErr(linkSetUse)
 	}
 	ch := netns.ImpairChange{From: *from, Clear: *clear, Knobs: map[string]string{}}
@@ -533,7 +534,7 @@ func (c *cli) linkSet(args []string) error {
 		}
 	}
 	if *state != "" {
-		return netns.SetLinkState(name, pos[0], *state == "up", c.o)
+		return netns.SetLinkState(name, pos[0], *state, c.o)
 	}
 	return nil
 }

@@ -286,6 +286,9 @@ func impairment(l netns.LinkReport) string {
 	if l.Error != "" {
 		return "? (" + l.Error + ")"
 	}
+	if len(l.Blackhole) > 0 {
+		return "BLACKHOLE at " + strings.Join(l.Blackhole, ", ")
+	}
 	if len(l.Directions) == 0 {
 		return "-"
 	}
@@ -306,8 +309,11 @@ func impairment(l netns.LinkReport) string {
 func printLinks(w io.Writer, rs []netns.LinkReport) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "LINK\tDIR\tIMPAIRMENT\tPASSED\tDROPPED\tDUPLICATED\tQUEUE DROPS\tDELAYED\tREORDERED\tCORRUPTED\n")
-	var relays []string
+	var relays, holes []string
 	for _, l := range rs {
+		if len(l.Blackhole) > 0 {
+			holes = append(holes, fmt.Sprintf("%s: blackhole at %s (what arrives is dropped; otb link set %s --state up ends it)", l.ID, strings.Join(l.Blackhole, ", "), l.ID))
+		}
 		if r := l.Relay; r != nil {
 			relays = append(relays, fmt.Sprintf("%s: relay pid %d in %s, seed %d", l.ID, r.PID, r.NS, r.Seed))
 		}
@@ -338,6 +344,9 @@ func printLinks(w io.Writer, rs []netns.LinkReport) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if len(holes) > 0 {
+		fmt.Fprintf(w, "\n%s\n", strings.Join(holes, "\n"))
 	}
 	if len(relays) > 0 {
 		fmt.Fprintf(w, "\n%s\nA relay forwards at most %s; a performance test through it measures the relay beyond that.\n",
