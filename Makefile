@@ -7,7 +7,7 @@ COMPOSE ?= docker-compose
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 export CGO_ENABLED = 0
 
-.PHONY: bench-layers bench-runtimes all build image compose-demo demo testbed testbed-tunnel test unit e2e bench lint clean
+.PHONY: bench-layers bench-impair bench-runtimes all build image compose-demo demo testbed testbed-tunnel test unit e2e bench lint clean
 
 all: build
 
@@ -27,6 +27,10 @@ testbed: build $(if $(filter docker,$(RUNTIME)),image)
 ## bench-runtimes: the default topology in namespaces and in containers, one after the other: deploy/destroy times, oping and operf across the same paths (root, Docker)
 bench-runtimes: image
 	scripts/bench-runtimes.sh $(BIN) topologies/default.yaml
+
+## bench-impair: loss and delay as configured against as measured, and the ring's deploy time with and without impairment (root)
+bench-impair: build
+	scripts/bench-impair.sh $(BIN)
 
 ## image: the node image o7s/node FROM scratch from the static binaries, tagged with the version and latest (Docker)
 image: build
