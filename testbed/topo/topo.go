@@ -62,7 +62,7 @@ type Node struct {
 	// Impl is what the node's impl: says, when it runs another Ouroboros
 	// implementation than ours (always in a container), and Profile how
 	// the testbed drives it (testbed/profiles); empty and nil for onode.
-	Impl    string             `json:",omitempty"`
+	Impl    string            `json:",omitempty"`
 	Profile *profiles.Profile `json:"-"`
 	Line    int
 }
