@@ -36,7 +36,6 @@
 package profiles
 
 import (
-	"bytes"
 	"crypto/md5"
 	"embed"
 	"encoding/hex"
@@ -440,14 +439,4 @@ func parseBytes(s string) (int64, error) {
 		return 0, errors.New("not an amount of memory (a whole number and b, k, m or g)")
 	}
 	return v * mult, nil
-}
-
-// HostsFile is an /etc/hosts file with localhost and lines.
-func HostsFile(lines []string) []byte {
-	var b bytes.Buffer
-	b.WriteString("127.0.0.1 localhost\n::1 localhost\n")
-	for _, l := range lines {
-		b.WriteString(l + "\n")
-	}
-	return b.Bytes()
 }
