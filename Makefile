@@ -6,7 +6,7 @@ GOFLAGS ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 export CGO_ENABLED = 0
 
-.PHONY: bench-layers all build image demo testbed testbed-tunnel test unit e2e bench lint clean
+.PHONY: bench-layers all build image demo testbed testbed-tunnel interop test unit e2e bench lint clean
 
 all: build
 
@@ -30,6 +30,10 @@ image: build
 ## testbed-tunnel: deploy topologies/iplan.yaml (two IP LANs joined by ovpn), ping and TCP across it next to a bare veth, destroy (root)
 testbed-tunnel: build
 	scripts/testbed-tunnel.sh $(BIN) topologies/iplan.yaml
+
+## interop: the oping/operf matrix between our nodes and another implementation's, every pair of kinds and layer type (root, Docker); IMAGE=<its image> [PROFILE=reference|FILE]; without IMAGE it says what to pass
+interop: build $(if $(IMAGE),image)
+	scripts/interop.sh $(BIN) "$(IMAGE)" "$(or $(PROFILE),reference)"
 
 ## test: lint, unit tests (race detector on), then the e2e suites
 test: lint unit e2e
