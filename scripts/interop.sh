@@ -29,7 +29,7 @@ runs the oping/operf matrix between our nodes and nodes of that image, driven
 by the profile (default: reference, testbed/profiles/reference.yaml, for the
 reference's irmd and irm). Nothing of the reference ships here: build it and
 an image with irmd, irm, its ipcpd-* programs, oping, operf and their
-libraries yourself (the README says how).
+libraries yourself (testbed/profiles/README.md says what it needs).
 EOF
 	exit 0
 fi
