@@ -76,36 +76,36 @@ func StepVars(s Step) map[string]string {
 	return v
 }
 
-// ForeignCommand is the argument vector that does a step on a node of another
-// implementation, from its profile.
-func ForeignCommand(p *profiles.Profile, s Step) ([]string, error) {
-	var c profiles.Command
+// ForeignCommands are the argument vectors that do a step on a node of
+// another implementation, in order, from its profile.
+func ForeignCommands(p *profiles.Profile, s Step) ([][]string, error) {
+	var sc profiles.Script
 	switch s.Op {
 	case OpCreate:
-		c = p.Steps.Create
+		sc = p.Steps.Create
 	case OpBootstrap:
 		var ok bool
-		if c, ok = p.Steps.Bootstrap[s.Type.String()]; !ok {
+		if sc, ok = p.Steps.Bootstrap[s.Type.String()]; !ok {
 			return nil, fmt.Errorf("profile %s has no bootstrap command for %v layers", p.Describe(), s.Type)
 		}
 	case OpName:
-		c = p.Steps.Name
+		sc = p.Steps.Name
 	case OpBind:
-		c = p.Steps.Bind
+		sc = p.Steps.Bind
 	case OpRegister:
-		c = p.Steps.Register
+		sc = p.Steps.Register
 	case OpEnroll:
-		c = p.Steps.Enroll
+		sc = p.Steps.Enroll
 	case OpConnect:
-		c = p.Steps.Connect
+		sc = p.Steps.Connect
 	default:
 		return nil, fmt.Errorf("profile %s: no command for step %q", p.Describe(), s.Op)
 	}
-	argv, err := c.Expand(StepVars(s))
+	cmds, err := sc.Expand(StepVars(s))
 	if err != nil {
 		return nil, fmt.Errorf("profile %s, step %s: %w", p.Describe(), s.Op, err)
 	}
-	return argv, nil
+	return cmds, nil
 }
 
 // hostsLines are the /etc/hosts lines a node of another implementation

@@ -101,20 +101,22 @@ func hostsFile(lines []string) []byte {
 // its container.
 func (d *deployer) execForeign(ctx context.Context, s Step) error {
 	ns := d.l.Nodes[s.Node]
-	argv, err := ForeignCommand(ns.Impl, s)
+	cmds, err := ForeignCommands(ns.Impl, s)
 	if err != nil {
 		return err
 	}
 	run := func(ctx context.Context) error {
-		limit := callTimeout
-		if dl, ok := ctx.Deadline(); ok {
-			limit = time.Until(dl)
+		for _, argv := range cmds {
+			limit := callTimeout
+			if dl, ok := ctx.Deadline(); ok {
+				limit = time.Until(dl)
+			}
+			code, out, err := foreignRun(ctx, d.eng, ns.Container, argv, limit)
+			if err != nil || code != 0 {
+				return fmt.Errorf("%s: %s", strings.Join(argv, " "), outcome(code, out, err))
+			}
 		}
-		code, out, err := foreignRun(ctx, d.eng, ns.Container, argv, limit)
-		if err == nil && code == 0 {
-			return nil
-		}
-		return fmt.Errorf("%s: %s", strings.Join(argv, " "), outcome(code, out, err))
+		return nil
 	}
 	switch s.Op {
 	case OpRegister:

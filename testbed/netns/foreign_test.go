@@ -35,11 +35,13 @@ func TestForeignCommands(t *testing.T) {
 		if s.Node != "r" {
 			continue
 		}
-		argv, err := ForeignCommand(r.Profile, s)
+		cmds, err := ForeignCommands(r.Profile, s)
 		if err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
-		got = append(got, strings.Join(argv, " "))
+		for _, argv := range cmds {
+			got = append(got, strings.Join(argv, " "))
+		}
 	}
 	want := []string{
 		"irm ipcp create name dix.r type eth-dix",
@@ -53,8 +55,11 @@ func TestForeignCommands(t *testing.T) {
 		"irm bind ipcp net.r name net",
 		"irm name register net.r ipcp dix.r",
 		"irm name register net ipcp dix.r",
+		"irm name create net.a",
 		"irm ipcp enroll name net.r layer net dst net.a type unicast",
+		"irm name create net.a",
 		"irm ipcp connect name net.r dst net.a component mgmt qos raw",
+		"irm name create net.a",
 		"irm ipcp connect name net.r dst net.a component dt qos raw-voice",
 		"irm name create oping",
 		"irm name register oping ipcp udp.r",
@@ -77,10 +82,11 @@ func TestForeignBootstrapUnicast(t *testing.T) {
 		if s.Node != "r" || s.Op != OpBootstrap || s.Layer != "net" {
 			continue
 		}
-		argv, err := ForeignCommand(tp.Node("r").Profile, s)
+		cmds, err := ForeignCommands(tp.Node("r").Profile, s)
 		if err != nil {
 			t.Fatal(err)
 		}
+		argv := cmds[0]
 		want := "irm ipcp bootstrap name net.r layer net type unicast hash SHA3_256 addr 4 eid 8 ttl 60 addr_auth flat directory DHT" +
 			" dht_alpha 3 dht_k 8 dht_t_expire 86400 dht_t_refresh 900 dht_t_replicate 900 routing ecmp" +
 			" ls_t_timeo 60 ls_t_update 5 ls_t_recalc 4 congestion none"

@@ -20,7 +20,9 @@
 //	  create: irm ipcp create name {ipcp} type {type}
 //	  bootstrap:                    # one per layer type the implementation can join
 //	    eth-dix: irm ipcp bootstrap name {ipcp} layer {layer} dev {dev}
-//	  connect: irm ipcp connect name {ipcp} dst {dst} component {comp} [qos {qos}]
+//	  connect:                      # a command, or a list of commands run in order
+//	    - irm name create {dst}
+//	    - irm ipcp connect name {ipcp} dst {dst} component {comp} [qos {qos}]
 //
 // A command is words separated by blanks, run as they are (no shell), each
 // word with its {placeholders} filled in (Placeholders lists them). Words
@@ -70,16 +72,34 @@ type Profile struct {
 	Steps    Steps             `json:"steps"`
 }
 
-// Steps are the commands of the deploy steps. Bootstrap has one command
-// per layer type.
+// Steps are the commands of the deploy steps, each one command or a
+// list of commands run in order (the reference's enroll and connect first
+// create the peer's name: its IRMd allocates flows only to names it
+// knows). Bootstrap has them per layer type.
 type Steps struct {
-	Create    Command            `json:"create"`
-	Bootstrap map[string]Command `json:"bootstrap"`
-	Name      Command            `json:"name"`
-	Bind      Command            `json:"bind"`
-	Register  Command            `json:"register"`
-	Enroll    Command            `json:"enroll"`
-	Connect   Command            `json:"connect"`
+	Create    Script            `json:"create"`
+	Bootstrap map[string]Script `json:"bootstrap"`
+	Name      Script            `json:"name"`
+	Bind      Script            `json:"bind"`
+	Register  Script            `json:"register"`
+	Enroll    Script            `json:"enroll"`
+	Connect   Script            `json:"connect"`
+}
+
+// Script is the commands of one step, run in order.
+type Script []Command
+
+// Expand fills in every command's placeholders (Command.Expand).
+func (sc Script) Expand(vars map[string]string) ([][]string, error) {
+	var out [][]string
+	for _, c := range sc {
+		argv, err := c.Expand(vars)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, argv)
+	}
+	return out, nil
 }
 
 // Command is a command as the profile writes it.
@@ -121,13 +141,13 @@ type raw struct {
 	UDPHosts string            `yaml:"udp_hosts"`
 	Tools    map[string]string `yaml:"tools"`
 	Steps    struct {
-		Create    string            `yaml:"create"`
-		Bootstrap map[string]string `yaml:"bootstrap"`
-		Name      string            `yaml:"name"`
-		Bind      string            `yaml:"bind"`
-		Register  string            `yaml:"register"`
-		Enroll    string            `yaml:"enroll"`
-		Connect   string            `yaml:"connect"`
+		Create    any            `yaml:"create"`
+		Bootstrap map[string]any `yaml:"bootstrap"`
+		Name      any            `yaml:"name"`
+		Bind      any            `yaml:"bind"`
+		Register  any            `yaml:"register"`
+		Enroll    any            `yaml:"enroll"`
+		Connect   any            `yaml:"connect"`
 	} `yaml:"steps"`
 }
 
@@ -203,54 +223,99 @@ func Parse(data []byte, file string) (*Profile, error) {
 			bad("tools: %q: %q is not a tool and its path; write tools: {oping: /usr/bin/oping}", tool, path)
 		}
 	}
-	s := &p.Steps
-	cmds := []struct {
-		key, example string
-		dst          *Command
-		val          string
-		required     bool
+	for _, c := range []struct {
+		key, example, val string
+		dst               *Command
+		required          bool
 	}{
-		{"daemon", "daemon: irmd --stdout", &p.Daemon, r.Daemon, true},
-		{"ready", "ready: irm ipcp list", &p.Ready, r.Ready, true},
-		{"status", "status: irm ipcp list", &p.Status, r.Status, false},
-		{"steps.create", "create: irm ipcp create name {ipcp} type {type}", &s.Create, r.Steps.Create, true},
-		{"steps.name", "name: irm name create {name}", &s.Name, r.Steps.Name, true},
-		{"steps.bind", "bind: irm bind ipcp {ipcp} name {name}", &s.Bind, r.Steps.Bind, true},
-		{"steps.register", "register: irm name register {name} ipcp {ipcp}", &s.Register, r.Steps.Register, true},
-		{"steps.enroll", "enroll: irm ipcp enroll name {ipcp} dst {dst}", &s.Enroll, r.Steps.Enroll, true},
-		{"steps.connect", "connect: irm ipcp connect name {ipcp} dst {dst} component {comp}", &s.Connect, r.Steps.Connect, true},
-	}
-	for _, c := range cmds {
+		{"daemon", "daemon: irmd --stdout", r.Daemon, &p.Daemon, true},
+		{"ready", "ready: irm ipcp list", r.Ready, &p.Ready, true},
+		{"status", "status: irm ipcp list", r.Status, &p.Status, false},
+	} {
 		*c.dst = Command(c.val)
 		if strings.TrimSpace(c.val) == "" {
 			if c.required {
 				bad("no %s command; write %s", c.key, c.example)
 			}
-			continue
-		}
-		if err := checkWords(c.key, c.val, Placeholders); err != nil {
+		} else if err := checkWords(c.key, c.val, nil); err != nil {
 			bad("%v", err)
 		}
+	}
+	s := &p.Steps
+	for _, c := range []struct {
+		key, example string
+		val          any
+		dst          *Script
+	}{
+		{"steps.create", "create: irm ipcp create name {ipcp} type {type}", r.Steps.Create, &s.Create},
+		{"steps.name", "name: irm name create {name}", r.Steps.Name, &s.Name},
+		{"steps.bind", "bind: irm bind ipcp {ipcp} name {name}", r.Steps.Bind, &s.Bind},
+		{"steps.register", "register: irm name register {name} ipcp {ipcp}", r.Steps.Register, &s.Register},
+		{"steps.enroll", "enroll: irm ipcp enroll name {ipcp} dst {dst}", r.Steps.Enroll, &s.Enroll},
+		{"steps.connect", "connect: irm ipcp connect name {ipcp} dst {dst} component {comp}", r.Steps.Connect, &s.Connect},
+	} {
+		sc, err := script(c.key, c.val)
+		switch {
+		case err != nil:
+			bad("%v", err)
+		case len(sc) == 0:
+			bad("no %s command; write %s", c.key, c.example)
+		}
+		*c.dst = sc
 	}
 	if len(r.Steps.Bootstrap) == 0 {
 		bad("no steps.bootstrap commands; write bootstrap: {eth-dix: irm ipcp bootstrap name {ipcp} layer {layer} dev {dev}}, one per layer type")
 	}
-	s.Bootstrap = map[string]Command{}
+	s.Bootstrap = map[string]Script{}
 	for _, typ := range sortedKeys(r.Steps.Bootstrap) {
-		v := r.Steps.Bootstrap[typ]
 		if !slices.Contains(LayerTypes, typ) {
 			bad("steps.bootstrap: unknown layer type %q; write one of %s", typ, strings.Join(LayerTypes, ", "))
 			continue
 		}
-		if err := checkWords("steps.bootstrap."+typ, v, Placeholders); err != nil {
+		sc, err := script("steps.bootstrap."+typ, r.Steps.Bootstrap[typ])
+		switch {
+		case err != nil:
 			bad("%v", err)
+		case len(sc) == 0:
+			bad("no steps.bootstrap.%s command; write %s: irm ipcp bootstrap name {ipcp} layer {layer}, or remove it", typ, typ)
+		default:
+			s.Bootstrap[typ] = sc
 		}
-		s.Bootstrap[typ] = Command(v)
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("profile %s: %s", where(file), strings.Join(errs, "; "))
 	}
 	return p, nil
+}
+
+// script reads a step's commands: one command, or a list of them.
+func script(key string, v any) (Script, error) {
+	var cmds []string
+	switch v := v.(type) {
+	case nil:
+	case string:
+		if strings.TrimSpace(v) != "" {
+			cmds = []string{v}
+		}
+	case []any:
+		for _, e := range v {
+			c, ok := e.(string)
+			if !ok || strings.TrimSpace(c) == "" {
+				return nil, fmt.Errorf("%s: %v is not a command; write a command, or a list of commands", key, e)
+			}
+			cmds = append(cmds, c)
+		}
+	default:
+		return nil, fmt.Errorf("%s: %v is not a command; write a command, or a list of commands", key, v)
+	}
+	var sc Script
+	for _, c := range cmds {
+		if err := checkWords(key, c, Placeholders); err != nil {
+			return nil, err
+		}
+		sc = append(sc, Command(c))
+	}
+	return sc, nil
 }
 
 func where(file string) string {

@@ -27,13 +27,16 @@ func TestShippedReference(t *testing.T) {
 			t.Errorf("no bootstrap for %s", typ)
 		}
 	}
-	argv, err := p.Steps.Bootstrap["eth-dix"].Expand(map[string]string{"ipcp": "eth.a", "layer": "eth", "dev": "e1", "ethertype": "0xa000", "hash": "SHA3_256"})
+	cmds, err := p.Steps.Bootstrap["eth-dix"].Expand(map[string]string{"ipcp": "eth.a", "layer": "eth", "dev": "e1", "ethertype": "0xa000", "hash": "SHA3_256"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := "irm ipcp bootstrap name eth.a layer eth type eth-dix dev e1 ethertype 0xa000 hash SHA3_256"
-	if strings.Join(argv, " ") != want {
-		t.Errorf("bootstrap\n got %q\nwant %q", strings.Join(argv, " "), want)
+	if len(cmds) != 1 || strings.Join(cmds[0], " ") != want {
+		t.Errorf("bootstrap\n got %q\nwant %q", cmds, want)
+	}
+	if len(p.Steps.Enroll) != 2 || p.Steps.Enroll[0] != "irm name create {dst}" {
+		t.Errorf("enroll %q: want the peer's name created first", p.Steps.Enroll)
 	}
 	if p.Tool("oping") != "oping" || p.Tool("obc") != "obc" {
 		t.Errorf("tools %v", p.Tools)
@@ -95,6 +98,8 @@ steps:
 		{"bad shm", base + "shm: lots\n", `shm "lots"`},
 		{"bad udp_hosts", base + "udp_hosts: \"{sha}\"\n", "udp_hosts: unknown placeholder {sha}"},
 		{"no name", strings.Replace(base, "name: x\n", "", 1), "no name"},
+		{"list with a number", strings.Replace(base, "  bind: b {ipcp} {name}\n", "  bind:\n    - b {ipcp}\n    - 7\n", 1), "steps.bind: 7 is not a command"},
+		{"list with a bad placeholder", strings.Replace(base, "  bind: b {ipcp} {name}\n", "  bind:\n    - x {name}\n    - b {nam}\n", 1), "steps.bind: unknown placeholder {nam}"},
 	} {
 		_, err := Parse([]byte(tc.edit), "x.yaml")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
