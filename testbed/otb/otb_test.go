@@ -83,13 +83,13 @@ func TestLinkUsage(t *testing.T) {
 func TestHelp(t *testing.T) {
 	_, out, _ := run("help")
 	for _, w := range []string{"deploy FILE [--lab LAB] [--runtime netns|docker] [--no-wait] [--dry-run]", "image [--tag T]", "logs [--lab LAB] NODE [-n N] [-f]", "runtime: docker", "destroy (FILE | LAB | --all) [--ignore-missing]", "inspect [LAB] [-o json]", "exec [--lab LAB] NODE -- CMD",
-		"graph FILE [--layer L [--live [--lab LAB]]] [--format dot|mermaid]", "wait [LAB] [--timeout D]", "gen SHAPE N [--name LAB] [--seed S]", "link set LINK [--state down|up] [--from NODE] [--loss P] [--duplicate P]", "link show [LINK] [--lab LAB] [-o json]", "node (stop|start|restart) NODE [--lab LAB] [--kill] [--no-wait]", "gc", "unicast and broadcast"} {
+		"graph FILE [--layer L [--live [--lab LAB]]] [--format dot|mermaid]", "wait [LAB] [--timeout D]", "gen SHAPE N [--name LAB] [--seed S]", "link set LINK [--state down|up] [--from NODE] [--loss P] [--duplicate P]", "link show [LINK] [--lab LAB] [-o json]", "node (stop|start|restart) NODE [--lab LAB] [--kill] [--no-wait]", "gc", "unicast and broadcast", "impl: reference", "make interop IMAGE="} {
 		if !strings.Contains(out, w) {
 			t.Errorf("help lacks %q", w)
 		}
 	}
 	notYet := out[strings.Index(out, "Not yet:"):]
-	for _, w := range []string{"link set", "link show", "impairment", "unicast", "broadcast", "node stop", "docker"} {
+	for _, w := range []string{"link set", "link show", "impairment", "unicast", "broadcast", "node stop", "docker", "implementations"} {
 		if strings.Contains(notYet, w) {
 			t.Errorf("help says %q is not available yet:\n%s", w, notYet)
 		}
