@@ -7,7 +7,7 @@ COMPOSE ?= docker-compose
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 export CGO_ENABLED = 0
 
-.PHONY: bench-layers bench-impair bench-runtimes all build image compose-demo demo testbed testbed-tunnel test unit e2e bench lint clean
+.PHONY: bench-layers bench-impair bench-runtimes all build image compose-demo demo testbed testbed-tunnel interop test unit e2e bench lint clean
 
 all: build
 
@@ -44,6 +44,10 @@ compose-demo: image
 ## testbed-tunnel: deploy topologies/iplan.yaml (two IP LANs joined by ovpn), ping and TCP across it next to a bare veth, destroy (root)
 testbed-tunnel: build
 	scripts/testbed-tunnel.sh $(BIN) topologies/iplan.yaml
+
+## interop: the oping/operf matrix between our nodes and another implementation's, every pair of kinds and layer type (root, Docker); IMAGE=<its image> [PROFILE=reference|FILE]; without IMAGE it says what to pass
+interop: build $(if $(IMAGE),image)
+	scripts/interop.sh $(BIN) "$(IMAGE)" "$(or $(PROFILE),reference)"
 
 ## test: lint, unit tests (race detector on), then the e2e suites
 test: lint unit e2e

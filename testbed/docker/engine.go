@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -162,6 +163,13 @@ type NodeSpec struct {
 	Cmd       []string // onode's arguments
 	NanoCPUs  int64
 	Memory    int64
+	// Another implementation's node: Entrypoint is its daemon's command
+	// (nil: onode), ShmSize the size of its /dev/shm (0: the engine's
+	// default), Files extra files bind-mounted read-only, host path ->
+	// path in the container (its /etc/hosts).
+	Entrypoint []string
+	ShmSize    int64
+	Files      map[string]string
 }
 
 // CreateNode creates a node container (not started): onode, found on the
@@ -169,19 +177,28 @@ type NodeSpec struct {
 // directory (its control socket, its security directory) mounted at the
 // same path, NET_ADMIN and NET_RAW for its shims, and the limits.
 func (e *Engine) CreateNode(ctx context.Context, s NodeSpec) (string, error) {
+	entry := s.Entrypoint
+	if entry == nil {
+		entry = []string{"onode"}
+	}
+	mounts := []mount.Mount{{Type: mount.TypeBind, Source: s.Dir, Target: s.Dir}}
+	for _, host := range sortedKeys(s.Files) {
+		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: host, Target: s.Files[host], ReadOnly: true})
+	}
 	r, err := e.c.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name: NodeName(s.Lab, s.Node),
 		Config: &container.Config{
 			Image:      s.Image,
-			Entrypoint: []string{"onode"},
+			Entrypoint: entry,
 			Cmd:        s.Cmd,
 			Env:        s.Env,
 			Labels:     labels(s.Lab, s.Node, RoleNode),
 		},
 		HostConfig: &container.HostConfig{
 			NetworkMode: container.NetworkMode("container:" + s.Holder),
-			Mounts:      []mount.Mount{{Type: mount.TypeBind, Source: s.Dir, Target: s.Dir}},
+			Mounts:      mounts,
 			CapAdd:      []string{"NET_ADMIN", "NET_RAW"},
+			ShmSize:     s.ShmSize,
 			Resources:   container.Resources{NanoCPUs: s.NanoCPUs, Memory: s.Memory},
 		},
 	})
@@ -374,6 +391,15 @@ func (e *Engine) Exec(ctx context.Context, id string, argv []string, o ExecOptio
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
 
 func short(id string) string {

@@ -146,6 +146,9 @@ func plan(t *topo.Topology, root string) *Lab {
 			ns.Container, ns.Holder = docker.NodeName(t.Name, n.Name), docker.HolderName(t.Name, n.Name)
 			ns.Image, ns.CPUs, ns.Memory = n.Image, n.CPUs, n.Memory
 		}
+		if n.Foreign() { // no socket of ours: its steps are its profile's commands
+			ns.Impl, ns.Sock = n.Profile, ""
+		}
 		l.Nodes[n.Name] = ns
 	}
 	for i, lk := range t.Links {
@@ -310,6 +313,9 @@ func bridgePort(e topo.Endpoint) string {
 
 func (d *deployer) startNode(ctx context.Context, n *topo.Node) error {
 	ns := d.l.Nodes[n.Name]
+	if ns.Foreign() {
+		return d.startForeign(ctx, n.Name)
+	}
 	if err := os.MkdirAll(filepath.Dir(ns.Sock), 0o755); err != nil {
 		return d.step(n.Name, "node directory", err)
 	}
@@ -449,6 +455,9 @@ const (
 )
 
 func (d *deployer) exec(ctx context.Context, s Step, ids map[string]uint32) error {
+	if d.l.Nodes[s.Node].Foreign() {
+		return d.execForeign(ctx, s)
+	}
 	node := ctl.NewClient(d.l.Nodes[s.Node].Sock)
 	var id uint32
 	if s.IPCP != "" && s.Op != OpCreate {

@@ -245,8 +245,12 @@ func execDocker(l *Lab, n *NodeState, argv []string) int {
 	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice == 0 {
 		stdin = os.Stdin // a pipe or a file: pass it on; a terminal is not
 	}
+	var env []string
+	if n.Sock != "" {
+		env = []string{"OUROBOROS_SOCK=" + n.Sock}
+	}
 	o := docker.ExecOptions{
-		Env: []string{"OUROBOROS_SOCK=" + n.Sock}, Stdout: os.Stdout, Stderr: os.Stderr, Signals: sigs,
+		Env: env, Stdout: os.Stdout, Stderr: os.Stderr, Signals: sigs,
 		Kill: func(pid int, sig os.Signal) { unix.Kill(pid, sig.(unix.Signal)) },
 	}
 	if stdin != nil {

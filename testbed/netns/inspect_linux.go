@@ -34,6 +34,10 @@ type NodeReport struct {
 	Names   []*ctl.NameInfo `json:"names,omitempty"`
 	Flows   []*ctl.FlowInfo `json:"flows,omitempty"`
 	Error   string          `json:"error,omitempty"`
+	// Impl names the profile of a node that runs another implementation
+	// (foreign_linux.go); Status is the output of its status command.
+	Impl   string `json:"impl,omitempty"`
+	Status string `json:"status,omitempty"`
 }
 
 // Report is a lab as inspect shows it.
@@ -74,6 +78,17 @@ func Inspect(ctx context.Context, lab string, o Options) (*Report, error) {
 			nr.Up = nr.Up && alive(n.PID, n.NS)
 			nr.fill(ctx, n.Sock)
 		}
+		if n.Foreign() {
+			nr.Impl = n.Impl.Describe()
+			if nr.Up {
+				var why string
+				if nr.Up, why = foreignUp(ctx, eng, n); !nr.Up {
+					nr.Error = why
+				} else {
+					nr.Status = foreignStatus(ctx, eng, n)
+				}
+			}
+		}
 		r.Nodes = append(r.Nodes, nr)
 	}
 	r.Links = l.linkReports()
@@ -112,6 +127,9 @@ func Exec(lab, node string, argv []string, o Options) int {
 	if n == nil {
 		return fail(errNoNode(lab, node, l.NodeNames()))
 	}
+	if n.Foreign() && len(argv) > 0 {
+		argv = append([]string{n.Impl.Tool(argv[0])}, argv[1:]...)
+	}
 	if n.Runtime == topo.RuntimeDocker {
 		return execDocker(l, n, argv)
 	}
@@ -136,6 +154,20 @@ func layerReport(ctx context.Context, l *Lab, ls LayerState, nodes []NodeReport)
 	}
 	for _, m := range members {
 		st := IPCPStatus{Node: m, IPCP: ls.IPCPs[m], State: StateMissing}
+		if n := l.Nodes[m]; n != nil && n.Foreign() {
+			// Not asked: counted enrolled while its node is up.
+			st.Impl, st.State = n.Impl.Name, StateForeign
+			for _, nr := range nodes {
+				if nr.Name == m {
+					st.Enrolled = nr.Up
+					if !nr.Up {
+						st.State = "down"
+					}
+				}
+			}
+			lr.Status = append(lr.Status, st)
+			continue
+		}
 		var info *ctl.IPCPInfo
 		for _, nr := range nodes {
 			if nr.Name != m {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/o7s/ouroboros/testbed/profiles"
 	"github.com/o7s/ouroboros/testbed/topo"
 )
 
@@ -78,7 +79,15 @@ type NodeState struct {
 	Image     string  `json:"image,omitempty"`
 	CPUs      float64 `json:"cpus,omitempty"`
 	Memory    int64   `json:"memory,omitempty"`
+	// Impl is the profile of a node that runs another implementation
+	// than ours (foreign_linux.go): always a docker node, whose container
+	// runs the profile's daemon, with no control socket of ours (Sock is
+	// empty). PID is the daemon's on the host.
+	Impl *profiles.Profile `json:"impl,omitempty"`
 }
+
+// Foreign tells whether the node runs another implementation than ours.
+func (n *NodeState) Foreign() bool { return n.Impl != nil }
 
 // LayerState is one layer of a lab: its IPCPs by node.
 type LayerState struct {

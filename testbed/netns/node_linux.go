@@ -118,6 +118,9 @@ func lockNode(root, lab, node string) (*Lab, *NodeState, func(), error) {
 		return nil, nil, nil, notDeployed(root, lab, err)
 	}
 	n, err := l.runner(node)
+	if err == nil && n.Foreign() {
+		err = fmt.Errorf("node %s runs impl %s, and otb node stop, start and restart drive onode only; stop its daemon with otb exec %s -- (its own command), or destroy the lab", node, n.Impl.Name, node)
+	}
 	if err != nil {
 		unlock()
 		return nil, nil, nil, err
@@ -142,7 +145,7 @@ func (l *Lab) runner(node string) (*NodeState, error) {
 	if n == nil {
 		return nil, errNoNode(l.Name, node, l.NodeNames())
 	}
-	if n.Kind != topo.KindNode || n.Sock == "" {
+	if n.Kind != topo.KindNode || (n.Sock == "" && !n.Foreign()) {
 		var runs []string
 		for _, name := range l.NodeNames() {
 			if l.Nodes[name].Kind == topo.KindNode {

@@ -35,7 +35,7 @@ type Step struct {
 	// layer the name goes into, which is In.
 	IPCP string
 	In   string
-	Type ipcp.Type    // OpCreate, OpBootstrap
+	Type ipcp.Type    // OpCreate, OpBootstrap, OpEnroll
 	Name string       // OpName, OpBind, OpRegister
 	Dst  string       // OpEnroll, OpConnect: the peer IPCP's name
 	Comp string       // OpConnect: mgmt or dt
@@ -135,7 +135,7 @@ func upperSteps(t *topo.Topology, ly *topo.Layer) []Step {
 		if es.Via == "" {
 			continue
 		}
-		st = append(st, Step{Op: OpEnroll, Node: m, Layer: ly.Name, IPCP: p, Dst: topo.IPCPName(ly.Name, es.Via)})
+		st = append(st, Step{Op: OpEnroll, Node: m, Layer: ly.Name, IPCP: p, Type: typ, Dst: topo.IPCPName(ly.Name, es.Via)})
 		for _, peer := range es.Connect {
 			for _, c := range comps {
 				s := Step{Op: OpConnect, Node: m, Layer: ly.Name, IPCP: p, Dst: topo.IPCPName(ly.Name, peer), Comp: c}

@@ -75,15 +75,22 @@ func (st IPCPStatus) lag(ly LayerReport) string {
 	if !st.Enrolled {
 		return fmt.Sprintf("%s is %s", st.IPCP, st.State)
 	}
-	members := map[string]bool{}
+	if st.Impl != "" {
+		return "" // another implementation's: its node is up, no more is known
+	}
+	members, foreign := map[string]bool{}, map[string]bool{}
 	for _, m := range ly.Status {
 		members[m.Addr] = true
+		if m.Impl != "" {
+			foreign[m.IPCP] = true
+		}
 	}
 	for _, nb := range st.Neighbours {
 		// A down adjacency to an address no member has is to an IPCP that
 		// is gone (a node restarted under a new address): the layer does
-		// not wait for it.
-		if !nb.GetUp() && (ly.Type != topo.LayerUnicast || members[nb.GetAddr()]) {
+		// not wait for it. Another implementation's members have no
+		// address here: an adjacency made to one by name is waited for.
+		if !nb.GetUp() && (ly.Type != topo.LayerUnicast || members[nb.GetAddr()] || foreign[nb.GetDst()]) {
 			return fmt.Sprintf("%s's adjacency to %s (%s) is down", st.IPCP, nb.GetDst(), nb.GetComp())
 		}
 	}

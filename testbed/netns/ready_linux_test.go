@@ -44,6 +44,39 @@ func TestLag(t *testing.T) {
 	}
 }
 
+// A member of another implementation is not asked: enrolled while its
+// node is up; our members' adjacencies to it (made by its IPCP name, its
+// address unknown) and routes to it are waited for.
+func TestLagForeign(t *testing.T) {
+	ly := LayerReport{LayerState: LayerState{Name: "net", Type: topo.LayerUnicast}}
+	ours := IPCPStatus{IPCP: "net.a", State: "operational", Enrolled: true, Addr: "a1",
+		Neighbours: []*ctl.Neighbour{{Addr: "r1", Dst: "net.r", Comp: "dt", Up: true}},
+		Routes:     []*ctl.Route{{Dst: "r1"}}}
+	ref := IPCPStatus{IPCP: "net.r", State: StateForeign, Enrolled: true, Impl: "reference"}
+	ly.Status = []IPCPStatus{ours, ref}
+	if got := ref.lag(ly); got != "" {
+		t.Errorf("foreign member up: lag = %q", got)
+	}
+	if got := ours.lag(ly); got != "" {
+		t.Errorf("ours with an adjacency and a route to it: lag = %q", got)
+	}
+	down := ref
+	down.Enrolled, down.State = false, "down"
+	if got := down.lag(ly); got != "net.r is down" {
+		t.Errorf("foreign member down: lag = %q", got)
+	}
+	st := ours
+	st.Neighbours = []*ctl.Neighbour{{Addr: "r1", Dst: "net.r", Comp: "mgmt", Up: false}}
+	if got := st.lag(ly); got != "net.a's adjacency to net.r (mgmt) is down" {
+		t.Errorf("adjacency to the foreign member down: lag = %q", got)
+	}
+	st = ours
+	st.Routes = nil
+	if got := st.lag(ly); got != "net.a has routes to 0 of 1 members" {
+		t.Errorf("no route to the foreign member: lag = %q", got)
+	}
+}
+
 func TestFits(t *testing.T) {
 	avail, err := memAvailable()
 	if err != nil || avail == 0 {

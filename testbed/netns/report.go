@@ -29,10 +29,17 @@ type IPCPStatus struct {
 	Unnamed    uint32           `json:"unnamed,omitempty"` // hashes it holds that its node cannot name
 	Flows      uint32           `json:"flows"`
 	Error      string           `json:"error,omitempty"`
+	// Impl is the profile's name when the node runs another
+	// implementation: then State is StateForeign and nothing else is known.
+	Impl string `json:"impl,omitempty"`
 }
 
 // StateMissing is the state of an IPCP its node does not list.
 const StateMissing = "missing"
+
+// StateForeign is the state of an IPCP of another implementation, which
+// the testbed does not ask (its node is up: it counts as enrolled).
+const StateForeign = "foreign"
 
 // StateStopped is the state of an IPCP whose node otb node stop stopped.
 const StateStopped = "stopped"

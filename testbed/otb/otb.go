@@ -149,7 +149,14 @@ labelled o7s.lab=<lab>: o7s-<lab>-<node>-ns holds its network namespace
 (bound to /run/netns/o7s-<lab>-<node>, where its links are) and
 o7s-<lab>-<node> runs onode in it; destroy and gc find them by the label.
 Tunnel gateways run in namespaces only.
-Not yet: nodes of other Ouroboros implementations.
+Other implementations: impl: reference (or impl: ./profile.yaml) with image:
+on a node runs another Ouroboros implementation (the reference's irmd, from
+an image you build) in a docker node, its deploy steps the profile's
+commands (testbed/profiles/README.md); it is up when the profile's ready
+command succeeds, inspect shows its status command's output and not its
+IPCPs, otb exec maps tools by the profile, otb node stop/start refuse it.
+make interop IMAGE=... runs the oping/operf matrix against it.
+Not yet: a foreign implementation run from a binary directory (give it an image).
 README.md (The testbed) has a walk-through; topologies/default.yaml is a
 commented topology file.
 `

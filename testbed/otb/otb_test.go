@@ -59,7 +59,7 @@ func TestLinkUsage(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"link"}, 2, "usage: otb link set LINK [--state down|up] [--from NODE] [--loss P] [--duplicate P] [--rate R] [--clear] [--lab LAB]\n       usage: otb link show [LINK] [--lab LAB] [-o json]"},
+		{[]string{"link"}, 2, "usage: otb link set LINK [--state down|up|blackhole] [--from NODE] [--loss P] [--duplicate P] [--rate R] [--clear] [--lab LAB]\n       usage: otb link show [LINK] [--lab LAB] [-o json]"},
 		{[]string{"link", "set", "a:e1--b:e1"}, 2, "say what to change: --state, a knob (--loss, --duplicate, --rate) or --clear"},
 		{[]string{"link", "set", "a:e1--b:e1", "--state", "sideways"}, 2, "usage: otb link set"},
 		{[]string{"link", "set", "a:e1--b:e1", "--state", "up", "--from", "a"}, 2, "--from goes with a knob or --clear"},
@@ -83,13 +83,13 @@ func TestLinkUsage(t *testing.T) {
 func TestHelp(t *testing.T) {
 	_, out, _ := run("help")
 	for _, w := range []string{"deploy FILE [--lab LAB] [--runtime netns|docker] [--no-wait] [--dry-run]", "image [--tag T]", "logs [--lab LAB] NODE [-n N] [-f]", "runtime: docker", "destroy (FILE | LAB | --all) [--ignore-missing]", "inspect [LAB] [-o json]", "exec [--lab LAB] NODE -- CMD",
-		"graph FILE [--layer L [--live [--lab LAB]]] [--format dot|mermaid]", "wait [LAB] [--timeout D]", "gen SHAPE N [--name LAB] [--seed S]", "link set LINK [--state down|up] [--from NODE] [--loss P] [--duplicate P]", "link show [LINK] [--lab LAB] [-o json]", "node (stop|start|restart) NODE [--lab LAB] [--kill] [--no-wait]", "gc", "unicast and broadcast"} {
+		"graph FILE [--layer L [--live [--lab LAB]]] [--format dot|mermaid]", "wait [LAB] [--timeout D]", "gen SHAPE N [--name LAB] [--seed S]", "link set LINK [--state down|up|blackhole] [--from NODE] [--loss P] [--duplicate P]", "story run FILE", "link show [LINK] [--lab LAB] [-o json]", "node (stop|start|restart) NODE [--lab LAB] [--kill] [--no-wait]", "gc", "unicast and broadcast", "impl: reference", "make interop IMAGE="} {
 		if !strings.Contains(out, w) {
 			t.Errorf("help lacks %q", w)
 		}
 	}
 	notYet := out[strings.Index(out, "Not yet:"):]
-	for _, w := range []string{"link set", "link show", "impairment", "unicast", "broadcast", "node stop", "docker"} {
+	for _, w := range []string{"link set", "link show", "impairment", "unicast", "broadcast", "node stop", "docker", "story", "profile"} {
 		if strings.Contains(notYet, w) {
 			t.Errorf("help says %q is not available yet:\n%s", w, notYet)
 		}

@@ -31,6 +31,9 @@ func printPlan(w io.Writer, t *topo.Topology) error {
 				where += fmt.Sprintf(", memory %dMiB", n.Memory>>20)
 			}
 		}
+		if n.Foreign() {
+			where += ", impl " + n.Profile.Describe()
+		}
 		fmt.Fprintf(tw, "node\t%s\t%s\t%s\n", n.Name, n.Kind, where)
 	}
 	for _, l := range t.Links {
@@ -127,6 +130,12 @@ func printReport(w io.Writer, r *netns.Report) error {
 		if n.Container != "" {
 			state += " in " + n.Container
 		}
+		if n.Impl != "" {
+			state += " (impl " + n.Impl + ")"
+			if n.Error != "" {
+				state += " ERROR: " + n.Error
+			}
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", n.Name, n.Kind, n.NS, state, strings.Join(ipcps, ","), strings.Join(names, ","), len(n.Flows))
 	}
 	var containers []string
@@ -137,6 +146,11 @@ func printReport(w io.Writer, r *netns.Report) error {
 	}
 	if len(containers) > 0 {
 		fmt.Fprintf(tw, "\ncontainers (docker runtime): %s; their logs: otb logs NODE or docker logs CONTAINER\n", strings.Join(containers, ", "))
+	}
+	for _, n := range r.Nodes {
+		if n.Status != "" {
+			fmt.Fprintf(tw, "\n%s (impl %s, not inspected by otb; its status command says):\n%s\n", n.Name, n.Impl, n.Status)
+		}
 	}
 	if len(r.Links) > 0 {
 		fmt.Fprintf(tw, "\nLINK\tTYPE\tIMPAIRMENT\n")
@@ -212,6 +226,9 @@ func printStatus(w io.Writer, l netns.LayerReport) {
 	fmt.Fprintf(tw, "\n%s (%s)\nIPCP\tSTATE\tADDR\tNEIGHBOURS\tROUTES\tNAMES\tFLOWS\n", l.Name, l.Type)
 	for _, st := range l.Status {
 		state := st.State
+		if st.Impl != "" {
+			state += " (" + st.Impl + ", not asked)"
+		}
 		if !st.Enrolled && st.State != netns.StateMissing {
 			state += " NOT ENROLLED"
 			if st.Layer != "" && st.Layer != l.Name {

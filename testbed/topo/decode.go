@@ -70,6 +70,8 @@ type (
 		routes   []scalar
 		// The docker runtime: the node's runtime, image and limits.
 		runtime, image, cpus, memory scalar
+		// Another implementation's node: its profile (impl.go).
+		impl scalar
 	}
 	rawName struct {
 		name   scalar

@@ -115,7 +115,7 @@ var ruleCases = []ruleCase{
 	}},
 	{"unknown node key", "name: t\nnodes:\n  a: {labls: {x: y}, foo: 1}\n", []string{
 		`t.yaml:3:7: unknown key "labls" in node "a"; did you mean "labels"?`,
-		`t.yaml:3:22: unknown key "foo" in node "a"; write one of kind, labels, names, ip, routes, runtime, image, cpus, memory`,
+		`t.yaml:3:22: unknown key "foo" in node "a"; write one of kind, labels, names, ip, routes, runtime, image, cpus, memory, impl`,
 	}},
 	{"unknown link key", valid + "    endpiont: 1\n", []string{
 		`t.yaml:5:5: unknown key "endpiont" in a link; did you mean "endpoints"?`,

@@ -23,6 +23,9 @@ func (b *builder) runtime(n *Node, rn rawNode) {
 			b.errorf(rn.runtime.pos, "unknown runtime %q for node %s; write runtime: netns or runtime: docker", rn.runtime.s, n.Name)
 		}
 	}
+	if rn.impl.given() && n.Kind == KindNode {
+		n.Runtime = RuntimeDocker // another implementation: always a container (impl.go says so of runtime: netns)
+	}
 	if n.Kind != KindNode && n.Kind != "" {
 		if rn.runtime.given() && rn.runtime.s == RuntimeDocker {
 			b.errorf(rn.runtime.pos, "node %s is a %s, which is always a network namespace (only nodes that run onode can be containers); remove runtime:", n.Name, n.Kind)

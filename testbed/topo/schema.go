@@ -11,7 +11,7 @@ import (
 // The keys of each mapping in a topology file.
 var (
 	topKeys   = []string{"name", "runtime", "nodes", "links", "layers", "tunnels", "story", "topology"}
-	nodeKeys  = []string{"kind", "labels", "names", "ip", "routes", "runtime", "image", "cpus", "memory"}
+	nodeKeys  = []string{"kind", "labels", "names", "ip", "routes", "runtime", "image", "cpus", "memory", "impl"}
 	linkKeys  = []string{"type", "endpoints", "bridge", "family", "mtu", "impair"}
 	layerKeys = []string{"type", "link", "members", "lower", "enrollment", "connect", "policies", "adjacencies"}
 	// policyKeys are a unicast layer's policies: the names, string-valued
@@ -103,6 +103,8 @@ func (d *decoder) node(np pair) rawNode {
 			n.cpus = d.str(p.val, "cpus", "cpus: 0.5")
 		case "memory":
 			n.memory = d.str(p.val, "memory", "memory: 256m")
+		case "impl":
+			n.impl = d.str(p.val, "impl", "impl: reference")
 		}
 	}
 	return n

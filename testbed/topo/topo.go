@@ -6,7 +6,11 @@
 // A Topology is plain data: runtimes (testbed/netns) make it real.
 package topo
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/o7s/ouroboros/testbed/profiles"
+)
 
 // Node kinds.
 const (
@@ -59,8 +63,16 @@ type Node struct {
 	Image  string  `json:",omitempty"`
 	CPUs   float64 `json:",omitempty"`
 	Memory int64   `json:",omitempty"` // bytes
-	Line   int
+	// Impl is what the node's impl: says, when it runs another Ouroboros
+	// implementation than ours (always in a container), and Profile how
+	// the testbed drives it (testbed/profiles); empty and nil for onode.
+	Impl    string            `json:",omitempty"`
+	Profile *profiles.Profile `json:"-"`
+	Line    int
 }
+
+// Foreign tells whether the node runs another implementation than ours.
+func (n *Node) Foreign() bool { return n.Profile != nil }
 
 // Route is a route of a host or a gateway: To through the neighbour Via.
 type Route struct {

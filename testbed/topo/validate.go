@@ -95,6 +95,7 @@ func (b *builder) build(f *rawFile) *Topology {
 	b.names(f)
 	b.ipsOf(f)
 	b.tunnelsOf(f)
+	b.foreign(f)
 	b.storyOf(f.story)
 	return b.t
 }
@@ -182,6 +183,7 @@ func (b *builder) nodesOf(f *rawFile) {
 		}
 		n := &Node{Name: rn.name.s, Kind: kind, Labels: rn.labels, Line: rn.name.line}
 		b.runtime(n, rn)
+		b.impl(n, rn)
 		b.t.Nodes = append(b.t.Nodes, n)
 		b.nodes[n.Name] = n
 	}
