@@ -215,6 +215,18 @@ var _ = Describe("bad input to the docker runtime", Label("tier:robustness", "ru
 		return p
 	}
 
+	It("says there is no engine, before it makes anything", func(ctx SpecContext) {
+		requireRoot()
+		lab := labName("noeng")
+		cmd := exec.CommandContext(ctx, filepath.Join(binDir, "otb"), "deploy", "../topologies/mixed.yaml", "--lab", lab)
+		cmd.Env = append(os.Environ(), "DOCKER_HOST=unix:///nonexistent/docker.sock")
+		out, err := cmd.CombinedOutput()
+		Expect(err).To(HaveOccurred())
+		Expect(string(out)).To(ContainSubstring("node a has runtime docker: no Docker engine answers at unix:///nonexistent/docker.sock"))
+		Expect(string(out)).To(ContainSubstring("start dockerd, or set DOCKER_HOST"))
+		Expect(leftovers(lab)).To(BeEmpty())
+	}, SpecTimeout(30*time.Second))
+
 	It("names an image that does not exist and makes nothing", func(ctx SpecContext) {
 		requireDocker(ctx)
 		lab := labName("noimg")
