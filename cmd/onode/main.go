@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/o7s/ouroboros/internal/prof"
 	"github.com/o7s/ouroboros/internal/version"
 	"github.com/o7s/ouroboros/stack/dev"
 	"github.com/o7s/ouroboros/stack/irm"
@@ -92,6 +93,7 @@ func run(args []string) int {
 		log.Error("cannot create the socket directory", "err", err)
 		return 1
 	}
+	defer prof.Start("onode")()
 	n, err := irm.Start(irm.Config{Sock: *sock, Log: log, NoDirect: *noDirect, SecurityDir: *secDir})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "onode: %v\n", err)

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/o7s/ouroboros/internal/prof"
 	"github.com/o7s/ouroboros/internal/version"
 	"github.com/o7s/ouroboros/stack/dev"
 )
@@ -63,6 +64,7 @@ func (cmd Command[C]) main(args []string, stdout, stderr io.Writer, attach func(
 		fmt.Fprintf(stderr, "%s: %v\n", cmd.Name, err)
 		return 1
 	}
+	defer prof.Start(cmd.Name)()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	go func() { <-ctx.Done(); stop() }() // a second signal kills
