@@ -7,7 +7,7 @@ COMPOSE ?= docker-compose
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 export CGO_ENABLED = 0
 
-.PHONY: bench-layers bench-impair bench-runtimes all build image compose-demo demo testbed testbed-tunnel interop test unit e2e bench lint clean
+.PHONY: bench-lab bench-layers bench-impair bench-runtimes all build image compose-demo demo testbed testbed-tunnel interop test unit e2e bench lint clean
 
 all: build
 
@@ -27,6 +27,10 @@ testbed: build $(if $(filter docker,$(RUNTIME)),image)
 ## bench-runtimes: the default topology in namespaces and in containers, one after the other: deploy/destroy times, oping and operf across the same paths (root, Docker)
 bench-runtimes: image
 	scripts/bench-runtimes.sh $(BIN) topologies/default.yaml
+
+## bench-lab: the default topology's data path against the kernel on the same kind of veth (iperf3, kbase): ratios, CPU per packet; PROFILE=1 for CPU profiles (root, iperf3)
+bench-lab: build
+	scripts/bench-lab.sh $(BIN) topologies/default.yaml
 
 ## bench-impair: loss and delay as configured against as measured, and the ring's deploy time with and without impairment (root)
 bench-impair: build

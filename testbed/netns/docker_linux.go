@@ -115,7 +115,18 @@ func attachNS(name string, pid int, lab string) error {
 func (d *deployer) startContainer(ctx context.Context, name string) (int, error) {
 	ns := d.l.Nodes[name]
 	id := ns.Container
-	if _, err := d.eng.State(ctx, docker.NodeName(d.l.Name, name)); errors.Is(err, docker.ErrGone) {
+	st, err := d.eng.State(ctx, docker.NodeName(d.l.Name, name))
+	// A container whose onode was just stopped (by its PID) may still be
+	// running to the engine for a moment; starting it then would do
+	// nothing.
+	for deadline := time.Now().Add(10 * time.Second); err == nil && st.Running && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		st, err = d.eng.State(ctx, docker.NodeName(d.l.Name, name))
+	}
+	if err == nil && st.Running {
+		return 0, fmt.Errorf("container %s still runs, though its onode was stopped", docker.NodeName(d.l.Name, name))
+	}
+	if errors.Is(err, docker.ErrGone) {
 		sec := filepath.Join(filepath.Dir(ns.Sock), "security")
 		var err error
 		id, err = d.eng.CreateNode(ctx, docker.NodeSpec{
