@@ -7,7 +7,7 @@ COMPOSE ?= docker-compose
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 export CGO_ENABLED = 0
 
-.PHONY: bench-layers bench-runtimes all build image compose-demo demo testbed testbed-tunnel test unit e2e bench lint clean
+.PHONY: bench-layers bench-runtimes all build image compose-demo demo testbed testbed-tunnel check-dissector test unit e2e bench lint clean
 
 all: build
 
@@ -40,6 +40,10 @@ compose-demo: image
 ## testbed-tunnel: deploy topologies/iplan.yaml (two IP LANs joined by ovpn), ping and TCP across it next to a bare veth, destroy (root)
 testbed-tunnel: build
 	scripts/testbed-tunnel.sh $(BIN) topologies/iplan.yaml
+
+## check-dissector: tools/wireshark/ouroboros.lua on captures of the default topology (its own lab): every layer decoded, field values checked, no Lua error or malformed packet (root, tshark)
+check-dissector: build
+	scripts/check-dissector.sh $(BIN) topologies/default.yaml
 
 ## test: lint, unit tests (race detector on), then the e2e suites
 test: lint unit e2e
