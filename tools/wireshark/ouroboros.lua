@@ -42,7 +42,9 @@
 --   sends is a protobuf cep_msg whose comp_name says what the flow is for:
 --   "Data Transfer" (then every SDU is a DT PCI and what follows),
 --   "Management" (then every SDU is a 24-byte link-state update, LSU) or
---   "Enrollment" (then enroll_req / enroll_resp / enroll_ack). This is what
+--   "Enrollment" (then enroll_req / enroll_resp / enroll_ack); a broadcast
+--   layer's "Data Transfer", with an empty protocol, carries the joined
+--   applications' SDUs with no header (SYSTEM §9). This is what
 --   the Go code does (connmgr.Respond looks the component up by name), and
 --   the dissector does the same: it remembers, per flow end (receiver's
 --   MAC and eid or SAP, or IP address, port and eid), the component its
@@ -987,7 +989,8 @@ end
 
 local comp_kinds = { ["Data Transfer"] = "dt", ["Management"] = "mgmt", ["Enrollment"] = "enroll" }
 
--- cep_comp returns the comp_name of a cep_msg at tvb(off, len), or nil.
+-- cep_comp returns the comp_name of a cep_msg at tvb(off, len) and its
+-- protocol, or nil.
 local function cep_comp(tvb, off, len)
     if len < 2 or tvb(off, 1):uint() ~= 0x0a then return nil end
     local fs = pb_parse(tvb, off, len)
@@ -999,11 +1002,14 @@ local function cep_comp(tvb, off, len)
     end
     local comp = fs[1].vlen > 0 and tvb(fs[1].voff, fs[1].vlen):string() or ""
     if comp ~= "" and not comp_kinds[comp] then
-        -- another component (broadcast "Data Transfer" is one of ours);
-        -- still a cep_msg if it is printable
+        -- another component: still a cep_msg if it is printable
         if not comp:match("^[%w%s%-_]+$") then return nil end
     end
-    return comp
+    local proto = ""
+    for _, f in ipairs(fs) do
+        if f.num == 2 and f.wt == 2 and f.vlen > 0 then proto = tvb(f.voff, f.vlen):string() end
+    end
+    return comp, proto
 end
 
 -- enroll_kind returns "req", "resp" or "ack" for an enrollment message.
@@ -1583,6 +1589,7 @@ end
 local kind_names = {
     cep = "connection establishment (cep_msg)", dt = "data transfer (DT PCI)", mgmt = "management (LSU)",
     enroll = "enrollment", app = "application data", data = "data", frctctl = "FRCT control",
+    bcast = "broadcast layer data (no header)",
     keepalive = "keepalive",
 }
 
@@ -1619,13 +1626,16 @@ local function shim_sdu(tvb, pinfo, tree, st, key)
             r.kind = (len == 0 and r.frct) and "frctctl" or "data"
             return r
         end
-        local comp = cep_comp(tvb, off, len)
+        local comp, proto = cep_comp(tvb, off, len)
         if comp then
             r.kind = "cep"
             if learn then
                 rec = rec or {}
                 ends[key] = rec
                 rec.comp = comp_kinds[comp] or "data"
+                -- a broadcast layer's "Data Transfer" has no protocol and
+                -- no header: its SDUs are the applications' (SYSTEM §9)
+                if comp == "Data Transfer" and proto == "" then rec.comp = "bcast" end
             end
             return r
         end
