@@ -7,7 +7,7 @@ COMPOSE ?= docker-compose
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 export CGO_ENABLED = 0
 
-.PHONY: bench-lab bench-layers bench-impair bench-runtimes all build image compose-demo demo testbed testbed-tunnel interop test unit e2e bench lint clean
+.PHONY: bench-lab bench-layers bench-impair bench-runtimes all build image compose-demo demo testbed testbed-tunnel interop check-dissector test unit e2e bench lint clean
 
 all: build
 
@@ -52,6 +52,10 @@ testbed-tunnel: build
 ## interop: the oping/operf matrix between our nodes and another implementation's, every pair of kinds and layer type (root, Docker); IMAGE=<its image> [PROFILE=reference|FILE]; without IMAGE it says what to pass
 interop: build $(if $(IMAGE),image)
 	scripts/interop.sh $(BIN) "$(IMAGE)" "$(or $(PROFILE),reference)"
+
+## check-dissector: tools/wireshark/ouroboros.lua on captures of the default topology (its own lab): every layer decoded, field values checked, no Lua error or malformed packet (root, tshark)
+check-dissector: build
+	scripts/check-dissector.sh $(BIN) topologies/default.yaml
 
 ## test: lint, unit tests (race detector on), then the e2e suites
 test: lint unit e2e
