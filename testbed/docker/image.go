@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/moby/moby/api/types/build"
@@ -88,4 +89,34 @@ func (e *Engine) BuildImage(ctx context.Context, binDir string, tags []string, p
 			io.WriteString(progress, m.Stream)
 		}
 	}
+}
+
+// OldImages lists the tags of the node image other than keep (the tags
+// just built), with their size in bytes.
+func (e *Engine) OldImages(ctx context.Context, keep []string) (map[string]int64, error) {
+	f := make(client.Filters)
+	f.Add("reference", Repo)
+	r, err := e.c.ImageList(ctx, client.ImageListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("docker: list images: %w", err)
+	}
+	old := map[string]int64{}
+	for _, im := range r.Items {
+		for _, t := range im.RepoTags {
+			if strings.HasPrefix(t, Repo+":") && !slices.Contains(keep, t) {
+				old[t] = im.Size
+			}
+		}
+	}
+	return old, nil
+}
+
+// RemoveImage removes one tag of an image (the image goes with its last
+// tag, unless a container uses it: then the engine refuses, and so does
+// this).
+func (e *Engine) RemoveImage(ctx context.Context, tag string) error {
+	if _, err := e.c.ImageRemove(ctx, tag, client.ImageRemoveOptions{PruneChildren: true}); err != nil {
+		return fmt.Errorf("docker: remove image %s: %w", tag, err)
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -59,10 +60,11 @@ Commands:
                                    a node's onode log (its file, or its
                                    container's output): all, the last N lines,
                                    -f to follow it
-  image [--tag T]                  build the node image o7s/node FROM scratch from
+  image [--tag T] [--prune]        build the node image o7s/node FROM scratch from
                                    the static binaries next to otb (make image):
                                    tagged with otb's version (the image docker
-                                   nodes run by default) and latest, or T
+                                   nodes run by default) and latest, or T;
+                                   --prune removes its other tags
   graph FILE [--layer L [--live [--lab LAB]]] [--format dot|mermaid]
                                    draw the topology, or one layer's graph (its
                                    adjacencies and enrollments as planned; --live
@@ -662,9 +664,10 @@ func (c *cli) gc() error {
 func (c *cli) image(ctx context.Context, args []string) error {
 	fs := c.flags("image")
 	tag := fs.String("tag", "", "tag the image o7s/node:T (default: otb's version, and latest)")
+	prune := fs.Bool("prune", false, "remove the other tags of o7s/node (not those a container uses)")
 	pos, err := parse(fs, args)
 	if err != nil || len(pos) > 0 {
-		return c.usageErr("usage: otb image [--tag T]")
+		return c.usageErr("usage: otb image [--tag T] [--prune]")
 	}
 	c.o.Fill()
 	e, err := docker.Connect(ctx)
@@ -686,6 +689,25 @@ func (c *cli) image(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.out, "image %s built from %s in %v: %.1f MB (%s)\n", strings.Join(tags, ", "), c.o.BinDir,
 		time.Since(start).Round(time.Millisecond), float64(size)/1e6, strings.Join(docker.ImageBinaries, " "))
+	old, err := e.OldImages(ctx, tags)
+	if err != nil || len(old) == 0 {
+		return err
+	}
+	var total int64
+	for _, t := range slices.Sorted(maps.Keys(old)) {
+		if !*prune {
+			total += old[t]
+			continue
+		}
+		if err := e.RemoveImage(ctx, t); err != nil {
+			fmt.Fprintf(c.out, "kept %s: %v\n", t, err)
+			continue
+		}
+		fmt.Fprintf(c.out, "removed %s\n", t)
+	}
+	if !*prune {
+		fmt.Fprintf(c.out, "%d other tags of %s (%.0f MB at most): otb image --prune removes them\n", len(old), docker.Repo, float64(total)/1e6)
+	}
 	return nil
 }
 

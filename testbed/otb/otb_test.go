@@ -82,7 +82,7 @@ func TestLinkUsage(t *testing.T) {
 // call implemented ones unavailable.
 func TestHelp(t *testing.T) {
 	_, out, _ := run("help")
-	for _, w := range []string{"deploy FILE [--lab LAB] [--runtime netns|docker] [--no-wait] [--dry-run]", "image [--tag T]", "logs [--lab LAB] NODE [-n N] [-f]", "runtime: docker", "destroy (FILE | LAB | --all) [--ignore-missing]", "inspect [LAB] [-o json]", "exec [--lab LAB] NODE -- CMD",
+	for _, w := range []string{"deploy FILE [--lab LAB] [--runtime netns|docker] [--no-wait] [--dry-run]", "image [--tag T] [--prune]", "logs [--lab LAB] NODE [-n N] [-f]", "runtime: docker", "destroy (FILE | LAB | --all) [--ignore-missing]", "inspect [LAB] [-o json]", "exec [--lab LAB] NODE -- CMD",
 		"graph FILE [--layer L [--live [--lab LAB]]] [--format dot|mermaid]", "wait [LAB] [--timeout D]", "gen SHAPE N [--name LAB] [--seed S]", "link set LINK [--state down|up|blackhole] [--from NODE] [--loss P] [--duplicate P]", "story run FILE", "link show [LINK] [--lab LAB] [-o json]", "node (stop|start|restart) NODE [--lab LAB] [--kill] [--no-wait]", "gc", "unicast and broadcast", "impl: reference", "make interop IMAGE="} {
 		if !strings.Contains(out, w) {
 			t.Errorf("help lacks %q", w)
