@@ -26,7 +26,7 @@ type Stats struct {
 	DropBadLLC      atomic.Uint64 // LLC: length below 3 or not a UI frame
 	DropOtherHost   atomic.Uint64 // unicast to another address
 	DropUnknownEID  atomic.Uint64 // no open flow for the endpoint id or DSAP
-	DropWrongSAP    atomic.Uint64 // LLC: SSAP or source MAC not the flow's peer
+	DropWrongSAP    atomic.Uint64 // LLC: SSAP or source MAC not the flow's peer; DIX: source MAC not the peer's
 	DropFlowFull    atomic.Uint64 // the N+1 flow did not take the SDU
 	DropMgmt        atomic.Uint64 // management frame malformed, unexpected or queue full
 	DropFlowReq     atomic.Uint64 // FLOW_REQ while maxFlowReqs wait for acceptors
@@ -259,6 +259,10 @@ func (p *IPCP) inputDIX(frame []byte) {
 	f := p.flowAt(eid)
 	if f == nil || !f.active.Load() {
 		p.Stats.DropUnknownEID.Add(1)
+		return
+	}
+	if f.raddr != h.Src() { // a DIX data frame names no source endpoint: check the peer
+		p.Stats.DropWrongSAP.Add(1)
 		return
 	}
 	p.deliver(f, payload)

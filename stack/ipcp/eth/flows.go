@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync/atomic"
 
 	"github.com/o7s/ouroboros/stack/errs"
@@ -37,7 +38,11 @@ type flow struct {
 }
 
 // idSpace hands out local endpoint ids or SAPs in [first, end), round
-// robin so that a freed id is not reused at once.
+// robin so that a freed id is not reused at once, from a random place: an
+// IPCP that restarts does not hand its new flows the ids of its old ones,
+// on which its peers may still be sending (their frames are dropped as
+// for no flow, and the peers' liveness checks notice, rather than being
+// delivered into an unrelated flow).
 type idSpace struct {
 	used       []bool
 	first, end int
@@ -45,8 +50,11 @@ type idSpace struct {
 }
 
 func newIDSpace(first, end int) idSpace {
-	return idSpace{used: make([]bool, end), first: first, end: end, next: first}
+	return idSpace{used: make([]bool, end), first: first, end: end, next: idStart(first, end)}
 }
+
+// idStart is where an IPCP's ids start (the tests' golden frames fix it).
+var idStart = func(first, end int) int { return first + rand.IntN(end-first) }
 
 func (s *idSpace) alloc() (uint16, bool) {
 	for range s.end - s.first {

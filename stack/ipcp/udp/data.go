@@ -61,6 +61,10 @@ func (p *IPCP) deliver(b []byte, from netip.AddrPort) {
 		p.Stats.DropUnknownEID.Add(1)
 		return
 	}
+	if from.Addr().Unmap() != f.peer.Addr().Unmap() { // a stale flow of another host's
+		p.Stats.DropWrongPeer.Add(1)
+		return
+	}
 	switch err := f.end.TryWrite(sdu); {
 	case err == nil:
 		p.Stats.RxPackets.Add(1)

@@ -23,14 +23,14 @@ func TestDataPathDoesNotAllocate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &flow{key: fl.Key, end: fl.End, eid: eid, reid: 9, raddr: sink.LocalAddr().(*net.UDPAddr), state: active}
+	from := lo("127.0.0.2", 1)
+	f := &flow{key: fl.Key, end: fl.End, eid: eid, reid: 9, peer: from, raddr: sink.LocalAddr().(*net.UDPAddr), state: active}
 	p.mu.Lock()
 	p.installLocked(f)
 	p.mu.Unlock()
 
 	sdu := bytes.Repeat([]byte{0xAB}, 1400)
 	dgram := append(AppendEIDForTest(eid), sdu...)
-	from := lo("127.0.0.2", 1)
 	buf := make([]byte, MaxPacket4+1)
 	rx := testing.AllocsPerRun(1000, func() {
 		p.deliver(dgram, from)
@@ -95,5 +95,30 @@ func TestReceivers(t *testing.T) {
 				t.Errorf("recvmmsg receiver allocates %v per read, want 0", allocs)
 			}
 		}
+	}
+}
+
+// A datagram for a flow from another host than the flow's peer (a stale
+// flow of that host's, whose eid this IPCP gave a new flow) is dropped
+// and counted.
+func TestDataFromOtherPeerDropped(t *testing.T) {
+	irm := newFakeIRM()
+	p := bootstrap(t, ipcp.UDP4, irm, lo("127.0.0.1", 0), nil)
+	fl, _ := irm.pair(t)
+	eid, err := p.reserveEID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := lo("127.0.0.2", 3435)
+	f := &flow{key: fl.Key, end: fl.End, eid: eid, reid: 9, peer: peer, raddr: net.UDPAddrFromAddrPort(peer), state: active}
+	p.mu.Lock()
+	p.installLocked(f)
+	p.mu.Unlock()
+	p.deliver(append(AppendEIDForTest(eid), 1, 2, 3), lo("127.0.0.3", 3435))
+	if got := p.Stats.DropWrongPeer.Load(); got != 1 {
+		t.Errorf("DropWrongPeer = %d, want 1", got)
+	}
+	if got := p.Stats.RxPackets.Load(); got != 0 {
+		t.Errorf("RxPackets = %d, want 0", got)
 	}
 }

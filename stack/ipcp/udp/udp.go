@@ -43,6 +43,7 @@ type Stats struct {
 	DropShort      atomic.Uint64 // datagram shorter than the eid
 	DropTooLong    atomic.Uint64 // received datagram over the maximum packet
 	DropUnknownEID atomic.Uint64 // no flow has the datagram's eid
+	DropWrongPeer  atomic.Uint64 // the datagram's eid is a flow with another peer
 	DropFull       atomic.Uint64 // the flow's node end was full
 	DropClosed     atomic.Uint64 // the flow's node end was closing
 	DropOversize   atomic.Uint64 // SDU over the maximum, dropped at send
@@ -128,7 +129,7 @@ func newIPCP(typ ipcp.Type, id uint32, irm ipcp.IRM, log *slog.Logger) *IPCP {
 		static:  make(map[string]netip.AddrPort),
 		byKey:   make(map[ipcp.FlowKey]*flow),
 		waiters: make(map[ipcp.FlowKey]chan struct{}),
-		nextEID: 1,
+		nextEID: eidStart(),
 	}
 	if typ == ipcp.UDP6 {
 		p.maxPacket = MaxPacket6
