@@ -102,12 +102,7 @@ for r in "${rows[@]}"; do
 		c0=$(cpu $onodes "${served[$srv]}")
 		k0=$(kids)
 		on "$cli" "$tools/operf" -n "$perf" -s "$size" -f -d "${dur}s" >/dev/null 2>&1 || fail=1
-		line=
-		for _ in $(seq 50); do
-			line=$(tail -n +$((before + 1)) "$logdir/operf-$srv.log" | grep -m1 -E ' pps' || true)
-			[ -n "$line" ] && break
-			sleep 0.1
-		done
+		line=$(operf_summary "$logdir/operf-$srv.log" "$before")
 		ticks=$(($(cpu $onodes "${served[$srv]}") - c0 + $(kids) - k0))
 		pkts=$(sed -n 's/^Flow *[0-9]*: *\([0-9]*\) packets.*/\1/p' <<<"$line")
 		pps=$(grep -oE '[0-9.]+ pps' <<<"$line" | cut -d' ' -f1)

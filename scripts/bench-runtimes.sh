@@ -10,6 +10,7 @@ set -uo pipefail
 bin=$(cd "${1:-bin}" && pwd)
 topo=${2:-topologies/default.yaml}
 otb=$bin/otb
+. "$(dirname "$0")/operf.sh"
 [ "$(id -u)" -eq 0 ] || { echo "make bench-runtimes needs root" >&2; exit 1; }
 tag=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 labs=()
@@ -49,12 +50,7 @@ for rt in netns docker; do
 		rtt=$(sed -n 's/^rtt p50\/p99 = \(.*\)$/\1/p' <<<"$out")
 		before=$(wc -l <"$logdir/operf-$node.log")
 		on a "$tools/operf" -n "$perf" -s 1400 -f -d 2s >/dev/null 2>&1 || fail=1
-		line=
-		for _ in $(seq 50); do
-			line=$(tail -n +$((before + 1)) "$logdir/operf-$node.log" | grep -m1 -E ' pps' || true)
-			[ -n "$line" ] && break
-			sleep 0.1
-		done
+		line=$(operf_summary "$logdir/operf-$node.log" "$before")
 		pps=$(grep -oE '[0-9.]+ pps' <<<"$line" | head -1)
 		rows+=("$rt ${path//_/ }|${rtt:-FAILED}|${pps:-FAILED}")
 		[ -n "$rtt" ] && [ -n "$pps" ] || fail=1

@@ -6,6 +6,7 @@
 # docker), and $tools is where the tools are inside them.
 fail=0
 pids=()
+. "$(dirname "${BASH_SOURCE[0]}")/operf.sh"
 
 lab_up() {
 	if [ "$(id -u)" -ne 0 ]; then

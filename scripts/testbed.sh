@@ -60,12 +60,7 @@ for r in "${rows[@]}"; do
 		on "$cli" "$tools/operf" -n "$perfname" -s "$size" -f -d 2s >/dev/null 2>&1 || fail=1
 		# The server ends the flow after a second of silence and prints its
 		# summary: wait for that line.
-		line=
-		for _ in $(seq 50); do
-			line=$(tail -n +$((before + 1)) "$logdir/operf-$srv.log" | grep -m1 -E ' pps' || true)
-			[ -n "$line" ] && break
-			sleep 0.1
-		done
+		line=$(operf_summary "$logdir/operf-$srv.log" "$before")
 		pps=$(grep -oE '[0-9.]+ pps' <<<"$line" | head -1)
 		mbps=$(grep -oE '[0-9.]+ Mbps|[0-9.]+ Mb/s' <<<"$line" | head -1)
 		[ -n "$pps" ] || fail=1
@@ -100,12 +95,7 @@ for q in raw best voice video data; do
 	if [ "$q" = raw ] || [ "$q" = data ]; then
 		before=$(wc -l <"$logdir/operf-d.log")
 		on a "$tools/operf" -n operf -q "$q" -s 1400 -f -d 2s >"$logdir/operf-client-$q.log" 2>&1 || fail=1
-		line=
-		for _ in $(seq 50); do
-			line=$(tail -n +$((before + 1)) "$logdir/operf-d.log" | grep -m1 -E ' pps' || true)
-			[ -n "$line" ] && break
-			sleep 0.1
-		done
+		line=$(operf_summary "$logdir/operf-d.log" "$before")
 		pps=$(grep -oE '[0-9.]+ pps' <<<"$line" | head -1)
 		mbps=$(grep -oE '[0-9.]+ Mbps' <<<"$line" | head -1)
 		[ -n "$pps" ] || fail=1

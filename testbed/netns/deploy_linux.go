@@ -286,16 +286,9 @@ func (d *deployer) link(lk *topo.Link) error {
 		b := vethEnd{NS: d.l.Nodes[ep[1].Node].NS, Iface: ep[1].Iface, MTU: lk.MTU, Addr: ep[1].Addr}
 		return d.step(ep[0].Node, "link "+lk.ID(), addVeth(d.t.Name, a, b))
 	case topo.LinkBridge:
-		brNS := d.l.Nodes[lk.Bridge].NS
 		for _, e := range ep {
-			port := bridgePort(e)
-			a := vethEnd{NS: d.l.Nodes[e.Node].NS, Iface: e.Iface, MTU: lk.MTU}
-			b := vethEnd{NS: brNS, Iface: port, MTU: lk.MTU}
-			if err := addVeth(d.t.Name, a, b); err != nil {
-				return d.step(e.Node, "link to LAN "+lk.Bridge, err)
-			}
-			if err := enslave(brNS, port); err != nil {
-				return d.step(e.Node, "join LAN "+lk.Bridge, err)
+			if err := d.lanPort(lk, e); err != nil {
+				return err
 			}
 		}
 	}

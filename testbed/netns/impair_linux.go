@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -94,6 +95,32 @@ func nftConn(ns string) (*nftables.Conn, func(), error) {
 	return c, func() { h.Close() }, nil
 }
 
+// dropChains starts a transaction on the lab's table in a namespace
+// (added, in case it is not there yet) that deletes the named chains, and
+// counts the table's other chains (none left: the caller may delete the
+// table).
+func dropChains(c *nftables.Conn, lab, ns string, names ...string) (t *nftables.Table, others int, err error) {
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyNetdev)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list nftables chains in %s: %w", ns, err)
+	}
+	t = &nftables.Table{Family: nftables.TableFamilyNetdev, Name: tableName(lab)}
+	c.AddTable(t) // the transaction needs it
+	for _, ch := range chains {
+		if ch.Table == nil || ch.Table.Name != t.Name {
+			continue
+		}
+		if !slices.Contains(names, ch.Name) {
+			others++
+			continue
+		}
+		ch.Table = t
+		c.FlushChain(ch)
+		c.DelChain(ch)
+	}
+	return t, others, nil
+}
+
 // setChains replaces the chains of one end: in-<iface> for what arrives
 // (loss), dup-<iface> for what leaves (duplicate), in one transaction.
 func setChains(lab string, e LinkEnd, arriving, leaving topo.Impairment) error {
@@ -102,24 +129,9 @@ func setChains(lab string, e LinkEnd, arriving, leaving topo.Impairment) error {
 		return err
 	}
 	defer done()
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyNetdev)
+	t, others, err := dropChains(c, lab, e.NS, chainIn+e.Iface, chainDup+e.Iface)
 	if err != nil {
-		return fmt.Errorf("list nftables chains in %s: %w", e.NS, err)
-	}
-	t := &nftables.Table{Family: nftables.TableFamilyNetdev, Name: tableName(lab)}
-	c.AddTable(t) // the transaction needs it; deleted below if left empty
-	others := 0
-	for _, ch := range chains {
-		if ch.Table == nil || ch.Table.Name != t.Name {
-			continue
-		}
-		if ch.Name != chainIn+e.Iface && ch.Name != chainDup+e.Iface {
-			others++
-			continue
-		}
-		ch.Table = t
-		c.FlushChain(ch)
-		c.DelChain(ch)
+		return err
 	}
 	ifindex := 0
 	if leaving.Duplicate > 0 {

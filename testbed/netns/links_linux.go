@@ -170,24 +170,9 @@ func setBlackhole(lab string, e LinkEnd, on bool) error {
 		return err
 	}
 	defer done()
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyNetdev)
+	t, others, err := dropChains(c, lab, e.NS, chainBlackhole+e.Iface)
 	if err != nil {
-		return fmt.Errorf("list nftables chains in %s: %w", e.NS, err)
-	}
-	t := &nftables.Table{Family: nftables.TableFamilyNetdev, Name: tableName(lab)}
-	c.AddTable(t)
-	others := 0
-	for _, ch := range chains {
-		if ch.Table == nil || ch.Table.Name != t.Name {
-			continue
-		}
-		if ch.Name != chainBlackhole+e.Iface {
-			others++
-			continue
-		}
-		ch.Table = t
-		c.FlushChain(ch)
-		c.DelChain(ch)
+		return err
 	}
 	if on {
 		ch := c.AddChain(&nftables.Chain{

@@ -428,6 +428,7 @@ func reconcile(ctx context.Context, old *Lab, t *topo.Topology, d *Diff, nl *Lab
 					if err := dep.lanPort(lk, e); err != nil {
 						return nil, err
 					}
+					fmt.Fprintf(o.Out, "%-10s %s:%s joined LAN %s\n", "link", e.Node, e.Iface, lk.Bridge)
 				}
 			}
 			continue
@@ -601,7 +602,6 @@ func (d *deployer) lanPort(lk *topo.Link, e topo.Endpoint) error {
 	if err := enslave(brNS, port); err != nil {
 		return d.step(e.Node, "join LAN "+lk.Bridge, err)
 	}
-	fmt.Fprintf(d.o.Out, "%-10s %s:%s joined LAN %s\n", "link", e.Node, e.Iface, lk.Bridge)
 	return nil
 }
 
