@@ -43,15 +43,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
+	"github.com/o7s/ouroboros/internal/units"
 )
 
 //go:embed *.yaml
@@ -207,7 +207,7 @@ func Parse(data []byte, file string) (*Profile, error) {
 		bad("image %q is not an image reference; write image: repo/name:tag", p.Image)
 	}
 	if r.Shm != "" {
-		n, err := parseBytes(r.Shm)
+		n, err := units.ParseBytes(r.Shm)
 		if err != nil {
 			bad("shm %q: %v; write shm: 256m", r.Shm, err)
 		}
@@ -476,32 +476,4 @@ func (c Command) Words() []string {
 	return argv
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
-
-// parseBytes reads an amount of memory as Docker writes it: a whole
-// number with an optional unit b, k, m or g (powers of 1024).
-func parseBytes(s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		m      int64
-	}{{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"b", 1}} {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSuffix(t, u.suffix), u.m
-			break
-		}
-	}
-	v, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || v <= 0 || v > (1<<40)/mult {
-		return 0, errors.New("not an amount of memory (a whole number and b, k, m or g)")
-	}
-	return v * mult, nil
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

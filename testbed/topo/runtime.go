@@ -1,10 +1,11 @@
 package topo
 
 import (
-	"errors"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/o7s/ouroboros/internal/units"
 )
 
 // MinMemory is the least memory a docker node may be given (the engine
@@ -71,29 +72,5 @@ func (b *builder) runtime(n *Node, rn rawNode) {
 	}
 }
 
-// ParseBytes reads an amount of memory as Docker writes it: a whole
-// number with an optional unit b, k, m or g (powers of 1024; kb, mb, gb,
-// kib, mib and gib too, any case).
-func ParseBytes(s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		m      int64
-	}{{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30}, {"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"b", 1}} {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSuffix(t, u.suffix), u.m
-			break
-		}
-	}
-	v, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || v <= 0 {
-		return 0, errBytes
-	}
-	if v > math.MaxInt64/mult {
-		return 0, errBytes
-	}
-	return v * mult, nil
-}
-
-var errBytes = errors.New("not an amount of memory (a whole number and b, k, m or g)")
+// ParseBytes reads an amount of memory as Docker writes it (units.ParseBytes).
+func ParseBytes(s string) (int64, error) { return units.ParseBytes(s) }
