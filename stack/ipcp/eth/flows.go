@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync/atomic"
 
 	"github.com/o7s/ouroboros/stack/errs"
@@ -38,11 +37,13 @@ type flow struct {
 }
 
 // idSpace hands out local endpoint ids or SAPs in [first, end), round
-// robin so that a freed id is not reused at once, from a random place: an
-// IPCP that restarts does not hand its new flows the ids of its old ones,
-// on which its peers may still be sending (their frames are dropped as
-// for no flow, and the peers' liveness checks notice, rather than being
-// delivered into an unrelated flow).
+// robin so that a freed id is not reused at once. An IPCP that restarts
+// hands out the same ids in the same order again: a peer's flow to the
+// old IPCP then lands in the new one's flow to the same peer (its frames
+// come from that peer's address; a frame from another host is dropped,
+// see inputDIX), and the layer above heals at once, where random ids left
+// the old adjacencies dead until the neighbours' liveness checks gave up
+// on them (a minute with the default link-state timers).
 type idSpace struct {
 	used       []bool
 	first, end int
@@ -50,11 +51,8 @@ type idSpace struct {
 }
 
 func newIDSpace(first, end int) idSpace {
-	return idSpace{used: make([]bool, end), first: first, end: end, next: idStart(first, end)}
+	return idSpace{used: make([]bool, end), first: first, end: end, next: first}
 }
-
-// idStart is where an IPCP's ids start (the tests' golden frames fix it).
-var idStart = func(first, end int) int { return first + rand.IntN(end-first) }
 
 func (s *idSpace) alloc() (uint16, bool) {
 	for range s.end - s.first {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 
@@ -41,12 +40,6 @@ func (p *IPCP) reserveEID() (uint32, error) {
 	defer p.mu.Unlock()
 	return p.reserveEIDLocked()
 }
-
-// eidStart is where an IPCP's eids start: at random, so that an IPCP
-// that restarts does not give its new flows the eids of its old ones, on
-// which its peers may still be sending (the tests' golden datagrams fix
-// it).
-var eidStart = func() uint32 { return 1 + rand.Uint32N(MaxFlows-1) }
 
 // reserveEIDLocked is reserveEID with p.mu held.
 func (p *IPCP) reserveEIDLocked() (uint32, error) {

@@ -25,8 +25,6 @@ var errNoSysResolver = errors.New("test: no system resolver")
 // TestMain fails the run if a goroutine of an IPCP outlives the tests:
 // every test closes its IPCPs, and Close waits for their goroutines.
 func TestMain(m *testing.M) {
-	randomEIDStart = eidStart
-	eidStart = func() uint32 { return 1 } // the golden datagrams name eid 1 on
 	code := m.Run()
 	if code == 0 {
 		if leak := leaked(); leak != "" {
@@ -190,20 +188,3 @@ func lo(s string, port uint16) netip.AddrPort {
 }
 
 func (r *fakeIRM) FlowState(ipcp.FlowKey, bool) {}
-
-// randomEIDStart is eidStart as the IPCP has it.
-var randomEIDStart func() uint32
-
-func TestEIDsStartAtRandom(t *testing.T) {
-	seen := map[uint32]bool{}
-	for range 50 {
-		e := randomEIDStart()
-		if e < 1 || e >= MaxFlows {
-			t.Fatalf("eid start %d out of [1, %d)", e, MaxFlows)
-		}
-		seen[e] = true
-	}
-	if len(seen) < 40 {
-		t.Errorf("50 restarts gave only %d first eids", len(seen))
-	}
-}

@@ -129,7 +129,7 @@ func newIPCP(typ ipcp.Type, id uint32, irm ipcp.IRM, log *slog.Logger) *IPCP {
 		static:  make(map[string]netip.AddrPort),
 		byKey:   make(map[ipcp.FlowKey]*flow),
 		waiters: make(map[ipcp.FlowKey]chan struct{}),
-		nextEID: eidStart(),
+		nextEID: 1,
 	}
 	if typ == ipcp.UDP6 {
 		p.maxPacket = MaxPacket6
