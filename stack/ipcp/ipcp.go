@@ -339,7 +339,9 @@ type Port interface {
 	// through the port after it do not overtake them (a connection's CEP
 	// message, say). Packets already queued in the channel towards the
 	// upper IPCP are still there to be read. It fails if the flow has
-	// ended, and is called at most once.
+	// ended, and is called at most once. If it fails for another reason
+	// (the flush takes too long), the receiver may stay attached: the
+	// caller goes on writing on the channel, and reading it.
 	Attach(rx func(sdu []byte)) error
 	// Send queues pkt for the link, waiting while the queue is full.
 	Send(pkt []byte) error

@@ -53,7 +53,14 @@ func (p *IPCP) Port(key ipcp.FlowKey) (ipcp.Port, error) {
 	return &port{p: p, f: f}, nil
 }
 
-var errAttached = errors.New("eth: the port is attached already")
+var (
+	errAttached      = errors.New("eth: the port is attached already")
+	errAttachTimeout = errors.New("eth: the flow's channel was not flushed in time")
+)
+
+// attachTimeout bounds Attach's wait for the flush of the channel (a link
+// that takes nothing); the caller then goes on sending on the channel.
+var attachTimeout = time.Second
 
 // Attach implements ipcp.Port.
 func (pt *port) Attach(rx func([]byte)) error {
@@ -75,6 +82,8 @@ func (pt *port) Attach(rx func([]byte)) error {
 	// flushed. A pump that is not reading finds the deadline at its next
 	// read.
 	f.end.SetReadDeadline(time.Unix(1, 0))
+	t := time.NewTimer(attachTimeout)
+	defer t.Stop()
 	select {
 	case <-f.flushed:
 		return nil
@@ -82,6 +91,8 @@ func (pt *port) Attach(rx func([]byte)) error {
 		return ipcp.ErrPortClosed
 	case <-pt.p.ctx.Done():
 		return errClosed
+	case <-t.C: // the receiver stays: only sending must wait for the flush
+		return errAttachTimeout
 	}
 }
 

@@ -115,3 +115,24 @@ func TestPortQueueBounded(t *testing.T) {
 		a.putPacket(<-a.dq)
 	}
 }
+
+// TestPortAttachTimeout: with no pump to flush the channel (a link that
+// takes nothing would hold it), Attach gives up after attachTimeout; the
+// receiver stays attached, and the caller goes on sending on the channel.
+func TestPortAttachTimeout(t *testing.T) {
+	defer func(d time.Duration) { attachTimeout = d }(attachTimeout)
+	attachTimeout = 20 * time.Millisecond
+	p, _ := quiet(t, ethtest.NewHub(), ipcp.EthDIX)
+	f, app := activeFlow(t, p, macB, 9)
+	got := 0
+	if err := (&port{p: p, f: f}).Attach(func([]byte) { got++ }); !errors.Is(err, errAttachTimeout) {
+		t.Fatalf("Attach with no pump = %v, want errAttachTimeout", err)
+	}
+	frame := make([]byte, p.hl+10)
+	DIXHeader(frame).Put(p.mac, macB, p.ethertype, f.lid, 10)
+	p.input(frame)
+	app.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	if _, err := app.Read(make([]byte, 64)); err == nil || got != 1 {
+		t.Fatalf("after a failed Attach the receiver got %d SDUs (channel read: %v), want 1 and none", got, err)
+	}
+}
