@@ -45,6 +45,10 @@ Options:
   --no-direct        never connect two local applications directly; every
                      flow goes through an IPCP (like the reference's
                      DISABLE_DIRECT_IPC build)
+  --no-ports         keep the unicast IPCPs on their lower flows' socket
+                     pairs, as programs are, instead of the in-process
+                     path to the eth and udp IPCPs below them (for
+                     comparisons; also OUROBOROS_NO_PORTS=1)
   --version          print the version and exit
 
 onode stops cleanly on SIGINT, SIGTERM, SIGHUP or SIGQUIT.
@@ -69,6 +73,7 @@ func run(args []string) int {
 	conf := fs.String("config", "", "")
 	level := fs.String("log-level", "info", "")
 	noDirect := fs.Bool("no-direct", false, "")
+	noPorts := fs.Bool("no-ports", os.Getenv("OUROBOROS_NO_PORTS") == "1", "")
 	secDir := fs.String("security-dir", securityDir(), "")
 	showVersion := fs.Bool("version", false, "")
 	if err := fs.Parse(args); err != nil {
@@ -94,7 +99,7 @@ func run(args []string) int {
 		return 1
 	}
 	defer prof.Start("onode")()
-	n, err := irm.Start(irm.Config{Sock: *sock, Log: log, NoDirect: *noDirect, SecurityDir: *secDir})
+	n, err := irm.Start(irm.Config{Sock: *sock, Log: log, NoDirect: *noDirect, NoPorts: *noPorts, SecurityDir: *secDir})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "onode: %v\n", err)
 		return 1

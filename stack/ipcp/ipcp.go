@@ -310,6 +310,61 @@ type LowerFlow struct {
 	QoS   qos.Spec // as requested by the side that allocated it
 	// MaxSDU is the largest SDU the flow carries (0: not known).
 	MaxSDU int
+	// Port is the flow's in-process data path, when the IPCP below
+	// offers one and nothing runs between the two (no FRCT, encryption
+	// or CRC relay); nil otherwise. Conn stays the flow's channel either
+	// way: its end is still the end of the flow, and what is written on
+	// it still goes out.
+	Port Port
+}
+
+// Port is the in-process data path of an N-1 flow whose two ends are
+// IPCPs of the same node (a unicast IPCP over an eth or udp IPCP): the
+// upper IPCP hands packets straight to the lower one's batched link
+// writer, and the lower one's reader hands what it receives straight to
+// the upper one, with no socket pair and no goroutine in between. The
+// flow's seqpkt channel (LowerFlow.Conn) lives on beside it and still ends
+// the flow: closing either end releases it, and then Send and TrySend
+// fail and the receiver is no longer called.
+//
+// The lower IPCP copies what Send and TrySend are given into a pooled
+// buffer of its own behind its header's room; the caller keeps its slice.
+type Port interface {
+	// Attach makes the lower IPCP call rx with each SDU of the flow, on
+	// its reader's goroutine, instead of writing it to the channel. The
+	// SDU lies in the reader's buffer: rx may change it in place but not
+	// keep it after it returns, and must not wait long (it holds up the
+	// link's reader). Attach returns once everything written on the
+	// channel before it was called has gone to the link, so packets sent
+	// through the port after it do not overtake them (a connection's CEP
+	// message, say). Packets already queued in the channel towards the
+	// upper IPCP are still there to be read. It fails if the flow has
+	// ended, and is called at most once. If it fails for another reason
+	// (the flush takes too long), the receiver may stay attached: the
+	// caller goes on writing on the channel, and reading it.
+	Attach(rx func(sdu []byte)) error
+	// Send queues pkt for the link, waiting while the queue is full.
+	Send(pkt []byte) error
+	// TrySend is Send that does not wait: with the queue full it returns
+	// ErrPortFull and the packet is dropped (and counted by the lower
+	// IPCP).
+	TrySend(pkt []byte) error
+	// Queued is the number of packets waiting in the queue Send fills:
+	// the queue to the link, which the flow may share with the other
+	// in-process flows of the lower IPCP.
+	Queued() int
+}
+
+// Errors of a Port.
+var (
+	ErrPortFull   = errors.New("ipcp: the port's queue is full")
+	ErrPortClosed = errors.New("ipcp: the port's flow has ended")
+)
+
+// PortOpener is implemented by IPCPs that offer an in-process Port for
+// their N+1 flows. Port returns the port of a flow the IPCP holds.
+type PortOpener interface {
+	Port(key FlowKey) (Port, error)
 }
 
 // SDUSizer is an IPCP that knows the largest SDU its layer carries; a

@@ -144,6 +144,7 @@ func (n *Node) lowerFlow(pid int, fi FlowInfo, f *os.File) (ipcp.LowerFlow, erro
 		return ipcp.LowerFlow{}, fmt.Errorf("%w: %w", errs.ErrResources, err)
 	}
 	max := fi.MaxSDU
+	var pt ipcp.Port
 	if needsRelay(fi) { // FRCT, encryption or CRC, as the library does for a program
 		end, r, err := newLowerRelay(fi, c)
 		if err != nil {
@@ -155,8 +156,34 @@ func (n *Node) lowerFlow(pid int, fi FlowInfo, f *os.File) (ipcp.LowerFlow, erro
 		if max > 0 {
 			max -= r.overhead()
 		}
+	} else if !n.cfg.NoPorts {
+		pt = n.lowerPort(fi.ID)
 	}
-	return ipcp.LowerFlow{ID: fi.ID, Conn: c, Name: fi.Name, Layer: fi.Layer, QoS: fi.QoS, MaxSDU: max}, nil
+	return ipcp.LowerFlow{ID: fi.ID, Conn: c, Name: fi.Name, Layer: fi.Layer, QoS: fi.QoS, MaxSDU: max, Port: pt}, nil
+}
+
+// lowerPort returns the in-process path of lower flow id, when the IPCP it
+// goes through offers one (ipcp.PortOpener: eth, udp), else nil. Both ends
+// of the flow are IPCPs of this node, so the packets between them need
+// not cross a socket pair; the flow's channel stays its end either way.
+func (n *Node) lowerPort(id int) ipcp.Port {
+	n.mu.Lock()
+	f := n.flows[id]
+	if f == nil || f.ipcp == nil || f.direct {
+		n.mu.Unlock()
+		return nil
+	}
+	key, impl := f.key, f.ipcp.impl
+	n.mu.Unlock()
+	po, ok := impl.(ipcp.PortOpener)
+	if !ok {
+		return nil
+	}
+	pt, err := po.Port(key)
+	if err != nil {
+		return nil
+	}
+	return pt
 }
 
 // LowerDealloc implements ipcp.Lower.

@@ -45,6 +45,11 @@ type Config struct {
 	// NoDirect makes every flow go through an IPCP, never directly between
 	// two applications (the reference's DISABLE_DIRECT_IPC).
 	NoDirect bool
+	// NoPorts keeps the IPCPs of the node that use other layers (unicast)
+	// on their lower flows' socket pairs, as programs are, instead of the
+	// in-process path the lower IPCP offers (ipcp.Port): for comparisons
+	// and tests.
+	NoPorts bool
 	// ReqArrTimeout is how long a request waits for an acceptor, and again
 	// after auto-starting a program.
 	ReqArrTimeout time.Duration
@@ -125,7 +130,7 @@ func Start(cfg Config) (*Node, error) {
 	n.ln = ln
 	n.wg.Add(1)
 	go n.serve()
-	n.log.Info("node started", "sock", cfg.Sock, "direct", !cfg.NoDirect)
+	n.log.Info("node started", "sock", cfg.Sock, "direct", !cfg.NoDirect, "ports", !cfg.NoPorts)
 	return n, nil
 }
 

@@ -48,6 +48,10 @@ type Net struct {
 	// it), with its IPCP in the layer. The layer's adjacencies are
 	// connected after every node has joined.
 	Joined func(nd *Node, id uint32)
+	// NoPorts makes the nodes added after it is set keep their unicast
+	// IPCPs on their lower flows' socket pairs (irm.Config.NoPorts);
+	// New sets it from OUROBOROS_NO_PORTS=1, as onode does.
+	NoPorts bool
 }
 
 // Node is one system.
@@ -84,7 +88,7 @@ func New(tb testing.TB) *Net {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	n := &Net{tb: tb, dir: dir, byNm: map[string]*Node{}, log: slog.New(slog.DiscardHandler)}
+	n := &Net{tb: tb, dir: dir, byNm: map[string]*Node{}, log: slog.New(slog.DiscardHandler), NoPorts: os.Getenv("OUROBOROS_NO_PORTS") == "1"}
 	if testing.Verbose() && os.Getenv("SIM_LOG") != "" {
 		n.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -106,7 +110,7 @@ func (n *Net) Node(name string) *Node { return n.byNm[name] }
 // AddNode starts a node.
 func (n *Net) AddNode(name string) *Node {
 	nd := &Node{Name: name, Sock: filepath.Join(n.dir, name+".sock"), Unicast: map[string]uint32{}, lower: map[string]uint32{}, ports: map[string]*ethtest.Port{}}
-	cfg := irm.Config{Sock: nd.Sock, Log: n.log.With("node", name), Constructors: map[ipcp.Type]irm.Constructor{
+	cfg := irm.Config{Sock: nd.Sock, Log: n.log.With("node", name), NoPorts: n.NoPorts, Constructors: map[ipcp.Type]irm.Constructor{
 		ipcp.EthDIX: func(id uint32, irmI ipcp.IRM, log *slog.Logger) ipcp.IPCP {
 			return eth.New(ipcp.EthDIX, id, irmI, log, func(conf ipcp.EthConfig, llc bool) (eth.Link, error) {
 				nd.mu.Lock()

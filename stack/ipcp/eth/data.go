@@ -3,6 +3,7 @@ package eth
 import (
 	"errors"
 	"net"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,7 @@ type Stats struct {
 	DropUnknownEID  atomic.Uint64 // no open flow for the endpoint id or DSAP
 	DropWrongSAP    atomic.Uint64 // LLC: SSAP or source MAC not the flow's peer; DIX: source MAC not the peer's
 	DropFlowFull    atomic.Uint64 // the N+1 flow did not take the SDU
+	DropTxFull      atomic.Uint64 // a port's TrySend found the link's queue full
 	DropMgmt        atomic.Uint64 // management frame malformed, unexpected or queue full
 	DropFlowReq     atomic.Uint64 // FLOW_REQ while maxFlowReqs wait for acceptors
 	DropLinkTX      atomic.Uint64 // frames the link failed to send
@@ -63,8 +65,8 @@ func (p *IPCP) pump(f *flow) {
 		}
 	}()
 	for {
-		var alive bool
-		pks, spare, alive = p.readBatch(f, pks, spare)
+		var alive, flushed bool
+		pks, spare, alive, flushed = p.readBatch(f, pks, spare)
 		if len(pks) > 0 {
 			for _, pk := range pks {
 				frames = append(frames, pk.buf[:pk.n])
@@ -76,6 +78,10 @@ func (p *IPCP) pump(f *flow) {
 				pks[i], frames[i] = nil, nil
 			}
 			pks, frames = pks[:0], frames[:0]
+		}
+		if flushed { // for Attach (port.go): the channel's packets are out
+			f.end.SetReadDeadline(time.Time{})
+			close(f.flushed)
 		}
 		if !alive {
 			break
@@ -89,7 +95,10 @@ func (p *IPCP) pump(f *flow) {
 // readBatch reads SDUs into framed packets: the first one waiting, the
 // rest only while more are queued. It returns the packet it found nothing
 // for, to be passed in again; alive is false once the end is closed.
-func (p *IPCP) readBatch(f *flow, pks []*packet, spare *packet) (_ []*packet, _ *packet, alive bool) {
+// flushed is true when Attach woke the read (its deadline) and the batch
+// holds everything the channel had: once it is sent, Attach may return.
+func (p *IPCP) readBatch(f *flow, pks []*packet, spare *packet) (_ []*packet, _ *packet, alive, flushed bool) {
+	flush := false
 	for len(pks) < cap(pks) {
 		pk := spare
 		if pk == nil {
@@ -98,13 +107,18 @@ func (p *IPCP) readBatch(f *flow, pks []*packet, spare *packet) (_ []*packet, _ 
 		spare = nil
 		var n int
 		var err error
-		if len(pks) == 0 {
+		if len(pks) == 0 && !flush {
 			n, err = f.end.Read(pk.buf[p.hl : p.hl+p.maxSDU])
 		} else {
 			n, err = f.end.TryRead(pk.buf[p.hl : p.hl+p.maxSDU])
 		}
 		if err != nil {
-			return pks, pk, errors.Is(err, seqpkt.ErrWouldBlock)
+			if !flush && errors.Is(err, os.ErrDeadlineExceeded) && f.attached.Load() {
+				flush, spare = true, pk // take what is queued without waiting
+				continue
+			}
+			wouldBlock := errors.Is(err, seqpkt.ErrWouldBlock)
+			return pks, pk, wouldBlock, flush && wouldBlock
 		}
 		if n > p.maxSDU {
 			p.Stats.DropTooLong.Add(1)
@@ -114,7 +128,7 @@ func (p *IPCP) readBatch(f *flow, pks []*packet, spare *packet) (_ []*packet, _ 
 		pk.n = p.encode(pk.buf, f, n)
 		pks = append(pks, pk)
 	}
-	return pks, spare, true
+	return pks, spare, true, false
 }
 
 // encode writes the data header in front of an n-byte SDU at b[hl:] and
@@ -128,8 +142,9 @@ func (p *IPCP) encode(b []byte, f *flow, n int) int {
 	return p.hl + n
 }
 
-// writer sends the queued (management) frames in batches: it waits for one, takes what
-// else is queued up to BatchSize, and writes them in one call.
+// writer sends the queued frames in batches: management frames (tx) and
+// the data the ports queued (dq). It waits for one, takes what else is
+// queued up to BatchSize, management first, and writes them in one call.
 func (p *IPCP) writer() {
 	defer p.wg.Done()
 	pks := make([]*packet, 0, BatchSize)
@@ -138,6 +153,8 @@ func (p *IPCP) writer() {
 		select {
 		case pk := <-p.tx:
 			pks = append(pks, pk)
+		case pk := <-p.dq:
+			pks = append(pks, pk)
 		case <-p.ctx.Done():
 			return
 		}
@@ -145,6 +162,12 @@ func (p *IPCP) writer() {
 		for len(pks) < BatchSize {
 			select {
 			case pk := <-p.tx:
+				pks = append(pks, pk)
+				continue
+			default:
+			}
+			select {
+			case pk := <-p.dq:
 				pks = append(pks, pk)
 			default:
 				break fill
@@ -308,8 +331,14 @@ func (p *IPCP) forUs(dst MAC) bool { return dst == p.mac || dst.Group() }
 
 // deliver writes an SDU to a flow without waiting: when the flow's socket
 // is full (or closing) the SDU is dropped, so one slow application does
-// not hold the others' traffic.
+// not hold the others' traffic. A flow with an attached port hands it to
+// the upper IPCP's receiver instead, in the reader's buffer (port.go).
 func (p *IPCP) deliver(f *flow, sdu []byte) {
+	if rx := f.rx.Load(); rx != nil {
+		p.Stats.RxSDUs.Add(1)
+		(*rx)(sdu)
+		return
+	}
 	if err := f.end.TryWrite(sdu); err != nil {
 		p.Stats.DropFlowFull.Add(1)
 		return

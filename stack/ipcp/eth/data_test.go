@@ -74,7 +74,7 @@ func TestDataPathDoesNotAllocate(t *testing.T) {
 			var spare *packet
 			step := func() {
 				appA.Write(sdu)
-				pks, spare, _ = a.readBatch(fa, pks, spare)
+				pks, spare, _, _ = a.readBatch(fa, pks, spare)
 				if len(pks) != 1 {
 					t.Fatalf("read %d SDUs, want 1", len(pks))
 				}

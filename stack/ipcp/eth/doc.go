@@ -11,9 +11,10 @@
 // and comes back up, which the IRM passes on to the applications.
 //
 // Goroutines, all owned by the IPCP and waited for by Close: one reader
-// (link → N+1 flows), one writer (management frames: a bounded queue →
-// link), one management worker, one pump per flow (the flow's node end →
-// link), and one per flow request waiting for an acceptor (at most 64).
+// (link → N+1 flows), one writer (management frames and what the ports
+// queued: bounded queues → link), one management worker, one pump per
+// flow (the flow's node end → link), and one per flow request waiting for
+// an acceptor (at most 64).
 //
 // Packets: a pump reads an SDU into a pooled buffer behind the header's
 // room and writes the header in front; it takes what else its application
@@ -21,6 +22,12 @@
 // crosses no goroutine between the application and the link. The reader reads up to 64 frames per call into buffers
 // it allocated once and writes each SDU to its flow without waiting. No
 // step allocates. Every drop is counted in Stats, never logged.
+//
+// A flow whose other end is an IPCP of the same node (a unicast IPCP's
+// N-1 flow) also has an in-process port (ipcp.Port, port.go): the reader
+// hands its SDUs to the upper IPCP's receiver in the reader's own buffer,
+// and the upper IPCP's packets are copied into pooled frames and queued
+// for the writer, with no socket pair between the two.
 //
 // Departures from the reference that do not change the wire: frames to
 // another unicast address are dropped (the reference's check is a no-op);

@@ -34,6 +34,14 @@ type flow struct {
 	// active lets data frames through to end; stored after rid and raddr
 	// are final, so the reader may use them without the lock.
 	active atomic.Bool
+	// The in-process port (port.go): the upper IPCP's receiver, called
+	// instead of writing to end once set; attached is set once by
+	// Attach, flushed closed by the pump once it has sent what the
+	// channel held, gone closed by release.
+	rx       atomic.Pointer[func([]byte)]
+	attached atomic.Bool
+	flushed  chan struct{}
+	gone     chan struct{}
 }
 
 // idSpace hands out local endpoint ids or SAPs in [first, end), round
@@ -91,7 +99,7 @@ func (p *IPCP) newFlow(fl ipcp.Flow, raddr MAC, st flowState) (*flow, error) {
 	// make room for about as many as the reference's ring (1024). Best
 	// effort: without privilege the system maximum applies.
 	fl.End.SetBuffer(FlowBuffer)
-	f := &flow{key: fl.Key, end: fl.End, lid: lid, raddr: raddr, state: st}
+	f := &flow{key: fl.Key, end: fl.End, lid: lid, raddr: raddr, state: st, flushed: make(chan struct{}), gone: make(chan struct{})}
 	p.flows[fl.Key] = f
 	p.eps[lid].Store(f)
 	return f, nil
@@ -105,6 +113,8 @@ func (p *IPCP) release(key ipcp.FlowKey) bool {
 	if ok {
 		delete(p.flows, key)
 		f.active.Store(false)
+		f.rx.Store(nil)
+		close(f.gone)
 		if p.eps[f.lid].Load() == f {
 			p.eps[f.lid].Store(nil)
 		}

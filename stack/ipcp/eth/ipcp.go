@@ -66,7 +66,8 @@ type IPCP struct {
 	frameLen  int // receive and packet buffer size
 	hashLen   int
 	eps       []atomic.Pointer[flow] // by local endpoint id or SAP
-	tx        chan *packet
+	tx        chan *packet           // management frames for the writer
+	dq        chan *packet           // data frames the ports queued for the writer (port.go)
 	mgmtq     chan mgmtFrame
 	reqs      chan struct{} // FLOW_REQ workers in flight
 	pool      sync.Pool
@@ -180,6 +181,7 @@ func (p *IPCP) setup(link Link, ec ipcp.EthConfig, hash ipcp.HashAlgo) error {
 	}
 	p.eps = make([]atomic.Pointer[flow], p.ids.end)
 	p.tx = make(chan *packet, txQueueLen)
+	p.dq = make(chan *packet, txDataLen)
 	p.mgmtq = make(chan mgmtFrame, mgmtQueueLen)
 	p.reqs = make(chan struct{}, maxFlowReqs)
 	return nil
@@ -305,6 +307,8 @@ func (p *IPCP) shutdown() {
 	for {
 		select {
 		case pk := <-p.tx:
+			p.putPacket(pk)
+		case pk := <-p.dq:
 			p.putPacket(pk)
 		default:
 			p.log.Info("shut down")

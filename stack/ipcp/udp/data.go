@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
+	"time"
 
 	"golang.org/x/net/ipv4"
 
@@ -65,6 +67,11 @@ func (p *IPCP) deliver(b []byte, from netip.AddrPort) {
 		p.Stats.DropWrongPeer.Add(1)
 		return
 	}
+	if rx := f.rx.Load(); rx != nil { // an attached port (port.go)
+		p.Stats.RxPackets.Add(1)
+		(*rx)(sdu)
+		return
+	}
 	switch err := f.end.TryWrite(sdu); {
 	case err == nil:
 		p.Stats.RxPackets.Add(1)
@@ -99,8 +106,18 @@ func newSender(p *IPCP, f *flow) *sender {
 func (p *IPCP) writer(f *flow) {
 	defer p.wg.Done()
 	s := newSender(p, f)
-	for s.fill() {
-		s.flush()
+	for {
+		alive, flushed := s.fill()
+		if s.n > 0 {
+			s.flush()
+		}
+		if flushed { // for Attach (port.go): the channel's packets are out
+			f.end.SetReadDeadline(time.Time{})
+			close(f.flushed)
+		}
+		if !alive {
+			break
+		}
 	}
 	s.put(0)
 	if p.release(f.key) {
@@ -109,8 +126,11 @@ func (p *IPCP) writer(f *flow) {
 }
 
 // fill waits for one SDU, then takes those already queued, up to Batch,
-// each behind the peer's eid. It returns false when the flow has ended.
-func (s *sender) fill() bool {
+// each behind the peer's eid. alive is false when the flow has ended.
+// flushed is true when Attach woke the wait (its deadline) and the batch
+// holds everything the channel had: once it is sent, Attach may return.
+func (s *sender) fill() (alive, flushed bool) {
+	flush := false
 	for s.n < Batch {
 		if s.pkts[s.n] == nil {
 			s.pkts[s.n] = packets.Get().(*packet)
@@ -119,16 +139,21 @@ func (s *sender) fill() bool {
 		sdu := pk.buf[EIDLen:s.p.maxPacket]
 		var n int
 		var err error
-		if s.n == 0 {
+		if s.n == 0 && !flush {
 			n, err = s.f.end.Read(sdu)
 		} else {
 			n, err = s.f.end.TryRead(sdu)
+		}
+		if err != nil && !flush && errors.Is(err, os.ErrDeadlineExceeded) && s.f.attached.Load() {
+			flush = true // take what is queued without waiting
+			continue
 		}
 		if err != nil || n == 0 && s.p.demux[s.f.eid].Load() != s.f {
 			// Would block, or the end: send what we have. seqpkt may
 			// return (0, nil) when release closes the end during a read
 			// that saw the peer's EOF; the flow is gone by then.
-			return s.n > 0
+			wouldBlock := errors.Is(err, seqpkt.ErrWouldBlock)
+			return wouldBlock || s.n > 0, flush && wouldBlock
 		}
 		if n > len(sdu) {
 			s.p.Stats.DropOversize.Add(1)
@@ -138,7 +163,7 @@ func (s *sender) fill() bool {
 		s.bufs[s.n][0] = pk.buf[:EIDLen+n]
 		s.n++
 	}
-	return true
+	return true, false
 }
 
 // flush sends the batch; a datagram the kernel refuses is counted and

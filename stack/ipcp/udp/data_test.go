@@ -41,7 +41,7 @@ func TestDataPathDoesNotAllocate(t *testing.T) {
 	s := newSender(p, f)
 	tx := testing.AllocsPerRun(1000, func() {
 		app.Write(sdu)
-		if !s.fill() {
+		if alive, _ := s.fill(); !alive {
 			t.Fatal("fill: the flow ended")
 		}
 		s.flush()

@@ -77,5 +77,12 @@
 // (sendmmsg through x/net's WriteBatch). SDUs longer than the maximum are
 // dropped and counted. Neither path allocates per packet.
 //
+// A flow whose other end is an IPCP of the same node (a unicast IPCP's
+// N-1 flow) also has an in-process port (ipcp.Port, port.go): the reader
+// hands its SDUs to the upper IPCP's receiver in the reader's own buffer,
+// and the upper IPCP's packets are copied into pooled buffers and queued
+// for one data writer per IPCP, which sends up to Batch per system call,
+// with no socket pair between the two.
+//
 // Every drop is an atomic counter in Stats; the data path does not log.
 package udp

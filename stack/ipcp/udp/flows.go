@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/o7s/ouroboros/stack/errs"
 	"github.com/o7s/ouroboros/stack/ipcp"
@@ -32,6 +33,16 @@ type flow struct {
 	peer  netip.AddrPort
 	raddr *net.UDPAddr // peer, for WriteBatch
 	state flowState    // guarded by IPCP.mu
+	// The in-process port (port.go): live while the writer runs and the
+	// flow is held; the upper IPCP's receiver, called instead of writing
+	// to end once set; attached set once by Attach; flushed closed by
+	// the writer once it has sent what the channel held; gone closed by
+	// release.
+	live     atomic.Bool
+	rx       atomic.Pointer[func([]byte)]
+	attached atomic.Bool
+	flushed  chan struct{}
+	gone     chan struct{}
 }
 
 // reserveEID takes the next free eid, next-fit from the last one taken.
@@ -66,6 +77,7 @@ func (p *IPCP) freeEID(eid uint32) {
 // and wakes a FlowAllocResp waiting for it; p.mu is held.
 func (p *IPCP) installLocked(f *flow) {
 	f.end.SetBuffer(flowBuffer) // best effort; see flowBuffer
+	f.flushed, f.gone = make(chan struct{}), make(chan struct{})
 	p.byKey[f.key] = f
 	p.demux[f.eid].Store(f)
 	if ch := p.waiters[f.key]; ch != nil {
@@ -86,6 +98,11 @@ func (p *IPCP) release(key ipcp.FlowKey) bool {
 	delete(p.byKey, key)
 	p.demux[f.eid].Store(nil)
 	p.eidUsed[f.eid] = false
+	f.live.Store(false)
+	f.rx.Store(nil)
+	if f.gone != nil {
+		close(f.gone)
+	}
 	p.mu.Unlock()
 	f.end.Close()
 	return true
@@ -154,6 +171,7 @@ func (p *IPCP) FlowAllocResp(ctx context.Context, key ipcp.FlowKey, response err
 		return fmt.Errorf("%w: the flow ended while it was answered", ipcp.ErrUnknownFlow)
 	}
 	f.state = active
+	f.live.Store(true)
 	p.wg.Add(1)
 	p.mu.Unlock()
 	go p.writer(f)
@@ -314,6 +332,7 @@ func (p *IPCP) flowReply(m Mgmt, oap []byte, src netip.AddrPort) {
 		return
 	}
 	f.reid, f.state = m.DEID, active
+	f.live.Store(true)
 	p.wg.Add(1)
 	p.mu.Unlock()
 	go p.writer(f)

@@ -48,6 +48,7 @@ type Stats struct {
 	DropClosed     atomic.Uint64 // the flow's node end was closing
 	DropOversize   atomic.Uint64 // SDU over the maximum, dropped at send
 	DropSendErr    atomic.Uint64 // the kernel refused a datagram
+	DropTxFull     atomic.Uint64 // a port's TrySend found the socket's queue full
 	ReadErrors     atomic.Uint64 // failed batch reads
 
 	DropBadMgmt     atomic.Uint64 // runt, unknown code, short FLOW_REQ
@@ -80,6 +81,9 @@ type IPCP struct {
 	// read after that.
 	conn *net.UDPConn
 	bc   batchConn
+
+	// dq holds what the flows' ports queued for the data writer (port.go).
+	dq chan *outPacket
 
 	// demux maps a local eid to its flow, read without locks by the
 	// reader; written under mu.
@@ -130,6 +134,7 @@ func newIPCP(typ ipcp.Type, id uint32, irm ipcp.IRM, log *slog.Logger) *IPCP {
 		byKey:   make(map[ipcp.FlowKey]*flow),
 		waiters: make(map[ipcp.FlowKey]chan struct{}),
 		nextEID: 1,
+		dq:      make(chan *outPacket, txDataLen),
 	}
 	if typ == ipcp.UDP6 {
 		p.maxPacket = MaxPacket6
@@ -217,8 +222,9 @@ func (p *IPCP) Bootstrap(_ context.Context, conf ipcp.Config) (ipcp.Layer, error
 	}
 	p.layer = ipcp.Layer{Name: conf.Layer, Hash: ipcp.MD5}
 	p.state = ipcp.StateOperational
-	p.wg.Add(1)
+	p.wg.Add(2)
 	go p.reader(rx)
+	go p.dataWriter()
 	p.log.Info("bootstrapped", "layer", conf.Layer, "type", p.typ, "addr", p.local, "dns", p.dns)
 	return p.layer, nil
 }
@@ -270,6 +276,7 @@ func (p *IPCP) Close() error {
 		p.FlowDealloc(k)
 	}
 	p.wg.Wait()
+	p.drainData()
 	p.log.Info("stopped")
 	return nil
 }

@@ -18,7 +18,12 @@ import (
 // conn is an N-1 flow that belongs to a component: data transfer or
 // management (enrollment flows are short-lived and not kept).
 type conn struct {
-	lf   ipcp.LowerFlow
+	lf ipcp.LowerFlow
+	// port is the lower flow's in-process path (ipcp.Port), attached for
+	// data-transfer flows whose lower IPCP offers one: packets go out
+	// through it and come in from the lower IPCP's reader (input); nil:
+	// both go through lf.Conn. Set before the conn is published.
+	port ipcp.Port
 	comp string      // ipcp.CompDT or ipcp.CompMgmt
 	peer uint64      // the neighbour's address, from its cep_msg
 	dst  string      // the name we reached it by; empty if it connected to us
@@ -183,6 +188,17 @@ func (p *IPCP) addConn(lf ipcp.LowerFlow, comp string, peer uint64, dst string) 
 	c.up.Store(true)
 	if comp == ipcp.CompMgmt {
 		c.out, c.done = make(chan []byte, mgmtQueue), make(chan struct{})
+	}
+	if comp == ipcp.CompDT && lf.Port != nil && p.sched != nil {
+		// From here on the lower IPCP hands this flow's packets to input
+		// on its reader, and takes ours through the port; the channel
+		// still carries the flow's end (and any packet it already holds,
+		// which dtReader reads as before).
+		if err := lf.Port.Attach(func(b []byte) { p.input(c, b) }); err != nil {
+			p.log.Debug("in-process path not attached", "flow", lf.ID, "err", err)
+		} else {
+			c.port = lf.Port
+		}
 	}
 	p.mu.Lock()
 	if p.ctx.Err() != nil {

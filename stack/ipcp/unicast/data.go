@@ -23,6 +23,9 @@ var (
 // Counters of the data path, for tests and inspection.
 type counters struct {
 	forwarded, delivered, ttlDrops, noRoute, malformed, full atomic.Uint64
+	// schedFull: packets from an in-process lower flow (input) that a
+	// lower cube's full scheduler queue dropped.
+	schedFull atomic.Uint64
 }
 
 // dtReader reads one N-1 data-transfer flow through the packet scheduler,
@@ -34,6 +37,17 @@ func (p *IPCP) dtReader(c *conn) {
 	if p.ctx.Err() == nil {
 		p.log.Info("data-transfer flow ended", "peer", AddrString(c.peer), "err", err)
 		go p.removeConn(c)
+	}
+}
+
+// input is the receiver of a data-transfer flow with an attached port: the
+// lower IPCP calls it on its reader's goroutine with each packet, in its
+// buffer, which receive changes in place and does not keep. It is
+// dtReader's loop body for such a flow, but never waits.
+func (p *IPCP) input(c *conn, pkt []byte) {
+	c.rx.Add(1)
+	if !p.sched.push(pkt, c.cube) {
+		p.stats.schedFull.Add(1)
 	}
 }
 
@@ -61,7 +75,7 @@ func (p *IPCP) receive(pkt []byte) {
 		if p.cong == ipcp.CongMBECN {
 			h.OrECN(mark(c, len(pkt)))
 		}
-		if c.lf.Conn.TryWrite(pkt) != nil {
+		if c.tryWrite(pkt) != nil {
 			p.stats.full.Add(1)
 			return
 		}
@@ -82,11 +96,31 @@ func (p *IPCP) receive(pkt []byte) {
 }
 
 // mark is the congestion mark of a hop (spec SYSTEM §8.10): the packets
-// queued on the outgoing flow, divided by 16. The kernel counts the queue
-// in the memory its buffers take (skb truesize), not in bytes of payload:
-// queued counts that memory in packets of this size.
+// queued on the outgoing flow, divided by 16. Through a port that is the
+// lower IPCP's queue to its link. Through the channel, the kernel counts
+// the queue in the memory its buffers take (skb truesize), not in bytes of
+// payload: queued counts that memory in packets of this size.
 func mark(c *conn, size int) uint8 {
+	if c.port != nil {
+		return ca.Mark(c.port.Queued())
+	}
 	return ca.Mark(c.lf.Conn.Unsent() / truesize(size))
+}
+
+// tryWrite hands pkt to the flow without waiting.
+func (c *conn) tryWrite(pkt []byte) error {
+	if c.port != nil {
+		return c.port.TrySend(pkt)
+	}
+	return c.lf.Conn.TryWrite(pkt)
+}
+
+// write hands pkt to the flow, waiting while it is full.
+func (c *conn) write(pkt []byte) error {
+	if c.port != nil {
+		return c.port.Send(pkt)
+	}
+	return c.lf.Conn.Write(pkt)
 }
 
 // truesize is what the kernel charges a unix socket for a packet of n
@@ -123,7 +157,7 @@ func (p *IPCP) write(dst uint64, qc qos.Cube, eid uint64, pkt []byte) error {
 		ecn = mark(c, len(pkt))
 	}
 	dt.Header(pkt).Put(uint32(dst), qc, p.maxTTL, ecn, eid)
-	return c.lf.Conn.Write(pkt)
+	return c.write(pkt)
 }
 
 // sendComp sends a component's message (FA, DHT) on cube BE.

@@ -24,6 +24,14 @@ import (
 // reference's DHT_T_RESP).
 const LookupTimeout = 2 * time.Second
 
+// flowBuffer is the socket buffer of each N+1 flow end the IPCP holds:
+// delivered SDUs wait there for the application, and when it is full they
+// are dropped. The lower IPCPs hand over a whole batch of what they read
+// at once (ipcp.Port), so make room for about as many as the reference's
+// ring (1024), as the Ethernet IPCPs do. Best effort: without privilege
+// the system maximum applies.
+const flowBuffer = 2 << 20
+
 // Flow states inside the flow allocator.
 const (
 	stAllocPending = iota // FLOW_REQ sent, no reply yet
@@ -148,6 +156,7 @@ func (p *IPCP) FlowAlloc(ctx context.Context, f ipcp.Flow, hash, data []byte) er
 	}
 	a := &p.fa
 	slot := uint32(f.Key.ID)
+	f.End.SetBuffer(flowBuffer)
 	fl := &npFlow{key: f.Key, end: f.End, leid: newEID(slot), raddr: addr, state: stAllocPending}
 	fl.cc.init(p.cong)
 	a.mu.Lock()
@@ -266,6 +275,7 @@ func (a *flowAllocator) flowReq(m fa.Msg, hash, data []byte) {
 		return
 	}
 	slot := uint32(f.Key.ID)
+	f.End.SetBuffer(flowBuffer)
 	fl := &npFlow{key: f.Key, end: f.End, leid: newEID(slot), raddr: m.SAddr, state: stRespPending}
 	fl.reid.Store(m.SEID)
 	fl.cc.init(p.cong)

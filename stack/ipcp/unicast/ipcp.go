@@ -13,6 +13,15 @@
 // management flow (link-state updates); one reader per N+1 flow, which
 // writes to the next hop itself; and one timer goroutine for the link-state
 // and DHT periodic tasks. Forwarding looks up lock-free snapshots.
+//
+// A data-transfer flow over an eth or udp IPCP of the same node comes with
+// an in-process port (ipcp.LowerFlow.Port; not when the node relays the
+// flow through FRCT or encryption): once the CEP exchange is done the IPCP
+// attaches to it, and then the lower IPCP's reader runs each packet to
+// completion through input (parse, TTL, next hop, and the next lower IPCP's
+// queue, or delivery), and the IPCP's own packets go straight to the lower
+// IPCP's queue; the flow's channel stays its end, and its reader takes
+// what it still carries.
 package unicast
 
 import (

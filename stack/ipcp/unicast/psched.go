@@ -135,6 +135,42 @@ func (s *psched) read(conn *seqpkt.Conn, c qos.Cube, rx *atomic.Uint64) error {
 	}
 }
 
+// push is read's loop body for a packet of cube c that a lower IPCP
+// hands over in-process (ipcp.Port): it runs on that IPCP's reader, so it
+// never waits. A lower cube's packet is copied into a pooled buffer for
+// the worker, and dropped when its queue is full (false).
+func (s *psched) push(pkt []byte, c qos.Cube) bool {
+	if !s.mixed.Load() {
+		s.handle(pkt)
+		return true
+	}
+	if int32(c) >= s.top.Load() {
+		s.busy.Add(1)
+		s.handle(pkt)
+		s.busy.Add(-1)
+		return true
+	}
+	var b *[]byte
+	if len(pkt) <= pktBuf {
+		b = s.pool.Get().(*[]byte)
+		*b = (*b)[:len(pkt)]
+	} else {
+		nb := make([]byte, len(pkt))
+		b = &nb
+	}
+	copy(*b, pkt)
+	select {
+	case s.q[c] <- b:
+		return true
+	default:
+		if cap(*b) == pktBuf {
+			*b = (*b)[:pktBuf]
+			s.pool.Put(b)
+		}
+		return false
+	}
+}
+
 func (s *psched) worker() {
 	for {
 		c, b := s.next()
