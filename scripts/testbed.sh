@@ -82,6 +82,21 @@ for size in 64 1400; do
 done
 printf "$fmt" "kernel" "$kernel_from-$kernel_to, veth" "${udp:-?} (udp)" "" "${blast[0]} (udp)" "${blast[1]} (udp)"
 printf "$fmt" "" "" "${icmp:-?} (icmp)" "" "" ""
+# The kernel's batched limit (iperf3, Debian's package) when there is one
+# and the nodes are namespaces: kbase sends one datagram per system call.
+if command -v iperf3 >/dev/null && [ "$tools" = "$bin" ]; then
+	"$otb" exec --lab "$lab" $kernel_to -- iperf3 -s -B $kernel_ip >/dev/null 2>&1 &
+	pids+=($!)
+	sleep 0.3
+	ip3=()
+	for size in 64 1400; do
+		pps=$(on $kernel_from iperf3 -c $kernel_ip -u -b 0 -l $size -t 2 -J 2>/dev/null | python3 -c 'import json,sys
+e=json.load(sys.stdin)["end"]["sum"]
+print(int((e["packets"]-e["lost_packets"])/e["seconds"]))' 2>/dev/null)
+		ip3+=("${pps:-?} pps ($(awk -v p="${pps:-0}" -v s=$size 'BEGIN {printf "%.1f Mbps", p*s*8/1e6}')) (iperf3)")
+	done
+	printf "$fmt" "" "" "" "" "${ip3[0]}" "${ip3[1]}"
+fi
 # The QoS specs that run FRCT, end to end across the unicast layer (a to
 # d, 3 hops), next to raw: round trips, and goodput at the receiver.
 qfmt='%-7s %-6s %-24s %-6s %-30s\n'
