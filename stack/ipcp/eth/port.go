@@ -1,7 +1,6 @@
 package eth
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -53,47 +52,20 @@ func (p *IPCP) Port(key ipcp.FlowKey) (ipcp.Port, error) {
 	return &port{p: p, f: f}, nil
 }
 
-var (
-	errAttached      = errors.New("eth: the port is attached already")
-	errAttachTimeout = errors.New("eth: the flow's channel was not flushed in time")
-)
+// errAttachTimeout is Attach's error when the channel was not flushed in
+// time (ipcp.HandOver).
+var errAttachTimeout = ipcp.ErrPortNotFlushed
 
 // attachTimeout bounds Attach's wait for the flush of the channel (a link
 // that takes nothing); the caller then goes on sending on the channel.
 var attachTimeout = time.Second
 
-// Attach implements ipcp.Port.
+// Attach implements ipcp.Port: the pump that reads the flow's channel
+// flushes it when woken, and closes flushed (ipcp.HandOver).
 func (pt *port) Attach(rx func([]byte)) error {
 	f := pt.f
-	if !f.attached.CompareAndSwap(false, true) {
-		return errAttached
-	}
-	if !f.active.Load() {
-		return ipcp.ErrPortClosed
-	}
-	f.rx.Store(&rx)
-	select { // released meanwhile: release may have run before the Store
-	case <-f.gone:
-		f.rx.Store(nil)
-		return ipcp.ErrPortClosed
-	default:
-	}
-	// Wake the pump out of its read; it flushes the channel and closes
-	// flushed. A pump that is not reading finds the deadline at its next
-	// read.
-	f.end.SetReadDeadline(time.Unix(1, 0))
-	t := time.NewTimer(attachTimeout)
-	defer t.Stop()
-	select {
-	case <-f.flushed:
-		return nil
-	case <-f.gone:
-		return ipcp.ErrPortClosed
-	case <-pt.p.ctx.Done():
-		return errClosed
-	case <-t.C: // the receiver stays: only sending must wait for the flush
-		return errAttachTimeout
-	}
+	return ipcp.HandOver(rx, ipcp.PortFlow{Rx: &f.rx, Attached: &f.attached, Live: f.active.Load, Flushed: f.flushed, Gone: f.gone, End: f.end},
+		pt.p.ctx.Done(), errClosed, attachTimeout)
 }
 
 // Send implements ipcp.Port.

@@ -1,7 +1,6 @@
 package udp
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -82,47 +81,20 @@ func (p *IPCP) Port(key ipcp.FlowKey) (ipcp.Port, error) {
 	return &port{p: p, f: f}, nil
 }
 
-var (
-	errAttached      = errors.New("udp: the port is attached already")
-	errAttachTimeout = errors.New("udp: the flow's channel was not flushed in time")
-)
+// errAttachTimeout is Attach's error when the channel was not flushed in
+// time (ipcp.HandOver).
+var errAttachTimeout = ipcp.ErrPortNotFlushed
 
 // attachTimeout bounds Attach's wait for the flush of the channel (a link
 // that takes nothing); the caller then goes on sending on the channel.
 var attachTimeout = time.Second
 
-// Attach implements ipcp.Port.
+// Attach implements ipcp.Port: the writer that reads the flow's channel
+// flushes it when woken, and closes flushed (ipcp.HandOver).
 func (pt *port) Attach(rx func([]byte)) error {
 	f := pt.f
-	if !f.attached.CompareAndSwap(false, true) {
-		return errAttached
-	}
-	if !f.live.Load() {
-		return ipcp.ErrPortClosed
-	}
-	f.rx.Store(&rx)
-	select { // released meanwhile: release may have run before the Store
-	case <-f.gone:
-		f.rx.Store(nil)
-		return ipcp.ErrPortClosed
-	default:
-	}
-	// Wake the writer out of its read; it flushes the end and closes
-	// flushed. A writer that is not reading finds the deadline at its
-	// next read.
-	f.end.SetReadDeadline(time.Unix(1, 0))
-	t := time.NewTimer(attachTimeout)
-	defer t.Stop()
-	select {
-	case <-f.flushed:
-		return nil
-	case <-f.gone:
-		return ipcp.ErrPortClosed
-	case <-pt.p.ctx.Done():
-		return fmt.Errorf("%w: the IPCP is shut down", errs.ErrIPCPState)
-	case <-t.C: // the receiver stays: only sending must wait for the flush
-		return errAttachTimeout
-	}
+	return ipcp.HandOver(rx, ipcp.PortFlow{Rx: &f.rx, Attached: &f.attached, Live: f.live.Load, Flushed: f.flushed, Gone: f.gone, End: f.end},
+		pt.p.ctx.Done(), fmt.Errorf("%w: the IPCP is shut down", errs.ErrIPCPState), attachTimeout)
 }
 
 // Send implements ipcp.Port.
