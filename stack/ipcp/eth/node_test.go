@@ -385,7 +385,7 @@ func TestLinkDownEventsOneAtATime(t *testing.T) {
 	a.port.SetCarrier(false)
 	seen := map[*dev.Flow]bool{}
 	evs := make([]dev.Event, 1)
-	for deadline := time.Now().Add(3 * time.Second); len(seen) < 2 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(10 * time.Second); len(seen) < 2 && time.Now().Before(deadline); {
 		if k, _ := set.WaitTimeout(200*time.Millisecond, evs); k == 1 && evs[0].Type == dev.EventDown {
 			seen[evs[0].Flow] = true
 		}
