@@ -78,7 +78,7 @@ func Connect(ctx context.Context) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		c.Close()
@@ -408,3 +408,6 @@ func short(id string) string {
 	}
 	return id
 }
+
+// connectTimeout bounds the first answer of an engine.
+const connectTimeout = 5 * time.Second

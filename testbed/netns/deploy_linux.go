@@ -87,6 +87,10 @@ func Deploy(ctx context.Context, t *topo.Topology, o Options) (*Lab, error) {
 			fmt.Fprintf(o.Out, "lab %s is up already; nothing to do\n", t.Name)
 			return old, nil
 		}
+		if old.Swarm != nil || t.Runtime == topo.RuntimeSwarm {
+			diff.Print(o.Out, true)
+			return nil, fmt.Errorf("lab %s is up, and a swarm lab cannot be changed in place yet: otb destroy %s, then deploy the file again", t.Name, t.Name)
+		}
 		fmt.Fprintf(o.Out, "lab %s is up; changing it:\n", t.Name)
 		diff.Print(o.Out, false)
 		if err := CheckImpairments(t); err != nil {
@@ -111,11 +115,17 @@ func Deploy(ctx context.Context, t *topo.Topology, o Options) (*Lab, error) {
 	if eng != nil {
 		defer eng.Close()
 	}
+	l := plan(t, o.Root)
+	engs := l.engines()
+	defer engs.close()
+	manager, err := checkSwarm(ctx, t, engs)
+	if err != nil {
+		return nil, err
+	}
 	onode := filepath.Join(o.BinDir, "onode")
 	if _, err := os.Stat(onode); err != nil {
 		return nil, fmt.Errorf("onode not found next to otb (%s): run make build", onode)
 	}
-	l := plan(t, o.Root)
 	l.Deploying = true
 	if err := l.save(); err != nil { // what we intend, before making it
 		return nil, fmt.Errorf("lab directory: %w", err)
@@ -123,7 +133,14 @@ func Deploy(ctx context.Context, t *topo.Topology, o Options) (*Lab, error) {
 	if err := saveSteps(l.Dir, Steps(t)); err != nil { // for otb node start
 		return nil, fmt.Errorf("lab directory: %w", err)
 	}
-	d := &deployer{t: t, l: l, o: o, onode: onode, eng: eng, enrolled: map[string]time.Duration{}}
+	d := &deployer{t: t, l: l, o: o, onode: onode, eng: eng, engs: engs, enrolled: map[string]time.Duration{}}
+	if manager != nil {
+		if err := d.swarmNetwork(ctx, manager); err != nil {
+			fmt.Fprintf(o.Out, "deploy failed; removing what was made\n")
+			destroy(t.Name, o)
+			return nil, err
+		}
+	}
 	if err := d.run(ctx); err != nil {
 		fmt.Fprintf(o.Out, "deploy failed; removing what was made\n")
 		destroy(t.Name, o)
@@ -141,10 +158,12 @@ func plan(t *topo.Topology, root string) *Lab {
 			ns.Sock = filepath.Join(l.Dir, n.Name, "irm.sock")
 			ns.Log = filepath.Join(l.Dir, n.Name, "onode.log")
 		}
-		if n.Runtime == topo.RuntimeDocker { // its log is its container's output
-			ns.Runtime, ns.Log = topo.RuntimeDocker, ""
+		if n.Runtime == topo.RuntimeDocker || n.Runtime == topo.RuntimeSwarm && n.Kind == topo.KindNode { // its log is its container's output
+			ns.Runtime, ns.Log = n.Runtime, ""
 			ns.Container, ns.Holder = docker.NodeName(t.Name, n.Name), docker.HolderName(t.Name, n.Name)
-			ns.Image, ns.CPUs, ns.Memory = n.Image, n.CPUs, n.Memory
+			ns.Image, ns.CPUs, ns.Memory, ns.Host = n.Image, n.CPUs, n.Memory, n.Host
+		} else if n.Runtime == topo.RuntimeSwarm { // a LAN's bridge: no namespace in a swarm lab
+			ns.Runtime = topo.RuntimeSwarm
 		}
 		if n.Foreign() { // no socket of ours: its steps are its profile's commands
 			ns.Impl, ns.Sock = n.Profile, ""
@@ -153,13 +172,16 @@ func plan(t *topo.Topology, root string) *Lab {
 	}
 	for i, lk := range t.Links {
 		ls := LinkState{ID: lk.ID(), Type: lk.Type, Bridge: lk.Bridge, MTU: lk.MTU, Impair: lk.Impair, Relay: planRelay(t.Name, l.Dir, i, lk)}
+		if t.Runtime == topo.RuntimeSwarm {
+			ls.Relay = nil // refused by checkSwarm
+		}
 		for _, e := range lk.Endpoints {
 			end := LinkEnd{Node: e.Node, NS: NSName(t.Name, e.Node), Iface: e.Iface}
 			if e.Addr.IsValid() {
 				end.Addr = e.Addr.String()
 			}
 			ls.Ends = append(ls.Ends, end)
-			if lk.Type == topo.LinkBridge {
+			if lk.Type == topo.LinkBridge && t.Runtime != topo.RuntimeSwarm {
 				ls.Ports = append(ls.Ports, LinkEnd{Node: lk.Bridge, NS: NSName(t.Name, lk.Bridge), Iface: bridgePort(e)})
 			}
 		}
@@ -188,6 +210,7 @@ type deployer struct {
 	o        Options
 	onode    string
 	eng      *docker.Engine           // when the lab has docker nodes
+	engs     *engines                 // every engine of its container nodes (eng among them)
 	enrolled map[string]time.Duration // node "/" IPCP -> how long it took
 }
 
@@ -196,7 +219,7 @@ func (d *deployer) step(node, what string, err error) error {
 		return nil
 	}
 	se := &StepError{Node: node, Step: what, Err: err}
-	se.LogTail = d.l.logTail(context.Background(), d.eng, node, 10)
+	se.LogTail = d.l.logTail(context.Background(), d.engines(), node, 10)
 	return se
 }
 
@@ -204,6 +227,16 @@ func (d *deployer) run(ctx context.Context) error {
 	start := time.Now()
 	containers := 0
 	for _, n := range d.t.Nodes {
+		if n.Runtime == topo.RuntimeSwarm {
+			if n.Kind != topo.KindNode {
+				continue // a LAN's bridge: its members' segment is the LAN
+			}
+			if err := d.swarmHolder(ctx, n); err != nil {
+				return err
+			}
+			containers++
+			continue
+		}
 		if n.Runtime == topo.RuntimeDocker {
 			if err := d.holder(ctx, n); err != nil {
 				return err
@@ -225,8 +258,12 @@ func (d *deployer) run(ctx context.Context) error {
 	} else {
 		fmt.Fprintf(d.o.Out, "%-10s %d namespaces\n", "netns", len(d.t.Nodes))
 	}
-	for _, lk := range d.t.Links {
-		if err := d.link(lk); err != nil {
+	for i, lk := range d.t.Links {
+		link := d.link
+		if d.t.Runtime == topo.RuntimeSwarm {
+			link = func(lk *topo.Link) error { return d.swarmLink(lk, i) }
+		}
+		if err := link(lk); err != nil {
 			return err
 		}
 	}
@@ -318,7 +355,7 @@ func (d *deployer) startNode(ctx context.Context, n *topo.Node) error {
 	var pid int
 	var exited <-chan struct{}
 	var err error
-	if ns.Runtime == topo.RuntimeDocker {
+	if ns.InContainer() {
 		pid, err = d.startContainer(ctx, n.Name)
 		wctx, stop := context.WithCancel(ctx)
 		defer stop()
@@ -351,7 +388,9 @@ func (d *deployer) startNode(ctx context.Context, n *topo.Node) error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if ns.Runtime == topo.RuntimeDocker {
+	if ns.Host != "" {
+		fmt.Fprintf(d.o.Out, "%-10s onode pid %d in container %s on host %s\n", n.Name, pid, ns.Container, ns.Host)
+	} else if ns.InContainer() {
 		fmt.Fprintf(d.o.Out, "%-10s onode pid %d in container %s\n", n.Name, pid, ns.Container)
 	} else {
 		fmt.Fprintf(d.o.Out, "%-10s onode pid %d\n", n.Name, pid)
@@ -543,6 +582,9 @@ func tail(path string, n int) string {
 func Healthy(l *Lab) error {
 	for _, name := range l.NodeNames() {
 		ns := l.Nodes[name]
+		if ns.Runtime == topo.RuntimeSwarm && ns.Kind == topo.KindBridge {
+			continue // no namespace: the LAN is its members' segment
+		}
 		if _, err := os.Stat(filepath.Join(nsDir, ns.NS)); err != nil {
 			return fmt.Errorf("namespace %s is gone", ns.NS)
 		}

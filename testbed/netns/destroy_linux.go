@@ -91,8 +91,15 @@ func destroy(lab string, o Options) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := os.RemoveAll(labDir(o.Root, lab)); err != nil {
-		errs = append(errs, err)
+	switch {
+	case len(errs) > 0 && l != nil && l.Swarm != nil:
+		// Containers are left on a host that is down: the record stays, so
+		// that destroying the lab again once it is up finds them.
+		errs = append(errs, fmt.Errorf("the lab's record stays in %s until they are gone", labDir(o.Root, lab)))
+	default:
+		if err := os.RemoveAll(labDir(o.Root, lab)); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("destroy %s: %v", lab, errs)

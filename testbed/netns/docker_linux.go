@@ -110,18 +110,31 @@ func attachNS(name string, pid int, lab string) error {
 	return markNS(name, lab)
 }
 
+// engines are the deployer's connections to the engines of its lab's
+// container nodes.
+func (d *deployer) engines() *engines {
+	if d.engs == nil {
+		d.engs = d.l.engines()
+	}
+	return d.engs
+}
+
 // startContainer creates (at deploy) or starts again (otb node start) a
 // docker node's container, and records the host PID of its onode.
 func (d *deployer) startContainer(ctx context.Context, name string) (int, error) {
 	ns := d.l.Nodes[name]
 	id := ns.Container
-	st, err := d.eng.State(ctx, docker.NodeName(d.l.Name, name))
+	eng, err := d.engines().of(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	st, err := eng.State(ctx, docker.NodeName(d.l.Name, name))
 	// A container whose onode was just stopped (by its PID) may still be
 	// running to the engine for a moment; starting it then would do
 	// nothing.
 	for deadline := time.Now().Add(10 * time.Second); err == nil && st.Running && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
-		st, err = d.eng.State(ctx, docker.NodeName(d.l.Name, name))
+		st, err = eng.State(ctx, docker.NodeName(d.l.Name, name))
 	}
 	if err == nil && st.Running {
 		return 0, fmt.Errorf("container %s still runs, though its onode was stopped", docker.NodeName(d.l.Name, name))
@@ -129,7 +142,7 @@ func (d *deployer) startContainer(ctx context.Context, name string) (int, error)
 	if errors.Is(err, docker.ErrGone) {
 		sec := filepath.Join(filepath.Dir(ns.Sock), "security")
 		var err error
-		id, err = d.eng.CreateNode(ctx, docker.NodeSpec{
+		id, err = eng.CreateNode(ctx, docker.NodeSpec{
 			Lab: d.l.Name, Node: name, Image: ns.image(), Holder: ns.Holder,
 			Dir: filepath.Dir(ns.Sock), Env: []string{"OUROBOROS_SOCK=" + ns.Sock},
 			Cmd:      []string{"--sock", ns.Sock, "--security-dir", sec},
@@ -141,12 +154,16 @@ func (d *deployer) startContainer(ctx context.Context, name string) (int, error)
 	} else if err != nil {
 		return 0, err
 	}
-	return d.eng.Start(ctx, id)
+	return eng.Start(ctx, id)
 }
 
 // containerExited tells whether a docker node's container has stopped.
 func (d *deployer) containerExited(ctx context.Context, name string) bool {
-	st, err := d.eng.State(ctx, d.l.Nodes[name].Container)
+	eng, err := d.engines().of(ctx, name)
+	if err != nil {
+		return false
+	}
+	st, err := eng.State(ctx, d.l.Nodes[name].Container)
 	return err == nil && !st.Running
 }
 
@@ -159,22 +176,23 @@ func (n *NodeState) image() string {
 
 // logTail is the end of a node's onode log: its file, or its container's
 // output.
-func (l *Lab) logTail(ctx context.Context, eng *docker.Engine, node string, lines int) string {
+func (l *Lab) logTail(ctx context.Context, es *engines, node string, lines int) string {
 	n := l.Nodes[node]
 	if n == nil {
 		return ""
 	}
-	if n.Runtime != topo.RuntimeDocker {
+	if !n.InContainer() {
 		if n.Log == "" {
 			return ""
 		}
 		return tail(n.Log, lines)
 	}
-	if eng == nil || n.Container == "" {
-		return ""
-	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	eng, err := es.of(ctx, node)
+	if err != nil {
+		return ""
+	}
 	s, _ := eng.Logs(ctx, n.Container, lines)
 	return strings.TrimRight(s, "\n")
 }
@@ -188,44 +206,75 @@ func removeContainers(ctx context.Context, lab string, l *Lab) (int, error) {
 		for _, n := range l.Nodes {
 			wants = wants || n.Runtime == topo.RuntimeDocker
 		}
+	} else {
+		l = &Lab{Name: lab}
 	}
-	e, err := docker.Connect(ctx)
-	if err != nil {
-		if wants {
-			return 0, fmt.Errorf("lab %s has docker nodes, and %w; its containers (label %s=%s) are left", lab, err, docker.LabelLab, lab)
-		}
-		return 0, nil
+	es := l.engines()
+	defer es.close()
+	// The machine's engine, the lab's hosts, and the engines of the swarms
+	// made here (a lab whose record is gone may have left containers there).
+	hosts := []*topo.Host{nil}
+	if l.Swarm != nil {
+		hosts = append(hosts, l.Swarm.Hosts...)
 	}
-	defer e.Close()
-	cs, err := e.LabContainers(ctx, lab)
-	if err != nil {
-		return 0, err
-	}
-	slices.SortFunc(cs, func(a, b docker.Container) int { // nodes first
-		return strings.Compare(b.Role, a.Role)
-	})
+	hosts = append(hosts, swarmEngines()...)
 	var errs []error
-	for _, c := range cs {
-		if err := e.Remove(ctx, c.ID); err != nil {
-			errs = append(errs, err)
+	removed, seen := 0, map[string]bool{}
+	for _, h := range hosts {
+		e, err := es.at(ctx, h)
+		if err != nil {
+			switch {
+			case h == nil && wants:
+				errs = append(errs, fmt.Errorf("lab %s has docker nodes, and %w; its containers (label %s=%s) are left", lab, err, docker.LabelLab, lab))
+			case h != nil && l.host(h.Name) == h && !engineGone(h):
+				errs = append(errs, fmt.Errorf("lab %s has nodes on host %s, and %w; its containers there (label %s=%s) are left: start the engine again and destroy the lab again", lab, h.Name, err, docker.LabelLab, lab))
+			}
+			continue
 		}
+		if seen[e.Host()] {
+			continue
+		}
+		seen[e.Host()] = true
+		cs, err := e.LabContainers(ctx, lab)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		slices.SortFunc(cs, func(a, b docker.Container) int { // nodes first
+			return strings.Compare(b.Role, a.Role)
+		})
+		for _, c := range cs {
+			if err := e.Remove(ctx, c.ID); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		removed += len(cs)
 	}
-	return len(cs), errors.Join(errs...)
+	if len(errs) > 0 {
+		return removed, errors.Join(errs...) // its network is still in use
+	}
+	if err := removeSwarmNetwork(ctx, l, es); err != nil {
+		errs = append(errs, fmt.Errorf("lab %s: its overlay network: %w", lab, err))
+	}
+	return removed, errors.Join(errs...)
 }
 
 // containerLabs are the labs that have containers in the engine (none if
 // there is no engine).
 func containerLabs(ctx context.Context) []string {
-	e, err := docker.Connect(ctx)
-	if err != nil {
-		return nil
-	}
-	defer e.Close()
-	cs, _ := e.LabContainers(ctx, "")
+	es := (&Lab{}).engines()
+	defer es.close()
 	var labs []string
-	for _, c := range cs {
-		if c.Lab != "" && !slices.Contains(labs, c.Lab) {
-			labs = append(labs, c.Lab)
+	for _, h := range append([]*topo.Host{nil}, swarmEngines()...) {
+		e, err := es.at(ctx, h)
+		if err != nil {
+			continue
+		}
+		cs, _ := e.LabContainers(ctx, "")
+		for _, c := range cs {
+			if c.Lab != "" && !slices.Contains(labs, c.Lab) {
+				labs = append(labs, c.Lab)
+			}
 		}
 	}
 	return labs
@@ -237,11 +286,12 @@ func containerLabs(ctx context.Context) []string {
 // for a namespace node it becomes the command).
 func execDocker(l *Lab, n *NodeState, argv []string) int {
 	ctx := context.Background()
-	e, err := docker.Connect(ctx)
+	es := l.engines()
+	defer es.close()
+	e, err := es.of(ctx, n.Name)
 	if err != nil {
 		return fail(fmt.Errorf("node %s is a container: %w", n.Name, err))
 	}
-	defer e.Close()
 	st, err := e.State(ctx, n.Container)
 	switch {
 	case err != nil:
@@ -286,7 +336,7 @@ func NodeLog(ctx context.Context, lab, node string, lines int, follow bool, w *o
 	if err != nil {
 		return err
 	}
-	if n.Runtime != topo.RuntimeDocker {
+	if !n.InContainer() {
 		if lines > 0 && !follow {
 			_, err := fmt.Fprintln(w, tail(n.Log, lines))
 			return err
@@ -320,11 +370,12 @@ func NodeLog(ctx context.Context, lab, node string, lines int, follow bool, w *o
 			}
 		}
 	}
-	e, err := docker.Connect(ctx)
+	es := l.engines()
+	defer es.close()
+	e, err := es.of(ctx, n.Name)
 	if err != nil {
 		return fmt.Errorf("node %s is a container: %w", n.Name, err)
 	}
-	defer e.Close()
 	if follow {
 		t := -1
 		if lines > 0 {

@@ -26,6 +26,8 @@ type NodeReport struct {
 	Runtime   string `json:"runtime,omitempty"`
 	Container string `json:"container,omitempty"`
 	Image     string `json:"image,omitempty"`
+	// Host is the host a swarm lab's node runs on.
+	Host string `json:"host,omitempty"`
 	// Log is where onode's log is: a file, or "docker logs CONTAINER";
 	// LogTail its last lines.
 	Log     string          `json:"log,omitempty"`
@@ -63,14 +65,33 @@ func Inspect(ctx context.Context, lab string, o Options) (*Report, error) {
 	if eng != nil {
 		defer eng.Close()
 	}
+	es := l.engines()
+	defer es.close()
 	for _, name := range l.NodeNames() {
 		n := l.Nodes[name]
 		nr := NodeReport{Name: name, Kind: n.Kind, NS: n.NS, PID: n.PID, Sock: n.Sock, Stopped: n.Stopped, Log: n.Log}
-		if n.Runtime == topo.RuntimeDocker {
+		if n.InContainer() {
 			nr.Runtime, nr.Container, nr.Image, nr.Log = n.Runtime, n.Container, n.image(), "docker logs "+n.Container
 		}
+		if n.Host != "" {
+			nr.Host = n.Host
+			if h := l.host(n.Host); h != nil {
+				nr.Log = "docker -H " + h.Engine + " logs " + n.Container
+				if _, err := es.at(ctx, h); err != nil {
+					nr.Error = err.Error()
+					nr.Up = false
+					r.Nodes = append(r.Nodes, nr)
+					continue // its namespace is gone with the holder
+				}
+			}
+		}
+		if n.Runtime == topo.RuntimeSwarm && n.Kind == topo.KindBridge {
+			nr.NS, nr.Up = "", true // the LAN is its members' segment
+			r.Nodes = append(r.Nodes, nr)
+			continue
+		}
 		if n.Kind == topo.KindNode {
-			nr.LogTail = l.logTail(ctx, eng, name, 5)
+			nr.LogTail = l.logTail(ctx, es, name, 5)
 		}
 		_, err := os.Stat(filepath.Join(nsDir, n.NS))
 		nr.Up = err == nil && !n.Stopped
@@ -130,7 +151,7 @@ func Exec(lab, node string, argv []string, o Options) int {
 	if n.Foreign() && len(argv) > 0 {
 		argv = append([]string{n.Impl.Tool(argv[0])}, argv[1:]...)
 	}
-	if n.Runtime == topo.RuntimeDocker {
+	if n.InContainer() {
 		return execDocker(l, n, argv)
 	}
 	if n.Sock != "" {

@@ -29,6 +29,8 @@ type Lab struct {
 	// Deploying: a deploy made this lab and has not finished. One found so
 	// with its lock free was left by a deploy that died; gc removes it.
 	Deploying bool `json:"deploying,omitempty"`
+	// Swarm is what a swarm lab made beyond its nodes (swarm_linux.go).
+	Swarm *SwarmState `json:"swarm,omitempty"`
 }
 
 // LinkState is one link of a lab: its ends, by namespace and interface.
@@ -79,6 +81,11 @@ type NodeState struct {
 	Image     string  `json:"image,omitempty"`
 	CPUs      float64 `json:"cpus,omitempty"`
 	Memory    int64   `json:"memory,omitempty"`
+	// Swarm nodes (runtime "swarm", swarm_linux.go): the host (of
+	// Lab.Swarm.Hosts) whose engine runs its containers, and the holder's
+	// address on the lab's overlay network.
+	Host     string `json:"host,omitempty"`
+	Underlay string `json:"underlay,omitempty"`
 	// Impl is the profile of a node that runs another implementation
 	// than ours (foreign_linux.go): always a docker node, whose container
 	// runs the profile's daemon, with no control socket of ours (Sock is
@@ -177,6 +184,9 @@ func (l *Lab) linkEnds(id string) ([]LinkEnd, error) {
 	}
 	if member >= 0 && member < len(ls.Ports) {
 		return []LinkEnd{ls.Ends[member], ls.Ports[member]}, nil
+	}
+	if member >= 0 { // a swarm lab's LAN: no bridge, no ports
+		return []LinkEnd{ls.Ends[member]}, nil
 	}
 	return append(append(slices.Clone(ls.Ends), ls.Ports...), ls.Relay.ends()...), nil
 }

@@ -288,6 +288,7 @@ func startNode(ctx context.Context, l *Lab, n *NodeState, o Options) error {
 	}
 	n.Stopped = false
 	d := &deployer{l: l, o: o, onode: onode, eng: eng, enrolled: map[string]time.Duration{}}
+	defer d.engines().close()
 	if err := d.startNode(ctx, &topo.Node{Name: n.Name}); err != nil {
 		if n.PID > 0 && running(n) {
 			unix.Kill(n.PID, unix.SIGKILL)

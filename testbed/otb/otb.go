@@ -31,7 +31,7 @@ running onode, with shim layers on the links and unicast and broadcast
 layers over them.
 
 Commands:
-  deploy FILE [--lab LAB] [--runtime netns|docker] [--no-wait] [--dry-run]
+  deploy FILE [--lab LAB] [--runtime netns|docker|swarm] [--swarm S] [--no-wait] [--dry-run]
                                    make the lab real: namespaces (or containers),
                                    links, onodes,
                                    then each layer (shims; unicast and broadcast
@@ -39,7 +39,10 @@ Commands:
                                    --lab names the lab instead of the file's
                                    name: (two labs of one file, side by side);
                                    --runtime replaces the file's runtime: (a
-                                   node's own runtime: still wins);
+                                   node's own runtime: still wins); --swarm S
+                                   places a swarm lab's nodes on the engines of
+                                   swarm S (otb swarm up; implies --runtime
+                                   swarm) when the file has no hosts:;
                                    it then waits until the lab is ready (see
                                    wait), unless --no-wait; --dry-run prints
                                    every step instead. Again on a lab that is
@@ -129,6 +132,10 @@ Commands:
                                    every expectation held. topologies/story-*.yaml
   gc                               remove labs whose directory or namespaces are gone
                                    (not one that a running deploy is making)
+  swarm (up N | down | ls | stop E | start E | load) [--name S]
+                                   Docker engines of our own on this machine, in
+                                   network namespaces, joined in a swarm, for labs
+                                   across hosts (otb swarm help says more)
   help                             this text
   --version                        print the version
 
@@ -151,6 +158,13 @@ labelled o7s.lab=<lab>: o7s-<lab>-<node>-ns holds its network namespace
 (bound to /run/netns/o7s-<lab>-<node>, where its links are) and
 o7s-<lab>-<node> runs onode in it; destroy and gc find them by the label.
 Tunnel gateways run in namespaces only.
+Swarm runtime: runtime: swarm (or --swarm S) places each node's two containers
+on the engine of its host (hosts: names engines, a node's host: picks one, else
+round robin); the holders share one overlay network of the lab's, over which
+each link is a VXLAN segment (broadcast included) under the link's interface
+names. Its engines must run on this machine (otb reaches each node's namespace
+and control socket here); a link impairment that needs a relay, IP hosts,
+tunnels, other implementations and changes in place are refused.
 Other implementations: impl: reference (or impl: ./profile.yaml) with image:
 on a node runs another Ouroboros implementation (the reference's irmd, from
 an image you build) in a docker node, its deploy steps the profile's
@@ -212,6 +226,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.storyCmd(ctx, args[1:])
 	case "logs":
 		err = c.logs(ctx, args[1:])
+	case "swarm":
+		err = c.swarm(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprintf(stdout, usage, netns.DefaultRoot)
 		return 0
@@ -239,6 +255,8 @@ func needsRoot(args []string) bool {
 	switch args[0] {
 	case "destroy", "exec", "gc", "link", "tunnel", "capture", "image", "logs", "story":
 		return true
+	case "swarm":
+		return len(args) > 1 && !slices.Contains([]string{"help", "-h", "--help", "-help"}, args[1])
 	case "node":
 		return len(args) > 1 && !slices.Contains([]string{"help", "-h", "--help", "-help"}, args[1])
 	case "deploy":
@@ -289,10 +307,15 @@ func (c *cli) deploy(ctx context.Context, args []string) error {
 	dry := fs.Bool("dry-run", false, "print the plan, make nothing")
 	lab := fs.String("lab", "", "the lab's name, instead of the file's")
 	noWait := fs.Bool("no-wait", false, "do not wait for the layers to be ready")
-	rt := fs.String("runtime", "", "netns or docker: instead of the file's runtime")
+	rt := fs.String("runtime", "", "netns, docker or swarm: instead of the file's runtime")
+	sw := fs.String("swarm", "", "a swarm lab's hosts: the engines of this swarm (otb swarm up), when the file has no hosts:")
 	pos, err := parse(fs, args)
-	if err != nil || len(pos) != 1 || (*rt != "" && *rt != topo.RuntimeNetns && *rt != topo.RuntimeDocker) {
-		return c.usageErr("usage: otb deploy FILE [--lab LAB] [--runtime netns|docker] [--no-wait] [--dry-run]")
+	if err != nil || len(pos) != 1 || !knownRuntime(*rt) {
+		return c.usageErr("usage: otb deploy FILE [--lab LAB] [--runtime netns|docker|swarm] [--swarm S] [--no-wait] [--dry-run]")
+	}
+	hosts, err := swarmHosts(*sw, rt)
+	if err != nil {
+		return err
 	}
 	c.o.NoWait = *noWait
 	if *lab != "" {
@@ -300,7 +323,7 @@ func (c *cli) deploy(ctx context.Context, args []string) error {
 			return fmt.Errorf("--lab: %w", err)
 		}
 	}
-	t, err := topo.LoadWith(ctx, pos[0], topo.LoadOptions{Runtime: *rt})
+	t, err := topo.LoadWith(ctx, pos[0], topo.LoadOptions{Runtime: *rt, Hosts: hosts})
 	if err != nil {
 		return err
 	}
@@ -689,6 +712,9 @@ func (c *cli) image(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.out, "image %s built from %s in %v: %.1f MB (%s)\n", strings.Join(tags, ", "), c.o.BinDir,
 		time.Since(start).Round(time.Millisecond), float64(size)/1e6, strings.Join(docker.ImageBinaries, " "))
+	if err := c.loadIntoSwarms(ctx, tags[0]); err != nil {
+		return err
+	}
 	old, err := e.OldImages(ctx, tags)
 	if err != nil || len(old) == 0 {
 		return err

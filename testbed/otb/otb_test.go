@@ -82,14 +82,14 @@ func TestLinkUsage(t *testing.T) {
 // call implemented ones unavailable.
 func TestHelp(t *testing.T) {
 	_, out, _ := run("help")
-	for _, w := range []string{"deploy FILE [--lab LAB] [--runtime netns|docker] [--no-wait] [--dry-run]", "image [--tag T] [--prune]", "logs [--lab LAB] NODE [-n N] [-f]", "runtime: docker", "destroy (FILE | LAB | --all) [--ignore-missing]", "inspect [LAB] [-o json]", "exec [--lab LAB] NODE -- CMD",
+	for _, w := range []string{"deploy FILE [--lab LAB] [--runtime netns|docker|swarm] [--swarm S] [--no-wait] [--dry-run]", "swarm (up N | down | ls | stop E | start E | load) [--name S]", "runtime: swarm", "image [--tag T] [--prune]", "logs [--lab LAB] NODE [-n N] [-f]", "runtime: docker", "destroy (FILE | LAB | --all) [--ignore-missing]", "inspect [LAB] [-o json]", "exec [--lab LAB] NODE -- CMD",
 		"graph FILE [--layer L [--live [--lab LAB]]] [--format dot|mermaid]", "wait [LAB] [--timeout D]", "gen SHAPE N [--name LAB] [--seed S]", "link set LINK [--state down|up|blackhole] [--from NODE] [--loss P] [--duplicate P]", "story run FILE", "link show [LINK] [--lab LAB] [-o json]", "node (stop|start|restart) NODE [--lab LAB] [--kill] [--no-wait]", "gc", "unicast and broadcast", "impl: reference", "make interop IMAGE="} {
 		if !strings.Contains(out, w) {
 			t.Errorf("help lacks %q", w)
 		}
 	}
 	notYet := out[strings.Index(out, "Not yet:"):]
-	for _, w := range []string{"link set", "link show", "impairment", "unicast", "broadcast", "node stop", "docker", "story", "profile"} {
+	for _, w := range []string{"link set", "link show", "impairment", "unicast", "broadcast", "node stop", "docker", "story", "profile", "swarm"} {
 		if strings.Contains(notYet, w) {
 			t.Errorf("help says %q is not available yet:\n%s", w, notYet)
 		}

@@ -22,8 +22,13 @@ func printPlan(w io.Writer, t *topo.Topology) error {
 	fmt.Fprintf(tw, "lab %s (%s)\n", t.Name, t.File)
 	for _, n := range t.Nodes {
 		where := "netns " + netns.NSName(t.Name, n.Name)
-		if n.Runtime == topo.RuntimeDocker {
+		if n.Runtime == topo.RuntimeSwarm && n.Kind == topo.KindBridge {
+			where = "no namespace: the LAN is a VXLAN segment among its members"
+		} else if n.Runtime == topo.RuntimeDocker || n.Runtime == topo.RuntimeSwarm {
 			where = "container " + docker.NodeName(t.Name, n.Name) + " (" + dockerImage(n) + ")"
+			if n.Host != "" {
+				where += " on host " + n.Host
+			}
 			if n.CPUs > 0 {
 				where += fmt.Sprintf(", cpus %g", n.CPUs)
 			}
@@ -130,6 +135,12 @@ func printReport(w io.Writer, r *netns.Report) error {
 		if n.Container != "" {
 			state += " in " + n.Container
 		}
+		if n.Host != "" {
+			state += " on host " + n.Host
+			if n.Error != "" && n.Impl == "" {
+				state += " ERROR: " + n.Error
+			}
+		}
 		if n.Impl != "" {
 			state += " (impl " + n.Impl + ")"
 			if n.Error != "" {
@@ -139,12 +150,16 @@ func printReport(w io.Writer, r *netns.Report) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", n.Name, n.Kind, n.NS, state, strings.Join(ipcps, ","), strings.Join(names, ","), len(n.Flows))
 	}
 	var containers []string
+	swarm := false
 	for _, n := range r.Nodes {
 		if n.Container != "" {
 			containers = append(containers, n.Name+" "+n.Image)
 		}
+		swarm = swarm || n.Host != ""
 	}
-	if len(containers) > 0 {
+	if len(containers) > 0 && swarm {
+		fmt.Fprintf(tw, "\ncontainers (swarm runtime, each on its host's engine): %s; their logs: otb logs NODE\n", strings.Join(containers, ", "))
+	} else if len(containers) > 0 {
 		fmt.Fprintf(tw, "\ncontainers (docker runtime): %s; their logs: otb logs NODE or docker logs CONTAINER\n", strings.Join(containers, ", "))
 	}
 	for _, n := range r.Nodes {

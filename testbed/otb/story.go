@@ -28,7 +28,7 @@ func (c *cli) storyCmd(ctx context.Context, args []string) error {
 	junit := fs.String("junit", "", "write the results as JUnit XML to this file")
 	keep := fs.Bool("keep", false, "leave a lab the story deployed up")
 	pos, err := parse(fs, args[1:])
-	if err != nil || len(pos) != 1 || (*rt != "" && *rt != topo.RuntimeNetns && *rt != topo.RuntimeDocker) {
+	if err != nil || len(pos) != 1 || !knownRuntime(*rt) {
 		return c.usageErr(storyUsage)
 	}
 	t, err := topo.LoadWith(ctx, pos[0], topo.LoadOptions{Runtime: *rt})

@@ -56,6 +56,12 @@ type (
 		storyAt       pos
 		story         []rawStep
 		topology      scalar // a story file's topology file
+		hostsAt       pos
+		hosts         []rawHost
+	}
+	rawHost struct {
+		name, engine  scalar
+		ca, cert, key scalar
 	}
 	rawNode struct {
 		name    scalar
@@ -70,6 +76,8 @@ type (
 		routes   []scalar
 		// The docker runtime: the node's runtime, image and limits.
 		runtime, image, cpus, memory scalar
+		// A swarm lab's node: the host (engine) it runs on.
+		host scalar
 		// Another implementation's node: its profile (impl.go).
 		impl scalar
 	}
@@ -149,7 +157,8 @@ const maxNesting = 32
 type decoder struct {
 	ctx        context.Context
 	file       string
-	runtimeOpt string // LoadOptions.Runtime
+	runtimeOpt string  // LoadOptions.Runtime
+	hostsOpt   []*Host // LoadOptions.Hosts
 	errs       ErrorList
 	more       int // problems past MaxErrors: counted, not reported
 	anchors    map[string]ast.Node

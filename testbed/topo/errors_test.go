@@ -51,7 +51,7 @@ func TestBroken(t *testing.T) {
 	const f = "testdata/broken.yaml:"
 	want := []string{
 		f + `2:7: lab name "Broken_Lab" is not valid; use lower-case letters and digits, at most 12`,
-		f + `3:10: unknown runtime "lxd"; write runtime: netns or runtime: docker`,
+		f + `3:10: unknown runtime "lxd"; write runtime: netns, docker or swarm`,
 		f + `5:7: unknown key "kidn" in node "a"; did you mean "kind"?`,
 		f + `8:3: node name "thisnameistoolong" is 17 characters long; shorten it to at most 10 (namespaces are named o7s-<lab>-<node>)`,
 		f + `9:14: unknown kind "router" for node r1; write kind: node, bridge or host`,
@@ -115,7 +115,7 @@ var ruleCases = []ruleCase{
 	}},
 	{"unknown node key", "name: t\nnodes:\n  a: {labls: {x: y}, foo: 1}\n", []string{
 		`t.yaml:3:7: unknown key "labls" in node "a"; did you mean "labels"?`,
-		`t.yaml:3:22: unknown key "foo" in node "a"; write one of kind, labels, names, ip, routes, runtime, image, cpus, memory, impl`,
+		`t.yaml:3:22: unknown key "foo" in node "a"; write one of kind, labels, names, ip, routes, runtime, image, cpus, memory, impl, host`,
 	}},
 	{"unknown link key", valid + "    endpiont: 1\n", []string{
 		`t.yaml:5:5: unknown key "endpiont" in a link; did you mean "endpoints"?`,
@@ -203,7 +203,7 @@ var ruleCases = []ruleCase{
 		`t.yaml:1:7: lab name "abcdefghijklm" is 13 characters long; shorten it to at most 12 (namespaces are named o7s-<lab>-<node>)`,
 	}},
 	{"unknown runtime", "name: t\nruntime: lxc\nnodes: {a: {}}\n", []string{
-		`t.yaml:2:10: unknown runtime "lxc"; write runtime: netns or runtime: docker`,
+		`t.yaml:2:10: unknown runtime "lxc"; write runtime: netns, docker or swarm`,
 	}},
 	{"story type", "name: t\nnodes: {a: {}}\nstory: {a: 1}\n", []string{
 		`t.yaml:3:9: story must be a list of steps, not a mapping; write story: [{node: a, run: "oping -n oping -c 10"}]`,

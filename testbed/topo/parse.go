@@ -13,6 +13,7 @@ import (
 const (
 	RuntimeNetns  = "netns"  // nodes are network namespaces on this machine
 	RuntimeDocker = "docker" // nodes are Docker containers (kind node only)
+	RuntimeSwarm  = "swarm"  // nodes are containers on the engines of a swarm (hosts:)
 )
 
 // Layer types. Shim layers sit on one link; unicast and broadcast layers
@@ -116,6 +117,9 @@ type LoadOptions struct {
 	// Runtime, when set, replaces the file's runtime: (a node's own
 	// runtime: still wins), as otb deploy --runtime does.
 	Runtime string
+	// Hosts, when set, are the engines of a swarm lab whose file has no
+	// hosts: section (otb deploy --swarm S: the engines of swarm S).
+	Hosts []*Host
 	// files: a story file may name its topology file (Load does; Parse,
 	// which has no path to start from, does not).
 	files bool
@@ -178,7 +182,7 @@ func parse(ctx context.Context, file string, data []byte, o LoadOptions) (*Topol
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("load topology %s: %w", file, err)
 	}
-	d := &decoder{ctx: ctx, file: file, runtimeOpt: o.Runtime}
+	d := &decoder{ctx: ctx, file: file, runtimeOpt: o.Runtime, hostsOpt: o.Hosts}
 	f := d.parse(data)
 	var t *Topology
 	if f != nil && d.stop == nil && f.topology.given() {

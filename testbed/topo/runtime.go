@@ -16,7 +16,21 @@ const MinMemory = 16 << 20
 // runtime: or the file's; image:, cpus: and memory: for docker nodes only.
 func (b *builder) runtime(n *Node, rn rawNode) {
 	n.Runtime = b.t.Runtime
-	if rn.runtime.given() {
+	if b.t.Runtime == RuntimeSwarm {
+		// A swarm lab's nodes are all on its engines: a link between a
+		// namespace here and a container there has no medium.
+		if rn.runtime.given() && rn.runtime.s != RuntimeSwarm {
+			b.errorf(rn.runtime.pos, "node %s has runtime %s in a swarm lab, whose nodes all run on its hosts; remove runtime: (or use host: to place it)", n.Name, rn.runtime.s)
+		}
+		if rn.impl.given() {
+			b.errorf(rn.impl.pos, "node %s runs another implementation, which a swarm lab cannot place yet; deploy it with runtime: docker", n.Name)
+		}
+		if n.Kind == KindHost {
+			b.errorf(rn.name.pos, "node %s is an IP host, which a swarm lab has not got yet (hosts and tunnels run in namespaces); deploy the file with runtime: netns or docker", n.Name)
+		}
+	} else if rn.runtime.given() && rn.runtime.s == RuntimeSwarm {
+		b.errorf(rn.runtime.pos, "node %s has runtime swarm: a swarm lab is a whole file's; write runtime: swarm at the top (with hosts:), or runtime: docker for this node", n.Name)
+	} else if rn.runtime.given() {
 		switch rn.runtime.s {
 		case RuntimeNetns, RuntimeDocker:
 			n.Runtime = rn.runtime.s
@@ -27,13 +41,13 @@ func (b *builder) runtime(n *Node, rn rawNode) {
 	if rn.impl.given() && n.Kind == KindNode {
 		n.Runtime = RuntimeDocker // another implementation: always a container (impl.go says so of runtime: netns)
 	}
-	if n.Kind != KindNode && n.Kind != "" {
+	if n.Kind != KindNode && n.Kind != "" && n.Runtime != RuntimeSwarm {
 		if rn.runtime.given() && rn.runtime.s == RuntimeDocker {
 			b.errorf(rn.runtime.pos, "node %s is a %s, which is always a network namespace (only nodes that run onode can be containers); remove runtime:", n.Name, n.Kind)
 		}
 		n.Runtime = RuntimeNetns
 	}
-	docker := n.Runtime == RuntimeDocker
+	docker := n.Runtime == RuntimeDocker || n.Runtime == RuntimeSwarm && n.Kind == KindNode
 	for _, k := range []struct {
 		key string
 		v   scalar

@@ -10,8 +10,10 @@ import (
 
 // The keys of each mapping in a topology file.
 var (
-	topKeys   = []string{"name", "runtime", "nodes", "links", "layers", "tunnels", "story", "topology"}
-	nodeKeys  = []string{"kind", "labels", "names", "ip", "routes", "runtime", "image", "cpus", "memory", "impl"}
+	topKeys   = []string{"name", "runtime", "hosts", "nodes", "links", "layers", "tunnels", "story", "topology"}
+	nodeKeys  = []string{"kind", "labels", "names", "ip", "routes", "runtime", "image", "cpus", "memory", "impl", "host"}
+	hostKeys  = []string{"engine", "tls"}
+	tlsKeys   = []string{"ca", "cert", "key"}
 	linkKeys  = []string{"type", "endpoints", "bridge", "family", "mtu", "impair"}
 	layerKeys = []string{"type", "link", "members", "lower", "enrollment", "connect", "policies", "adjacencies"}
 	// policyKeys are a unicast layer's policies: the names, string-valued
@@ -51,6 +53,12 @@ func (d *decoder) top(body ast.Node) *rawFile {
 			f.story = d.story(p.val)
 		case "topology":
 			f.topology = d.str(p.val, "topology", "topology: ring.yaml")
+		case "hosts":
+			f.hostsAt = p.key.pos
+			sp := mapSpec{"hosts", "hosts: {e1: {engine: unix:///run/o7s/swarm/o7s/e1.sock}}", "host", "give each host its own name"}
+			for _, hp := range d.pairs(p.val, sp) {
+				f.hosts = append(f.hosts, d.host(hp))
+			}
 		case "tunnels":
 			sp := mapSpec{"tunnels", "tunnels: {vpn: {layer: net, server: {node: g1, lan: lan1}, client: {node: g2, lan: lan2}}}", "tunnel", "give each tunnel its own name"}
 			for _, tp := range d.pairs(p.val, sp) {
@@ -105,6 +113,8 @@ func (d *decoder) node(np pair) rawNode {
 			n.memory = d.str(p.val, "memory", "memory: 256m")
 		case "impl":
 			n.impl = d.str(p.val, "impl", "impl: reference")
+		case "host":
+			n.host = d.str(p.val, "host", "host: e1")
 		}
 	}
 	return n

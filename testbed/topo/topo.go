@@ -30,10 +30,12 @@ const (
 type Topology struct {
 	File    string // the path it was read from
 	Name    string // the lab id: every resource carries it
-	Runtime string // the file's: netns or docker (each node has its own, Node.Runtime)
-	Nodes   []*Node
-	Links   []*Link
-	Layers  []*Layer // in dependency order (shims first)
+	Runtime string // the file's: netns, docker or swarm (each node has its own, Node.Runtime)
+	// Hosts are the engines a swarm lab's nodes run on (runtime: swarm).
+	Hosts  []*Host `json:",omitempty"`
+	Nodes  []*Node
+	Links  []*Link
+	Layers []*Layer // in dependency order (shims first)
 	// Tunnels are the ovpn tunnels between gateways, in file order.
 	Tunnels []*Tunnel `json:",omitempty"`
 	// Story is the file's story (otb story run), or its story file's.
@@ -63,6 +65,9 @@ type Node struct {
 	Image  string  `json:",omitempty"`
 	CPUs   float64 `json:",omitempty"`
 	Memory int64   `json:",omitempty"` // bytes
+	// Host is the host (Topology.Hosts) a swarm lab's node runs on: its
+	// host: or, without one, the next host in turn.
+	Host string `json:",omitempty"`
 	// Impl is what the node's impl: says, when it runs another Ouroboros
 	// implementation than ours (always in a container), and Profile how
 	// the testbed drives it (testbed/profiles); empty and nil for onode.

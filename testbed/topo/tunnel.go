@@ -320,7 +320,7 @@ func (b *builder) tunnelsOf(f *rawFile) {
 			ok = false
 		}
 		for _, e := range []*TunnelEnd{&t.Server, &t.Client} {
-			if n := b.nodes[e.Node]; ok && n != nil && n.Runtime == RuntimeDocker {
+			if n := b.nodes[e.Node]; ok && n != nil && (n.Runtime == RuntimeDocker || n.Runtime == RuntimeSwarm) {
 				b.errorf(rt.name.pos, "tunnel %s has its %s end on %s, a docker node; ovpn runs on gateways in network namespaces only: give %s runtime: netns", t.Name, map[bool]string{true: "server", false: "client"}[e == &t.Server], n.Name, n.Name)
 				ok = false
 			}

@@ -87,6 +87,7 @@ func (b *builder) layersChanged() { b.on = nil }
 func (b *builder) build(f *rawFile) *Topology {
 	b.lab(f)
 	b.nodesOf(f)
+	b.hostsOf(f)
 	b.linksOf(f)
 	b.addresses()
 	b.layersOf(f)
@@ -112,19 +113,19 @@ func (b *builder) lab(f *rawFile) {
 	b.t.Runtime = RuntimeNetns
 	switch b.runtimeOpt {
 	case "":
-	case RuntimeNetns, RuntimeDocker:
+	case RuntimeNetns, RuntimeDocker, RuntimeSwarm:
 		b.t.Runtime = b.runtimeOpt
 		return
 	default:
-		b.errorf(pos{line: 1}, "unknown runtime %q (--runtime); use netns or docker", b.runtimeOpt)
+		b.errorf(pos{line: 1}, "unknown runtime %q (--runtime); use netns, docker or swarm", b.runtimeOpt)
 		return
 	}
 	switch rt := f.runtime; {
 	case !rt.given() || rt.s == RuntimeNetns:
-	case rt.s == RuntimeDocker:
-		b.t.Runtime = RuntimeDocker
+	case rt.s == RuntimeDocker, rt.s == RuntimeSwarm:
+		b.t.Runtime = rt.s
 	default:
-		b.errorf(rt.pos, "unknown runtime %q; write runtime: netns or runtime: docker", rt.s)
+		b.errorf(rt.pos, "unknown runtime %q; write runtime: netns, docker or swarm", rt.s)
 	}
 }
 
