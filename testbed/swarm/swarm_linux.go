@@ -237,7 +237,7 @@ func waitEngine(ctx context.Context, e *Engine) (*docker.Engine, error) {
 				return c, nil
 			}
 		}
-		if !ours(e) {
+		if !alive(e.PID) { // not ours(): its command line is briefly empty while it execs
 			return nil, fmt.Errorf("engine %s: dockerd (pid %d) exited; the end of its log (%s):\n%s", e.Name, e.PID, e.Log, tail(e.Log, 10))
 		}
 		if time.Now().After(deadline) {
@@ -253,19 +253,24 @@ func waitEngine(ctx context.Context, e *Engine) (*docker.Engine, error) {
 
 // ours tells whether the engine's recorded PID is still its dockerd.
 func ours(e *Engine) bool {
-	if e.PID <= 0 {
+	if !alive(e.PID) {
 		return false
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", e.PID))
+	return err == nil && bytes.Contains(b, []byte(e.ExecRoot))
+}
+
+// alive tells whether a process exists and has not exited (a zombie has).
+func alive(pid int) bool {
+	if pid <= 0 || unix.Kill(pid, 0) != nil {
+		return false
+	}
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false
 	}
-	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", e.PID)); err == nil {
-		if i := bytes.LastIndexByte(st, ')'); i > 0 && len(st) > i+2 && st[i+2] == 'Z' {
-			return false // exited, not yet reaped
-		}
-	}
-	return bytes.Contains(b, []byte(e.ExecRoot))
+	i := bytes.LastIndexByte(st, ')')
+	return !(i > 0 && len(st) > i+2 && st[i+2] == 'Z')
 }
 
 func tail(path string, n int) string {
