@@ -24,7 +24,7 @@ demo: build
 testbed: build $(if $(filter docker,$(RUNTIME)),image)
 	RUNTIME=$(RUNTIME) scripts/testbed.sh $(BIN) topologies/default.yaml
 
-## bench-runtimes: the default topology in namespaces and in containers, one after the other: deploy/destroy times, oping and operf across the same paths (root, Docker)
+## bench-runtimes: the default topology in namespaces, in containers and over a swarm of three engines, one after the other: deploy/destroy times, oping and operf across the same paths (root, Docker)
 bench-runtimes: image
 	scripts/bench-runtimes.sh $(BIN) topologies/default.yaml
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# make bench-runtimes: the default topology deployed in network namespaces
-# and in Docker containers, one after the other in one run: deploy and
+# make bench-runtimes: the default topology deployed in network namespaces,
+# in Docker containers, and over a swarm of three engines of this run's own
+# (otb swarm up; a-b and every hop of a-d then cross from one engine to
+# another over the overlay), one after the other in one run: deploy and
 # destroy times, and oping -f round trips and operf rates (counted at the
 # receiver) across the same paths (a-b over eth-dix, a-d across the unicast
 # layer's 3 hops), so that the two runtimes' costs sit side by side. Needs
@@ -19,18 +21,33 @@ cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	for l in "${labs[@]}"; do "$otb" destroy "$l" --ignore-missing >/dev/null 2>&1; done
+	[ -n "${swarm:-}" ] && "$otb" swarm down --name "$swarm" --force >/dev/null 2>&1
 }
 trap cleanup EXIT INT TERM
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 fail=0
 rows=()
-for rt in netns docker; do
+runtimes="netns docker"
+if command -v dockerd >/dev/null; then
+	swarm=bs$tag
+	t0=$(date +%s%N)
+	if "$otb" swarm up 3 --name "$swarm" >/dev/null; then
+		rows+=("swarm of 3 engines up|$(ms "$t0") ms|")
+		runtimes="$runtimes swarm"
+	else
+		echo "otb swarm up failed: no swarm row" >&2
+		fail=1
+	fi
+fi
+for rt in $runtimes; do
 	lab=bench${rt:0:1}$tag
 	labs+=("$lab")
 	tools=$bin
-	[ "$rt" = docker ] && tools=/usr/bin
+	[ "$rt" != netns ] && tools=/usr/bin
+	where=(--runtime "$rt")
+	[ "$rt" = swarm ] && where=(--swarm "$swarm")
 	t0=$(date +%s%N)
-	"$otb" deploy "$topo" --lab "$lab" --runtime "$rt" >/dev/null || { echo "deploy in $rt failed" >&2; fail=1; continue; }
+	"$otb" deploy "$topo" --lab "$lab" "${where[@]}" >/dev/null || { echo "deploy in $rt failed" >&2; fail=1; continue; }
 	up=$(ms "$t0")
 	on() { local n=$1; shift; "$otb" exec --lab "$lab" "$n" -- "$@"; }
 	logdir=$(mktemp -d /tmp/o7s-bench.XXXXXX)
@@ -64,6 +81,12 @@ for rt in netns docker; do
 	rm -rf "$logdir"
 	rows+=("$rt deploy / destroy|${up} ms / ${down} ms|")
 done
+if [ -n "${swarm:-}" ]; then
+	t0=$(date +%s%N)
+	"$otb" swarm down --name "$swarm" >/dev/null || fail=1
+	rows+=("swarm of 3 engines down|$(ms "$t0") ms|")
+	swarm=
+fi
 printf '\n%-28s %-24s %-24s\n' "runtime, what" "oping -f p50/p99" "operf -f 1400 B, at receiver"
 for r in "${rows[@]}"; do
 	IFS='|' read -r a b c <<<"$r"

@@ -219,7 +219,7 @@ func (d *deployer) swarmHolder(ctx context.Context, n *topo.Node) error {
 	if err != nil {
 		return d.step(n.Name, "start holder container on host "+n.Host, err)
 	}
-	if !localProcess(pid, "opause") {
+	if !localProcess(pid, id, "opause") {
 		return d.step(n.Name, "attach namespace", fmt.Errorf("the holder runs on host %s (%s), whose processes this machine does not see (pid %d is not its opause): otb drives a node through its namespace and control socket, so a swarm lab's engines must run on this machine for now (otb swarm up makes such engines)", n.Host, e.Host(), pid))
 	}
 	if err := attachNS(ns.NS, pid, d.t.Name); err != nil {
@@ -252,11 +252,23 @@ func (d *deployer) swarmHolder(ctx context.Context, n *topo.Node) error {
 	return d.step(n.Name, "overlay interface", err)
 }
 
-// localProcess tells whether pid is a process of this machine running
-// prog.
-func localProcess(pid int, prog string) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && strings.Contains(string(b), prog)
+// localProcess tells whether pid is a process of this machine: the
+// container id's process (its cgroup names the id), or one running prog
+// (its command line is empty for a moment while it execs: asked again for
+// up to 2 s).
+func localProcess(pid int, id, prog string) bool {
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid)); err == nil && strings.Contains(string(b), id) {
+			return true
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.Contains(string(b), prog) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // swarmLink makes a link of a swarm lab: a VXLAN device at each end, in
