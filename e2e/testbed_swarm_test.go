@@ -207,6 +207,28 @@ var _ = Describe("bad input to the swarm runtime", Label("tier:robustness", "run
 		Expect(leftovers(labName("nosw"))).To(BeEmpty())
 	})
 
+	It("says which host's engine does not answer, and which is in no swarm, before it makes anything", func(ctx SpecContext) {
+		requireDocker(ctx)
+		lab := labName("swhost")
+		dir := GinkgoT().TempDir()
+		write := func(engine string) string {
+			file := filepath.Join(dir, "t.yaml")
+			Expect(os.WriteFile(file, []byte("name: t\nruntime: swarm\nhosts: {h1: {engine: \""+engine+"\"}}\nnodes: {a: {}, b: {}}\nlinks: [{endpoints: [a:e1, b:e1]}]\nlayers: {ab: {type: eth-dix, link: \"a:e1--b:e1\"}}\n"), 0o644)).To(Succeed())
+			return file
+		}
+		out, err := otb(ctx, "deploy", write("unix:///nonexistent/o7s.sock"), "--lab", lab)
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("host h1: no Docker engine answers at unix:///nonexistent/o7s.sock"))
+		// The machine's own engine: not in a swarm (otb swarm up leaves it out).
+		if st, _ := exec.Command("docker", "info", "-f", "{{.Swarm.LocalNodeState}}").Output(); strings.TrimSpace(string(st)) == "inactive" {
+			out, err = otb(ctx, "deploy", write("unix:///var/run/docker.sock"), "--lab", lab)
+			Expect(err).To(HaveOccurred())
+			Expect(out).To(ContainSubstring("host h1 (unix:///var/run/docker.sock) is not in a swarm (its state: inactive): make one with otb swarm up"))
+		}
+		Expect(leftovers(lab)).To(BeEmpty())
+		Expect(containers(lab)).To(BeEmpty())
+	}, SpecTimeout(time.Minute))
+
 	It("refuses an impairment that needs a relay between hosts, making nothing", func(ctx SpecContext) {
 		sw := "sx" + runTag
 		swarmUp(ctx, sw, 1)

@@ -170,7 +170,7 @@ func checkSwarm(ctx context.Context, t *topo.Topology, es *engines) (manager *to
 	}
 	for _, lk := range t.Links {
 		if NeedsRelay(lk) {
-			return nil, fmt.Errorf("link %s asks for impairment that needs a relay (delay, loss, duplication, reordering or corruption), which a swarm lab cannot put between hosts yet; keep to rate: on swarm links, or deploy with runtime netns or docker", lk.ID())
+			return nil, fmt.Errorf("link %s asks for impairment that needs a relay (delay, jitter, reordering, corruption or burst loss), which a swarm lab cannot put between hosts yet; keep to loss:, duplicate: and rate: on swarm links (the kernel's, at the ends), or deploy with runtime netns or docker", lk.ID())
 		}
 	}
 	return manager, nil

@@ -163,7 +163,7 @@ on the engine of its host (hosts: names engines, a node's host: picks one, else
 round robin); the holders share one overlay network of the lab's, over which
 each link is a VXLAN segment (broadcast included) under the link's interface
 names. Its engines must run on this machine (otb reaches each node's namespace
-and control socket here); a link impairment that needs a relay, IP hosts,
+and control socket here); impairment that needs a relay (delay, ...), IP hosts,
 tunnels, other implementations and changes in place are refused.
 Other implementations: impl: reference (or impl: ./profile.yaml) with image:
 on a node runs another Ouroboros implementation (the reference's irmd, from
