@@ -7,7 +7,7 @@ COMPOSE ?= docker-compose
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 export CGO_ENABLED = 0
 
-.PHONY: bench-lab bench-layers bench-impair bench-runtimes all build image compose-demo demo testbed testbed-tunnel interop check-dissector test unit e2e bench lint clean
+.PHONY: bench-lab bench-scale bench-layers bench-impair bench-runtimes all build image compose-demo demo testbed testbed-tunnel interop check-dissector test unit e2e bench lint clean
 
 all: build
 
@@ -27,6 +27,12 @@ testbed: build $(if $(filter docker,$(RUNTIME)),image)
 ## bench-runtimes: the default topology in namespaces, in containers and over a swarm of three engines, one after the other: deploy/destroy times, oping and operf across the same paths (root, Docker)
 bench-runtimes: image
 	scripts/bench-runtimes.sh $(BIN) topologies/default.yaml
+
+## bench-scale: generated labs (SHAPES, default "line grid"; SIZES, default "10 100") next to the kernel making the same namespaces and veths: deploy, ready, destroy, memory per node, oping once from up to 100 nodes (root)
+SHAPES ?= line grid
+SIZES ?= 10 100
+bench-scale: build
+	scripts/bench-scale.sh $(BIN) "$(SHAPES)" "$(SIZES)"
 
 ## bench-lab: the default topology's data path against the kernel on the same kind of veth (iperf3, kbase): ratios, CPU per packet; PROFILE=1 for CPU profiles (root, iperf3)
 bench-lab: build
