@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/o7s/ouroboros/stack/ctl"
@@ -209,6 +210,7 @@ type deployer struct {
 	l        *Lab
 	o        Options
 	onode    string
+	mu       sync.Mutex               // ids, enrolled and progress lines, while steps run at once
 	eng      *docker.Engine           // when the lab has docker nodes
 	engs     *engines                 // every engine of its container nodes (eng among them)
 	enrolled map[string]time.Duration // node "/" IPCP -> how long it took
@@ -406,22 +408,10 @@ func quick(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, callTimeout)
 }
 
-// steps runs the deploy steps (Steps) in order.
+// steps runs the deploy steps (Steps), as many at once as their order
+// allows (steps_linux.go).
 func (d *deployer) steps(ctx context.Context) error {
-	ids := map[string]uint32{} // node "/" IPCP name -> IPCP id
-	for _, s := range Steps(d.t) {
-		start := time.Now()
-		if err := d.exec(ctx, s, ids); err != nil {
-			return d.step(s.Node, s.String(), err)
-		}
-		if s.Op == OpEnroll {
-			d.enrolled[s.Node+"/"+s.IPCP] = time.Since(start)
-		}
-		if s.Done != "" {
-			fmt.Fprintln(d.o.Out, s.Done+d.took(s))
-		}
-	}
-	return nil
+	return d.runSteps(ctx, Steps(d.t), map[string]uint32{})
 }
 
 // took says how long a member's enrollment took, for the progress line
@@ -493,7 +483,9 @@ func (d *deployer) exec(ctx context.Context, s Step, ids map[string]uint32) erro
 	node := ctl.NewClient(d.l.Nodes[s.Node].Sock)
 	var id uint32
 	if s.IPCP != "" && s.Op != OpCreate {
+		d.mu.Lock()
 		v, ok := ids[s.Node+"/"+s.IPCP]
+		d.mu.Unlock()
 		if !ok {
 			return fmt.Errorf("no IPCP %s on %s", s.IPCP, s.Node)
 		}
@@ -507,7 +499,9 @@ func (d *deployer) exec(ctx context.Context, s Step, ids map[string]uint32) erro
 		if err != nil {
 			return err
 		}
+		d.mu.Lock()
 		ids[s.Node+"/"+s.IPCP] = v
+		d.mu.Unlock()
 		return nil
 	case OpName:
 		return node.CreateName(qctx, s.Name, ctl.Spillover)
