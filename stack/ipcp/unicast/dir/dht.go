@@ -72,6 +72,7 @@ type DHT struct {
 	entries map[string]*entry
 	lookups map[string]*lookup
 	pubs    map[string]*pub // publications of the local values, by key
+	gone    goneSet         // nodes known to be gone (gone.go)
 	join    joining
 	out     []outMsg
 	results []result
@@ -263,10 +264,11 @@ func (d *DHT) Unreg(key []byte) error {
 }
 
 // answer picks the address from vals: the first, or the second if the
-// first is the own address; 0 if there is none.
+// first is the own address; 0 if there is none. Addresses of nodes that
+// are gone are passed over (gone.go).
 func (d *DHT) answer(vals [][]byte) uint64 {
 	for _, v := range vals {
-		if a := valToAddr(v); a != d.cfg.Addr {
+		if a := valToAddr(v); a != d.cfg.Addr && !d.gone.has(a) {
 			return a
 		}
 	}

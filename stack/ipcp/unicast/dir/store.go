@@ -84,14 +84,14 @@ func (e *entry) expire(now time.Time) bool {
 	return len(e.vals) == 0 && len(e.lvals) == 0
 }
 
-// store saves non-local v under key until exp (refused if expired or
-// already a local value).
+// store saves non-local v under key until exp (refused if expired,
+// already a local value, or the address of a node that is gone).
 func (d *DHT) store(key, v []byte, exp, now time.Time) bool {
 	e := d.entries[string(key)]
 	if e == nil {
 		e = newEntry(key)
 	}
-	if e.getLval(v) != nil || !e.updateVal(v, exp, now) {
+	if d.goneVal(v) || e.getLval(v) != nil || !e.updateVal(v, exp, now) {
 		return false
 	}
 	d.entries[string(key)] = e

@@ -50,10 +50,11 @@ func (d *DHT) leaf(id []byte) *bucket {
 }
 
 // updateContact adds or refreshes the contact (id, addr). An existing
-// entry with the same id or address is replaced. A contact new to the
+// entry with the same id or address is replaced; a node that is gone is
+// not taken (gone.go). A contact new to the
 // table is sent what it should hold (contactAdded).
 func (d *DHT) updateContact(id []byte, addr uint64, now time.Time) {
-	if addr == d.cfg.Addr || bytes.Equal(id, d.id) {
+	if addr == d.cfg.Addr || bytes.Equal(id, d.id) || d.gone.has(addr) {
 		return
 	}
 	old := d.contactAt(addr)

@@ -1,0 +1,51 @@
+package dir
+
+import (
+	"testing"
+	"time"
+)
+
+// TestForget: a node that is gone leaves the routing table, the values
+// that give its address and the finished lookups that found it; it is
+// not taken back as a contact or a value, and a query is not answered
+// with it; the others stay.
+func TestForget(t *testing.T) {
+	f := newFixture(t, nil)
+	now := f.clock.now
+	gone, kept := f.addr(), f.addr()
+	f.d.mu.Lock()
+	f.d.updateContact(f.id(), gone, now)
+	f.d.updateContact(f.id(), kept, now)
+	key, found := f.id(), f.id()
+	f.d.store(key, addrToVal(gone), now.Add(time.Hour), now)
+	f.d.store(key, addrToVal(kept), now.Add(time.Hour), now)
+	l := f.d.lookupFor(found, CodeFindValueReq, now)
+	f.d.found(l, [][]byte{addrToVal(gone)}, now)
+	f.d.mu.Unlock()
+	if a, err := f.d.Query(key); err != nil || a != gone {
+		t.Fatalf("Query before = %x, %v; want the first value, %x", a, err, gone)
+	}
+
+	f.d.Forget(gone)
+	if f.d.Knows(gone) || !f.d.Knows(kept) {
+		t.Errorf("contacts: gone known %v, kept known %v; want false, true", f.d.Knows(gone), f.d.Knows(kept))
+	}
+	if a, err := f.d.Query(key); err != nil || a != kept {
+		t.Errorf("Query after = %x, %v; want the other value, %x", a, err, kept)
+	}
+	f.d.mu.Lock()
+	defer f.d.mu.Unlock()
+	if f.d.lookups[string(found)] != nil {
+		t.Error("the lookup that found the gone address is still cached")
+	}
+	f.d.updateContact(f.id(), gone, now)
+	if f.d.contactAt(gone) != nil {
+		t.Error("the gone node was taken back as a contact")
+	}
+	if f.d.store(key, addrToVal(gone), now.Add(time.Hour), now) {
+		t.Error("the gone address was stored again as a value")
+	}
+	if a := f.d.answer([][]byte{addrToVal(gone), addrToVal(kept)}); a != kept {
+		t.Errorf("answer = %x, want %x, past the gone address", a, kept)
+	}
+}
