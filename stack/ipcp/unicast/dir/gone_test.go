@@ -17,13 +17,13 @@ func TestForget(t *testing.T) {
 	f.d.updateContact(f.id(), gone, now)
 	f.d.updateContact(f.id(), kept, now)
 	key, found := f.id(), f.id()
-	f.d.store(key, addrToVal(gone), now.Add(time.Hour), now)
+	f.d.store(key, addrToVal(gone), now.Add(2*time.Hour), now) // the newer: the answer
 	f.d.store(key, addrToVal(kept), now.Add(time.Hour), now)
 	l := f.d.lookupFor(found, CodeFindValueReq, now)
 	f.d.found(l, [][]byte{addrToVal(gone)}, now)
 	f.d.mu.Unlock()
 	if a, err := f.d.Query(key); err != nil || a != gone {
-		t.Fatalf("Query before = %x, %v; want the first value, %x", a, err, gone)
+		t.Fatalf("Query before = %x, %v; want the newer value, %x", a, err, gone)
 	}
 
 	f.d.Forget(gone)
