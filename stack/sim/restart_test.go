@@ -120,3 +120,38 @@ func meshed(t *testing.T, n *Net) bool {
 	}
 	return true
 }
+
+// TestRestartedServer restarts the node at the end of a line that serves
+// a name, which registers it again from its new IPCP. The other members
+// hold the name's old address too (the directory keeps a value until it
+// expires, a day by default), but answer with the newest, and a flow to
+// the name is allocated again within seconds.
+func TestRestartedServer(t *testing.T) {
+	n := New(t)
+	a, b, c, d := n.AddNode("a"), n.AddNode("b"), n.AddNode("c"), n.AddNode("d")
+	n.Connect(a, b)
+	n.Connect(b, c)
+	n.Connect(c, d)
+	if err := n.Layer("net", nil); err != nil {
+		t.Fatal(err)
+	}
+	echoServer(t, d, "net", "echo")
+	if f := dial(t, a, "echo"); !ping(f, 0, 2*time.Second) {
+		t.Fatal("no echo before the restart")
+	}
+	if err := n.Restart(d); err != nil {
+		t.Fatal(err)
+	}
+	restarted := time.Now()
+	echoServer(t, d, "net", "echo")
+	var err error
+	if !wait.Until(15*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err = allocOnce(ctx, a, "echo")
+		return err == nil
+	}) {
+		t.Fatalf("no flow from a to the restarted d's echo %v after the restart: %v", time.Since(restarted).Round(time.Millisecond), err)
+	}
+	t.Logf("a flow to the restarted d's echo %v after the restart", time.Since(restarted).Round(time.Millisecond))
+}
