@@ -195,6 +195,7 @@ func (p *IPCP) start(layer ipcp.Layer, u ipcp.UnicastConfig) error {
 		IDLen: layer.Hash.Len(), Addr: uint64(p.addr), Peer: peer,
 		Alpha: int(u.DHTAlpha), K: int(u.DHTK), TExpire: u.TExpire, TRefresh: u.TRefresh, TReplicate: u.TReplicate,
 		OnResult: p.fa.lookupDone, Logger: p.log.With("comp", "dht"),
+		Reach: func(a uint64) bool { _, ok := p.pff.NextHop(a); return ok },
 	}, p.dhtSend)
 	if err != nil {
 		return fmt.Errorf("unicast: directory: %w", err)

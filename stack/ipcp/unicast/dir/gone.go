@@ -19,6 +19,16 @@ import (
 // on takes it neither as a contact (from any message or answer) nor as a
 // value, nor answers a query with it. Other nodes still hold it for a
 // while and may hand it back; it is refused.
+//
+// Nodes farther away are not told, but the layer soon has no route to the
+// old address (its neighbours stop announcing their adjacencies with it).
+// The owner says which addresses it has a route to (Config.Reach), and
+// the DHT prefers those: contact lists (whom a lookup asks, whom a name
+// is published to, what a FIND_NODE_RSP lists) put the contacts with a
+// route before the closer ones without, so that nodes that are gone do
+// not crowd the live ones out of the k closest; and of a name's values,
+// the first with a route is the answer (retrieve gives the newest
+// first), else the first.
 
 // maxGone bounds the gone addresses remembered; the oldest goes first.
 const maxGone = 64
@@ -69,3 +79,6 @@ func (d *DHT) Forget(addr uint64) {
 
 // goneVal reports whether v is the address of a node that is gone.
 func (d *DHT) goneVal(v []byte) bool { return len(v) == 8 && d.gone.has(valToAddr(v)) }
+
+// reach reports whether the layer has a route to addr (Config.Reach).
+func (d *DHT) reach(addr uint64) bool { return d.cfg.Reach == nil || d.cfg.Reach(addr) }

@@ -49,3 +49,39 @@ func TestForget(t *testing.T) {
 		t.Errorf("answer = %x, want %x, past the gone address", a, kept)
 	}
 }
+
+// TestReachFirst: contacts the layer has a route to come before closer
+// ones it has none to, and a value with a route is the answer before an
+// earlier one without; with no value routed, the first is.
+func TestReachFirst(t *testing.T) {
+	var routed map[uint64]bool
+	f := newFixture(t, func(c *Config) { c.Reach = func(a uint64) bool { return routed[a] } })
+	now := f.clock.now
+	key := f.id()
+	near, far := make([]byte, testIDLen), make([]byte, testIDLen)
+	copy(near, key)
+	near[testIDLen-1] ^= 1 // as close to the key as can be
+	copy(far, key)
+	far[0] ^= 0x80 // as far as can be
+	const nearAddr, farAddr = 0x0a, 0x0b
+	routed = map[uint64]bool{farAddr: true}
+	f.d.mu.Lock()
+	defer f.d.mu.Unlock()
+	f.d.updateContact(near, nearAddr, now)
+	f.d.updateContact(far, farAddr, now)
+	if cs := f.d.contactList(key, 2); len(cs) != 2 || cs[0].addr != farAddr {
+		t.Errorf("contact list %v, want the routed far contact first", cs)
+	}
+	routed[nearAddr] = true
+	if cs := f.d.contactList(key, 2); len(cs) != 2 || cs[0].addr != nearAddr {
+		t.Errorf("contact list %v, want the near contact first once both are routed", cs)
+	}
+	routed = map[uint64]bool{farAddr: true}
+	if a := f.d.answer([][]byte{addrToVal(nearAddr), addrToVal(farAddr)}); a != farAddr {
+		t.Errorf("answer = %x, want the routed %x", a, farAddr)
+	}
+	routed = nil
+	if a := f.d.answer([][]byte{addrToVal(nearAddr), addrToVal(farAddr)}); a != nearAddr {
+		t.Errorf("answer = %x with no route, want the first, %x", a, nearAddr)
+	}
+}
