@@ -48,7 +48,7 @@ func (p *IPCP) meet(lf ipcp.LowerFlow, addr uint64) uint64 {
 	k := lowerPeer{lf.Layer, lf.Peer}
 	old := p.met[k]
 	p.met[k] = addr
-	if old == addr || old == uint64(p.addr) {
+	if old == addr {
 		return 0
 	}
 	return old
