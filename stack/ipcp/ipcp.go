@@ -316,6 +316,11 @@ type LowerFlow struct {
 	// way: its end is still the end of the flow, and what is written on
 	// it still goes out.
 	Port Port
+	// Peer is who is at the other end in the layer below, as that layer
+	// names it (an Ethernet IPCP's MAC, a UDP IPCP's address and port;
+	// see PeerTeller); empty when the layer does not say. A unicast IPCP
+	// tells a neighbour that came back as a new IPCP by it.
+	Peer string
 }
 
 // Port is the in-process data path of an N-1 flow whose two ends are
@@ -365,6 +370,14 @@ var (
 // their N+1 flows. Port returns the port of a flow the IPCP holds.
 type PortOpener interface {
 	Port(key FlowKey) (Port, error)
+}
+
+// PeerTeller is implemented by IPCPs that can say who is at the other
+// end of a flow they hold: the peer's address in their layer, as text
+// (an Ethernet IPCP's MAC, a UDP IPCP's address and port), the same for
+// every flow with that peer; empty if the flow is not theirs.
+type PeerTeller interface {
+	FlowPeer(key FlowKey) string
 }
 
 // SDUSizer is an IPCP that knows the largest SDU its layer carries; a

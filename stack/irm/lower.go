@@ -159,7 +159,29 @@ func (n *Node) lowerFlow(pid int, fi FlowInfo, f *os.File) (ipcp.LowerFlow, erro
 	} else if !n.cfg.NoPorts {
 		pt = n.lowerPort(fi.ID)
 	}
-	return ipcp.LowerFlow{ID: fi.ID, Conn: c, Name: fi.Name, Layer: fi.Layer, QoS: fi.QoS, MaxSDU: max, Port: pt}, nil
+	return ipcp.LowerFlow{ID: fi.ID, Conn: c, Name: fi.Name, Layer: fi.Layer, QoS: fi.QoS, MaxSDU: max, Port: pt, Peer: n.lowerPeer(fi.ID)}, nil
+}
+
+// lowerIPCP returns the IPCP lower flow id goes through, and the flow's
+// key there; nil for a direct flow or one that is gone.
+func (n *Node) lowerIPCP(id int) (ipcp.FlowKey, ipcp.IPCP) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	f := n.flows[id]
+	if f == nil || f.ipcp == nil || f.direct {
+		return ipcp.FlowKey{}, nil
+	}
+	return f.key, f.ipcp.impl
+}
+
+// lowerPeer returns who is at the other end of lower flow id, as the IPCP
+// it goes through names it (ipcp.PeerTeller: eth, udp), else "".
+func (n *Node) lowerPeer(id int) string {
+	key, impl := n.lowerIPCP(id)
+	if pt, ok := impl.(ipcp.PeerTeller); ok {
+		return pt.FlowPeer(key)
+	}
+	return ""
 }
 
 // lowerPort returns the in-process path of lower flow id, when the IPCP it
@@ -167,14 +189,7 @@ func (n *Node) lowerFlow(pid int, fi FlowInfo, f *os.File) (ipcp.LowerFlow, erro
 // of the flow are IPCPs of this node, so the packets between them need
 // not cross a socket pair; the flow's channel stays its end either way.
 func (n *Node) lowerPort(id int) ipcp.Port {
-	n.mu.Lock()
-	f := n.flows[id]
-	if f == nil || f.ipcp == nil || f.direct {
-		n.mu.Unlock()
-		return nil
-	}
-	key, impl := f.key, f.ipcp.impl
-	n.mu.Unlock()
+	key, impl := n.lowerIPCP(id)
 	po, ok := impl.(ipcp.PortOpener)
 	if !ok {
 		return nil

@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -110,6 +111,15 @@ func (n *Net) Node(name string) *Node { return n.byNm[name] }
 // AddNode starts a node.
 func (n *Net) AddNode(name string) *Node {
 	nd := &Node{Name: name, Sock: filepath.Join(n.dir, name+".sock"), Unicast: map[string]uint32{}, lower: map[string]uint32{}, ports: map[string]*ethtest.Port{}}
+	n.start(nd)
+	n.Nodes = append(n.Nodes, nd)
+	n.byNm[name] = nd
+	return nd
+}
+
+// start starts nd's node (irm.Node), whose Ethernet IPCPs open nd's ports.
+func (n *Net) start(nd *Node) {
+	name := nd.Name
 	cfg := irm.Config{Sock: nd.Sock, Log: n.log.With("node", name), NoPorts: n.NoPorts, Constructors: map[ipcp.Type]irm.Constructor{
 		ipcp.EthDIX: func(id uint32, irmI ipcp.IRM, log *slog.Logger) ipcp.IPCP {
 			return eth.New(ipcp.EthDIX, id, irmI, log, func(conf ipcp.EthConfig, llc bool) (eth.Link, error) {
@@ -128,9 +138,6 @@ func (n *Net) AddNode(name string) *Node {
 		n.tb.Fatal(err)
 	}
 	nd.N = in
-	n.Nodes = append(n.Nodes, nd)
-	n.byNm[name] = nd
-	return nd
 }
 
 // Connect joins a and b with a link and brings up its eth-dix layer.
@@ -141,26 +148,80 @@ func (n *Net) Connect(a, b *Node) *Link {
 		l.Layer = fmt.Sprintf("e-%s-%s-%d", a.Name, b.Name, i)
 	}
 	l.pa, l.pb = hub.NewPort(l.Layer+"@"+a.Name, 1500), hub.NewPort(l.Layer+"@"+b.Name, 1500)
-	for _, x := range []struct {
-		nd *Node
-		p  *ethtest.Port
-	}{{a, l.pa}, {b, l.pb}} {
-		x.nd.mu.Lock()
-		x.nd.ports[l.Layer] = x.p
-		x.nd.mu.Unlock()
-		id, err := x.nd.N.CreateIPCP(l.Layer+"."+x.nd.Name, ipcp.EthDIX)
-		if err != nil {
-			n.tb.Fatal(err)
-		}
-		conf := ipcp.Config{Layer: l.Layer, Hash: ipcp.SHA3_256, Eth: &ipcp.EthConfig{Dev: l.Layer, Ethertype: ipcp.DefaultEthertype}}
-		if err := x.nd.N.BootstrapIPCP(context.Background(), id, conf); err != nil {
-			n.tb.Fatal(err)
-		}
-		x.nd.lower[l.Layer] = id
-		x.nd.links = append(x.nd.links, l)
+	for _, nd := range []*Node{a, b} {
+		n.linkLayer(nd, l)
+		nd.links = append(nd.links, l)
 	}
 	n.Links = append(n.Links, l)
 	return l
+}
+
+// linkLayer bootstraps nd's eth-dix IPCP of link l on nd's port.
+func (n *Net) linkLayer(nd *Node, l *Link) {
+	nd.mu.Lock()
+	nd.ports[l.Layer] = l.port(nd)
+	nd.mu.Unlock()
+	id, err := nd.N.CreateIPCP(l.Layer+"."+nd.Name, ipcp.EthDIX)
+	if err != nil {
+		n.tb.Fatal(err)
+	}
+	conf := ipcp.Config{Layer: l.Layer, Hash: ipcp.SHA3_256, Eth: &ipcp.EthConfig{Dev: l.Layer, Ethertype: ipcp.DefaultEthertype}}
+	if err := nd.N.BootstrapIPCP(context.Background(), id, conf); err != nil {
+		n.tb.Fatal(err)
+	}
+	nd.lower[l.Layer] = id
+}
+
+// Restart stops nd's node as onode stops (its IPCPs go; nothing is said
+// on the links, whose carrier stays up) and starts it again on the same
+// interfaces (the same addresses): its link layers bootstrapped again,
+// and in each unicast layer it was in a new IPCP, under a new address,
+// enrolled through a neighbour, with the adjacencies of its links made
+// again, each by the side that made it when the layer formed (Link.A).
+// Unlike otb's restart, no neighbour disconnects its old adjacency first:
+// the neighbours learn of the restart from the layers alone.
+func (n *Net) Restart(nd *Node) error {
+	var layers []string
+	for name := range nd.Unicast {
+		layers = append(layers, name)
+	}
+	slices.Sort(layers)
+	nd.N.Close()
+	for _, l := range nd.links {
+		p := l.port(nd).Reopen()
+		if l.A == nd {
+			l.pa = p
+		} else {
+			l.pb = p
+		}
+	}
+	nd.lower = map[string]uint32{}
+	n.start(nd)
+	for _, l := range nd.links {
+		n.linkLayer(nd, l)
+	}
+	if len(layers) > 0 && len(nd.links) == 0 {
+		return fmt.Errorf("sim: %s has no link to enroll over", nd.Name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, name := range layers {
+		id, err := n.member(nd, name, ipcp.Unicast)
+		if err != nil {
+			return err
+		}
+		nd.Unicast[name] = id
+		via := nd.links[0].Other(nd)
+		if err := again(ctx, func() error { return nd.N.EnrollIPCP(ctx, id, IPCPName(name, via.Name)) }); err != nil {
+			return fmt.Errorf("%s: enroll through %s: %w", nd.Name, via.Name, err)
+		}
+		for _, l := range nd.links {
+			if err := n.connect(ctx, l, name, l.A.Unicast[name], ""); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (n *Net) hasLayer(name string) bool {
@@ -244,24 +305,11 @@ func (n *Net) Layer(name string, conf *ipcp.UnicastConfig) error {
 func (n *Net) form(ctx context.Context, name string, typ ipcp.Type, conf ipcp.Config, comp string) (map[string]uint32, error) {
 	ids := map[string]uint32{}
 	for _, nd := range n.Nodes {
-		id, err := nd.N.CreateIPCP(IPCPName(name, nd.Name), typ)
+		id, err := n.member(nd, name, typ)
 		if err != nil {
 			return nil, err
 		}
 		ids[nd.Name] = id
-		for _, nm := range []string{IPCPName(name, nd.Name), name} {
-			if err := nd.N.CreateName(nm, ctl.RoundRobin); err != nil && nm != name {
-				return nil, err
-			}
-			if err := nd.N.BindIPCP(id, nm); err != nil {
-				return nil, err
-			}
-			for _, l := range nd.links {
-				if err := nd.N.RegName(nm, nd.lower[l.Layer]); err != nil {
-					return nil, fmt.Errorf("%s: register %s in %s: %w", nd.Name, nm, l.Layer, err)
-				}
-			}
-		}
 	}
 	n.Phases.Created = time.Now()
 	if len(n.Nodes) == 0 {
@@ -298,16 +346,49 @@ func (n *Net) form(ctx context.Context, name string, typ ipcp.Type, conf ipcp.Co
 	}
 	n.Phases.Enrolled = time.Now()
 	for _, l := range n.Links {
-		qs := l.DTQoS
-		if qs == (qos.Spec{}) {
-			qs = qos.Raw
-		}
-		if err := again(ctx, func() error { return l.A.N.ConnectIPCP(ctx, ids[l.A.Name], IPCPName(name, l.B.Name), comp, qs) }); err != nil {
-			return nil, fmt.Errorf("%s: connect to %s: %w (hub: %d delivered, %d dropped full, %d no port)", l.A.Name, l.B.Name, err,
-				l.Hub.Stats.Delivered.Load(), l.Hub.Stats.DropFull.Load(), l.Hub.Stats.DropNoPort.Load())
+		if err := n.connect(ctx, l, name, ids[l.A.Name], comp); err != nil {
+			return nil, err
 		}
 	}
 	return ids, nil
+}
+
+// member creates nd's IPCP of type typ in layer name, <layer>.<node>,
+// binds it to that name and to the layer's, and registers both in nd's
+// link layers.
+func (n *Net) member(nd *Node, name string, typ ipcp.Type) (uint32, error) {
+	id, err := nd.N.CreateIPCP(IPCPName(name, nd.Name), typ)
+	if err != nil {
+		return 0, err
+	}
+	for _, nm := range []string{IPCPName(name, nd.Name), name} {
+		if err := nd.N.CreateName(nm, ctl.RoundRobin); err != nil && nm != name {
+			return 0, err
+		}
+		if err := nd.N.BindIPCP(id, nm); err != nil {
+			return 0, err
+		}
+		for _, l := range nd.links {
+			if err := nd.N.RegName(nm, nd.lower[l.Layer]); err != nil {
+				return 0, fmt.Errorf("%s: register %s in %s: %w", nd.Name, nm, l.Layer, err)
+			}
+		}
+	}
+	return id, nil
+}
+
+// connect makes the adjacencies of link l in layer name, of component
+// comp (empty: both), from l.A's IPCP id to l.B's.
+func (n *Net) connect(ctx context.Context, l *Link, name string, id uint32, comp string) error {
+	qs := l.DTQoS
+	if qs == (qos.Spec{}) {
+		qs = qos.Raw
+	}
+	if err := again(ctx, func() error { return l.A.N.ConnectIPCP(ctx, id, IPCPName(name, l.B.Name), comp, qs) }); err != nil {
+		return fmt.Errorf("%s: connect to %s: %w (hub: %d delivered, %d dropped full, %d no port)", l.A.Name, l.B.Name, err,
+			l.Hub.Stats.Delivered.Load(), l.Hub.Stats.DropFull.Load(), l.Hub.Stats.DropNoPort.Load())
+	}
+	return nil
 }
 
 // again runs an enrollment or connection step, and runs it again when it

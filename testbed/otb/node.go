@@ -42,10 +42,10 @@ stay; only its onode goes and comes back.
 
 Names bound to programs with irm (otb exec NODE -- irm bind ...) are gone
 with the old onode: bind them again after a start. The restarted node's
-IPCPs have new addresses. Its neighbours keep listing their adjacencies
-to the old onode as up (the layer has no liveness check on them): start
-drops those a neighbour made, and routing leaves the others out once the
-old onode's link-state entries age out.
+IPCPs have new addresses. A neighbour in a unicast layer drops what it
+held of the old IPCP (adjacencies, routes, directory contacts) as soon as
+the new one connects again over the same link; the other members stop
+routing to the old address within seconds.
 `
 
 // node runs otb node stop|start|restart.

@@ -105,6 +105,18 @@ func (p *IPCP) newFlow(fl ipcp.Flow, raddr MAC, st flowState) (*flow, error) {
 	return f, nil
 }
 
+var _ ipcp.PeerTeller = (*IPCP)(nil)
+
+// FlowPeer implements ipcp.PeerTeller: the MAC of the flow's peer.
+func (p *IPCP) FlowPeer(key ipcp.FlowKey) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f := p.flows[key]; f != nil {
+		return f.raddr.String()
+	}
+	return ""
+}
+
 // release closes the end of a flow the IPCP holds and frees its id; it
 // reports whether it did (exactly one caller gets true).
 func (p *IPCP) release(key ipcp.FlowKey) bool {

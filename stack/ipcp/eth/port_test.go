@@ -101,3 +101,28 @@ func TestPortAttachEndedFlow(t *testing.T) {
 		t.Fatalf("Attach after dealloc = %v, want ErrPortClosed", err)
 	}
 }
+
+// TestFlowPeer: each end of a flow names the other by its MAC, whichever
+// side allocated it; a flow the IPCP does not hold has no peer.
+func TestFlowPeer(t *testing.T) {
+	forTypes(t, func(t *testing.T, typ ipcp.Type) {
+		noLeaks(t)
+		hub := ethtest.NewHub()
+		a, ia, pa := newIPCP(t, hub, typ, "a0", 1500)
+		b, ib, pb := newIPCP(t, hub, typ, "b0", 1500)
+		fp := allocate(t, a, b, ia, ib)
+		if got, want := a.FlowPeer(fp.keyA), pb.MAC().String(); got != want {
+			t.Errorf("the allocating end's peer is %q, want %q", got, want)
+		}
+		if got, want := b.FlowPeer(fp.keyB), pa.MAC().String(); got != want {
+			t.Errorf("the accepting end's peer is %q, want %q", got, want)
+		}
+		if got := a.FlowPeer(ipcp.FlowKey{ID: 999}); got != "" {
+			t.Errorf("the peer of no flow is %q, want none", got)
+		}
+		fp.appA.Close()
+		fp.appB.Close()
+		ia.waitGone(fp.keyA)
+		ib.waitGone(fp.keyB)
+	})
+}

@@ -209,6 +209,19 @@ func (p *IPCP) waitFlow(ctx context.Context, key ipcp.FlowKey) (*flow, error) {
 	return f, nil
 }
 
+var _ ipcp.PeerTeller = (*IPCP)(nil)
+
+// FlowPeer implements ipcp.PeerTeller: the address and port of the flow's
+// peer.
+func (p *IPCP) FlowPeer(key ipcp.FlowKey) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f := p.byKey[key]; f != nil {
+		return netip.AddrPortFrom(f.peer.Addr().Unmap(), f.peer.Port()).String()
+	}
+	return ""
+}
+
 // FlowDealloc implements ipcp.IPCP. It is local only: the peer learns
 // nothing (spec SYSTEM §7.2).
 func (p *IPCP) FlowDealloc(key ipcp.FlowKey) error {

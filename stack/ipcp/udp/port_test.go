@@ -3,6 +3,8 @@ package udp
 import (
 	"bytes"
 	"errors"
+	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -181,5 +183,34 @@ func TestPortDataPathDoesNotAllocate(t *testing.T) {
 	}
 	if got != 1002 {
 		t.Errorf("the receiver got %d SDUs, want 1002", got)
+	}
+}
+
+// TestFlowPeer: a flow's peer is its address and port, an IPv4 address
+// as such even when the socket gave it mapped into IPv6; a flow the IPCP
+// does not hold has no peer.
+func TestFlowPeer(t *testing.T) {
+	irm := newFakeIRM()
+	p := bootstrap(t, ipcp.UDP4, irm, lo("127.0.0.1", 0), nil)
+	sink := listen(t, lo("127.0.0.1", 0))
+	f, _ := flowTo(t, p, irm, sink)
+	want := sink.LocalAddr().(*net.UDPAddr).AddrPort().String()
+	if got := p.FlowPeer(f.key); got != want {
+		t.Errorf("peer %q, want %q", got, want)
+	}
+	fl, _ := irm.pair(t)
+	mapped := netip.AddrPortFrom(netip.AddrFrom16(f.peer.Addr().As16()), f.peer.Port())
+	p.mu.Lock()
+	p.byKey[fl.Key] = &flow{key: fl.Key, end: fl.End, peer: mapped}
+	p.mu.Unlock()
+	if got := p.FlowPeer(fl.Key); got != want {
+		t.Errorf("peer given mapped (%v): %q, want %q", mapped, got, want)
+	}
+	p.mu.Lock()
+	delete(p.byKey, fl.Key)
+	p.mu.Unlock()
+	fl.End.Close()
+	if got := p.FlowPeer(ipcp.FlowKey{ID: 999}); got != "" {
+		t.Errorf("the peer of no flow is %q, want none", got)
 	}
 }

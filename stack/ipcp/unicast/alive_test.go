@@ -20,6 +20,13 @@ type fakePeer struct {
 
 func newFakePeer(t *testing.T, p *IPCP, addr uint64) *fakePeer {
 	t.Helper()
+	return newFakePeerAt(t, p, addr, "", 10)
+}
+
+// newFakePeerAt is newFakePeer at a lower peer (LowerFlow.Peer) of layer
+// "l", its flows with ids id and id+1.
+func newFakePeerAt(t *testing.T, p *IPCP, addr uint64, lower string, id int) *fakePeer {
+	t.Helper()
 	f := &fakePeer{addr: addr}
 	for i, comp := range []string{ipcp.CompMgmt, ipcp.CompDT} {
 		a, b, err := seqpkt.Pair()
@@ -27,7 +34,7 @@ func newFakePeer(t *testing.T, p *IPCP, addr uint64) *fakePeer {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { b.Close() })
-		p.addConn(ipcp.LowerFlow{ID: 10 + i, Conn: a, Layer: "l"}, comp, addr, "")
+		p.addConn(ipcp.LowerFlow{ID: id + i, Conn: a, Layer: "l", Peer: lower}, comp, addr, "")
 		if comp == ipcp.CompMgmt {
 			f.mgmt = b
 		} else {
@@ -44,8 +51,15 @@ func newFakePeer(t *testing.T, p *IPCP, addr uint64) *fakePeer {
 // waits until it is read.
 func (f *fakePeer) announce(t *testing.T, p *IPCP, seq uint64) {
 	t.Helper()
+	f.announceTo(t, uint64(p.addr), seq)
+}
+
+// announceTo sends the IPCP the peer's LSU for its adjacency to dst, and
+// waits until it is read.
+func (f *fakePeer) announceTo(t *testing.T, dst, seq uint64) {
+	t.Helper()
 	rx := f.mc.rx.Load()
-	if err := f.mgmt.Write(routing.LSU{Src: f.addr, Dst: uint64(p.addr), SeqNo: seq}.Append(nil)); err != nil {
+	if err := f.mgmt.Write(routing.LSU{Src: f.addr, Dst: dst, SeqNo: seq}.Append(nil)); err != nil {
 		t.Fatal(err)
 	}
 	wait.For(t, "the LSU read", func() bool { return f.mc.rx.Load() > rx })

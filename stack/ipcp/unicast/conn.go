@@ -206,6 +206,7 @@ func (p *IPCP) addConn(lf ipcp.LowerFlow, comp string, peer uint64, dst string) 
 		p.drop(lf)
 		return
 	}
+	gone := p.meet(lf, peer)
 	p.conns = append(p.conns, c)
 	p.resize()
 	if comp == ipcp.CompDT {
@@ -218,6 +219,12 @@ func (p *IPCP) addConn(lf ipcp.LowerFlow, comp string, peer uint64, dst string) 
 	}
 	p.wg.Add(1)
 	p.mu.Unlock()
+	if gone != 0 {
+		// The neighbour came back as a new IPCP (restart.go): the old one
+		// goes before a management conn is sent the LSDB, which then
+		// holds nothing of it.
+		p.forget(gone, peer)
+	}
 	p.log.Info("connection added", "comp", comp, "peer", AddrString(peer), "flow", lf.ID, "dst", dst)
 	p.heardNow(c) // its CEP message just came over the link
 	if comp == ipcp.CompDT {

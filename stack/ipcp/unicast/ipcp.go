@@ -72,6 +72,7 @@ type IPCP struct {
 	conns   []*conn // every N-1 flow in use, in order of arrival
 	maxSDU  atomic.Int64
 	regs    map[string]bool
+	met     map[lowerPeer]uint64 // the address last met at each lower peer (restart.go)
 
 	// Set once the components start, read without the lock after.
 	addr   uint32
@@ -95,7 +96,7 @@ type IPCP struct {
 func New(id uint32, irm ipcp.IRM, log *slog.Logger) ipcp.IPCP {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &IPCP{id: id, irm: irm, log: log, ctx: ctx, cancel: cancel, state: ipcp.StateBoot,
-		layer: ipcp.Layer{Name: ipcp.NotEnrolled}, regs: map[string]bool{}, reqs: make(chan struct{}, maxReqs), kick: make(chan struct{}, 1)}
+		layer: ipcp.Layer{Name: ipcp.NotEnrolled}, regs: map[string]bool{}, met: map[lowerPeer]uint64{}, reqs: make(chan struct{}, maxReqs), kick: make(chan struct{}, 1)}
 	p.lower, _ = irm.(ipcp.Lower)
 	m := map[int]*conn{}
 	p.dt.Store(&m)
@@ -194,6 +195,7 @@ func (p *IPCP) start(layer ipcp.Layer, u ipcp.UnicastConfig) error {
 		IDLen: layer.Hash.Len(), Addr: uint64(p.addr), Peer: peer,
 		Alpha: int(u.DHTAlpha), K: int(u.DHTK), TExpire: u.TExpire, TRefresh: u.TRefresh, TReplicate: u.TReplicate,
 		OnResult: p.fa.lookupDone, Logger: p.log.With("comp", "dht"),
+		Reach: func(a uint64) bool { _, ok := p.pff.NextHop(a); return ok },
 	}, p.dhtSend)
 	if err != nil {
 		return fmt.Errorf("unicast: directory: %w", err)

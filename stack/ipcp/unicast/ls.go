@@ -160,6 +160,24 @@ func (ls *linkState) mgmtDel(c *conn) {
 	ls.mu.Unlock()
 }
 
+// dropIPCP drops from the LSDB the adjacencies that the IPCP at addr
+// announced, an IPCP that is gone (restart.go), and recomputes the routes
+// at once.
+func (ls *linkState) dropIPCP(addr uint64) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	for k, e := range ls.db {
+		if k[0] == addr {
+			delete(ls.db, k)
+			ls.g.DelEdge(k[0], k[1])
+			ls.forget(k[0], e)
+		}
+	}
+	delete(ls.ownSeq, addr)
+	delete(ls.peerSeq, addr)
+	ls.compute()
+}
+
 // isMgmtPeer reports whether addr is a management neighbour; ls.mu is held.
 func (ls *linkState) isMgmtPeer(addr uint64) bool {
 	return slices.ContainsFunc(ls.mgmt, func(x *conn) bool { return x.peer == addr })

@@ -29,7 +29,11 @@ import (
 // After losing an adjacency, an IPCP sends two rounds, each at least
 // roundSpacing after the round before it so that peers see two rounds, the
 // first at once if the last round was long enough ago. The loss is thus
-// known everywhere roundSpacing to three times that after it happened.
+// known everywhere roundSpacing to three times that after it happened. A
+// round with nothing in it (the IPCP lost its last adjacency) is seen by
+// no one and counts for nothing: the two rounds go out once the IPCP has
+// an adjacency again (a node whose only neighbour restarted and came back
+// as a new IPCP, restart.go, has one again at once).
 // From a reference IPCP, which sends only its periodic rounds, a lost
 // adjacency goes after two ls_t_update; reference peers still age ours
 // out after ls_t_timeo.
@@ -101,16 +105,14 @@ func (ls *linkState) lost(now time.Time, out *sends) {
 // roundDue reports whether a round of ours is due at the tick at now: the
 // periodic one, or one owed to a loss; ls.mu is held.
 func (ls *linkState) roundDue(now time.Time, periodic bool) bool {
-	return periodic || ls.sent.owed > 0 && now.Sub(ls.sent.last) >= ls.roundSpacing()
+	return periodic || ls.sent.owed > 0 && len(ls.dt) > 0 && now.Sub(ls.sent.last) >= ls.roundSpacing()
 }
 
 // round refreshes our adjacencies but skip and queues them to every
-// management neighbour; ls.mu is held.
+// management neighbour; ls.mu is held. A round that refreshes nothing is
+// seen by no one: it is not one.
 func (ls *linkState) round(now time.Time, skip [2]uint64, out *sends) {
-	if ls.sent.owed > 0 && now.Sub(ls.sent.last) >= ls.roundSpacing() {
-		ls.sent.owed--
-	}
-	ls.sent.last = now
+	n := 0
 	for k, e := range ls.db {
 		if k[0] != ls.self() || k == skip {
 			continue
@@ -119,5 +121,13 @@ func (ls *linkState) round(now time.Time, skip [2]uint64, out *sends) {
 		e.stamp = now
 		ls.ownSeq[k[1]] = e.seq
 		ls.flood(routing.LSU{Src: k[0], Dst: k[1], SeqNo: e.seq}.Append(nil), nil, out)
+		n++
 	}
+	if n == 0 {
+		return
+	}
+	if ls.sent.owed > 0 && now.Sub(ls.sent.last) >= ls.roundSpacing() {
+		ls.sent.owed--
+	}
+	ls.sent.last = now
 }

@@ -68,7 +68,22 @@ func (h *Hub) NewPort(name string, mtu int) *Port {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.next++
-	mac := net.HardwareAddr{0x02, 0, 0, 0, byte(h.next >> 8), byte(h.next)}
+	return h.attach(name, net.HardwareAddr{0x02, 0, 0, 0, byte(h.next >> 8), byte(h.next)}, mtu)
+}
+
+// Reopen attaches a new port with p's name, address and MTU in place of
+// p, which it closes: the interface of a system that restarted, which a
+// new program opens. Frames queued at p are lost.
+func (p *Port) Reopen() *Port {
+	p.Close()
+	h := p.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.attach(p.name, p.mac, p.mtu)
+}
+
+// attach makes a port and adds it to the hub; h.mu is held.
+func (h *Hub) attach(name string, mac net.HardwareAddr, mtu int) *Port {
 	p := &Port{hub: h, name: name, mac: mac, mtu: mtu, wake: make(chan struct{}, 1), done: make(chan struct{}), carrier: make(chan bool, 16)}
 	// The queue's buffers, one block, each 14 + MTU long: frames up to the
 	// port's MTU are queued without allocating.

@@ -46,7 +46,11 @@ type Config struct {
 	// OnResult, if set, receives the address found by a lookup started
 	// by Query (0 if the lookup found only the own address).
 	OnResult func(key []byte, addr uint64)
-	Logger   *slog.Logger
+	// Reach, if set, reports whether a message to addr can be sent now
+	// (the layer has a route to it); see gone.go. It is called with the
+	// DHT's lock held.
+	Reach  func(addr uint64) bool
+	Logger *slog.Logger
 }
 
 // Stats are counters of a DHT.
@@ -72,6 +76,7 @@ type DHT struct {
 	entries map[string]*entry
 	lookups map[string]*lookup
 	pubs    map[string]*pub // publications of the local values, by key
+	gone    goneSet         // nodes known to be gone (gone.go)
 	join    joining
 	out     []outMsg
 	results []result
@@ -262,15 +267,25 @@ func (d *DHT) Unreg(key []byte) error {
 	return nil
 }
 
-// answer picks the address from vals: the first, or the second if the
-// first is the own address; 0 if there is none.
+// answer picks the address from vals: the first that is not the own
+// address, or 0 if there is none. Addresses of nodes that are gone are
+// passed over, and so are those the layer has no route to while one
+// further on has one (gone.go).
 func (d *DHT) answer(vals [][]byte) uint64 {
+	first := uint64(0)
 	for _, v := range vals {
-		if a := valToAddr(v); a != d.cfg.Addr {
+		a := valToAddr(v)
+		if a == d.cfg.Addr || d.gone.has(a) {
+			continue
+		}
+		if d.reach(a) {
 			return a
 		}
+		if first == 0 {
+			first = a
+		}
 	}
-	return 0
+	return first
 }
 
 // Query returns the address registered for key. If the local store has

@@ -277,3 +277,30 @@ func TestGetValues(t *testing.T) {
 		t.Fatalf("retrieved %d values, want %d", got, maxVals)
 	}
 }
+
+// TestNewestValueFirst: the values of a key come newest first (the one
+// that expires last; of two that expire together, the one stored last),
+// so that a name registered again under a new address is answered with
+// it, even behind more than maxVals older values.
+func TestNewestValueFirst(t *testing.T) {
+	f := newFixture(t, nil)
+	now := f.clock.now
+	key := f.id()
+	for i := range maxVals + 2 {
+		f.d.store(key, addrToVal(uint64(100+i)), now.Add(time.Hour+time.Duration(i)*time.Second), now)
+	}
+	newest := uint64(7)
+	f.d.store(key, addrToVal(newest), now.Add(2*time.Hour), now)
+	vals := f.d.retrieve(key, now)
+	if len(vals) != maxVals || valToAddr(vals[0]) != newest || valToAddr(vals[1]) != uint64(100+maxVals+1) {
+		t.Fatalf("retrieved %d values, first %x then %x; want %d, %x first, then the next newest", len(vals), valToAddr(vals[0]), valToAddr(vals[1]), maxVals, newest)
+	}
+	if a, err := f.d.Query(key); err != nil || a != newest {
+		t.Errorf("Query = %x, %v; want %x", a, err, newest)
+	}
+	tie := uint64(8)
+	f.d.store(key, addrToVal(tie), now.Add(2*time.Hour), now)
+	if a, _ := f.d.Query(key); a != tie {
+		t.Errorf("Query = %x; want %x, stored last of two that expire together", a, tie)
+	}
+}

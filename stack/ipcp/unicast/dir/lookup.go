@@ -189,11 +189,11 @@ func (d *DHT) response(l *lookup, code Code, m *pb.DhtMsg, now time.Time) {
 }
 
 // addContacts adds the contacts of a response to the routing table and
-// returns them, the own node left out.
+// returns them, the own node and nodes that are gone left out.
 func (d *DHT) addContacts(ms []*pb.DhtContactMsg, now time.Time) []*contact {
 	var cs []*contact
 	for _, c := range ms {
-		if c.GetAddr() == d.cfg.Addr || bytes.Equal(c.GetId(), d.id) {
+		if c.GetAddr() == d.cfg.Addr || bytes.Equal(c.GetId(), d.id) || d.gone.has(c.GetAddr()) {
 			continue
 		}
 		d.updateContact(c.GetId(), c.GetAddr(), now)

@@ -84,34 +84,45 @@ func (e *entry) expire(now time.Time) bool {
 	return len(e.vals) == 0 && len(e.lvals) == 0
 }
 
-// store saves non-local v under key until exp (refused if expired or
-// already a local value).
+// store saves non-local v under key until exp (refused if expired,
+// already a local value, or the address of a node that is gone).
 func (d *DHT) store(key, v []byte, exp, now time.Time) bool {
 	e := d.entries[string(key)]
 	if e == nil {
 		e = newEntry(key)
 	}
-	if e.getLval(v) != nil || !e.updateVal(v, exp, now) {
+	if d.goneVal(v) || e.getLval(v) != nil || !e.updateVal(v, exp, now) {
 		return false
 	}
 	d.entries[string(key)] = e
 	return true
 }
 
-// retrieve returns up to maxVals live values under key, non-local first.
+// retrieve returns up to maxVals live values under key, the one that
+// expires last first (of two that expire together, the one stored last).
+// A registering node extends its value's expiry, and one that is gone
+// extends nothing, so the first value is the latest registration: when
+// a node restarts and registers its names again under its new address,
+// that address comes before the old one (which Query would otherwise
+// answer with, here and at the nodes that ask for the value), and old
+// values do not crowd it out of the eight. The reference keeps the order
+// in which the values were stored; the messages are the same.
 func (d *DHT) retrieve(key []byte, now time.Time) [][]byte {
 	e := d.entries[string(key)]
 	if e == nil {
 		return nil
 	}
-	var out [][]byte
+	var live []*val
 	for _, x := range slices.Concat(e.vals, e.lvals) {
-		if len(out) == maxVals {
-			break
-		}
 		if x.exp.After(now) {
-			out = append(out, bytes.Clone(x.v))
+			live = append(live, x)
 		}
+	}
+	slices.Reverse(live)
+	slices.SortStableFunc(live, func(a, b *val) int { return b.exp.Compare(a.exp) })
+	var out [][]byte
+	for _, x := range live[:min(len(live), maxVals)] {
+		out = append(out, bytes.Clone(x.v))
 	}
 	return out
 }

@@ -50,10 +50,11 @@ func (d *DHT) leaf(id []byte) *bucket {
 }
 
 // updateContact adds or refreshes the contact (id, addr). An existing
-// entry with the same id or address is replaced. A contact new to the
+// entry with the same id or address is replaced; a node that is gone is
+// not taken (gone.go). A contact new to the
 // table is sent what it should hold (contactAdded).
 func (d *DHT) updateContact(id []byte, addr uint64, now time.Time) {
-	if addr == d.cfg.Addr || bytes.Equal(id, d.id) {
+	if addr == d.cfg.Addr || bytes.Equal(id, d.id) || d.gone.has(addr) {
 		return
 	}
 	old := d.contactAt(addr)
@@ -159,12 +160,23 @@ func walkFrom(b *bucket, f func(*bucket)) {
 
 // contactList returns up to min(max, k) contacts for key, closest first:
 // the key's bucket if it is full or the root, else every contact under
-// its parent.
+// its parent. Those the layer has a route to come before those it has
+// none to (gone.go).
 func (d *DHT) contactList(key []byte, max int) []*contact {
 	max = min(max, d.cfg.K)
 	var cs []*contact
 	d.candidates(key, func(c *contact) { cs = append(cs, c) })
+	reach := make(map[*contact]bool, len(cs))
+	for _, c := range cs {
+		reach[c] = d.reach(c.addr)
+	}
 	slices.SortStableFunc(cs, func(x, y *contact) int {
+		if reach[x] != reach[y] {
+			if reach[x] {
+				return -1
+			}
+			return 1
+		}
 		dx, dy := distance(x.id, key), distance(y.id, key)
 		switch {
 		case dx < dy:
