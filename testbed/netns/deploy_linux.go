@@ -286,13 +286,8 @@ func (d *deployer) run(ctx context.Context) error {
 	if err := d.ipSetup(); err != nil {
 		return err
 	}
-	for _, n := range d.t.Nodes {
-		if n.Kind != topo.KindNode {
-			continue
-		}
-		if err := d.startNode(ctx, n); err != nil {
-			return err
-		}
+	if err := d.startNodes(ctx); err != nil {
+		return err
 	}
 	if err := d.steps(ctx); err != nil {
 		return err
@@ -368,8 +363,11 @@ func (d *deployer) startNode(ctx context.Context, n *topo.Node) error {
 	if err != nil {
 		return d.step(n.Name, "start onode", err)
 	}
+	d.mu.Lock()
 	ns.PID = pid
-	if err := d.l.save(); err != nil {
+	err = d.l.save()
+	d.mu.Unlock()
+	if err != nil {
 		return d.step(n.Name, "record onode", err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -390,6 +388,8 @@ func (d *deployer) startNode(ctx context.Context, n *topo.Node) error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if ns.Host != "" {
 		fmt.Fprintf(d.o.Out, "%-10s onode pid %d in container %s on host %s\n", n.Name, pid, ns.Container, ns.Host)
 	} else if ns.InContainer() {

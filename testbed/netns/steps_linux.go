@@ -207,3 +207,48 @@ func (d *deployer) run1(ctx context.Context, s Step, ids map[string]uint32) erro
 	}
 	return nil
 }
+
+// startNodes starts every node's onode: those in namespaces side by side
+// (at most stepWorkers at once; each is up when its socket answers), then
+// containers and other implementations one by one, through their engine.
+func (d *deployer) startNodes(ctx context.Context) error {
+	var later []*topo.Node
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, stepWorkers)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for _, n := range d.t.Nodes {
+		if n.Kind != topo.KindNode {
+			continue
+		}
+		if ns := d.l.Nodes[n.Name]; ns.InContainer() || ns.Foreign() {
+			later = append(later, n)
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := d.startNode(ctx, n); err != nil {
+				once.Do(func() { first = err; cancel() })
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	for _, n := range later {
+		if err := d.startNode(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
