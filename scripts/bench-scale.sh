@@ -102,7 +102,11 @@ for shape in $shapes; do
 			[ "n$i" = "$far" ] && continue
 			tried=$((tried + 1))
 			out=$("$otb" exec --lab "$lab" "n$i" -- "$bin/oping" -n oping -c 1 -f -Q 2>&1)
-			grep -q "1 received" <<<"$out" && ok=$((ok + 1))
+			if grep -q "1 received" <<<"$out"; then
+				ok=$((ok + 1))
+			else
+				echo "$lab: n$i -> oping: $(tail -1 <<<"$out")" >&2
+			fi
 		done
 		kill "$srv" 2>/dev/null
 		wait "$srv" 2>/dev/null
