@@ -115,6 +115,7 @@ func run(args []string) int {
 		}
 	}
 	<-ctx.Done()
+	prof.Heap("onode")
 	log.Info("shutting down")
 	return 0
 }
