@@ -65,7 +65,7 @@ func TestReceivers(t *testing.T) {
 			typ := map[bool]ipcp.Type{true: ipcp.UDP4, false: ipcp.UDP6}[addr == "127.0.0.1"]
 			c := listen(t, lo(addr, 0))
 			bc := newBatchConn(typ, c)
-			bufs := receiveBuffers(MaxPacket4)
+			bufs := receiveBuffers(MaxPacket4, Batch)
 			var r receiver = newXNetReceiver(bc, bufs)
 			if !portable {
 				var err error
@@ -95,6 +95,57 @@ func TestReceivers(t *testing.T) {
 				t.Errorf("recvmmsg receiver allocates %v per read, want 0", allocs)
 			}
 		}
+	}
+}
+
+// TestReceiverGrows: both receivers start with the buffers they are
+// given, and grow takes them to Batch, the old buffers and the new ones
+// read in order.
+func TestReceiverGrows(t *testing.T) {
+	for _, portable := range []bool{false, true} {
+		c := listen(t, lo("127.0.0.1", 0))
+		bc := newBatchConn(ipcp.UDP4, c)
+		bufs := receiveBuffers(MaxPacket4, firstBatch)
+		var r receiver = newXNetReceiver(bc, bufs)
+		if !portable {
+			var err error
+			if r, err = newReceiver(c, bc, bufs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tx := listen(t, lo("127.0.0.1", 0))
+		to := c.LocalAddr().(*net.UDPAddr).AddrPort()
+		send := func(k int) {
+			for i := range k {
+				tx.WriteToUDPAddrPort([]byte{byte(i)}, to)
+			}
+		}
+		// check reads want datagrams, numbered from first.
+		check := func(first, want int) {
+			t.Helper()
+			n, err := r.read()
+			if err != nil || n != want {
+				t.Fatalf("portable=%v: read = %d, %v; want %d", portable, n, err, want)
+			}
+			for i := range n {
+				if b, _ := r.datagram(i); len(b) != 1 || b[0] != byte(first+i) {
+					t.Fatalf("portable=%v: datagram %d = %v, want [%d]", portable, i, b, first+i)
+				}
+			}
+		}
+		if r.batch() != firstBatch {
+			t.Fatalf("portable=%v: batch %d at first, want %d", portable, r.batch(), firstBatch)
+		}
+		send(firstBatch + 1)
+		check(0, firstBatch)
+		check(firstBatch, 1)
+		r.grow()
+		r.grow() // once is enough
+		if r.batch() != Batch {
+			t.Fatalf("portable=%v: batch %d after grow, want %d", portable, r.batch(), Batch)
+		}
+		send(Batch)
+		check(0, Batch)
 	}
 }
 

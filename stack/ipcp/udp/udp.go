@@ -87,7 +87,7 @@ type IPCP struct {
 
 	// demux maps a local eid to its flow, read without locks by the
 	// reader; written under mu.
-	demux [MaxFlows]atomic.Pointer[flow]
+	demux demuxTable
 
 	mu      sync.Mutex // guards the fields below
 	state   ipcp.State
@@ -99,7 +99,7 @@ type IPCP struct {
 	static  map[string]netip.AddrPort      // static entries; port 0: the layer's
 	byKey   map[ipcp.FlowKey]*flow         // every flow held
 	waiters map[ipcp.FlowKey]chan struct{} // FlowAllocResp waiting for its flow
-	eidUsed [MaxFlows]bool                 // reserved or installed eids
+	eidUsed eidSet                         // reserved or installed eids
 	nextEID uint32                         // next-fit cursor
 }
 
@@ -239,7 +239,7 @@ func (p *IPCP) listen(ap netip.AddrPort) (receiver, error) {
 	conn.SetReadBuffer(socketBuffer)
 	conn.SetWriteBuffer(socketBuffer)
 	bc := newBatchConn(p.typ, conn)
-	bufs := receiveBuffers(p.maxPacket)
+	bufs := receiveBuffers(p.maxPacket, firstBatch)
 	var rx receiver = newXNetReceiver(bc, bufs)
 	if !p.portable {
 		if rx, err = newReceiver(conn, bc, bufs); err != nil {
