@@ -208,15 +208,28 @@ func (p *IPCP) send(frames [][]byte) {
 	}
 }
 
+// firstBatch is how many frames the reader takes per call at first. A
+// read that fills them all (frames were waiting) takes it to BatchSize,
+// for good: a link that never sees a burst keeps firstBatch buffers.
+const firstBatch = 8
+
+// frameBuffers returns n buffers of size bytes, in one block.
+func frameBuffers(n, size int) [][]byte {
+	mem := make([]byte, n*size)
+	bufs := make([][]byte, n)
+	for i := range bufs {
+		bufs[i] = mem[i*size : (i+1)*size : (i+1)*size]
+	}
+	return bufs
+}
+
 // reader reads frames in batches and hands each to input. Its buffers are
-// allocated once.
+// allocated at the start, firstBatch of them, and the rest of BatchSize
+// when a read fills those.
 func (p *IPCP) reader() {
 	defer p.wg.Done()
-	bufs := make([][]byte, BatchSize)
+	bufs := frameBuffers(firstBatch, p.frameLen)
 	sizes := make([]int, BatchSize)
-	for i := range bufs {
-		bufs[i] = make([]byte, p.frameLen)
-	}
 	for {
 		n, err := p.link.ReadBatch(bufs, sizes)
 		if err != nil {
@@ -236,6 +249,9 @@ func (p *IPCP) reader() {
 				continue
 			}
 			p.input(bufs[i][:sizes[i]])
+		}
+		if n == len(bufs) && n < BatchSize { // frames were waiting
+			bufs = append(bufs, frameBuffers(BatchSize-n, p.frameLen)...)
 		}
 	}
 }
