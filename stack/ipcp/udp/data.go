@@ -61,7 +61,7 @@ func (p *IPCP) deliver(b []byte, from netip.AddrPort) {
 		p.Stats.DropUnknownEID.Add(1)
 		return
 	}
-	f := p.demux.load(eid)
+	f := p.demux.Load(eid)
 	if f == nil {
 		p.Stats.DropUnknownEID.Add(1)
 		return
@@ -151,7 +151,7 @@ func (s *sender) fill() (alive, flushed bool) {
 			flush = true // take what is queued without waiting
 			continue
 		}
-		if err != nil || n == 0 && s.p.demux.load(s.f.eid) != s.f {
+		if err != nil || n == 0 && s.p.demux.Load(s.f.eid) != s.f {
 			// Would block, or the end: send what we have. seqpkt may
 			// return (0, nil) when release closes the end during a read
 			// that saw the peer's EOF; the flow is gone by then.

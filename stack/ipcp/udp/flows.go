@@ -79,7 +79,7 @@ func (p *IPCP) installLocked(f *flow) {
 	f.end.SetBuffer(flowBuffer) // best effort; see flowBuffer
 	f.flushed, f.gone = make(chan struct{}), make(chan struct{})
 	p.byKey[f.key] = f
-	p.demux.store(f.eid, f)
+	p.demux.Store(f.eid, f)
 	if ch := p.waiters[f.key]; ch != nil {
 		close(ch)
 		delete(p.waiters, f.key)
@@ -96,7 +96,7 @@ func (p *IPCP) release(key ipcp.FlowKey) bool {
 		return false
 	}
 	delete(p.byKey, key)
-	p.demux.store(f.eid, nil)
+	p.demux.Store(f.eid, nil)
 	p.eidUsed.remove(f.eid)
 	f.live.Store(false)
 	f.rx.Store(nil)
@@ -310,7 +310,7 @@ func (p *IPCP) request(src netip.AddrPort, reid uint32, hash, oap []byte, qs qos
 func (p *IPCP) flowReply(m Mgmt, oap []byte, src netip.AddrPort) {
 	var f *flow
 	if m.SEID > 0 && m.SEID < MaxFlows {
-		f = p.demux.load(uint32(m.SEID))
+		f = p.demux.Load(uint32(m.SEID))
 	}
 	p.mu.Lock()
 	if f == nil || p.byKey[f.key] != f || f.state != allocPending {

@@ -87,7 +87,7 @@ type IPCP struct {
 
 	// demux maps a local eid to its flow, read without locks by the
 	// reader; written under mu.
-	demux demuxTable
+	demux *ipcp.Table[flow]
 
 	mu      sync.Mutex // guards the fields below
 	state   ipcp.State
@@ -135,6 +135,7 @@ func newIPCP(typ ipcp.Type, id uint32, irm ipcp.IRM, log *slog.Logger) *IPCP {
 		waiters: make(map[ipcp.FlowKey]chan struct{}),
 		nextEID: 1,
 		dq:      make(chan *outPacket, txDataLen),
+		demux:   ipcp.NewTable[flow](MaxFlows),
 	}
 	if typ == ipcp.UDP6 {
 		p.maxPacket = MaxPacket6
