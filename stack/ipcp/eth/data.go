@@ -208,10 +208,14 @@ func (p *IPCP) send(frames [][]byte) {
 	}
 }
 
-// firstBatch is how many frames the reader takes per call at first. A
-// read that fills them all (frames were waiting) takes it to BatchSize,
-// for good: a link that never sees a burst keeps firstBatch buffers.
-const firstBatch = 8
+// firstBatch is how many frames the reader takes per call at first.
+// growAfter reads in a row that fill them all (frames keep waiting: the
+// link is busy) take it to BatchSize, for good; a link that carries only
+// management traffic and its bursts keeps firstBatch buffers.
+const (
+	firstBatch = 8
+	growAfter  = 64
+)
 
 // frameBuffers returns n buffers of size bytes, in one block.
 func frameBuffers(n, size int) [][]byte {
@@ -225,11 +229,12 @@ func frameBuffers(n, size int) [][]byte {
 
 // reader reads frames in batches and hands each to input. Its buffers are
 // allocated at the start, firstBatch of them, and the rest of BatchSize
-// when a read fills those.
+// after growAfter reads in a row have filled those.
 func (p *IPCP) reader() {
 	defer p.wg.Done()
 	bufs := frameBuffers(firstBatch, p.frameLen)
 	sizes := make([]int, BatchSize)
+	full := 0 // reads in a row that filled bufs
 	for {
 		n, err := p.link.ReadBatch(bufs, sizes)
 		if err != nil {
@@ -250,7 +255,10 @@ func (p *IPCP) reader() {
 			}
 			p.input(bufs[i][:sizes[i]])
 		}
-		if n == len(bufs) && n < BatchSize { // frames were waiting
+		if full = full + 1; n < len(bufs) {
+			full = 0
+		}
+		if full >= growAfter && n < BatchSize {
 			bufs = append(bufs, frameBuffers(BatchSize-n, p.frameLen)...)
 		}
 	}

@@ -6,12 +6,15 @@ import (
 	"testing"
 )
 
-// batchLink is a Link whose reads always fill the batch they are given,
-// with runts, and report the batch's size on calls; it ends at done.
+// batchLink is a Link whose reads fill the batch they are given with runts,
+// but for the reads numbered in short, which read one; it reports the
+// batch's size of each call, and ends at done.
 type batchLink struct {
 	Link  // nil: the reader calls ReadBatch only
 	calls chan int
 	done  chan struct{}
+	n     int
+	short map[int]bool
 }
 
 func (l *batchLink) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
@@ -20,32 +23,40 @@ func (l *batchLink) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 	case <-l.done:
 		return 0, net.ErrClosed
 	}
-	for i := range bufs {
+	n := len(bufs)
+	if l.short[l.n] {
+		n = 1
+	}
+	l.n++
+	for i := range n {
 		sizes[i] = 1
 	}
-	return len(bufs), nil
+	return n, nil
 }
 
 // TestReaderGrows: the reader starts with firstBatch buffers and takes
-// BatchSize from the read after one that filled them.
+// BatchSize from the read after growAfter in a row that filled them; a
+// read that does not fill them starts the count again.
 func TestReaderGrows(t *testing.T) {
-	l := &batchLink{calls: make(chan int), done: make(chan struct{})}
+	l := &batchLink{calls: make(chan int), done: make(chan struct{}), short: map[int]bool{growAfter - 1: true}}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &IPCP{link: l, frameLen: MinFrame, ctx: ctx, cancel: cancel}
 	p.wg.Add(1)
 	go p.reader()
-	if n := <-l.calls; n != firstBatch {
-		t.Errorf("first read into %d buffers, want %d", n, firstBatch)
+	for i := range 2 * growAfter { // the short read, then growAfter full ones
+		if n := <-l.calls; n != firstBatch {
+			t.Fatalf("read %d into %d buffers, want %d", i, n, firstBatch)
+		}
 	}
 	for range 2 {
 		if n := <-l.calls; n != BatchSize {
-			t.Errorf("read after a full one into %d buffers, want %d", n, BatchSize)
+			t.Errorf("read after %d full ones into %d buffers, want %d", growAfter, n, BatchSize)
 		}
 	}
 	cancel()
 	close(l.done)
 	p.wg.Wait()
-	if got, want := p.Stats.DropTruncated.Load(), uint64(firstBatch+2*BatchSize); got != want {
+	if got, want := p.Stats.DropTruncated.Load(), uint64((2*growAfter-1)*firstBatch+1+2*BatchSize); got != want {
 		t.Errorf("DropTruncated = %d, want %d (every runt read)", got, want)
 	}
 }

@@ -78,10 +78,14 @@ func (r *xnetReceiver) datagram(i int) ([]byte, netip.AddrPort) {
 }
 
 // firstBatch is how many datagrams the reader takes per call at first.
-// A read that fills them all (datagrams were waiting) takes it to Batch,
-// for good: an IPCP that never sees a burst keeps firstBatch buffers of
+// growAfter reads in a row that fill them all (datagrams keep waiting:
+// the socket is busy) take it to Batch, for good; an IPCP that carries
+// only management traffic and its bursts keeps firstBatch buffers of
 // MaxPacket4 (72 KiB) instead of Batch (575 KiB).
-const firstBatch = 8
+const (
+	firstBatch = 8
+	growAfter  = 64
+)
 
 // receiveBuffers returns n buffers one byte longer than the largest
 // packet (so that a longer datagram shows as too long), in one block.

@@ -25,6 +25,7 @@ var packets = sync.Pool{New: func() any { return new(packet) }}
 // socket closes.
 func (p *IPCP) reader(r receiver) {
 	defer p.wg.Done()
+	full := 0 // reads in a row that filled the batch
 	for {
 		n, err := r.read()
 		if err != nil {
@@ -37,8 +38,11 @@ func (p *IPCP) reader(r receiver) {
 		for i := range n {
 			p.deliver(r.datagram(i))
 		}
-		if n == r.batch() {
-			r.grow() // datagrams were waiting: take up to Batch from now on
+		if full = full + 1; n < r.batch() {
+			full = 0
+		}
+		if full == growAfter {
+			r.grow() // the socket is busy: take up to Batch from now on
 		}
 	}
 }

@@ -3,6 +3,7 @@ package udp
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"testing"
 
 	"github.com/o7s/ouroboros/stack/ipcp"
@@ -171,5 +172,43 @@ func TestDataFromOtherPeerDropped(t *testing.T) {
 	}
 	if got := p.Stats.RxPackets.Load(); got != 0 {
 		t.Errorf("RxPackets = %d, want 0", got)
+	}
+}
+
+// fullReceiver's reads fill its batch with runts until it has grown and
+// read twice more; then it says the socket closed.
+type fullReceiver struct {
+	reads, grown int // reads so far; reads before grow
+	size         int
+}
+
+func (r *fullReceiver) read() (int, error) {
+	if r.grown > 0 && r.reads >= r.grown+2 {
+		return 0, net.ErrClosed
+	}
+	r.reads++
+	return r.size, nil
+}
+func (r *fullReceiver) datagram(int) ([]byte, netip.AddrPort) { return nil, netip.AddrPort{} }
+func (r *fullReceiver) batch() int                            { return r.size }
+func (r *fullReceiver) grow() {
+	if r.size < Batch {
+		r.size, r.grown = Batch, r.reads
+	}
+}
+
+// TestReaderGrowsWhenBusy: the reader grows its receiver's batch after
+// growAfter reads in a row that filled it, not before.
+func TestReaderGrowsWhenBusy(t *testing.T) {
+	p := newIPCP(ipcp.UDP4, 1, newFakeIRM(), nil)
+	p.cancel()
+	r := &fullReceiver{size: firstBatch}
+	p.wg.Add(1)
+	p.reader(r)
+	if r.grown != growAfter {
+		t.Fatalf("grown after %d full reads, want %d", r.grown, growAfter)
+	}
+	if got, want := p.Stats.DropShort.Load(), uint64(growAfter*firstBatch+2*Batch); got != want {
+		t.Fatalf("DropShort = %d, want %d (every runt delivered)", got, want)
 	}
 }
