@@ -187,6 +187,15 @@ func (c *Conn) Read(b []byte) (int, error) { return c.recv(b, 0, false) }
 // ErrWouldBlock.
 func (c *Conn) TryRead(b []byte) (int, error) { return c.recv(b, 0, true) }
 
+// Wait waits until a packet can be read, without taking it, and returns
+// the error Read would at the end of the flow (ErrPeerClosed). A reader
+// that may get nothing for a long time (a flow whose packets take another
+// path) waits here before it allocates its buffer.
+func (c *Conn) Wait() error {
+	_, err := c.recv(nil, unix.MSG_PEEK, false)
+	return err
+}
+
 func (c *Conn) recv(b []byte, flags uintptr, try bool) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()

@@ -146,3 +146,35 @@ func TestTryReadWrite(t *testing.T) {
 		t.Fatalf("TryRead = %d, %v", n, err)
 	}
 }
+
+// TestWait: Wait returns once a packet is queued and leaves it there, for
+// a zero-length packet too, and says ErrPeerClosed at the end of the flow.
+func TestWait(t *testing.T) {
+	a, b := pair(t)
+	done := make(chan error, 1)
+	go func() { done <- b.Wait() }()
+	if err := a.Write([]byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Wait = %v with a packet queued", err)
+	}
+	if err := b.Wait(); err != nil { // still there
+		t.Fatalf("second Wait = %v", err)
+	}
+	buf := make([]byte, 16)
+	if n, err := b.Read(buf); err != nil || string(buf[:n]) != "first" {
+		t.Fatalf("Read after Wait = %q, %v; want the packet Wait saw", buf[:n], err)
+	}
+	a.Write(nil)
+	if err := b.Wait(); err != nil {
+		t.Fatalf("Wait with a zero-length packet queued = %v", err)
+	}
+	if n, err := b.Read(buf); n != 0 || err != nil {
+		t.Fatalf("Read = %d, %v; want the zero-length packet", n, err)
+	}
+	a.Close()
+	if err := b.Wait(); !errors.Is(err, ErrPeerClosed) {
+		t.Fatalf("Wait after the peer closed = %v, want ErrPeerClosed", err)
+	}
+}

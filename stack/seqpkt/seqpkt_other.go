@@ -17,6 +17,7 @@ func NodePair() (*Conn, *os.File, error)       { return nil, nil, errors.ErrUnsu
 func FromFile(*os.File) (*Conn, error)         { return nil, errors.ErrUnsupported }
 func (*Conn) Read([]byte) (int, error)         { return 0, errors.ErrUnsupported }
 func (*Conn) TryRead([]byte) (int, error)      { return 0, errors.ErrUnsupported }
+func (*Conn) Wait() error                      { return errors.ErrUnsupported }
 func (*Conn) TryWrite([]byte) error            { return errors.ErrUnsupported }
 func (*Conn) Write([]byte) error               { return errors.ErrUnsupported }
 func (*Conn) SetReadDeadline(time.Time) error  { return errors.ErrUnsupported }

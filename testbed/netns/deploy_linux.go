@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -338,6 +339,26 @@ func bridgePort(e topo.Endpoint) string {
 	return s
 }
 
+// nodeProcs caps the Ps (GOMAXPROCS) of a lab's onodes in namespaces.
+// Each P holds memory of its own, about 150 KiB in an idle node (measured
+// with 1, 2 and 8), and the nodes of a lab share the machine's cores
+// anyway: on a machine with 64 cores a lab's nodes would each hold some
+// 9 MiB more for nothing. A docker node's Go runtime follows its
+// container's CPU limit (cpus:) instead.
+const nodeProcs = 4
+
+// onodeEnv is what a lab's onode in a namespace has in its environment
+// besides otb's: its socket, and GOMAXPROCS=nodeProcs on a machine with
+// more cores, unless otb's environment (getenv) sets GOMAXPROCS, which
+// the node then inherits.
+func onodeEnv(sock string, getenv func(string) string, cpus int) []string {
+	env := []string{"OUROBOROS_SOCK=" + sock}
+	if getenv("GOMAXPROCS") == "" && cpus > nodeProcs {
+		env = append(env, "GOMAXPROCS="+strconv.Itoa(nodeProcs))
+	}
+	return env
+}
+
 func (d *deployer) startNode(ctx context.Context, n *topo.Node) error {
 	ns := d.l.Nodes[n.Name]
 	if ns.Foreign() {
@@ -358,7 +379,7 @@ func (d *deployer) startNode(ctx context.Context, n *topo.Node) error {
 		defer stop()
 		exited = d.watchContainer(wctx, n.Name)
 	} else {
-		pid, exited, err = startDetached(ns.NS, ns.Log, []string{"OUROBOROS_SOCK=" + ns.Sock}, d.onode, "--sock", ns.Sock, "--security-dir", sec)
+		pid, exited, err = startDetached(ns.NS, ns.Log, onodeEnv(ns.Sock, os.Getenv, runtime.NumCPU()), d.onode, "--sock", ns.Sock, "--security-dir", sec)
 	}
 	if err != nil {
 		return d.step(n.Name, "start onode", err)
@@ -423,10 +444,16 @@ func (d *deployer) took(s Step) string {
 	return ""
 }
 
-// NodeMemory is what one node is reckoned to take (an idle onode with a
-// few IPCPs measured about 13 MiB resident), to refuse up front a lab the
-// machine cannot hold.
-const NodeMemory = 16 << 20
+// NodeMemory is what one node is reckoned to take, to refuse up front a
+// lab the machine cannot hold: its onode's own memory and the kernel's for
+// its namespace, sockets and threads, as MemAvailable grows when a lab is
+// destroyed. That was about 4.5 MiB a node in a 20-node ring and 6 MiB in
+// a 100-node ring, whose layer holds more (in a 300-node random graph the
+// onodes had 6 MiB of their own on average, the kernel's besides); the
+// rest is room for bigger layers, busier nodes and nodes with many links.
+// An onode's RSS is 8 MiB more: its code, which is in memory once for all
+// the nodes.
+const NodeMemory = 8 << 20
 
 // fits refuses a topology whose nodes would need more memory than the
 // machine has available now.

@@ -208,15 +208,34 @@ func (p *IPCP) send(frames [][]byte) {
 	}
 }
 
+// firstBatch is how many frames the reader takes per call at first.
+// growAfter reads that fill them all (frames were waiting: the link is
+// busy, or has been) take it to BatchSize, for good; a link that carries
+// only management traffic and the odd burst of it keeps firstBatch
+// buffers.
+const (
+	firstBatch = 8
+	growAfter  = 64
+)
+
+// frameBuffers returns n buffers of size bytes, in one block.
+func frameBuffers(n, size int) [][]byte {
+	mem := make([]byte, n*size)
+	bufs := make([][]byte, n)
+	for i := range bufs {
+		bufs[i] = mem[i*size : (i+1)*size : (i+1)*size]
+	}
+	return bufs
+}
+
 // reader reads frames in batches and hands each to input. Its buffers are
-// allocated once.
+// allocated at the start, firstBatch of them, and the rest of BatchSize
+// once growAfter reads have filled those.
 func (p *IPCP) reader() {
 	defer p.wg.Done()
-	bufs := make([][]byte, BatchSize)
+	bufs := frameBuffers(firstBatch, p.frameLen)
 	sizes := make([]int, BatchSize)
-	for i := range bufs {
-		bufs[i] = make([]byte, p.frameLen)
-	}
+	full := 0 // reads that filled bufs
 	for {
 		n, err := p.link.ReadBatch(bufs, sizes)
 		if err != nil {
@@ -236,6 +255,11 @@ func (p *IPCP) reader() {
 				continue
 			}
 			p.input(bufs[i][:sizes[i]])
+		}
+		if n == len(bufs) && n < BatchSize {
+			if full++; full == growAfter {
+				bufs = append(bufs, frameBuffers(BatchSize-n, p.frameLen)...)
+			}
 		}
 	}
 }

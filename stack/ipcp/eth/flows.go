@@ -80,10 +80,7 @@ func (s *idSpace) free(id uint16) { s.used[id] = false }
 
 // flowAt is the flow with local id lid, or nil.
 func (p *IPCP) flowAt(lid uint16) *flow {
-	if int(lid) >= len(p.eps) {
-		return nil
-	}
-	return p.eps[lid].Load()
+	return p.eps.Load(uint32(lid))
 }
 
 // newFlow gives fl a local id and enters it in the tables; p.mu is held.
@@ -101,7 +98,7 @@ func (p *IPCP) newFlow(fl ipcp.Flow, raddr MAC, st flowState) (*flow, error) {
 	fl.End.SetBuffer(FlowBuffer)
 	f := &flow{key: fl.Key, end: fl.End, lid: lid, raddr: raddr, state: st, flushed: make(chan struct{}), gone: make(chan struct{})}
 	p.flows[fl.Key] = f
-	p.eps[lid].Store(f)
+	p.eps.Store(uint32(lid), f)
 	return f, nil
 }
 
@@ -127,8 +124,8 @@ func (p *IPCP) release(key ipcp.FlowKey) bool {
 		f.active.Store(false)
 		f.rx.Store(nil)
 		close(f.gone)
-		if p.eps[f.lid].Load() == f {
-			p.eps[f.lid].Store(nil)
+		if p.eps.Load(uint32(f.lid)) == f {
+			p.eps.Store(uint32(f.lid), nil)
 		}
 		p.ids.free(f.lid)
 	}

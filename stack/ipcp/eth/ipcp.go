@@ -65,10 +65,10 @@ type IPCP struct {
 	hl        int // header length
 	frameLen  int // receive and packet buffer size
 	hashLen   int
-	eps       []atomic.Pointer[flow] // by local endpoint id or SAP
-	tx        chan *packet           // management frames for the writer
-	dq        chan *packet           // data frames the ports queued for the writer (port.go)
-	mgmtq     chan mgmtFrame
+	eps       *ipcp.Table[flow] // by local endpoint id or SAP
+	tx        chan *packet      // management frames for the writer
+	dq        chan *packet      // data frames the ports queued for the writer (port.go)
+	mgmtq     chan *mgmtFrame
 	reqs      chan struct{} // FLOW_REQ workers in flight
 	pool      sync.Pool
 
@@ -179,10 +179,10 @@ func (p *IPCP) setup(link Link, ec ipcp.EthConfig, hash ipcp.HashAlgo) error {
 	if p.llc {
 		p.hl, p.ids = LLCHeaderLen, newIDSpace(firstSAP, endSAP)
 	}
-	p.eps = make([]atomic.Pointer[flow], p.ids.end)
+	p.eps = ipcp.NewTable[flow](p.ids.end)
 	p.tx = make(chan *packet, txQueueLen)
 	p.dq = make(chan *packet, txDataLen)
-	p.mgmtq = make(chan mgmtFrame, mgmtQueueLen)
+	p.mgmtq = make(chan *mgmtFrame, mgmtQueueLen)
 	p.reqs = make(chan struct{}, maxFlowReqs)
 	return nil
 }

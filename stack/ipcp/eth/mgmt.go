@@ -33,7 +33,7 @@ func (p *IPCP) mgmtIn(src MAC, payload []byte) {
 		p.activate(src, &m)
 	}
 	select {
-	case p.mgmtq <- mgmtFrame{src: src, m: m, body: bytes.Clone(body)}:
+	case p.mgmtq <- &mgmtFrame{src: src, m: m, body: bytes.Clone(body)}:
 	default:
 		p.Stats.DropMgmt.Add(1)
 	}
@@ -52,7 +52,7 @@ func (p *IPCP) mgmt() {
 	}
 }
 
-func (p *IPCP) handleMgmt(fr mgmtFrame) {
+func (p *IPCP) handleMgmt(fr *mgmtFrame) {
 	if fr.m.Code != FlowReply && len(fr.body) < p.hashLen {
 		p.Stats.DropMgmt.Add(1)
 		return
@@ -80,7 +80,7 @@ func (p *IPCP) registered(hash []byte) bool {
 
 // onFlowReq starts a worker for a request for a name registered here; what
 // follows the hash (the OAP request) goes to the IRM with it.
-func (p *IPCP) onFlowReq(fr mgmtFrame) {
+func (p *IPCP) onFlowReq(fr *mgmtFrame) {
 	hash := fr.body[:p.hashLen]
 	badID := fr.m.SEID == MgmtEID
 	if p.llc {

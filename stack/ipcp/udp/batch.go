@@ -33,6 +33,11 @@ type receiver interface {
 	// datagram returns the i-th datagram of the last read and its source
 	// (invalid if unknown).
 	datagram(i int) ([]byte, netip.AddrPort)
+	// batch is how many datagrams a read takes at most.
+	batch() int
+	// grow takes the batch up to Batch datagrams, with buffers for them
+	// (a no-op when it is there already).
+	grow()
 }
 
 // xnetReceiver reads with x/net's ReadBatch, which allocates the source
@@ -52,6 +57,17 @@ func newXNetReceiver(bc batchConn, bufs [][]byte) *xnetReceiver {
 
 func (r *xnetReceiver) read() (int, error) { return r.bc.ReadBatch(r.msgs, 0) }
 
+func (r *xnetReceiver) batch() int { return len(r.msgs) }
+
+func (r *xnetReceiver) grow() {
+	if len(r.msgs) >= Batch {
+		return
+	}
+	for _, b := range receiveBuffers(len(r.msgs[0].Buffers[0])-1, Batch-len(r.msgs)) {
+		r.msgs = append(r.msgs, ipv4.Message{Buffers: [][]byte{b}})
+	}
+}
+
 func (r *xnetReceiver) datagram(i int) ([]byte, netip.AddrPort) {
 	m := &r.msgs[i]
 	var from netip.AddrPort
@@ -61,11 +77,21 @@ func (r *xnetReceiver) datagram(i int) ([]byte, netip.AddrPort) {
 	return m.Buffers[0][:m.N], from
 }
 
-// receiveBuffers returns Batch buffers one byte longer than the largest
-// datagram, so a longer one shows.
-func receiveBuffers(maxPacket int) [][]byte {
-	mem := make([]byte, Batch*(maxPacket+1))
-	bufs := make([][]byte, Batch)
+// firstBatch is how many datagrams the reader takes per call at first.
+// growAfter reads that fill them all (datagrams were waiting: the socket
+// is busy, or has been) take it to Batch, for good; an IPCP that carries
+// only management traffic and the odd burst of it keeps firstBatch
+// buffers of MaxPacket4 (72 KiB) instead of Batch (575 KiB).
+const (
+	firstBatch = 8
+	growAfter  = 64
+)
+
+// receiveBuffers returns n buffers one byte longer than the largest
+// packet (so that a longer datagram shows as too long), in one block.
+func receiveBuffers(maxPacket, n int) [][]byte {
+	mem := make([]byte, n*(maxPacket+1))
+	bufs := make([][]byte, n)
 	for i := range bufs {
 		bufs[i] = mem[i*(maxPacket+1) : (i+1)*(maxPacket+1) : (i+1)*(maxPacket+1)]
 	}

@@ -13,10 +13,12 @@ import (
 
 // mmsgReceiver calls recvmmsg itself, into message headers, source
 // addresses and buffers allocated once, so that receiving allocates
-// nothing (x/net's ReadBatch allocates a *net.UDPAddr per datagram).
+// nothing (x/net's ReadBatch allocates a *net.UDPAddr per datagram). The
+// headers are there for Batch datagrams from the start, the buffers for
+// len(bufs) until grow.
 type mmsgReceiver struct {
 	rc    syscall.RawConn
-	hdrs  []mmsghdr
+	hdrs  []mmsghdr // Batch of them; the first len(bufs) are read into
 	iovs  []unix.Iovec
 	names []unix.RawSockaddrInet6 // large enough for either family
 	bufs  [][]byte
@@ -37,29 +39,47 @@ func newReceiver(conn *net.UDPConn, _ batchConn, bufs [][]byte) (receiver, error
 	if err != nil {
 		return nil, err
 	}
+	n := max(len(bufs), Batch)
 	r := &mmsgReceiver{
-		rc: rc, bufs: bufs,
-		hdrs: make([]mmsghdr, len(bufs)), iovs: make([]unix.Iovec, len(bufs)), names: make([]unix.RawSockaddrInet6, len(bufs)),
+		rc: rc, hdrs: make([]mmsghdr, n), iovs: make([]unix.Iovec, n), names: make([]unix.RawSockaddrInet6, n),
 	}
-	for i := range bufs {
-		r.iovs[i].Base = &bufs[i][0]
-		r.iovs[i].SetLen(len(bufs[i]))
+	for i := range r.hdrs {
 		h := &r.hdrs[i].hdr
 		h.Name = (*byte)(unsafe.Pointer(&r.names[i]))
 		h.Iov = &r.iovs[i]
 		h.SetIovlen(1)
 	}
+	r.add(bufs)
 	r.fn = r.recvmmsg
 	return r, nil
 }
 
+// add gives the receiver more buffers, after those it has.
+func (r *mmsgReceiver) add(bufs [][]byte) {
+	for _, b := range bufs {
+		i := len(r.bufs)
+		r.iovs[i].Base = &b[0]
+		r.iovs[i].SetLen(len(b))
+		r.bufs = append(r.bufs, b)
+	}
+}
+
+func (r *mmsgReceiver) batch() int { return len(r.bufs) }
+
+func (r *mmsgReceiver) grow() {
+	if len(r.bufs) < len(r.hdrs) {
+		r.add(receiveBuffers(len(r.bufs[0])-1, len(r.hdrs)-len(r.bufs)))
+	}
+}
+
 func (r *mmsgReceiver) recvmmsg(fd uintptr) bool {
-	for i := range r.hdrs {
-		r.hdrs[i].hdr.Namelen = unix.SizeofSockaddrInet6
-		r.hdrs[i].hdr.Flags = 0
+	hdrs := r.hdrs[:len(r.bufs)]
+	for i := range hdrs {
+		hdrs[i].hdr.Namelen = unix.SizeofSockaddrInet6
+		hdrs[i].hdr.Flags = 0
 	}
 	for {
-		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(len(r.hdrs)),
+		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)),
 			unix.MSG_DONTWAIT, 0, 0)
 		switch e {
 		case unix.EINTR:

@@ -25,6 +25,7 @@ var packets = sync.Pool{New: func() any { return new(packet) }}
 // socket closes.
 func (p *IPCP) reader(r receiver) {
 	defer p.wg.Done()
+	full := 0 // reads that filled the batch
 	for {
 		n, err := r.read()
 		if err != nil {
@@ -36,6 +37,11 @@ func (p *IPCP) reader(r receiver) {
 		}
 		for i := range n {
 			p.deliver(r.datagram(i))
+		}
+		if n == r.batch() && n < Batch {
+			if full++; full == growAfter {
+				r.grow() // the socket is busy: take up to Batch from now on
+			}
 		}
 	}
 }
@@ -58,7 +64,7 @@ func (p *IPCP) deliver(b []byte, from netip.AddrPort) {
 		p.Stats.DropUnknownEID.Add(1)
 		return
 	}
-	f := p.demux[eid].Load()
+	f := p.demux.Load(eid)
 	if f == nil {
 		p.Stats.DropUnknownEID.Add(1)
 		return
@@ -148,7 +154,7 @@ func (s *sender) fill() (alive, flushed bool) {
 			flush = true // take what is queued without waiting
 			continue
 		}
-		if err != nil || n == 0 && s.p.demux[s.f.eid].Load() != s.f {
+		if err != nil || n == 0 && s.p.demux.Load(s.f.eid) != s.f {
 			// Would block, or the end: send what we have. seqpkt may
 			// return (0, nil) when release closes the end during a read
 			// that saw the peer's EOF; the flow is gone by then.

@@ -3,6 +3,7 @@ package udp
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"testing"
 
 	"github.com/o7s/ouroboros/stack/ipcp"
@@ -65,7 +66,7 @@ func TestReceivers(t *testing.T) {
 			typ := map[bool]ipcp.Type{true: ipcp.UDP4, false: ipcp.UDP6}[addr == "127.0.0.1"]
 			c := listen(t, lo(addr, 0))
 			bc := newBatchConn(typ, c)
-			bufs := receiveBuffers(MaxPacket4)
+			bufs := receiveBuffers(MaxPacket4, Batch)
 			var r receiver = newXNetReceiver(bc, bufs)
 			if !portable {
 				var err error
@@ -98,6 +99,57 @@ func TestReceivers(t *testing.T) {
 	}
 }
 
+// TestReceiverGrows: both receivers start with the buffers they are
+// given, and grow takes them to Batch, the old buffers and the new ones
+// read in order.
+func TestReceiverGrows(t *testing.T) {
+	for _, portable := range []bool{false, true} {
+		c := listen(t, lo("127.0.0.1", 0))
+		bc := newBatchConn(ipcp.UDP4, c)
+		bufs := receiveBuffers(MaxPacket4, firstBatch)
+		var r receiver = newXNetReceiver(bc, bufs)
+		if !portable {
+			var err error
+			if r, err = newReceiver(c, bc, bufs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tx := listen(t, lo("127.0.0.1", 0))
+		to := c.LocalAddr().(*net.UDPAddr).AddrPort()
+		send := func(k int) {
+			for i := range k {
+				tx.WriteToUDPAddrPort([]byte{byte(i)}, to)
+			}
+		}
+		// check reads want datagrams, numbered from first.
+		check := func(first, want int) {
+			t.Helper()
+			n, err := r.read()
+			if err != nil || n != want {
+				t.Fatalf("portable=%v: read = %d, %v; want %d", portable, n, err, want)
+			}
+			for i := range n {
+				if b, _ := r.datagram(i); len(b) != 1 || b[0] != byte(first+i) {
+					t.Fatalf("portable=%v: datagram %d = %v, want [%d]", portable, i, b, first+i)
+				}
+			}
+		}
+		if r.batch() != firstBatch {
+			t.Fatalf("portable=%v: batch %d at first, want %d", portable, r.batch(), firstBatch)
+		}
+		send(firstBatch + 1)
+		check(0, firstBatch)
+		check(firstBatch, 1)
+		r.grow()
+		r.grow() // once is enough
+		if r.batch() != Batch {
+			t.Fatalf("portable=%v: batch %d after grow, want %d", portable, r.batch(), Batch)
+		}
+		send(Batch)
+		check(0, Batch)
+	}
+}
+
 // A datagram for a flow from another host than the flow's peer (a stale
 // flow of that host's, whose eid this IPCP gave a new flow) is dropped
 // and counted.
@@ -120,5 +172,43 @@ func TestDataFromOtherPeerDropped(t *testing.T) {
 	}
 	if got := p.Stats.RxPackets.Load(); got != 0 {
 		t.Errorf("RxPackets = %d, want 0", got)
+	}
+}
+
+// fullReceiver's reads fill its batch with runts until it has grown and
+// read twice more; then it says the socket closed.
+type fullReceiver struct {
+	reads, grown int // reads so far; reads before grow
+	size         int
+}
+
+func (r *fullReceiver) read() (int, error) {
+	if r.grown > 0 && r.reads >= r.grown+2 {
+		return 0, net.ErrClosed
+	}
+	r.reads++
+	return r.size, nil
+}
+func (r *fullReceiver) datagram(int) ([]byte, netip.AddrPort) { return nil, netip.AddrPort{} }
+func (r *fullReceiver) batch() int                            { return r.size }
+func (r *fullReceiver) grow() {
+	if r.size < Batch {
+		r.size, r.grown = Batch, r.reads
+	}
+}
+
+// TestReaderGrowsWhenBusy: the reader grows its receiver's batch after
+// growAfter reads that filled it, not before.
+func TestReaderGrowsWhenBusy(t *testing.T) {
+	p := newIPCP(ipcp.UDP4, 1, newFakeIRM(), nil)
+	p.cancel()
+	r := &fullReceiver{size: firstBatch}
+	p.wg.Add(1)
+	p.reader(r)
+	if r.grown != growAfter {
+		t.Fatalf("grown after %d full reads, want %d", r.grown, growAfter)
+	}
+	if got, want := p.Stats.DropShort.Load(), uint64(growAfter*firstBatch+2*Batch); got != want {
+		t.Fatalf("DropShort = %d, want %d (every runt delivered)", got, want)
 	}
 }

@@ -59,8 +59,8 @@ func (p *IPCP) reserveEIDLocked() (uint32, error) {
 		if p.nextEID++; p.nextEID >= MaxFlows {
 			p.nextEID = 1
 		}
-		if !p.eidUsed[eid] {
-			p.eidUsed[eid] = true
+		if !p.eidUsed.has(eid) {
+			p.eidUsed.add(eid)
 			return eid, nil
 		}
 	}
@@ -69,7 +69,7 @@ func (p *IPCP) reserveEIDLocked() (uint32, error) {
 
 func (p *IPCP) freeEID(eid uint32) {
 	p.mu.Lock()
-	p.eidUsed[eid] = false
+	p.eidUsed.remove(eid)
 	p.mu.Unlock()
 }
 
@@ -79,7 +79,7 @@ func (p *IPCP) installLocked(f *flow) {
 	f.end.SetBuffer(flowBuffer) // best effort; see flowBuffer
 	f.flushed, f.gone = make(chan struct{}), make(chan struct{})
 	p.byKey[f.key] = f
-	p.demux[f.eid].Store(f)
+	p.demux.Store(f.eid, f)
 	if ch := p.waiters[f.key]; ch != nil {
 		close(ch)
 		delete(p.waiters, f.key)
@@ -96,8 +96,8 @@ func (p *IPCP) release(key ipcp.FlowKey) bool {
 		return false
 	}
 	delete(p.byKey, key)
-	p.demux[f.eid].Store(nil)
-	p.eidUsed[f.eid] = false
+	p.demux.Store(f.eid, nil)
+	p.eidUsed.remove(f.eid)
 	f.live.Store(false)
 	f.rx.Store(nil)
 	if f.gone != nil {
@@ -323,7 +323,7 @@ func (p *IPCP) request(src netip.AddrPort, reid uint32, hash, oap []byte, qs qos
 func (p *IPCP) flowReply(m Mgmt, oap []byte, src netip.AddrPort) {
 	var f *flow
 	if m.SEID > 0 && m.SEID < MaxFlows {
-		f = p.demux[m.SEID].Load()
+		f = p.demux.Load(uint32(m.SEID))
 	}
 	p.mu.Lock()
 	if f == nil || p.byKey[f.key] != f || f.state != allocPending {

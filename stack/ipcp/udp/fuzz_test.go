@@ -52,7 +52,7 @@ func FuzzDeliver(f *testing.F) {
 			}
 		}
 	})
-	if p.demux[active.eid].Load() != active {
+	if p.demux.Load(active.eid) != active {
 		f.Fatal("a datagram ended the active flow")
 	}
 }

@@ -87,7 +87,7 @@ type IPCP struct {
 
 	// demux maps a local eid to its flow, read without locks by the
 	// reader; written under mu.
-	demux [MaxFlows]atomic.Pointer[flow]
+	demux *ipcp.Table[flow]
 
 	mu      sync.Mutex // guards the fields below
 	state   ipcp.State
@@ -99,7 +99,7 @@ type IPCP struct {
 	static  map[string]netip.AddrPort      // static entries; port 0: the layer's
 	byKey   map[ipcp.FlowKey]*flow         // every flow held
 	waiters map[ipcp.FlowKey]chan struct{} // FlowAllocResp waiting for its flow
-	eidUsed [MaxFlows]bool                 // reserved or installed eids
+	eidUsed eidSet                         // reserved or installed eids
 	nextEID uint32                         // next-fit cursor
 }
 
@@ -135,6 +135,7 @@ func newIPCP(typ ipcp.Type, id uint32, irm ipcp.IRM, log *slog.Logger) *IPCP {
 		waiters: make(map[ipcp.FlowKey]chan struct{}),
 		nextEID: 1,
 		dq:      make(chan *outPacket, txDataLen),
+		demux:   ipcp.NewTable[flow](MaxFlows),
 	}
 	if typ == ipcp.UDP6 {
 		p.maxPacket = MaxPacket6
@@ -239,7 +240,7 @@ func (p *IPCP) listen(ap netip.AddrPort) (receiver, error) {
 	conn.SetReadBuffer(socketBuffer)
 	conn.SetWriteBuffer(socketBuffer)
 	bc := newBatchConn(p.typ, conn)
-	bufs := receiveBuffers(p.maxPacket)
+	bufs := receiveBuffers(p.maxPacket, firstBatch)
 	var rx receiver = newXNetReceiver(bc, bufs)
 	if !p.portable {
 		if rx, err = newReceiver(conn, bc, bufs); err != nil {

@@ -40,7 +40,7 @@ type conn struct {
 	// Management flows: LSUs to send, written in order by the conn's
 	// writer, so that a flood never blocks a reader and a burst (the
 	// whole LSDB to a new neighbour) is not cut short by a full socket.
-	out  chan []byte
+	out  *lsuQueue
 	done chan struct{}
 }
 
@@ -58,22 +58,27 @@ func (c *conn) close() {
 
 // send queues an LSU; a full queue drops it (the periodic update repeats
 // it).
-func (c *conn) send(b []byte) {
-	select {
-	case c.out <- b:
-	default:
-	}
-}
+func (c *conn) send(b []byte) { c.out.push(b) }
 
+// writer writes the queued LSUs in order until the flow fails or the conn
+// closes.
 func (c *conn) writer() {
+	var batch [][]byte
 	for {
 		select {
-		case b := <-c.out:
+		case <-c.out.wake:
+		case <-c.done:
+			return
+		}
+		batch = c.out.take(batch)
+		for i, b := range batch {
+			batch[i] = nil
 			if c.lf.Conn.Write(b) != nil {
 				return
 			}
-		case <-c.done:
-			return
+		}
+		if cap(batch) > lsuKeep {
+			batch = nil // a burst's slice: let it go
 		}
 	}
 }
@@ -187,7 +192,7 @@ func (p *IPCP) addConn(lf ipcp.LowerFlow, comp string, peer uint64, dst string) 
 	c := &conn{lf: lf, comp: comp, peer: peer, dst: dst, cube: lf.QoS.Cube()}
 	c.up.Store(true)
 	if comp == ipcp.CompMgmt {
-		c.out, c.done = make(chan []byte, mgmtQueue), make(chan struct{})
+		c.out, c.done = newLSUQueue(), make(chan struct{})
 	}
 	if comp == ipcp.CompDT && lf.Port != nil && p.sched != nil {
 		// From here on the lower IPCP hands this flow's packets to input

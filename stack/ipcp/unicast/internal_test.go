@@ -118,7 +118,7 @@ func TestRequestFloodBounded(t *testing.T) {
 // second later; after that only at the periodic update.
 func TestNewAdjacencyAnnouncedTwice(t *testing.T) {
 	p, _ := started(t)
-	mgmt := &conn{comp: ipcp.CompMgmt, peer: 0x0a, out: make(chan []byte, 16), done: make(chan struct{})}
+	mgmt := &conn{comp: ipcp.CompMgmt, peer: 0x0a, out: newLSUQueue(), done: make(chan struct{})}
 	p.ls.mgmtAdd(mgmt)
 	ea, eb, err := seqpkt.Pair()
 	if err != nil {
@@ -128,22 +128,19 @@ func TestNewAdjacencyAnnouncedTwice(t *testing.T) {
 	p.addConn(ipcp.LowerFlow{ID: 3, Conn: ea}, ipcp.CompDT, 0x0b, "")
 	want := func(seq uint64) {
 		t.Helper()
-		select {
-		case b := <-mgmt.out:
-			u, err := routing.ParseLSU(b)
-			if err != nil || u.Src != uint64(p.addr) || u.Dst != 0x0b || u.SeqNo != seq {
-				t.Fatalf("LSU %+v (%v), want %x -> 0b seqno %d", u, err, p.addr, seq)
-			}
-		default:
+		b := mgmt.out.pop()
+		if b == nil {
 			t.Fatalf("no LSU queued, want seqno %d", seq)
+		}
+		u, err := routing.ParseLSU(b)
+		if err != nil || u.Src != uint64(p.addr) || u.Dst != 0x0b || u.SeqNo != seq {
+			t.Fatalf("LSU %+v (%v), want %x -> 0b seqno %d", u, err, p.addr, seq)
 		}
 	}
 	none := func() {
 		t.Helper()
-		select {
-		case b := <-mgmt.out:
+		if b := mgmt.out.pop(); b != nil {
 			t.Fatalf("unexpected LSU %x", b)
-		default:
 		}
 	}
 	want(0)
@@ -161,7 +158,7 @@ func TestNewAdjacencyAnnouncedTwice(t *testing.T) {
 // periodic update whose tick comes a little early is not put off.
 func TestAgeingEveryTick(t *testing.T) {
 	p, _ := startedWith(t, &ipcp.UnicastConfig{TUpdate: 10 * time.Second, TTimeo: 10 * time.Second, TRecalc: time.Second}, true)
-	mgmt := &conn{comp: ipcp.CompMgmt, peer: 0x0a, out: make(chan []byte, 16), done: make(chan struct{})}
+	mgmt := &conn{comp: ipcp.CompMgmt, peer: 0x0a, out: newLSUQueue(), done: make(chan struct{})}
 	p.ls.mgmtAdd(mgmt)
 	p.ls.receive(mgmt, routing.LSU{Src: 0x0a, Dst: 0x0b, SeqNo: 1}.Append(nil))
 	if n := p.ls.adjacencies(); n != 1 {
@@ -186,17 +183,20 @@ func TestAgeingEveryTick(t *testing.T) {
 	}
 	defer eb.Close()
 	p.addConn(ipcp.LowerFlow{ID: 3, Conn: ea}, ipcp.CompDT, 0x0b, "")
-	<-mgmt.out // its announcement
+	if mgmt.out.pop() == nil {
+		t.Fatal("no announcement of the adjacency")
+	}
 	p.ls.tick(start.Add(11 * time.Second))
-	<-mgmt.out // the repeat
+	if mgmt.out.pop() == nil {
+		t.Fatal("no repeat of the announcement")
+	}
 	// 10 s after the last periodic update, but for 1 ms:
 	p.ls.tick(start.Add(15*time.Second - time.Millisecond))
-	select {
-	case b := <-mgmt.out:
-		if u, err := routing.ParseLSU(b); err != nil || u.Dst != 0x0b || u.SeqNo != 1 {
-			t.Fatalf("LSU %+v (%v), want the update of the adjacency to 0b, seqno 1", u, err)
-		}
-	default:
+	b := mgmt.out.pop()
+	if b == nil {
 		t.Fatal("no periodic update at a tick 1 ms early")
+	}
+	if u, err := routing.ParseLSU(b); err != nil || u.Dst != 0x0b || u.SeqNo != 1 {
+		t.Fatalf("LSU %+v (%v), want the update of the adjacency to 0b, seqno 1", u, err)
 	}
 }

@@ -14,25 +14,21 @@ import (
 )
 
 func fakeMgmt(peer uint64) *conn {
-	return &conn{comp: ipcp.CompMgmt, peer: peer, out: make(chan []byte, 64), done: make(chan struct{})}
+	return &conn{comp: ipcp.CompMgmt, peer: peer, out: newLSUQueue(), done: make(chan struct{})}
 }
 
 // queued returns the LSUs queued for c.
 func queued(t *testing.T, c *conn) []routing.LSU {
 	t.Helper()
 	var us []routing.LSU
-	for {
-		select {
-		case b := <-c.out:
-			u, err := routing.ParseLSU(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			us = append(us, u)
-		default:
-			return us
+	for b := c.out.pop(); b != nil; b = c.out.pop() {
+		u, err := routing.ParseLSU(b)
+		if err != nil {
+			t.Fatal(err)
 		}
+		us = append(us, u)
 	}
+	return us
 }
 
 // TestRoundLeavesOut: an adjacency its IPCP left out of two rounds of its

@@ -99,8 +99,14 @@ func (s *psched) startWorker() {
 }
 
 // read serves one N-1 flow of cube c until it ends, and returns why. It
-// counts every packet it reads in rx.
+// counts every packet it reads in rx. Its buffer (the largest packet) is
+// made when the first packet comes: the packets of a flow with an
+// attached port (ipcp.Port) come in through push, and its channel may
+// carry none.
 func (s *psched) read(conn *seqpkt.Conn, c qos.Cube, rx *atomic.Uint64) error {
+	if err := conn.Wait(); err != nil {
+		return err
+	}
 	buf := make([]byte, seqpkt.MaxPacket)
 	for {
 		n, err := conn.Read(buf)

@@ -85,14 +85,13 @@ func (p *Port) Reopen() *Port {
 // attach makes a port and adds it to the hub; h.mu is held.
 func (h *Hub) attach(name string, mac net.HardwareAddr, mtu int) *Port {
 	p := &Port{hub: h, name: name, mac: mac, mtu: mtu, wake: make(chan struct{}, 1), done: make(chan struct{}), carrier: make(chan bool, 16)}
-	// The queue's buffers, one block, each 14 + MTU long: frames up to the
-	// port's MTU are queued without allocating.
-	slot := max(minFrame, ethHdrLen+mtu)
-	block := make([]byte, QueueLen*slot)
+	// The queue's buffers, each 14 + MTU long, are made as the queue
+	// first reaches them, and the queue starts at the first again each
+	// time it empties: a port holds buffers for the most frames it has
+	// held at once (a full queue of 1500-byte frames is 1.5 MiB), and
+	// frames up to its MTU are queued without allocating after that.
+	p.slot = max(minFrame, ethHdrLen+mtu)
 	p.ring = make([][]byte, QueueLen)
-	for i := range p.ring {
-		p.ring[i] = block[i*slot : i*slot : (i+1)*slot]
-	}
 	h.ports = append(h.ports, p)
 	return p
 }
@@ -148,7 +147,8 @@ type Port struct {
 	carrier chan bool // SetCarrier's changes, to Carrier's reader
 
 	mu     sync.Mutex // guards the queue
-	ring   [][]byte   // frame buffers, reused
+	ring   [][]byte   // frame buffers, reused; nil until first used
+	slot   int        // the size of each
 	head   int
 	n      int
 	closed bool
@@ -177,6 +177,9 @@ func (p *Port) enqueue(frame []byte) {
 		return
 	}
 	i := (p.head + p.n) % len(p.ring)
+	if p.ring[i] == nil {
+		p.ring[i] = make([]byte, 0, p.slot)
+	}
 	b := append(p.ring[i][:0], frame...)
 	for len(b) < minFrame {
 		b = append(b, 0)
@@ -206,6 +209,9 @@ func (p *Port) ReadBatch(bufs [][]byte, sizes []int) (int, error) {
 			sizes[n] = len(f)
 			p.head = (p.head + 1) % len(p.ring)
 			p.n--
+		}
+		if p.n == 0 {
+			p.head = 0 // the buffers made already come first
 		}
 		p.mu.Unlock()
 		if n > 0 || len(bufs) == 0 {
