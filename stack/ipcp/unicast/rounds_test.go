@@ -15,7 +15,7 @@ import (
 func TestLastAdjacencyLost(t *testing.T) {
 	p, _ := startedWith(t, nil, true)
 	self := uint64(p.addr)
-	mgmt := &conn{comp: ipcp.CompMgmt, peer: 0x0a, out: make(chan []byte, 64), done: make(chan struct{})}
+	mgmt := &conn{comp: ipcp.CompMgmt, peer: 0x0a, out: newLSUQueue(), done: make(chan struct{})}
 	p.ls.mgmtAdd(mgmt)
 	dtConn := func(id int, peer uint64) *conn {
 		a, b, err := seqpkt.Pair()
@@ -30,16 +30,12 @@ func TestLastAdjacencyLost(t *testing.T) {
 	// peer queued so far.
 	var top uint64
 	highest := func(peer uint64) uint64 {
-		for {
-			select {
-			case b := <-mgmt.out:
-				if u, err := routing.ParseLSU(b); err == nil && u.Src == self && u.Dst == peer {
-					top = max(top, u.SeqNo)
-				}
-			default:
-				return top
+		for b := mgmt.out.pop(); b != nil; b = mgmt.out.pop() {
+			if u, err := routing.ParseLSU(b); err == nil && u.Src == self && u.Dst == peer {
+				top = max(top, u.SeqNo)
 			}
 		}
+		return top
 	}
 	p.removeConn(dtConn(3, 0x0b))
 	start := time.Now()
