@@ -209,9 +209,10 @@ func (p *IPCP) send(frames [][]byte) {
 }
 
 // firstBatch is how many frames the reader takes per call at first.
-// growAfter reads in a row that fill them all (frames keep waiting: the
-// link is busy) take it to BatchSize, for good; a link that carries only
-// management traffic and its bursts keeps firstBatch buffers.
+// growAfter reads that fill them all (frames were waiting: the link is
+// busy, or has been) take it to BatchSize, for good; a link that carries
+// only management traffic and the odd burst of it keeps firstBatch
+// buffers.
 const (
 	firstBatch = 8
 	growAfter  = 64
@@ -229,12 +230,12 @@ func frameBuffers(n, size int) [][]byte {
 
 // reader reads frames in batches and hands each to input. Its buffers are
 // allocated at the start, firstBatch of them, and the rest of BatchSize
-// after growAfter reads in a row have filled those.
+// once growAfter reads have filled those.
 func (p *IPCP) reader() {
 	defer p.wg.Done()
 	bufs := frameBuffers(firstBatch, p.frameLen)
 	sizes := make([]int, BatchSize)
-	full := 0 // reads in a row that filled bufs
+	full := 0 // reads that filled bufs
 	for {
 		n, err := p.link.ReadBatch(bufs, sizes)
 		if err != nil {
@@ -255,11 +256,10 @@ func (p *IPCP) reader() {
 			}
 			p.input(bufs[i][:sizes[i]])
 		}
-		if full = full + 1; n < len(bufs) {
-			full = 0
-		}
-		if full >= growAfter && n < BatchSize {
-			bufs = append(bufs, frameBuffers(BatchSize-n, p.frameLen)...)
+		if n == len(bufs) && n < BatchSize {
+			if full++; full == growAfter {
+				bufs = append(bufs, frameBuffers(BatchSize-n, p.frameLen)...)
+			}
 		}
 	}
 }

@@ -78,10 +78,10 @@ func (r *xnetReceiver) datagram(i int) ([]byte, netip.AddrPort) {
 }
 
 // firstBatch is how many datagrams the reader takes per call at first.
-// growAfter reads in a row that fill them all (datagrams keep waiting:
-// the socket is busy) take it to Batch, for good; an IPCP that carries
-// only management traffic and its bursts keeps firstBatch buffers of
-// MaxPacket4 (72 KiB) instead of Batch (575 KiB).
+// growAfter reads that fill them all (datagrams were waiting: the socket
+// is busy, or has been) take it to Batch, for good; an IPCP that carries
+// only management traffic and the odd burst of it keeps firstBatch
+// buffers of MaxPacket4 (72 KiB) instead of Batch (575 KiB).
 const (
 	firstBatch = 8
 	growAfter  = 64

@@ -25,7 +25,7 @@ var packets = sync.Pool{New: func() any { return new(packet) }}
 // socket closes.
 func (p *IPCP) reader(r receiver) {
 	defer p.wg.Done()
-	full := 0 // reads in a row that filled the batch
+	full := 0 // reads that filled the batch
 	for {
 		n, err := r.read()
 		if err != nil {
@@ -38,11 +38,10 @@ func (p *IPCP) reader(r receiver) {
 		for i := range n {
 			p.deliver(r.datagram(i))
 		}
-		if full = full + 1; n < r.batch() {
-			full = 0
-		}
-		if full == growAfter {
-			r.grow() // the socket is busy: take up to Batch from now on
+		if n == r.batch() && n < Batch {
+			if full++; full == growAfter {
+				r.grow() // the socket is busy: take up to Batch from now on
+			}
 		}
 	}
 }

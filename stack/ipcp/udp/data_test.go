@@ -198,7 +198,7 @@ func (r *fullReceiver) grow() {
 }
 
 // TestReaderGrowsWhenBusy: the reader grows its receiver's batch after
-// growAfter reads in a row that filled it, not before.
+// growAfter reads that filled it, not before.
 func TestReaderGrowsWhenBusy(t *testing.T) {
 	p := newIPCP(ipcp.UDP4, 1, newFakeIRM(), nil)
 	p.cancel()
