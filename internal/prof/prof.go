@@ -60,8 +60,9 @@ func Start(prog string) (stop func()) {
 // what was allocated since the start (alloc_space). Beside it, in
 // PATH.txt, the runtime's memory by class (runtime/metrics
 // /memory/classes/..., before that collection): what the process's
-// anonymous memory is made of. A program calls it when it is about to
-// stop, before its teardown frees what it held.
+// anonymous memory is made of; and in PATH.goroutines its goroutines
+// (each has a stack of 8 KiB or more). A program calls it when it is
+// about to stop, before its teardown frees what it held.
 func Heap(prog string) {
 	f := create(prog, HeapEnv)
 	if f == nil {
@@ -71,6 +72,10 @@ func Heap(prog string) {
 	if t, err := os.Create(f.Name() + ".txt"); err == nil {
 		writeClasses(t)
 		t.Close()
+	}
+	if g, err := os.Create(f.Name() + ".goroutines"); err == nil {
+		pprof.Lookup("goroutine").WriteTo(g, 1)
+		g.Close()
 	}
 	runtime.GC()
 	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {

@@ -40,6 +40,9 @@ func TestHeap(t *testing.T) {
 	if err != nil || !strings.Contains(string(classes), "/memory/classes/heap/objects:bytes") {
 		t.Fatalf("no memory classes beside the profile: %v\n%s", err, classes)
 	}
+	if g, err := os.ReadFile(path + ".goroutines"); err != nil || !strings.Contains(string(g), "goroutine profile:") {
+		t.Fatalf("no goroutines beside the profile: %v", err)
+	}
 	t.Setenv(HeapEnv, "")
 	Heap("test") // nothing asked, nothing done
 	t.Setenv(HeapEnv, filepath.Join(dir, "no", "such", "dir", "x"))
