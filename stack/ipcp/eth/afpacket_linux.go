@@ -1,6 +1,7 @@
 package eth
 
 import (
+	"bytes"
 	"github.com/vishvananda/netlink"
 	vns "github.com/vishvananda/netns"
 
@@ -97,7 +98,9 @@ func OpenPacketLink(dev string, proto uint16, batch int) (*PacketLink, error) {
 	// Frames we send never come back to this socket; say so for kernels
 	// that would (ETH_P_ALL taps elsewhere do not matter). Best effort.
 	unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
-	l := &PacketLink{f: os.NewFile(uintptr(fd), "afpacket:"+dev), mac: ifi.HardwareAddr, mtu: ifi.MTU, ifindex: ifi.Index}
+	// The address is a copy: ifi's points into the netlink dump of every
+	// interface of the namespace, which it would keep for the link's life.
+	l := &PacketLink{f: os.NewFile(uintptr(fd), "afpacket:"+dev), mac: bytes.Clone(ifi.HardwareAddr), mtu: ifi.MTU, ifindex: ifi.Index}
 	l.ns, _ = vns.Get() // this thread's namespace: the link's
 	if l.rc, err = l.f.SyscallConn(); err != nil {
 		l.f.Close()
