@@ -1,10 +1,10 @@
 package eth
 
 import (
-	"bytes"
 	"github.com/vishvananda/netlink"
 	vns "github.com/vishvananda/netns"
 
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -36,9 +36,10 @@ type PacketLink struct {
 	ifindex int
 	ns      vns.NsHandle // the namespace the link was opened in
 
-	cmu     sync.Mutex // guards carrier, stopC
+	cmu     sync.Mutex // guards carrier, watch
 	carrier chan bool
-	stopC   chan struct{}
+	watch   *carrierWatch // the namespace's, while the link is in it
+	up      bool          // the carrier last reported; guarded by watch.mu
 
 	rmu    sync.Mutex // guards the read state below
 	rhdrs  []unix.Mmsghdr
@@ -152,8 +153,8 @@ func (l *PacketLink) Close() error {
 		return nil
 	}
 	l.cmu.Lock()
-	if l.stopC != nil {
-		close(l.stopC)
+	if l.watch != nil {
+		l.watch.remove(l)
 	}
 	l.cmu.Unlock()
 	l.ns.Close()
@@ -163,6 +164,7 @@ func (l *PacketLink) Close() error {
 // Carrier implements eth.Carrier with netlink link updates of the
 // interface, in the namespace the link was opened in: up when the
 // interface is up and running (a veth whose peer is down is not running).
+// The links of a namespace share one netlink subscription (carrierWatch).
 func (l *PacketLink) Carrier() <-chan bool {
 	l.cmu.Lock()
 	defer l.cmu.Unlock()
@@ -174,32 +176,105 @@ func (l *PacketLink) Carrier() <-chan bool {
 		close(l.carrier)
 		return l.carrier
 	}
-	updates := make(chan netlink.LinkUpdate, 16)
-	l.stopC = make(chan struct{})
-	opts := netlink.LinkSubscribeOptions{Namespace: &l.ns, ErrorCallback: func(error) {}}
-	if err := netlink.LinkSubscribeWithOptions(updates, l.stopC, opts); err != nil {
+	if l.watch = watchCarrier(l); l.watch == nil {
 		close(l.carrier) // no carrier reports; the data path works without
-		return l.carrier
 	}
-	go l.watchCarrier(updates, l.carrier)
 	return l.carrier
 }
 
-func (l *PacketLink) watchCarrier(updates <-chan netlink.LinkUpdate, out chan<- bool) {
-	defer close(out)
-	up := true
-	for u := range updates {
-		if int(u.Index) != l.ifindex {
-			continue
+// carrierWatch is one netlink subscription to the link updates of a
+// network namespace, shared by the links opened in it that report their
+// carrier: a socket and three goroutines per namespace, not per link (a
+// node's links are all in its namespace).
+type carrierWatch struct {
+	key  string
+	stop chan struct{}
+
+	mu    sync.Mutex // guards links, ended
+	links map[*PacketLink]struct{}
+	ended bool // the subscription is over: no link may join
+}
+
+// carrierWatches are the namespaces' watches, by namespace.
+var carrierWatches = struct {
+	sync.Mutex
+	m map[string]*carrierWatch
+}{m: map[string]*carrierWatch{}}
+
+// watchCarrier adds l to the watch of its namespace, made if there is
+// none, and returns it; nil if the namespace cannot be watched. l.cmu is
+// held.
+func watchCarrier(l *PacketLink) *carrierWatch {
+	key := l.ns.UniqueId()
+	carrierWatches.Lock()
+	defer carrierWatches.Unlock()
+	w := carrierWatches.m[key]
+	if w == nil {
+		updates := make(chan netlink.LinkUpdate, 16)
+		w = &carrierWatch{key: key, stop: make(chan struct{}), links: map[*PacketLink]struct{}{}}
+		opts := netlink.LinkSubscribeOptions{Namespace: &l.ns, ErrorCallback: func(error) {}}
+		if err := netlink.LinkSubscribeWithOptions(updates, w.stop, opts); err != nil {
+			return nil
 		}
+		carrierWatches.m[key] = w
+		go w.run(updates)
+	}
+	w.mu.Lock()
+	l.up = true
+	w.links[l] = struct{}{}
+	w.mu.Unlock()
+	return w
+}
+
+// run passes each change of a link's carrier to the links on it, until
+// the subscription ends; then it closes their carrier channels.
+func (w *carrierWatch) run(updates <-chan netlink.LinkUpdate) {
+	for u := range updates {
 		now := u.IfInfomsg.Flags&unix.IFF_UP != 0 && u.IfInfomsg.Flags&unix.IFF_RUNNING != 0
-		if now != up {
-			up = now
-			select {
-			case out <- up:
-			default:
+		w.mu.Lock()
+		for l := range w.links {
+			if l.ifindex == int(u.Index) && l.up != now {
+				l.up = now
+				select {
+				case l.carrier <- now:
+				default:
+				}
 			}
 		}
+		w.mu.Unlock()
+	}
+	carrierWatches.Lock()
+	if carrierWatches.m[w.key] == w {
+		delete(carrierWatches.m, w.key)
+	}
+	carrierWatches.Unlock()
+	w.mu.Lock()
+	w.ended = true
+	for l := range w.links {
+		close(l.carrier)
+	}
+	clear(w.links)
+	w.mu.Unlock()
+}
+
+// remove takes l out of the watch and closes its carrier channel; the
+// last link out ends the subscription.
+func (w *carrierWatch) remove(l *PacketLink) {
+	carrierWatches.Lock()
+	defer carrierWatches.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.links[l]; !ok {
+		return // closed when the subscription ended
+	}
+	delete(w.links, l)
+	close(l.carrier)
+	if len(w.links) == 0 && !w.ended {
+		w.ended = true
+		if carrierWatches.m[w.key] == w {
+			delete(carrierWatches.m, w.key)
+		}
+		close(w.stop)
 	}
 }
 

@@ -439,6 +439,67 @@ func BenchmarkPrivilegedEthIPCP(b *testing.B) {
 	}
 }
 
+// TestPrivilegedCarrierShared: two links of one namespace share one
+// netlink subscription; both see the carrier go; closing one closes its
+// channel only, and the other still sees the carrier come back; closing
+// the last ends the subscription.
+func TestPrivilegedCarrierShared(t *testing.T) {
+	privileged(t)
+	nsA, nsB := vethNetns(t, 1500)
+	conf := ipcp.EthConfig{Dev: "o7s0", Ethertype: ipcp.DefaultEthertype}
+	dix, err := openIn(nsA)(conf, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dix.Close()
+	llc, err := openIn(nsA)(conf, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer llc.Close()
+	before := eth.CarrierWatches()
+	cd, cl := dix.(eth.Carrier).Carrier(), llc.(eth.Carrier).Carrier()
+	if n := eth.CarrierWatches() - before; n != 1 {
+		t.Fatalf("%d new carrier watches for two links of one namespace, want 1", n)
+	}
+	expect := func(ch <-chan bool, want bool) {
+		t.Helper()
+		select {
+		case up, ok := <-ch:
+			if !ok || up != want {
+				t.Fatalf("carrier = %v (open %v), want %v", up, ok, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no carrier change to %v", want)
+		}
+	}
+	closed := func(ch <-chan bool) {
+		t.Helper()
+		for {
+			select {
+			case _, ok := <-ch:
+				if !ok {
+					return
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the carrier channel stayed open after Close")
+			}
+		}
+	}
+	ipCmd(t, "-n", nsB, "link", "set", "o7s0", "down")
+	expect(cd, false)
+	expect(cl, false)
+	dix.Close()
+	closed(cd)
+	ipCmd(t, "-n", nsB, "link", "set", "o7s0", "up")
+	expect(cl, true)
+	llc.Close()
+	closed(cl)
+	if n := eth.CarrierWatches() - before; n != 0 {
+		t.Fatalf("the namespace's watch stayed after its last link closed (%d)", n)
+	}
+}
+
 // TestPrivilegedCarrier: taking the peer's end of the veth down stops the
 // carrier of ours (netlink, in the link's own namespace, whatever thread
 // asks); bringing it up restores it.
