@@ -94,3 +94,24 @@ func TestFits(t *testing.T) {
 		t.Errorf("%d nodes: %v, want a refusal with the estimate", len(big.Nodes), err)
 	}
 }
+
+// TestOnodeEnv: a lab's onode gets its socket, and GOMAXPROCS=nodeProcs
+// on a machine with more cores unless otb's environment sets it.
+func TestOnodeEnv(t *testing.T) {
+	none := func(string) string { return "" }
+	set := func(k string) string { return map[string]string{"GOMAXPROCS": "16"}[k] }
+	for _, c := range []struct {
+		getenv func(string) string
+		cpus   int
+		want   string
+	}{
+		{none, 2, "OUROBOROS_SOCK=/s"},
+		{none, nodeProcs, "OUROBOROS_SOCK=/s"},
+		{none, 64, "OUROBOROS_SOCK=/s GOMAXPROCS=4"},
+		{set, 64, "OUROBOROS_SOCK=/s"},
+	} {
+		if got := strings.Join(onodeEnv("/s", c.getenv, c.cpus), " "); got != c.want {
+			t.Errorf("%d cores: environment %q, want %q", c.cpus, got, c.want)
+		}
+	}
+}
