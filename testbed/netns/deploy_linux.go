@@ -415,10 +415,16 @@ func (d *deployer) took(s Step) string {
 	return ""
 }
 
-// NodeMemory is what one node is reckoned to take (an idle onode with a
-// few IPCPs measured about 13 MiB resident), to refuse up front a lab the
-// machine cannot hold.
-const NodeMemory = 16 << 20
+// NodeMemory is what one node is reckoned to take, to refuse up front a
+// lab the machine cannot hold: its onode's own memory and the kernel's for
+// its namespace, sockets and threads, as MemAvailable grows when a lab is
+// destroyed. That was about 4.5 MiB a node in a 20-node ring and 6 MiB in
+// a 100-node ring, whose layer holds more (in a 300-node random graph the
+// onodes had 6 MiB of their own on average, the kernel's besides); the
+// rest is room for bigger layers, busier nodes and nodes with many links.
+// An onode's RSS is 8 MiB more: its code, which is in memory once for all
+// the nodes.
+const NodeMemory = 8 << 20
 
 // fits refuses a topology whose nodes would need more memory than the
 // machine has available now.
