@@ -74,7 +74,13 @@ type Engine struct {
 // Connect reaches the engine named by DOCKER_HOST (the local socket by
 // default) and negotiates the API version, or says clearly why not.
 func Connect(ctx context.Context) (*Engine, error) {
-	c, err := client.New(client.FromEnv, client.WithUserAgent("otb/"+version.Version))
+	return dial(ctx, ": start dockerd, or set DOCKER_HOST; nodes with runtime: docker need one", client.FromEnv)
+}
+
+// dial makes a client with opts and asks the engine for its API version;
+// hint follows the error when it does not answer.
+func dial(ctx context.Context, hint string, opts ...client.Opt) (*Engine, error) {
+	c, err := client.New(append(opts, client.WithUserAgent("otb/"+version.Version))...)
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
@@ -82,7 +88,7 @@ func Connect(ctx context.Context) (*Engine, error) {
 	defer cancel()
 	if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("no Docker engine answers at %s (%v): start dockerd, or set DOCKER_HOST; nodes with runtime: docker need one", c.DaemonHost(), err)
+		return nil, fmt.Errorf("no Docker engine answers at %s (%v)%s", c.DaemonHost(), err, hint)
 	}
 	return &Engine{c: c}, nil
 }

@@ -12,8 +12,6 @@ import (
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
-
-	"github.com/o7s/ouroboros/internal/version"
 )
 
 // TLS names the files of a TLS connection to an engine (all empty: none).
@@ -27,24 +25,14 @@ func ConnectHost(ctx context.Context, host string, tls TLS) (*Engine, error) {
 	if host == "" && tls == (TLS{}) {
 		return Connect(ctx)
 	}
-	opts := []client.Opt{client.FromEnv, client.WithUserAgent("otb/" + version.Version)}
+	opts := []client.Opt{client.FromEnv}
 	if host != "" {
 		opts = append(opts, client.WithHost(host))
 	}
 	if tls != (TLS{}) {
 		opts = append(opts, client.WithTLSClientConfig(tls.CA, tls.Cert, tls.Key))
 	}
-	c, err := client.New(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("docker engine %s: %w", host, err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
-	defer cancel()
-	if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("no Docker engine answers at %s (%v)", c.DaemonHost(), err)
-	}
-	return &Engine{c: c}, nil
+	return dial(ctx, "", opts...)
 }
 
 // SwarmState is what an engine says of its swarm membership.

@@ -447,14 +447,20 @@ func unmountUnder(dir string) {
 	}
 }
 
+// find loads a swarm and finds one of its engines.
+func find(name, engine string) (*Swarm, *Engine, error) {
+	s, err := Load(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := s.Engine(engine)
+	return s, e, err
+}
+
 // Stop stops one engine of a swarm (its dockerd, and with it its
 // containers), as a host that goes down; Start starts it again.
 func Stop(ctx context.Context, name, engine string) (*Engine, error) {
-	s, err := Load(name)
-	if err != nil {
-		return nil, err
-	}
-	e, err := s.Engine(engine)
+	s, e, err := find(name, engine)
 	if err != nil {
 		return nil, err
 	}
@@ -471,11 +477,7 @@ func Stop(ctx context.Context, name, engine string) (*Engine, error) {
 
 // Start starts a stopped engine again and waits for it to answer.
 func Start(ctx context.Context, name, engine string) (*Engine, error) {
-	s, err := Load(name)
-	if err != nil {
-		return nil, err
-	}
-	e, err := s.Engine(engine)
+	s, e, err := find(name, engine)
 	if err != nil {
 		return nil, err
 	}
