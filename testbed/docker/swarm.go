@@ -40,9 +40,6 @@ type SwarmState struct {
 	Active  bool   // a member (state active)
 	State   string // inactive, pending, active, error, locked
 	Manager bool   // a manager (control available)
-	Cluster string // the swarm's ID (managers only)
-	NodeID  string
-	Addr    string // the address it advertises
 }
 
 // Swarm asks an engine for its swarm membership.
@@ -52,14 +49,7 @@ func (e *Engine) Swarm(ctx context.Context) (SwarmState, error) {
 		return SwarmState{}, fmt.Errorf("docker engine %s: %w", e.Host(), err)
 	}
 	s := r.Info.Swarm
-	st := SwarmState{
-		Active: s.LocalNodeState == swarm.LocalNodeStateActive, State: string(s.LocalNodeState),
-		Manager: s.ControlAvailable, NodeID: s.NodeID, Addr: s.NodeAddr,
-	}
-	if s.Cluster != nil {
-		st.Cluster = s.Cluster.ID
-	}
-	return st, nil
+	return SwarmState{Active: s.LocalNodeState == swarm.LocalNodeStateActive, State: string(s.LocalNodeState), Manager: s.ControlAvailable}, nil
 }
 
 // SwarmInit makes the engine the first manager of a new swarm, listening
@@ -101,27 +91,6 @@ func (e *Engine) SwarmJoin(ctx context.Context, addr, remote, token string) erro
 func (e *Engine) SwarmLeave(ctx context.Context) error {
 	_, err := e.c.SwarmLeave(ctx, client.SwarmLeaveOptions{Force: true})
 	return err
-}
-
-// SwarmNode is one engine of a swarm, as its managers see it.
-type SwarmNode struct {
-	ID, Hostname, Addr string
-	State              string // ready, down, unknown, disconnected
-	Manager            bool
-}
-
-// SwarmNodes lists the swarm's engines (asked of a manager).
-func (e *Engine) SwarmNodes(ctx context.Context) ([]SwarmNode, error) {
-	r, err := e.c.NodeList(ctx, client.NodeListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("swarm nodes from %s: %w", e.Host(), err)
-	}
-	var ns []SwarmNode
-	for _, n := range r.Items {
-		ns = append(ns, SwarmNode{ID: n.ID, Hostname: n.Description.Hostname, Addr: n.Status.Addr,
-			State: string(n.Status.State), Manager: n.ManagerStatus != nil})
-	}
-	return ns, nil
 }
 
 // OverlayName is the name of a swarm lab's overlay network.

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/o7s/ouroboros/testbed/topo"
 )
 
@@ -213,12 +215,8 @@ func (d *deployer) run1(ctx context.Context, s Step, ids map[string]uint32) erro
 // containers and other implementations one by one, through their engine.
 func (d *deployer) startNodes(ctx context.Context) error {
 	var later []*topo.Node
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, stepWorkers)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(stepWorkers)
 	for _, n := range d.t.Nodes {
 		if n.Kind != topo.KindNode {
 			continue
@@ -227,23 +225,13 @@ func (d *deployer) startNodes(ctx context.Context) error {
 			later = append(later, n)
 			continue
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+		if gctx.Err() != nil {
+			break // one failed: start no more
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := d.startNode(ctx, n); err != nil {
-				once.Do(func() { first = err; cancel() })
-			}
-		})
+		g.Go(func() error { return d.startNode(gctx, n) })
 	}
-	wg.Wait()
-	if first != nil {
-		return first
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	for _, n := range later {
 		if err := d.startNode(ctx, n); err != nil {

@@ -125,8 +125,8 @@ func TestPortAttachTimeout(t *testing.T) {
 	p, _ := quiet(t, ethtest.NewHub(), ipcp.EthDIX)
 	f, app := activeFlow(t, p, macB, 9)
 	got := 0
-	if err := (&port{p: p, f: f}).Attach(func([]byte) { got++ }); !errors.Is(err, errAttachTimeout) {
-		t.Fatalf("Attach with no pump = %v, want errAttachTimeout", err)
+	if err := (&port{p: p, f: f}).Attach(func([]byte) { got++ }); !errors.Is(err, ipcp.ErrPortNotFlushed) {
+		t.Fatalf("Attach with no pump = %v, want ipcp.ErrPortNotFlushed", err)
 	}
 	frame := make([]byte, p.hl+10)
 	DIXHeader(frame).Put(p.mac, macB, p.ethertype, f.lid, 10)

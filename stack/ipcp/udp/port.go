@@ -81,10 +81,6 @@ func (p *IPCP) Port(key ipcp.FlowKey) (ipcp.Port, error) {
 	return &port{p: p, f: f}, nil
 }
 
-// errAttachTimeout is Attach's error when the channel was not flushed in
-// time (ipcp.HandOver).
-var errAttachTimeout = ipcp.ErrPortNotFlushed
-
 // attachTimeout bounds Attach's wait for the flush of the channel (a link
 // that takes nothing); the caller then goes on sending on the channel.
 var attachTimeout = time.Second
